@@ -1,0 +1,186 @@
+# Makefile - one build for all of loam.  See README.md.
+#
+#   make            build lib/libloam.a and bin/*
+#   make check      run every test suite; last line "N passed, N failed"
+#   make bench      run tests/bench/*, one line each
+#   make demo       run the demo on embedded data
+#   make deps       apt-get install whatever is missing
+#   make install / uninstall / lint / fuzz / clean
+#
+# SANITIZE=address,undefined builds everything under build/san-*/ so that
+# it never mixes with the normal build.
+
+include config.mk
+
+comma := ,
+empty :=
+space := $(empty) $(empty)
+
+ifeq ($(strip $(SANITIZE)),)
+OUT    := .
+OBJ    := build/obj
+SANFLAGS :=
+else
+OUT    := build/san-$(subst $(comma),-,$(SANITIZE))
+OBJ    := $(OUT)/obj
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+endif
+BIN    := $(OUT)/bin
+LIBA   := $(OUT)/lib/libloam.a
+TBIN   := $(OUT)/build/tests
+
+WARN := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wundef -Wcast-align -Wwrite-strings \
+	-Wvla -Wno-unused-parameter
+ifneq ($(WERROR),)
+WARN += -Werror
+endif
+
+# libfaiss_c found?  Then use it; else build our C API subset.
+HAVE_FAISS_C := $(shell printf 'int main(void){return 0;}' | \
+	$(CC) -x c - -lfaiss_c -o /dev/null 2>/dev/null && echo yes)
+ifeq ($(FAISS_LIBS),)
+ifeq ($(HAVE_FAISS_C),yes)
+FAISS_LIBS := -lfaiss_c -lfaiss
+FAISS_SHIM :=
+else
+FAISS_LIBS := -lfaiss
+FAISS_SHIM := lib/faiss_c.cpp
+endif
+else
+FAISS_SHIM :=
+endif
+
+ALL_CPPFLAGS := -Ilib -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+	-DLOAM_VERSION_STRING='"$(VERSION)"' $(FAISS_CFLAGS) $(CPPFLAGS)
+ALL_CFLAGS   := -std=c11 $(WARN) $(CFLAGS) -fopenmp $(SANFLAGS)
+ALL_CXXFLAGS := -std=c++17 -Wall -Wextra $(if $(WERROR),-Werror) $(CXXFLAGS) \
+	-fopenmp $(SANFLAGS)
+ALL_LDFLAGS  := $(LDFLAGS) -fopenmp $(SANFLAGS)
+ALL_LIBS     := $(FAISS_LIBS) $(BLAS_LIBS) $(LIBS)
+
+LIB_SRC   := $(sort $(wildcard lib/*.c))
+LIB_OBJ   := $(LIB_SRC:lib/%.c=$(OBJ)/lib/%.o) $(FAISS_SHIM:lib/%.cpp=$(OBJ)/lib/%.o)
+CMD_SRC   := $(sort $(wildcard cmd/*.c))
+PROGS     := $(CMD_SRC:cmd/%.c=%)
+CMD_BIN   := $(PROGS:%=$(BIN)/%)
+UNIT_SRC  := $(sort $(wildcard tests/unit/*.c))
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(TBIN)/unit/%)
+TOOL_SRC  := $(sort $(wildcard tests/tools/*.c))
+TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(TBIN)/tools/%)
+BENCH_SRC := $(sort $(wildcard tests/bench/*.c))
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(TBIN)/bench/%)
+MAN1      := $(sort $(wildcard man/*.1))
+MAN5      := $(sort $(wildcard man/*.5))
+
+DEPS_PKGS := libyaml-dev libxxhash-dev libfaiss-dev libopenblas-openmp-dev \
+	liblapacke-dev libjson-c-dev bats bats-support bats-assert mandoc \
+	parallel jq
+
+.PHONY: all deps check test bench demo install uninstall lint fuzz clean
+.DEFAULT_GOAL := all
+
+all: deps $(LIBA) $(CMD_BIN)
+
+# Installs with apt-get only what dpkg says is missing; apt-get update runs
+# only when a package is unknown to the local lists.  No-op when complete.
+deps:
+	@missing=; for p in $(DEPS_PKGS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	        grep -q '^install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "deps: installing$$missing"; \
+	    sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    if ! apt-cache show $$missing >/dev/null 2>&1; then \
+	        $$sudo apt-get update -q || exit 1; fi; \
+	    $$sudo apt-get install -y -q --no-install-recommends $$missing || exit 1; \
+	fi
+
+$(OBJ)/lib/%.o: lib/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(OBJ)/lib/%.o: lib/%.cpp | deps
+	@mkdir -p $(@D)
+	$(CXX) $(ALL_CPPFLAGS) $(ALL_CXXFLAGS) -MMD -MP -c $< -o $@
+
+$(OBJ)/%.o: %.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) -Itests/unit $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBA): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN)/%: $(OBJ)/cmd/%.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) $< $(LIBA) $(ALL_LIBS) -o $@
+
+$(TBIN)/unit/%: $(OBJ)/tests/unit/%.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) $< $(LIBA) $(ALL_LIBS) -o $@
+
+$(TBIN)/tools/%: $(OBJ)/tests/tools/%.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) $< $(LIBA) $(ALL_LIBS) -o $@
+
+$(TBIN)/bench/%: $(OBJ)/tests/bench/%.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CXX) $(ALL_LDFLAGS) $< $(LIBA) $(ALL_LIBS) -o $@
+
+# Benchmarks may be C++ when they call a library's own C++ API as baseline.
+$(OBJ)/tests/bench/%.o: tests/bench/%.cpp | deps
+	@mkdir -p $(@D)
+	$(CXX) $(ALL_CPPFLAGS) $(ALL_CXXFLAGS) -c $< -o $@
+
+test: check
+check: all $(UNIT_BIN) $(TOOL_BIN)
+	@LOAM_OUT=$(OUT) LOAM_SANITIZE=$(SANITIZE) tests/run-all
+
+bench: all $(BENCH_BIN) $(TOOL_BIN)
+	@LOAM_OUT=$(OUT) tests/bench/run
+
+demo: all $(TOOL_BIN)
+	@LOAM_OUT=$(OUT) tests/demo
+
+install: all
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 \
+	    $(DESTDIR)$(MANPREFIX)/man5
+	$(if $(PROGS),cp -f $(CMD_BIN) $(DESTDIR)$(PREFIX)/bin/)
+	$(if $(MAN1),cp -f $(MAN1) $(DESTDIR)$(MANPREFIX)/man1/)
+	$(if $(MAN5),cp -f $(MAN5) $(DESTDIR)$(MANPREFIX)/man5/)
+
+uninstall:
+	rm -f $(PROGS:%=$(DESTDIR)$(PREFIX)/bin/%) \
+	    $(MAN1:man/%=$(DESTDIR)$(MANPREFIX)/man1/%) \
+	    $(MAN5:man/%=$(DESTDIR)$(MANPREFIX)/man5/%)
+
+lint: deps
+	mandoc -T lint -W warning $(MAN1) $(MAN5)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+	    --std=c11 --inline-suppr -Ilib -D_POSIX_C_SOURCE=200809L \
+	    --suppress=missingIncludeSystem lib cmd
+
+# libFuzzer targets (clang); not part of check.  Run one with
+#   build/fuzz/rec_fuzz -max_total_time=60 tests/fuzz/corpus/rec
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/*_fuzz.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_CC  := clang
+fuzz: deps
+	@command -v $(FUZZ_CC) >/dev/null || { sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	    $$sudo apt-get install -y -q clang; }
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(FAISS_SHIM)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	    $< $(filter-out lib/knn.c,$(LIB_SRC)) $(LIBS) -lm -o $@
+
+clean:
+	rm -rf build bin lib/libloam.a
+
+.SECONDARY:
+-include $(shell find build -name '*.d' 2>/dev/null)

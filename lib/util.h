@@ -21,7 +21,6 @@
 #define LOAM_NORETURN
 #endif
 
-#define LOAM_VERSION "0.1.0"
 
 /* x*alloc: abort the program with "prog: out of memory" instead of
  * returning NULL.  The caller owns the result and frees it with free(). */

@@ -1,0 +1,457 @@
+/* cli - see cli.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <cblas.h>
+#include <omp.h>
+
+#include "cli.h"
+
+const char *progname = "loam";
+static const char *usage_text = "";
+static const char *help_text = "";
+static int sticky_status;
+static char **saved_argv;
+
+static const char *
+argv_at(int i)
+{
+	return saved_argv && i > 0 && saved_argv[i] ? saved_argv[i] : "?";
+}
+
+/* Temporary output files to remove if we die or are signalled.  A fixed
+ * table, because the signal handler must not allocate. */
+#define MAX_TEMPS 16
+static char *volatile temps[MAX_TEMPS];
+
+static void
+remove_temps(void)
+{
+	for (int i = 0; i < MAX_TEMPS; i++)
+		if (temps[i])
+			unlink(temps[i]);
+}
+
+static void
+on_fatal_signal(int sig)
+{
+	remove_temps();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void
+vmessage(const char *fmt, va_list ap)
+{
+	/* One buffered write, so lines from parallel jobs do not interleave. */
+	char buf[4096];
+	int n = snprintf(buf, sizeof buf, "%s: ", progname);
+
+	if (n < 0)
+		n = 0;
+	vsnprintf(buf + n, sizeof buf - n, fmt, ap);
+	fflush(stdout);
+	fprintf(stderr, "%s\n", buf);
+}
+
+void
+die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+	remove_temps();
+	exit(EXIT_FAIL);
+}
+
+void
+warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+	sticky_status = EXIT_FAIL;
+}
+
+void
+note(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+}
+
+void
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+	fputs(usage_text, stderr);
+	fprintf(stderr, "Try '%s --help' for more information.\n", progname);
+	remove_temps();
+	exit(EXIT_USAGE);
+}
+
+/* Re-execute with OPENBLAS_CORETYPE=SkylakeX when it pays and is safe.
+ * OpenBLAS 0.3.21 picks its Haswell (AVX2) kernels on CPUs it does not
+ * know, such as AMD Zen 4/5, although they run the SkylakeX kernels at
+ * 1.6-1.9x the speed; it reads the variable in its constructor, before
+ * main(), so setenv() alone is too late.  The user's own choice of the
+ * variable, or LOAM_NO_REEXEC, is always respected. */
+static void
+select_blas_kernels(char *argv[])
+{
+	if (getenv("OPENBLAS_CORETYPE") || getenv("LOAM_NO_REEXEC"))
+		return;
+	__builtin_cpu_init();
+	/* __builtin_cpu_supports also checks that the OS saves ZMM state. */
+	if (!__builtin_cpu_supports("avx512f") ||
+	    !__builtin_cpu_supports("avx512bw") ||
+	    !__builtin_cpu_supports("avx512vl") ||
+	    !__builtin_cpu_supports("avx512dq"))
+		return;
+	if (setenv("OPENBLAS_CORETYPE", "SkylakeX", 1) != 0)
+		return;
+	fflush(NULL);
+	execv("/proc/self/exe", argv);
+	/* No /proc: run on with the default kernels, and do not pass the
+	 * setting on to children that might not want it. */
+	unsetenv("OPENBLAS_CORETYPE");
+}
+
+void
+cli_init(struct cli_opts *o, int argc, char *argv[], const char *usage,
+    const char *help, unsigned flags)
+{
+	const char *slash;
+
+	(void)argc;
+	saved_argv = argv;
+	if (argv[0] && *argv[0]) {
+		slash = strrchr(argv[0], '/');
+		progname = slash ? slash + 1 : argv[0];
+	}
+	usage_text = usage;
+	help_text = help;
+	memset(o, 0, sizeof *o);
+	if (flags & CLI_BLAS)
+		select_blas_kernels(argv);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGINT, on_fatal_signal);
+	signal(SIGTERM, on_fatal_signal);
+	signal(SIGHUP, on_fatal_signal);
+	opterr = 0;
+}
+
+void
+cli_common_option(struct cli_opts *o, int c)
+{
+	switch (c) {
+	case 'h':
+		fputs(usage_text, stdout);
+		fputs(help_text, stdout);
+		exit(cli_exit());
+	case 'V':
+		printf("%s (loam) %s\n", progname, LOAM_VERSION_STRING);
+		exit(cli_exit());
+	case 'o':
+		o->output = optarg;
+		break;
+	case 's':
+		o->seed = cli_parse_u64("--seed", optarg, 0, UINT64_MAX);
+		break;
+	case 't':
+		o->threads = (int)cli_parse_u64("--threads", optarg, 1, 1024);
+		cli_set_threads(o->threads);
+		break;
+	case 'q':
+		o->quiet = 1;
+		break;
+	case ':':
+		if (optopt)
+			usage_error("option -%c requires an argument", optopt);
+		usage_error("option '%s' requires an argument", argv_at(optind - 1));
+	default:
+		if (optopt)
+			usage_error("unknown option -%c", optopt);
+		usage_error("unknown option '%s'", argv_at(optind - 1));
+	}
+}
+
+static LOAM_NORETURN void
+bad_number(const char *opt, const char *s, const char *what, const char *range)
+{
+	usage_error("%s: '%s' is not %s in %s", opt, s, what, range);
+}
+
+uint64_t
+cli_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max)
+{
+	char range[64], *end;
+	unsigned long long v;
+
+	snprintf(range, sizeof range, "[%llu, %llu]",
+	    (unsigned long long)min, (unsigned long long)max);
+	/* strtoull accepts "-1" and leading space; we do not. */
+	if (!s || *s < '0' || *s > '9')
+		bad_number(opt, s ? s : "", "an integer", range);
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		bad_number(opt, s, "an integer", range);
+	return v;
+}
+
+int64_t
+cli_parse_i64(const char *opt, const char *s, int64_t min, int64_t max)
+{
+	char range[64], *end;
+	long long v;
+
+	snprintf(range, sizeof range, "[%lld, %lld]", (long long)min, (long long)max);
+	if (!s || !(*s == '-' || (*s >= '0' && *s <= '9')))
+		bad_number(opt, s ? s : "", "an integer", range);
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || end == s || v < min || v > max)
+		bad_number(opt, s, "an integer", range);
+	return v;
+}
+
+double
+cli_parse_double(const char *opt, const char *s, double min, double max)
+{
+	char range[80], *end;
+	double v;
+
+	snprintf(range, sizeof range, "[%g, %g]", min, max);
+	if (!s || !*s || *s == ' ' || *s == '\t')
+		bad_number(opt, s ? s : "", "a number", range);
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !isfinite(v) || v < min || v > max)
+		bad_number(opt, s, "a number", range);
+	return v;
+}
+
+void
+cli_parse_shard(const char *opt, const char *s, uint64_t *index, uint64_t *count)
+{
+	const char *slash = strchr(s, '/');
+	char head[32];
+	size_t n;
+
+	if (!slash || (n = (size_t)(slash - s)) == 0 || n >= sizeof head)
+		usage_error("%s: '%s' is not of the form I/N", opt, s);
+	memcpy(head, s, n);
+	head[n] = '\0';
+	*count = cli_parse_u64(opt, slash + 1, 1, UINT64_MAX);
+	*index = cli_parse_u64(opt, head, 0, *count - 1);
+}
+
+void
+cli_set_threads(int n)
+{
+	if (n <= 0)
+		return;
+	omp_set_num_threads(n);
+	openblas_set_num_threads(n);
+}
+
+FILE *
+cli_out_open(struct cli_out *out, const char *path)
+{
+	size_t n;
+	int fd, slot;
+
+	memset(out, 0, sizeof *out);
+	if (!path || strcmp(path, "-") == 0) {
+		out->fp = stdout;
+		return stdout;
+	}
+	out->path = xstrdup(path);
+	n = strlen(path);
+	out->tmp = xmalloc(n + sizeof ".tmpXXXXXX");
+	memcpy(out->tmp, path, n);
+	memcpy(out->tmp + n, ".tmpXXXXXX", sizeof ".tmpXXXXXX");
+	fd = mkstemp(out->tmp);
+	if (fd < 0)
+		die("%s: %s", path, strerror(errno));
+	/* mkstemp makes 0600; an output file gets the usual umask mode. */
+	mode_t mask = umask(0);
+	umask(mask);
+	fchmod(fd, 0666 & ~mask);
+	for (slot = 0; slot < MAX_TEMPS && temps[slot]; slot++)
+		;
+	if (slot < MAX_TEMPS)
+		temps[slot] = out->tmp;
+	out->fp = fdopen(fd, "w");
+	if (!out->fp)
+		die("%s: %s", path, strerror(errno));
+	return out->fp;
+}
+
+static void
+forget_temp(const char *tmp)
+{
+	for (int i = 0; i < MAX_TEMPS; i++)
+		if (temps[i] == tmp)
+			temps[i] = NULL;
+}
+
+void
+cli_out_commit(struct cli_out *out)
+{
+	if (!out->path) {
+		if (fflush(out->fp) != 0 || ferror(out->fp))
+			cli_write_failed("stdout");
+		return;
+	}
+	if (fflush(out->fp) != 0 || ferror(out->fp) || fsync(fileno(out->fp)) != 0) {
+		int e = errno ? errno : EIO;
+		die("%s: %s", out->path, strerror(e));
+	}
+	if (fclose(out->fp) != 0) {
+		out->fp = NULL;
+		die("%s: %s", out->path, strerror(errno));
+	}
+	out->fp = NULL;
+	if (rename(out->tmp, out->path) != 0)
+		die("%s: %s", out->path, strerror(errno));
+	forget_temp(out->tmp);
+	free(out->tmp);
+	free(out->path);
+	out->tmp = out->path = NULL;
+}
+
+void
+cli_out_abort(struct cli_out *out)
+{
+	if (!out->path)
+		return;
+	if (out->fp)
+		fclose(out->fp);
+	unlink(out->tmp);
+	forget_temp(out->tmp);
+	free(out->tmp);
+	free(out->path);
+	memset(out, 0, sizeof *out);
+}
+
+void
+cli_write_failed(const char *name)
+{
+	if (errno == EPIPE) {
+		/* Someone stopped reading (`prog | head`): end as if SIGPIPE
+		 * had killed us, which is what the shell expects. */
+		remove_temps();
+		signal(SIGPIPE, SIG_DFL);
+		raise(SIGPIPE);
+		_exit(128 + SIGPIPE);
+	}
+	die("%s: write error: %s", name, strerror(errno ? errno : EIO));
+}
+
+int
+cli_exit(void)
+{
+	errno = 0;
+	if (fflush(stdout) != 0 || ferror(stdout))
+		cli_write_failed("stdout");
+	errno = 0;
+	if (fclose(stdout) != 0)
+		cli_write_failed("stdout");
+	return sticky_status;
+}
+
+double
+cli_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void
+progress_init(struct progress *p, const char *what, uint64_t total, int quiet)
+{
+	memset(p, 0, sizeof *p);
+	p->what = what;
+	p->total = total;
+	p->quiet = quiet;
+	p->tty = !quiet && isatty(STDERR_FILENO);
+	p->start = p->last_draw = cli_now();
+}
+
+static void
+format_rate(char *buf, size_t n, double rate)
+{
+	if (rate >= 1e6)
+		snprintf(buf, n, "%.2fM/s", rate / 1e6);
+	else if (rate >= 1e3)
+		snprintf(buf, n, "%.1fk/s", rate / 1e3);
+	else
+		snprintf(buf, n, "%.1f/s", rate);
+}
+
+void
+progress_update(struct progress *p, uint64_t done)
+{
+	double now, elapsed;
+	char rate[32];
+
+	p->done = done;
+	if (!p->tty)
+		return;
+	now = cli_now();
+	if (now - p->last_draw < 0.1)
+		return;
+	p->last_draw = now;
+	elapsed = now - p->start;
+	format_rate(rate, sizeof rate, elapsed > 0 ? done / elapsed : 0);
+	if (p->total && done <= p->total && done > 0) {
+		double eta = elapsed * (double)(p->total - done) / done;
+		fprintf(stderr, "\r%s: %s: %llu/%llu (%.0f%%) %s ETA %.0fs\033[K",
+		    progname, p->what, (unsigned long long)done,
+		    (unsigned long long)p->total, 100.0 * done / p->total,
+		    rate, eta);
+	} else {
+		fprintf(stderr, "\r%s: %s: %llu %s\033[K", progname, p->what,
+		    (unsigned long long)done, rate);
+	}
+	p->drawn = 1;
+}
+
+void
+progress_end(struct progress *p)
+{
+	double elapsed = cli_now() - p->start;
+	char rate[32];
+
+	if (p->drawn)
+		fputs("\r\033[K", stderr);
+	if (p->quiet)
+		return;
+	format_rate(rate, sizeof rate, elapsed > 0 ? p->done / elapsed : 0);
+	fprintf(stderr, "%s: %s: %llu in %.2f s, %s\n", progname, p->what,
+	    (unsigned long long)p->done, elapsed, rate);
+}

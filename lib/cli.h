@@ -1,0 +1,150 @@
+/*
+ * cli - what every loam command shares: the common options, messages,
+ * exit codes, atomic output files, number parsing and progress.
+ *
+ * A command's main() looks like this:
+ *
+ *	static const char usage[] = "usage: tool [-hqV] [-o file] [-s seed] [file ...]\n";
+ *	static const char help[] = "  -o, --output FILE   write to FILE (atomically)\n" ...;
+ *	int
+ *	main(int argc, char *argv[])
+ *	{
+ *		struct cli_opts o;
+ *		static const struct option longopts[] = {
+ *			{ "window", required_argument, NULL, 'w' },
+ *			CLI_COMMON_LONGOPTS,
+ *		};
+ *		cli_init(&o, argc, argv, usage, help, 0);
+ *		while ((c = getopt_long(argc, argv, CLI_SHORTOPTS("w:"), longopts, NULL)) != -1)
+ *			switch (c) {
+ *			case 'w': window = cli_parse_u64("--window", optarg, 1, 1000); break;
+ *			default: cli_common_option(&o, c);
+ *			}
+ *		... the work, output through cli_out_open()/cli_out_commit() ...
+ *		return cli_exit();
+ *	}
+ *
+ * Exit status: 0 success, 1 runtime failure (I/O, bad record, numeric
+ * failure), 2 usage error.  Messages are one line on stderr:
+ * "prog: message", "prog: file: strerror", "prog: file:line: message".
+ */
+#ifndef LOAM_CLI_H
+#define LOAM_CLI_H
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+/* Flags for cli_init(). */
+enum {
+	/* The program does dense linear algebra: on a CPU with AVX-512 and no
+	 * OPENBLAS_CORETYPE chosen by the user, re-execute once with
+	 * OPENBLAS_CORETYPE=SkylakeX so OpenBLAS loads its AVX-512 kernels
+	 * (it reads the variable only when the library loads, before main). */
+	CLI_BLAS = 1 << 0,
+};
+
+/* The options every command accepts; a command that has no use for one
+ * (say --seed) still parses it, so pipelines can pass them uniformly. */
+struct cli_opts {
+	const char *output;	/* -o FILE; NULL means stdout */
+	uint64_t seed;		/* -s N; default 0 */
+	int threads;		/* -t N; 0 means the libraries' default */
+	int quiet;		/* -q: no progress, no summary */
+};
+
+#define CLI_COMMON_SHORT "hVo:s:t:q"
+/* getopt string: leading ':' so a missing argument is told apart. */
+#define CLI_SHORTOPTS(own) (":" own CLI_COMMON_SHORT)
+#define CLI_COMMON_LONGOPTS \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ "version", no_argument, NULL, 'V' }, \
+	{ "output", required_argument, NULL, 'o' }, \
+	{ "seed", required_argument, NULL, 's' }, \
+	{ "threads", required_argument, NULL, 't' }, \
+	{ "quiet", no_argument, NULL, 'q' }, \
+	{ NULL, 0, NULL, 0 }
+
+/* The program's name as shown in messages (basename of argv[0]). */
+extern const char *progname;
+
+/* Set the program name, usage text (the SYNOPSIS line(s), starting with
+ * "usage: ") and option help, put SIGPIPE back to its default so that
+ * `prog | head` ends quietly, and apply flags (CLI_BLAS).  Must be called
+ * first in main(): with CLI_BLAS it may exec the program again. */
+void cli_init(struct cli_opts *o, int argc, char *argv[], const char *usage,
+    const char *help, unsigned flags);
+
+/* Handle a getopt_long() result that the command did not: h, V, o, s, t,
+ * q, unknown options and missing arguments.  Exits for -h, -V and errors. */
+void cli_common_option(struct cli_opts *o, int c);
+
+/* Messages.  die() exits 1; usage_error() prints the message and the
+ * usage line and exits 2; warn() continues but makes cli_exit() return 1. */
+void die(const char *fmt, ...) LOAM_PRINTF(1, 2) LOAM_NORETURN;
+void warn(const char *fmt, ...) LOAM_PRINTF(1, 2);
+void usage_error(const char *fmt, ...) LOAM_PRINTF(1, 2) LOAM_NORETURN;
+/* Print "prog: message" to stderr (no exit, no status change). */
+void note(const char *fmt, ...) LOAM_PRINTF(1, 2);
+
+/* Number parsing for option values: on failure a usage error naming the
+ * option, the value and the allowed range, e.g.
+ * "prog: --window: '0' is not an integer in [1, 1000]". */
+uint64_t cli_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max);
+int64_t cli_parse_i64(const char *opt, const char *s, int64_t min, int64_t max);
+double cli_parse_double(const char *opt, const char *s, double min, double max);
+/* "I/N" with 0 <= I < N. */
+void cli_parse_shard(const char *opt, const char *s, uint64_t *index, uint64_t *count);
+
+/* Thread count for OpenMP and OpenBLAS together (cli_common_option calls
+ * it for -t); n <= 0 leaves the libraries' defaults. */
+void cli_set_threads(int n);
+
+/*
+ * Atomic output.  cli_out_open(o, path) returns stdout for NULL or "-";
+ * otherwise it creates a temporary file beside path.  cli_out_commit()
+ * flushes, checks and closes it, then renames it over path.  Until the
+ * commit, path is untouched: die(), a signal or a crash leave the old file
+ * (or none) and the temporary file is removed on die() and on SIGINT,
+ * SIGTERM, SIGHUP.  The cli_out owns its FILE; do not fclose() it.
+ */
+struct cli_out {
+	FILE *fp;
+	char *path;	/* NULL for stdout */
+	char *tmp;
+};
+FILE *cli_out_open(struct cli_out *out, const char *path);
+void cli_out_commit(struct cli_out *out);
+/* Close and remove the temporary file, leaving path as it was. */
+void cli_out_abort(struct cli_out *out);
+
+/* Flush and close stdout, report a write error (exit 1) or end quietly on
+ * EPIPE, and return the exit status: 1 if warn() was called, else 0. */
+int cli_exit(void);
+/* For a write error on a stream: quiet death on EPIPE, else die(). */
+void cli_write_failed(const char *name) LOAM_NORETURN;
+
+/*
+ * Progress on stderr for long work.  Updates are drawn (at most 10 times a
+ * second) only when stderr is a terminal; progress_end() prints a one-line
+ * summary ("prog: what: 123456 in 2.3 s, 53678/s") unless quiet.
+ */
+struct progress {
+	const char *what;
+	uint64_t total;		/* 0 when unknown: no percentage or ETA */
+	uint64_t done;
+	double start, last_draw;
+	int tty, quiet, drawn;
+};
+void progress_init(struct progress *p, const char *what, uint64_t total, int quiet);
+void progress_update(struct progress *p, uint64_t done);
+void progress_end(struct progress *p);
+
+/* Monotonic seconds. */
+double cli_now(void);
+
+#endif

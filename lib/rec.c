@@ -1,0 +1,1158 @@
+/* rec - see rec.h. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/printbuf.h>
+
+#include "rec.h"
+
+#define JSON_OUT_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/* Values of the first member of a serialiser's userdata. */
+enum { KIND_LAZY = 0x4c415a59, KIND_NUMBUF = 0x4e554d42 };
+
+/* Numbers set with rec_set_floats/doubles: kept as binary until printed. */
+struct numbuf {
+	int kind;
+	int is_double;
+	size_t n;
+	union {
+		float f[1];
+		double d[1];
+	} v;
+};
+
+/* ---- scanning a line before json-c sees it ---- */
+
+static int
+is_space(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Skip a JSON number's grammar, -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?,
+ * from s[i]; return the index after it, or 0 if there is none. */
+static size_t
+skip_number(const char *s, size_t i, size_t n, int *is_integer)
+{
+	size_t start, token = i;
+
+	*is_integer = 1;
+	if (i < n && s[i] == '-')
+		i++;
+	start = i;
+	if (i < n && s[i] == '0')
+		i++;
+	else
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+	if (i == start)
+		return 0;
+	if (i < n && s[i] == '.') {
+		*is_integer = 0;
+		start = ++i;
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == start)
+			return 0;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		*is_integer = 0;
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		start = i;
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == start)
+			return 0;
+		/* Only a 3-digit exponent can overflow a double: 1e999 parses
+		 * as infinity, which is not a JSON number for us. */
+		if (i - start >= 3 && !isfinite(strtod(s + token, NULL)))
+			*is_integer = -1;
+	}
+	return i;
+}
+
+/* An integer literal json-c would saturate: outside [-2^63, 2^64-1]. */
+static int
+integer_out_of_range(const char *s, size_t len)
+{
+	static const char max_u64[] = "18446744073709551615";
+	static const char min_i64[] = "9223372036854775808";
+	int neg = s[0] == '-';
+	const char *limit = neg ? min_i64 : max_u64;
+	size_t limlen = neg ? sizeof min_i64 - 1 : sizeof max_u64 - 1;
+
+	s += neg;
+	len -= neg;
+	if (len != limlen)
+		return len > limlen;
+	return memcmp(s, limit, len) > 0;
+}
+
+/* If s[i] starts an array of numbers only, return the index after its
+ * ']' and whether it held whitespace; else 0. */
+static size_t
+skip_number_array(const char *s, size_t i, size_t n, int *had_space)
+{
+	int is_int;
+	size_t j;
+
+	i++;				/* '[' */
+	while (i < n && is_space(s[i]))
+		i++, *had_space = 1;
+	if (i < n && s[i] == ']')
+		return 0;		/* empty: not worth it */
+	for (;;) {
+		j = skip_number(s, i, n, &is_int);
+		if (!j || is_int < 0 || (is_int && integer_out_of_range(s + i, j - i)))
+			return 0;	/* let the general scan report it */
+		i = j;
+		while (i < n && is_space(s[i]))
+			i++, *had_space = 1;
+		if (i >= n)
+			return 0;
+		if (s[i] == ']')
+			return i + 1;
+		if (s[i] != ',')
+			return 0;
+		i++;
+		while (i < n && is_space(s[i]))
+			i++, *had_space = 1;
+	}
+}
+
+/*
+ * One pass over the line: find top-level numeric arrays worth deferring,
+ * note whether the line is compact, and reject what json-c's strict mode
+ * lets through (NaN, Infinity, integers it would saturate).  The scan does
+ * not validate otherwise: json-c does that next, and on a line json-c
+ * accepts, this scan's view of strings and nesting is the true one.
+ * Returns -1 with loam_seterr() (column in *col) on a rejected line.
+ */
+static int
+scan_line(struct rec *r, const char *s, size_t n, size_t *col, size_t *nkeys)
+{
+	size_t i = 0, j, keystart = 0, keylen = 0, strstart = 0, strlen_ = 0;
+	int depth = 0, in_value = 0, had_space, is_int, key_has_escape = 0, str_esc = 0;
+
+	r->raw_compact = 1;
+	r->nlazy = 0;
+	*nkeys = 0;
+	while (i < n) {
+		char c = s[i];
+
+		switch (c) {
+		case '"':
+			strstart = ++i;
+			str_esc = 0;
+			while (i < n && s[i] != '"') {
+				if (s[i] == '\\') {
+					str_esc = 1;
+					i++;
+				}
+				i++;
+			}
+			if (i >= n)
+				return 0;	/* json-c will say */
+			strlen_ = i - strstart;
+			i++;
+			break;
+		case ' ': case '\t': case '\n': case '\r':
+			r->raw_compact = 0;
+			i++;
+			break;
+		case ':':
+			if (depth == 1) {
+				(*nkeys)++;
+				keystart = strstart;
+				keylen = strlen_;
+				key_has_escape = str_esc;
+				in_value = 1;
+			}
+			i++;
+			break;
+		case ',':
+			if (depth == 1)
+				in_value = 0;
+			i++;
+			break;
+		case '[':
+			had_space = 0;
+			if (depth == 1 && in_value && !key_has_escape && keylen < 256 &&
+			    r->nlazy < REC_LAZY_MAX &&
+			    (j = skip_number_array(s, i, n, &had_space)) != 0 &&
+			    j - i >= REC_LAZY_MIN) {
+				struct rec_lazy *z = &r->lazy[r->nlazy++];
+
+				z->kind = KIND_LAZY;
+				z->key = s + keystart;
+				z->keylen = keylen;
+				z->off = i;
+				z->len = j - i;
+				z->stub = NULL;
+				z->owner = r;
+				if (had_space)
+					r->raw_compact = 0;
+				i = j;
+				break;
+			}
+			/* FALLTHROUGH */
+		case '{':
+			depth++;
+			i++;
+			break;
+		case ']': case '}':
+			depth--;
+			i++;
+			break;
+		case '-': case '0': case '1': case '2': case '3': case '4':
+		case '5': case '6': case '7': case '8': case '9':
+			j = skip_number(s, i, n, &is_int);
+			if (!j) {
+				*col = i + 1;
+				if (c == '-' && i + 1 < n && s[i + 1] == 'I')
+					return loam_seterr("-Infinity is not JSON");
+				return loam_seterr("malformed number");
+			}
+			if (is_int < 0) {
+				*col = i + 1;
+				return loam_seterr("number out of range: %.*s",
+				    (int)(j - i > 40 ? 40 : j - i), s + i);
+			}
+			if (is_int && integer_out_of_range(s + i, j - i)) {
+				*col = i + 1;
+				return loam_seterr("integer out of range [-2^63, 2^64-1]: %.*s",
+				    (int)(j - i > 40 ? 40 : j - i), s + i);
+			}
+			i = j;
+			break;
+		case '\'':
+			*col = i + 1;
+			return loam_seterr("single quotes are not JSON");
+		case 'N': case 'I':
+			*col = i + 1;
+			return loam_seterr("%s is not JSON", c == 'N' ? "NaN" : "Infinity");
+		default:
+			i++;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* ---- serialisers for values kept as text or binary ---- */
+
+static int
+lazy_to_json(json_object *jso, struct printbuf *pb, int level, int flags)
+{
+	const struct rec_lazy *z = json_object_get_userdata(jso);
+	const char *p = z->owner->raw + z->off, *end = p + z->len, *q;
+
+	/* Copy the text without whitespace: output is always compact. */
+	while (p < end) {
+		for (q = p; q < end && !is_space(*q); q++)
+			;
+		printbuf_memappend(pb, p, (int)(q - p));
+		for (p = q; p < end && is_space(*p); p++)
+			;
+	}
+	return 0;
+}
+
+static int
+numbuf_to_json(json_object *jso, struct printbuf *pb, int level, int flags)
+{
+	const struct numbuf *nb = json_object_get_userdata(jso);
+	char num[40];
+	int len;
+
+	printbuf_memappend(pb, "[", 1);
+	for (size_t i = 0; i < nb->n; i++) {
+		if (nb->is_double)
+			len = snprintf(num + 1, sizeof num - 1, "%.17g", nb->v.d[i]);
+		else
+			len = snprintf(num + 1, sizeof num - 1, "%.9g", (double)nb->v.f[i]);
+		num[0] = ',';
+		printbuf_memappend(pb, i ? num : num + 1, i ? len + 1 : len);
+	}
+	printbuf_memappend(pb, "]", 1);
+	return 0;
+}
+
+static void
+numbuf_delete(json_object *jso, void *userdata)
+{
+	free(userdata);
+}
+
+/* The deferred array behind v, if v is a live stub; else NULL. */
+static struct rec_lazy *
+lazy_of(json_object *v)
+{
+	struct rec_lazy *z;
+
+	if (!v || !json_object_is_type(v, json_type_array))
+		return NULL;
+	z = json_object_get_userdata(v);
+	if (!z || z->kind != KIND_LAZY || z->stub != v)
+		return NULL;
+	return z;
+}
+
+static struct numbuf *
+numbuf_of(json_object *v)
+{
+	struct numbuf *nb;
+
+	if (!v || !json_object_is_type(v, json_type_array))
+		return NULL;
+	nb = json_object_get_userdata(v);
+	return nb && nb->kind == KIND_NUMBUF ? nb : NULL;
+}
+
+/* ---- reading ---- */
+
+static void
+rec_clear(struct rec *r)
+{
+	if (r->obj)
+		json_object_put(r->obj);
+	r->obj = NULL;
+	r->nlazy = 0;
+	r->rewritten = 0;
+	r->nkeys_read = 0;
+	r->raw = NULL;
+	r->rawlen = 0;
+}
+
+/* Map a parse-text offset back to the line when arrays were cut out. */
+static size_t
+line_offset(const struct rec *r, size_t parse_off)
+{
+	size_t shift = 0;
+
+	for (int k = 0; k < r->nlazy; k++) {
+		size_t cut_at = r->lazy[k].off - shift;
+
+		if (parse_off <= cut_at)
+			break;
+		shift += r->lazy[k].len - 2;	/* "[]" stays */
+	}
+	return parse_off + shift;
+}
+
+static const char *
+type_name(json_object *v)
+{
+	switch (json_object_get_type(v)) {
+	case json_type_null: return "null";
+	case json_type_boolean: return "a boolean";
+	case json_type_double:
+	case json_type_int: return "a number";
+	case json_type_object: return "an object";
+	case json_type_array: return "an array";
+	case json_type_string: return "a string";
+	}
+	return "something";
+}
+
+/*
+ * Parse line[0, len) into r (whose old content is cleared).  parse and
+ * parsecap are a scratch buffer for the text json-c sees.
+ */
+static int
+rec_load(struct rec *r, const char *line, size_t len, json_tokener *tok,
+    char **parse, size_t *parsecap)
+{
+	const char *text = line;
+	size_t textlen = len, col = 0, nkeys;
+	enum json_tokener_error jerr;
+	json_object *obj;
+
+	rec_clear(r);
+	r->raw = line;
+	r->rawlen = len;
+	if (scan_line(r, line, len, &col, &nkeys) != 0) {
+		char msg[256];
+
+		snprintf(msg, sizeof msg, "%s", loam_error());
+		r->nlazy = 0;
+		return loam_seterr("%s:%lu:%zu: %s", r->file, r->line, col, msg);
+	}
+	if (r->nlazy > 0) {
+		size_t at = 0, w = 0;
+
+		if (*parsecap < len + 1) {
+			*parsecap = len + 1;
+			*parse = xrealloc(*parse, *parsecap);
+		}
+		for (int k = 0; k < r->nlazy; k++) {
+			memcpy(*parse + w, line + at, r->lazy[k].off - at);
+			w += r->lazy[k].off - at;
+			memcpy(*parse + w, "[]", 2);
+			w += 2;
+			at = r->lazy[k].off + r->lazy[k].len;
+		}
+		memcpy(*parse + w, line + at, len - at);
+		w += len - at;
+		text = *parse;
+		textlen = w;
+	}
+again:
+	json_tokener_reset(tok);
+	obj = json_tokener_parse_ex(tok, text, (int)textlen);
+	jerr = json_tokener_get_error(tok);
+	if (jerr == json_tokener_continue || (jerr == json_tokener_success && !obj &&
+	    json_tokener_get_parse_end(tok) >= textlen)) {
+		json_object_put(obj);
+		r->nlazy = 0;
+		return loam_seterr("%s:%lu:%zu: unexpected end of line",
+		    r->file, r->line, len + 1);
+	}
+	if (jerr != json_tokener_success || json_tokener_get_parse_end(tok) != textlen) {
+		size_t off = line_offset(r, json_tokener_get_parse_end(tok));
+
+		json_object_put(obj);
+		r->nlazy = 0;
+		return loam_seterr("%s:%lu:%zu: %s", r->file, r->line, off + 1,
+		    jerr != json_tokener_success ? json_tokener_error_desc(jerr) :
+		    "unexpected text after the record");
+	}
+	if (!json_object_is_type(obj, json_type_object)) {
+		const char *what = type_name(obj);
+
+		json_object_put(obj);
+		r->nlazy = 0;
+		return loam_seterr("%s:%lu: expected a JSON object, got %s",
+		    r->file, r->line, what);
+	}
+	if (r->nlazy > 0 && (size_t)json_object_object_length(obj) != nkeys) {
+		/* Duplicate keys: which "[]" stands for which array is no longer
+		 * clear.  Rare; parse the whole line instead. */
+		json_object_put(obj);
+		r->nlazy = 0;
+		text = line;
+		textlen = len;
+		goto again;
+	}
+	r->obj = obj;
+	r->nkeys_read = json_object_object_length(obj);
+	for (int k = 0; k < r->nlazy; k++) {
+		struct rec_lazy *z = &r->lazy[k];
+		char key[256];
+		json_object *stub;
+
+		memcpy(key, z->key, z->keylen);
+		key[z->keylen] = '\0';
+		if (!json_object_object_get_ex(obj, key, &stub))
+			continue;
+		z->stub = stub;
+		json_object_set_serializer(stub, lazy_to_json, z, NULL);
+	}
+	return 0;
+}
+
+int
+rec_reader_open(struct rec_reader *rd, const char *path)
+{
+	FILE *fp;
+
+	if (!path || strcmp(path, "-") == 0) {
+		rec_reader_init(rd, stdin, "<stdin>");
+		return 0;
+	}
+	fp = fopen(path, "r");
+	if (!fp)
+		return loam_seterr("%s: %s", path, strerror(errno));
+	rec_reader_init(rd, fp, path);
+	rd->close_fp = 1;
+	return 0;
+}
+
+void
+rec_reader_init(struct rec_reader *rd, FILE *fp, const char *name)
+{
+	memset(rd, 0, sizeof *rd);
+	rd->fp = fp;
+	rd->name = name;
+	rd->tok = json_tokener_new_ex(JSON_TOKENER_DEFAULT_DEPTH);
+	if (!rd->tok) {
+		fputs("loam: out of memory\n", stderr);
+		exit(1);
+	}
+	json_tokener_set_flags(rd->tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	rd->rec.file = name;
+}
+
+void
+rec_reader_close(struct rec_reader *rd)
+{
+	rec_clear(&rd->rec);
+	if (rd->rec.out)
+		printbuf_free(rd->rec.out);
+	if (rd->tok)
+		json_tokener_free(rd->tok);
+	if (rd->close_fp && rd->fp)
+		fclose(rd->fp);
+	free(rd->line);
+	free(rd->parse);
+	memset(rd, 0, sizeof *rd);
+}
+
+int
+rec_next(struct rec_reader *rd, struct rec **out)
+{
+	ssize_t got;
+	size_t len, i;
+
+	for (;;) {
+		errno = 0;
+		got = getline(&rd->line, &rd->linecap, rd->fp);
+		if (got < 0) {
+			rec_clear(&rd->rec);
+			if (ferror(rd->fp))
+				return loam_seterr("%s: %s", rd->name,
+				    strerror(errno ? errno : EIO));
+			return 0;
+		}
+		rd->lineno++;
+		len = (size_t)got;
+		if (len && rd->line[len - 1] == '\n')
+			len--;
+		if (len && rd->line[len - 1] == '\r')
+			len--;
+		for (i = 0; i < len && is_space(rd->line[i]); i++)
+			;
+		if (i < len)
+			break;		/* blank lines are skipped */
+	}
+	if (len > INT32_MAX) {
+		rec_clear(&rd->rec);
+		return loam_seterr("%s:%lu: line longer than 2 GiB", rd->name, rd->lineno);
+	}
+	rd->rec.file = rd->name;
+	rd->rec.line = rd->lineno;
+	if (rec_load(&rd->rec, rd->line, len, rd->tok, &rd->parse, &rd->parsecap) != 0)
+		return -1;
+	*out = &rd->rec;
+	return 1;
+}
+
+struct rec *
+rec_parse(const char *text, size_t len, const char *file, unsigned long line)
+{
+	struct rec *r = rec_new();
+	json_tokener *tok = json_tokener_new();
+	char *parse = NULL;
+	size_t parsecap = 0;
+	int rc;
+
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	r->own_raw = xmalloc(len + 1);
+	memcpy(r->own_raw, text, len);
+	r->own_raw[len] = '\0';
+	r->file = file;
+	r->line = line;
+	rc = rec_load(r, r->own_raw, len, tok, &parse, &parsecap);
+	json_tokener_free(tok);
+	free(parse);
+	if (rc != 0) {
+		rec_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+struct rec *
+rec_new(void)
+{
+	struct rec *r = xcalloc(1, sizeof *r);
+
+	r->obj = json_object_new_object();
+	r->file = "";
+	return r;
+}
+
+void
+rec_free(struct rec *r)
+{
+	if (!r)
+		return;
+	rec_clear(r);
+	if (r->out)
+		printbuf_free(r->out);
+	free(r->own_raw);
+	free(r);
+}
+
+const char *
+rec_where(const struct rec *r)
+{
+	static _Thread_local char buf[512];
+
+	if (!r->line)
+		return "";
+	snprintf(buf, sizeof buf, "%s:%lu", r->file, r->line);
+	return buf;
+}
+
+int
+rec_errorf(const struct rec *r, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (!r->line)
+		return loam_seterr("%s", msg);
+	return loam_seterr("%s:%lu: %s", r->file, r->line, msg);
+}
+
+/* ---- typed access ---- */
+
+/* "expected a number, got "abc"" with the value shown, cut to 40 bytes. */
+static int
+type_error(const char *name, const char *want, json_object *v)
+{
+	const char *text = json_object_to_json_string_ext(v, JSON_OUT_FLAGS);
+	size_t n = strlen(text);
+
+	return loam_seterr("field '%s': expected %s, got %.*s%s", name, want,
+	    (int)(n > 40 ? 40 : n), text, n > 40 ? "..." : "");
+}
+
+/* Replace a stub with the real array it stands for (generic access). */
+static json_object *
+materialise(struct rec *r, const char *key, json_object *v)
+{
+	struct rec_lazy *z = lazy_of(v);
+	struct numbuf *nb;
+	json_object *arr;
+
+	if (z) {
+		char *copy = xmalloc(z->len + 1);
+		memcpy(copy, r->raw + z->off, z->len);
+		copy[z->len] = '\0';
+		arr = json_tokener_parse(copy);
+		free(copy);
+		z->stub = NULL;
+	} else if ((nb = numbuf_of(v)) != NULL) {
+		arr = json_object_new_array_ext((int)nb->n);
+		for (size_t i = 0; i < nb->n; i++)
+			json_object_array_add(arr, nb->is_double ?
+			    rec_json_new_double(nb->v.d[i]) :
+			    rec_json_new_float(nb->v.f[i]));
+	} else {
+		return v;
+	}
+	json_object_object_add(r->obj, key, arr);
+	return arr;
+}
+
+static int
+lookup(struct rec *r, const char *key, json_object **v)
+{
+	if (!r->obj || !json_object_object_get_ex(r->obj, key, v))
+		return REC_ABSENT;
+	return REC_OK;
+}
+
+int
+rec_get(struct rec *r, const char *key, json_object **out)
+{
+	json_object *v;
+
+	if (lookup(r, key, &v) != REC_OK)
+		return REC_ABSENT;
+	*out = materialise(r, key, v);
+	return REC_OK;
+}
+
+int
+rec_get_str(struct rec *r, const char *key, const char **s, size_t *len)
+{
+	json_object *v;
+
+	if (lookup(r, key, &v) != REC_OK)
+		return REC_ABSENT;
+	if (!json_object_is_type(v, json_type_string))
+		return type_error(key, "a string", v);
+	*s = json_object_get_string(v);
+	if (len)
+		*len = (size_t)json_object_get_string_len(v);
+	return REC_OK;
+}
+
+int
+rec_json_double(json_object *v, const char *name, double *out)
+{
+	if (!json_object_is_type(v, json_type_double) &&
+	    !json_object_is_type(v, json_type_int))
+		return type_error(name, "a number", v);
+	*out = json_object_get_double(v);
+	if (!isfinite(*out))
+		return loam_seterr("field '%s': number out of range", name);
+	return REC_OK;
+}
+
+int
+rec_json_int(json_object *v, const char *name, int64_t *out)
+{
+	double d;
+
+	if (json_object_is_type(v, json_type_int)) {
+		int64_t i = json_object_get_int64(v);
+
+		if (i == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX)
+			return loam_seterr("field '%s': integer out of range: %llu",
+			    name, (unsigned long long)json_object_get_uint64(v));
+		*out = i;
+		return REC_OK;
+	}
+	if (!json_object_is_type(v, json_type_double))
+		return type_error(name, "an integer", v);
+	d = json_object_get_double(v);
+	/* 1e3 and 5.0 are integers written another way; 2.5 is not. */
+	if (d != floor(d) || d < -9223372036854775808.0 || d >= 9223372036854775808.0)
+		return type_error(name, "an integer", v);
+	*out = (int64_t)d;
+	return REC_OK;
+}
+
+int
+rec_get_double(struct rec *r, const char *key, double *out)
+{
+	json_object *v;
+
+	if (lookup(r, key, &v) != REC_OK)
+		return REC_ABSENT;
+	return rec_json_double(v, key, out);
+}
+
+int
+rec_get_int(struct rec *r, const char *key, int64_t *out)
+{
+	json_object *v;
+
+	if (lookup(r, key, &v) != REC_OK)
+		return REC_ABSENT;
+	return rec_json_int(v, key, out);
+}
+
+int
+rec_get_bool(struct rec *r, const char *key, int *out)
+{
+	json_object *v;
+
+	if (lookup(r, key, &v) != REC_OK)
+		return REC_ABSENT;
+	if (!json_object_is_type(v, json_type_boolean))
+		return type_error(key, "true or false", v);
+	*out = json_object_get_boolean(v);
+	return REC_OK;
+}
+
+int
+rec_get_object(struct rec *r, const char *key, json_object **out)
+{
+	json_object *v;
+
+	if (lookup(r, key, &v) != REC_OK)
+		return REC_ABSENT;
+	if (!json_object_is_type(v, json_type_object))
+		return type_error(key, "an object", v);
+	*out = v;
+	return REC_OK;
+}
+
+/* Elements of a deferred array: the grammar was checked by the scan, so
+ * commas separate exactly the numbers. */
+static size_t
+lazy_count(const struct rec_lazy *z)
+{
+	const char *p = z->owner->raw + z->off, *end = p + z->len;
+	size_t n = 1;
+
+	while ((p = memchr(p, ',', (size_t)(end - p))) != NULL) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+int
+rec_get_array_len(struct rec *r, const char *key, size_t *n)
+{
+	json_object *v;
+	struct rec_lazy *z;
+	struct numbuf *nb;
+
+	if (lookup(r, key, &v) != REC_OK)
+		return REC_ABSENT;
+	if ((z = lazy_of(v)) != NULL)
+		*n = lazy_count(z);
+	else if ((nb = numbuf_of(v)) != NULL)
+		*n = nb->n;
+	else if (json_object_is_type(v, json_type_array))
+		*n = json_object_array_length(v);
+	else
+		return type_error(key, "an array", v);
+	return REC_OK;
+}
+
+/* Shared by rec_get_floats and rec_get_doubles: is_double picks buf's type. */
+static int
+get_numbers(struct rec *r, const char *key, void *buf, int is_double,
+    size_t cap, size_t *n)
+{
+	json_object *v;
+	struct rec_lazy *z;
+	struct numbuf *nb;
+	size_t count, i;
+	double d;
+
+	if (lookup(r, key, &v) != REC_OK)
+		return REC_ABSENT;
+	if ((z = lazy_of(v)) != NULL) {
+		const char *p = r->raw + z->off + 1;
+		char *end;
+
+		count = lazy_count(z);
+		if (count > cap)
+			return loam_seterr("field '%s': %zu numbers, more than %zu",
+			    key, count, cap);
+		for (i = 0; i < count; i++) {
+			while (is_space(*p) || *p == ',')
+				p++;
+			if (is_double) {
+				d = strtod(p, &end);
+				((double *)buf)[i] = d;
+			} else {
+				float f = strtof(p, &end);
+				((float *)buf)[i] = f;
+				d = f;
+			}
+			if (!isfinite(d))
+				return loam_seterr("field '%s': element %zu out of range: %.*s",
+				    key, i, (int)(end - p > 40 ? 40 : end - p), p);
+			p = end;
+		}
+		*n = count;
+		return REC_OK;
+	}
+	if ((nb = numbuf_of(v)) != NULL) {
+		if (nb->n > cap)
+			return loam_seterr("field '%s': %zu numbers, more than %zu",
+			    key, nb->n, cap);
+		for (i = 0; i < nb->n; i++) {
+			d = nb->is_double ? nb->v.d[i] : nb->v.f[i];
+			if (is_double)
+				((double *)buf)[i] = d;
+			else
+				((float *)buf)[i] = (float)d;
+		}
+		*n = nb->n;
+		return REC_OK;
+	}
+	if (!json_object_is_type(v, json_type_array))
+		return type_error(key, "an array of numbers", v);
+	count = json_object_array_length(v);
+	if (count > cap)
+		return loam_seterr("field '%s': %zu numbers, more than %zu", key, count, cap);
+	for (i = 0; i < count; i++) {
+		json_object *e = json_object_array_get_idx(v, i);
+
+		if (!json_object_is_type(e, json_type_double) &&
+		    !json_object_is_type(e, json_type_int))
+			return loam_seterr("field '%s': element %zu is not a number", key, i);
+		d = json_object_get_double(e);
+		if (is_double)
+			((double *)buf)[i] = d;
+		else {
+			float f = (float)d;
+			if (isfinite(d) && !isfinite(f))
+				d = f;
+			((float *)buf)[i] = f;
+		}
+		if (!isfinite(d))
+			return loam_seterr("field '%s': element %zu out of range", key, i);
+	}
+	*n = count;
+	return REC_OK;
+}
+
+int
+rec_get_floats(struct rec *r, const char *key, float *buf, size_t cap, size_t *n)
+{
+	return get_numbers(r, key, buf, 0, cap, n);
+}
+
+int
+rec_get_doubles(struct rec *r, const char *key, double *buf, size_t cap, size_t *n)
+{
+	return get_numbers(r, key, buf, 1, cap, n);
+}
+
+/* ---- setting ---- */
+
+/* Position of key among the object's keys, or -1. */
+static long
+key_position(json_object *obj, const char *key)
+{
+	long i = 0;
+
+	json_object_object_foreach(obj, k, val) {
+		(void)val;
+		if (strcmp(k, key) == 0)
+			return i;
+		i++;
+	}
+	return -1;
+}
+
+int
+rec_set_json(struct rec *r, const char *key, json_object *v)
+{
+	long pos = key_position(r->obj, key);
+
+	if (!v)
+		return -1;
+	/* Replacing a key of the original line means the line can no longer
+	 * be reused as it was. */
+	if (pos >= 0 && (size_t)pos < r->nkeys_read)
+		r->rewritten = 1;
+	json_object_object_add(r->obj, key, v);
+	return 0;
+}
+
+int
+rec_del(struct rec *r, const char *key)
+{
+	long pos = key_position(r->obj, key);
+
+	if (pos < 0)
+		return REC_ABSENT;
+	if ((size_t)pos < r->nkeys_read) {
+		r->rewritten = 1;
+		r->nkeys_read--;
+	}
+	json_object_object_del(r->obj, key);
+	return REC_OK;
+}
+
+json_object *
+rec_json_new_double(double v)
+{
+	char buf[32];
+
+	if (!isfinite(v)) {
+		loam_seterr("%s is not a JSON number", isnan(v) ? "NaN" : "infinity");
+		return NULL;
+	}
+	snprintf(buf, sizeof buf, "%.17g", v);
+	return json_object_new_double_s(v, buf);
+}
+
+json_object *
+rec_json_new_float(float v)
+{
+	char buf[32];
+
+	if (!isfinite(v)) {
+		loam_seterr("%s is not a JSON number", isnan(v) ? "NaN" : "infinity");
+		return NULL;
+	}
+	snprintf(buf, sizeof buf, "%.9g", (double)v);
+	return json_object_new_double_s(v, buf);
+}
+
+int
+rec_set_str(struct rec *r, const char *key, const char *s)
+{
+	return rec_set_json(r, key, json_object_new_string(s));
+}
+
+int
+rec_set_strn(struct rec *r, const char *key, const char *s, size_t len)
+{
+	return rec_set_json(r, key, json_object_new_string_len(s, (int)len));
+}
+
+int
+rec_set_int(struct rec *r, const char *key, int64_t v)
+{
+	return rec_set_json(r, key, json_object_new_int64(v));
+}
+
+int
+rec_set_double(struct rec *r, const char *key, double v)
+{
+	json_object *j = rec_json_new_double(v);
+
+	if (!j)
+		return loam_seterr("field '%s': %s", key, loam_error());
+	return rec_set_json(r, key, j);
+}
+
+int
+rec_set_float(struct rec *r, const char *key, float v)
+{
+	json_object *j = rec_json_new_float(v);
+
+	if (!j)
+		return loam_seterr("field '%s': %s", key, loam_error());
+	return rec_set_json(r, key, j);
+}
+
+int
+rec_set_bool(struct rec *r, const char *key, int v)
+{
+	return rec_set_json(r, key, json_object_new_boolean(v != 0));
+}
+
+int
+rec_set_null(struct rec *r, const char *key)
+{
+	/* json-c's null is a NULL pointer, which rec_set_json refuses. */
+	long pos = key_position(r->obj, key);
+
+	if (pos >= 0 && (size_t)pos < r->nkeys_read)
+		r->rewritten = 1;
+	json_object_object_add(r->obj, key, NULL);
+	return 0;
+}
+
+static int
+set_numbers(struct rec *r, const char *key, const void *v, int is_double, size_t n)
+{
+	size_t size = is_double ? sizeof(double) : sizeof(float);
+	struct numbuf *nb;
+	json_object *stub;
+
+	for (size_t i = 0; i < n; i++) {
+		double d = is_double ? ((const double *)v)[i] : ((const float *)v)[i];
+		if (!isfinite(d))
+			return loam_seterr("field '%s': element %zu is %s, not a JSON number",
+			    key, i, isnan(d) ? "NaN" : "infinite");
+	}
+	nb = xmalloc(offsetof(struct numbuf, v) + (n ? n : 1) * size);
+	nb->kind = KIND_NUMBUF;
+	nb->is_double = is_double;
+	nb->n = n;
+	if (n)
+		memcpy(&nb->v, v, n * size);
+	stub = json_object_new_array();
+	json_object_set_serializer(stub, numbuf_to_json, nb, numbuf_delete);
+	return rec_set_json(r, key, stub);
+}
+
+int
+rec_set_floats(struct rec *r, const char *key, const float *v, size_t n)
+{
+	return set_numbers(r, key, v, 0, n);
+}
+
+int
+rec_set_doubles(struct rec *r, const char *key, const double *v, size_t n)
+{
+	return set_numbers(r, key, v, 1, n);
+}
+
+/* ---- writing ---- */
+
+void
+rec_escape_string(struct printbuf *pb, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, start = 0;
+	char esc[6] = { '\\', 'u', '0', '0', 0, 0 };
+
+	printbuf_memappend(pb, "\"", 1);
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		const char *rep = NULL;
+		int replen = 2;
+
+		switch (c) {
+		case '"': rep = "\\\""; break;
+		case '\\': rep = "\\\\"; break;
+		case '\n': rep = "\\n"; break;
+		case '\r': rep = "\\r"; break;
+		case '\t': rep = "\\t"; break;
+		case '\b': rep = "\\b"; break;
+		case '\f': rep = "\\f"; break;
+		default:
+			if (c < 0x20 || c == 0x7f) {
+				esc[4] = hex[c >> 4];
+				esc[5] = hex[c & 15];
+				rep = esc;
+				replen = 6;
+			}
+		}
+		if (!rep)
+			continue;
+		if (i > start)
+			printbuf_memappend(pb, s + start, (int)(i - start));
+		printbuf_memappend(pb, rep, replen);
+		start = i + 1;
+	}
+	if (i > start)
+		printbuf_memappend(pb, s + start, (int)(i - start));
+	printbuf_memappend(pb, "\"", 1);
+}
+
+const char *
+rec_to_string(struct rec *r, size_t *len)
+{
+	size_t nkeys = (size_t)json_object_object_length(r->obj), i = 0;
+	int first = 1;
+
+	if (r->raw && r->raw_compact && !r->rewritten) {
+		if (nkeys == r->nkeys_read) {
+			*len = r->rawlen;
+			return r->raw;
+		}
+		/* Splice the added fields in before the closing brace. */
+		if (!r->out)
+			r->out = printbuf_new();
+		printbuf_reset(r->out);
+		printbuf_memappend(r->out, r->raw, (int)r->rawlen - 1);
+		first = r->nkeys_read == 0;
+		json_object_object_foreach(r->obj, k, v) {
+			const char *text;
+
+			if (i++ < r->nkeys_read)
+				continue;
+			if (!first)
+				printbuf_memappend(r->out, ",", 1);
+			first = 0;
+			rec_escape_string(r->out, k, strlen(k));
+			printbuf_memappend(r->out, ":", 1);
+			text = v ? json_object_to_json_string_ext(v, JSON_OUT_FLAGS) : "null";
+			printbuf_memappend(r->out, text, (int)strlen(text));
+		}
+		printbuf_memappend(r->out, "}", 1);
+		*len = (size_t)printbuf_length(r->out);
+		return r->out->buf;
+	}
+	return json_object_to_json_string_length(r->obj, JSON_OUT_FLAGS, len);
+}
+
+int
+rec_write(struct rec *r, FILE *fp)
+{
+	size_t len;
+	const char *s = rec_to_string(r, &len);
+
+	errno = 0;
+	if (fwrite(s, 1, len, fp) != len || putc('\n', fp) == EOF)
+		return loam_seterr("write error: %s", strerror(errno ? errno : EIO));
+	return 0;
+}

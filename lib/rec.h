@@ -1,0 +1,185 @@
+/*
+ * rec - JSON Lines records: reading, typed field access, writing.
+ *
+ * A record is one JSON object on one line (see loam-records(5)).  The
+ * reader owns the record it returns: `rec_next()` hands out a record that
+ * is borrowed until the next call or until rec_reader_close().  Strings
+ * and objects obtained from a record are borrowed from it likewise.
+ * Records made with rec_new() belong to the caller (rec_free()).
+ *
+ * Fields a program does not touch pass through unchanged.  When a record
+ * read from a compact line is written after only *adding* fields, the
+ * original line is written byte for byte with the new fields spliced in
+ * before its closing brace; after a field was replaced or deleted, the
+ * record is serialised by json-c (same values, compact, keys in their
+ * original order, "/" unescaped, non-ASCII kept as UTF-8).
+ *
+ * Why json-c, and the fast path.  Measured on this project's machine
+ * (research/ecosystem.md §2, one core, MB/s of input): json-c 0.16 in
+ * strict mode with UTF-8 validation parses ~230 MB/s of ~150-byte records;
+ * jansson is ~3x slower; cJSON corrupts integers above 2^53 and accepts
+ * invalid UTF-8.  json-c is slowest on long numeric arrays (emb records
+ * of 1024 floats written with %.9g: ~94 MB/s), and those dominate
+ * embedding and progress records, so a top-level array of numbers longer
+ * than REC_LAZY_MIN bytes is not handed to json-c at all: a scan checks
+ * its grammar, the parser sees "[]" in its place, and the numbers are
+ * converted with strtof/strtod only when asked for (rec_get_floats) into
+ * the caller's buffer, ~280 MB/s (tests/bench/rec_bench.c measures both).
+ *
+ * Strictness beyond json-c's strict mode, checked by the same scan: NaN
+ * and Infinity are rejected, and so are integers outside
+ * [-2^63, 2^64-1] (json-c would silently saturate them).  Blank lines are
+ * skipped; a trailing CR is ignored; a missing final newline is accepted.
+ * Duplicate keys: the last one wins (as json-c).
+ *
+ * Errors: functions return -1 (or REC_BAD) after loam_seterr(); messages
+ * from rec_next() and rec_errorf() begin with "file:line: " (and a column
+ * when the parser gives one).
+ */
+#ifndef LOAM_REC_H
+#define LOAM_REC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "util.h"
+
+/* Arrays of numbers at least this long (bytes of text) take the lazy path. */
+#define REC_LAZY_MIN 64
+/* At most this many lazy arrays per record; further ones go to json-c. */
+#define REC_LAZY_MAX 16
+
+/* Field lookup results. */
+enum { REC_OK = 0, REC_ABSENT = 1, REC_BAD = -1 };
+
+struct rec_lazy {
+	int kind;		/* tells rec.c's serialiser data apart */
+	const char *key;	/* into the reader's line buffer, not NUL-ended */
+	size_t keylen;
+	size_t off, len;	/* the array's text: raw[off, off + len) */
+	json_object *stub;	/* the "[]" json-c holds in its place, or NULL
+				   once the field was replaced or deleted */
+	struct rec *owner;
+};
+
+struct rec {
+	json_object *obj;	/* the object; owned by the record */
+	const char *file;	/* for messages: "<stdin>" or the path */
+	unsigned long line;	/* 1-based line number, 0 for a new record */
+	/* Pass-through state (records read from a line only). */
+	const char *raw;	/* the line, without newline */
+	size_t rawlen;
+	int raw_compact;	/* no whitespace outside strings */
+	int rewritten;		/* a field was replaced or deleted */
+	size_t nkeys_read;	/* keys the line had; later ones were added */
+	struct rec_lazy lazy[REC_LAZY_MAX];
+	int nlazy;
+	char *own_raw;		/* rec_parse's copy of the line, owned */
+	struct printbuf *out;	/* rec_to_string's buffer, owned */
+};
+
+struct rec_reader {
+	FILE *fp;
+	const char *name;	/* "<stdin>" or the path (borrowed) */
+	int close_fp;
+	char *line;		/* one buffer for every line, owned */
+	size_t linecap;
+	char *parse;		/* line copy with lazy arrays cut out, owned */
+	size_t parsecap;
+	unsigned long lineno;
+	json_tokener *tok;
+	struct rec rec;
+};
+
+/* Open path for reading ("-" or NULL: stdin, shown as "<stdin>").
+ * Returns -1 with "path: strerror" on failure. */
+int rec_reader_open(struct rec_reader *rd, const char *path);
+/* Read from an open stream shown as name; the stream stays the caller's. */
+void rec_reader_init(struct rec_reader *rd, FILE *fp, const char *name);
+void rec_reader_close(struct rec_reader *rd);
+
+/* Next record: 1 and *out set, 0 at end of input, -1 on a bad line (the
+ * message names file:line) or a read error.  After a bad line the reader
+ * can go on with the next one (--skip-bad). */
+int rec_next(struct rec_reader *rd, struct rec **out);
+
+/* Parse one line (no newline) into a fresh caller-owned record; file and
+ * line are for messages.  NULL and loam_seterr() on a bad line. */
+struct rec *rec_parse(const char *text, size_t len, const char *file, unsigned long line);
+
+/* A new empty record, owned by the caller. */
+struct rec *rec_new(void);
+void rec_free(struct rec *r);
+
+/* "file:line" of a record, for messages; "" for a new record. */
+const char *rec_where(const struct rec *r);
+/* loam_seterr("file:line: " fmt, ...); returns -1. */
+int rec_errorf(const struct rec *r, const char *fmt, ...) LOAM_PRINTF(2, 3);
+
+/*
+ * Typed access to top-level fields.  Each returns REC_OK, REC_ABSENT when
+ * the key is missing (a JSON null counts as present, and is a type error
+ * for every getter but rec_get), or REC_BAD with a message such as
+ * "field 'loss': expected a number, got \"abc\"" (no file:line; add it
+ * with rec_errorf(r, "%s", loam_error())).
+ */
+/* Any value, borrowed from the record. */
+int rec_get(struct rec *r, const char *key, json_object **out);
+/* Borrowed string (NUL-ended; *len may be NULL). */
+int rec_get_str(struct rec *r, const char *key, const char **s, size_t *len);
+int rec_get_double(struct rec *r, const char *key, double *out);
+/* Integers: a JSON integer, or a number with an integral value in range. */
+int rec_get_int(struct rec *r, const char *key, int64_t *out);
+int rec_get_bool(struct rec *r, const char *key, int *out);
+/* A nested object, borrowed; read it with the rec_json_* helpers. */
+int rec_get_object(struct rec *r, const char *key, json_object **out);
+/* An array of numbers into the caller's buffer of cap elements; *n gets
+ * the array's length.  More than cap elements is REC_BAD, so a caller that
+ * does not know the length asks rec_get_array_len() first. */
+int rec_get_floats(struct rec *r, const char *key, float *buf, size_t cap, size_t *n);
+int rec_get_doubles(struct rec *r, const char *key, double *buf, size_t cap, size_t *n);
+int rec_get_array_len(struct rec *r, const char *key, size_t *n);
+
+/* The same conversions for a value already in hand (a nested field);
+ * name is used in messages. */
+int rec_json_double(json_object *v, const char *name, double *out);
+int rec_json_int(json_object *v, const char *name, int64_t *out);
+
+/*
+ * Setting fields: a new key is appended, an existing key is replaced in
+ * place.  -1 for a non-finite number (NaN and infinities are not JSON).
+ * Doubles print with %.17g, floats with %.9g: both round-trip exactly.
+ */
+int rec_set_str(struct rec *r, const char *key, const char *s);
+int rec_set_strn(struct rec *r, const char *key, const char *s, size_t len);
+int rec_set_int(struct rec *r, const char *key, int64_t v);
+int rec_set_double(struct rec *r, const char *key, double v);
+int rec_set_float(struct rec *r, const char *key, float v);
+int rec_set_bool(struct rec *r, const char *key, int v);
+int rec_set_null(struct rec *r, const char *key);
+int rec_set_floats(struct rec *r, const char *key, const float *v, size_t n);
+int rec_set_doubles(struct rec *r, const char *key, const double *v, size_t n);
+/* Takes ownership of v (one reference). */
+int rec_set_json(struct rec *r, const char *key, json_object *v);
+/* Remove a field; REC_ABSENT if it was not there. */
+int rec_del(struct rec *r, const char *key);
+
+/* json-c values for building nested fields; -1 (NULL) for non-finite. */
+json_object *rec_json_new_double(double v);
+json_object *rec_json_new_float(float v);
+
+/* The record as one compact line without the newline; borrowed until the
+ * next call or change.  NULL on failure (never for valid records). */
+const char *rec_to_string(struct rec *r, size_t *len);
+/* Write the record and a newline; -1 with loam_seterr() on a write error
+ * (cli_write_failed() turns it into the right exit). */
+int rec_write(struct rec *r, FILE *fp);
+
+/* Append s as a JSON string literal (quotes included) to buf. */
+struct printbuf;
+void rec_escape_string(struct printbuf *pb, const char *s, size_t len);
+
+#endif

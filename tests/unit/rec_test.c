@@ -1,0 +1,363 @@
+/* rec_test - unit tests for lib/rec (TAP). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rec.h"
+#include "tap.h"
+
+/* Read all records of text through a reader; returns the reader's last
+ * rec_next() result and leaves the record in *r. */
+static FILE *
+memfile(const char *text, size_t len)
+{
+	FILE *fp = fmemopen((void *)text, len, "r");
+
+	if (!fp) {
+		perror("fmemopen");
+		exit(2);
+	}
+	return fp;
+}
+
+static const char *
+line_of(struct rec *r)
+{
+	size_t len;
+	static char buf[65536];
+	const char *s = rec_to_string(r, &len);
+
+	snprintf(buf, sizeof buf, "%.*s", (int)len, s);
+	return buf;
+}
+
+static void
+test_passthrough(void)
+{
+	const char *in = "{\"id\":7,\"text\":\"a\\/b \\u00e9\\\"q\\\" \xf0\x9f\x98\x80\",\"x\":1.50,\"n\":null,\"o\":{\"k\":[1,{\"z\":true}]}}";
+	struct rec *r = rec_parse(in, strlen(in), "t", 1);
+	size_t len;
+
+	ok(r != NULL, "parse a record with escapes, emoji and nesting");
+	is_str(line_of(r), in, "unchanged record is re-emitted byte for byte");
+	rec_set_int(r, "added", 42);
+	rec_set_str(r, "s", "tab\there");
+	{
+		char want[512];
+		snprintf(want, sizeof want, "%.*s,\"added\":42,\"s\":\"tab\\there\"}",
+		    (int)strlen(in) - 1, in);
+		is_str(line_of(r), want, "added fields are spliced before the brace");
+	}
+	rec_set_int(r, "added", 43);
+	ok(strstr(line_of(r), "\"added\":43") && strstr(line_of(r), "a\\/b"),
+	    "replacing an added field keeps the original text");
+	rec_set_int(r, "id", 8);
+	is_str(line_of(r),
+	    "{\"id\":8,\"text\":\"a/b \xc3\xa9\\\"q\\\" \xf0\x9f\x98\x80\",\"x\":1.50,\"n\":null,\"o\":{\"k\":[1,{\"z\":true}]},\"added\":43,\"s\":\"tab\\there\"}",
+	    "replacing an original field re-serialises: same values, order kept, UTF-8 kept, 1.50 kept");
+	(void)len;
+	rec_free(r);
+
+	in = "{ \"a\" : 1 ,\"b\":[ 1, 2 ] }";
+	r = rec_parse(in, strlen(in), "t", 1);
+	is_str(line_of(r), "{\"a\":1,\"b\":[1,2]}", "non-compact input is written compact");
+	rec_set_bool(r, "c", 1);
+	is_str(line_of(r), "{\"a\":1,\"b\":[1,2],\"c\":true}", "and added fields follow");
+	rec_free(r);
+
+	in = "{}";
+	r = rec_parse(in, 2, "t", 1);
+	rec_set_null(r, "z");
+	is_str(line_of(r), "{\"z\":null}", "adding to an empty object");
+	rec_free(r);
+
+	in = "{\"a\":1,\"b\":2}";
+	r = rec_parse(in, strlen(in), "t", 1);
+	is_int(rec_del(r, "a"), REC_OK, "delete present field");
+	is_int(rec_del(r, "q"), REC_ABSENT, "delete absent field");
+	rec_set_int(r, "c", 3);
+	is_str(line_of(r), "{\"b\":2,\"c\":3}", "delete then add");
+	rec_free(r);
+}
+
+static void
+test_strings(void)
+{
+	/* Every control character, quote, backslash, DEL, and UTF-8 survive a
+	 * write and a read. */
+	char s[200];
+	int n = 0;
+	struct rec *r = rec_new(), *back;
+	const char *got;
+	size_t len;
+
+	for (int c = 1; c < 0x20; c++)
+		s[n++] = (char)c;
+	{
+		static const char tail[] = "\"\\/\x7f \xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80";
+		memcpy(s + n, tail, sizeof tail - 1);
+		n += sizeof tail - 1;
+	}
+	s[n] = '\0';
+	rec_set_str(r, "s", s);
+	got = rec_to_string(r, &len);
+	ok(memchr(got, '\n', len) == NULL && memchr(got, '\t', len) == NULL,
+	    "no raw control characters in output");
+	ok(strstr(got, "\\u0001") && strstr(got, "\\n") && strstr(got, "\\\""),
+	    "control characters and quotes escaped");
+	ok(strstr(got, "\xe2\x82\xac") != NULL, "non-ASCII kept as UTF-8");
+	back = rec_parse(got, len, "t", 1);
+	ok(back != NULL, "escaped output parses");
+	{
+		const char *s2 = NULL;
+		size_t l2 = 0;
+		rec_get_str(back, "s", &s2, &l2);
+		ok(s2 && l2 == (size_t)n && memcmp(s2, s, n) == 0, "string round-trips exactly");
+	}
+	rec_free(back);
+	rec_free(r);
+
+	{
+		struct printbuf *pb = printbuf_new();
+		rec_escape_string(pb, "a\"b\x01", 4);
+		is_str(pb->buf, "\"a\\\"b\\u0001\"", "rec_escape_string");
+		printbuf_free(pb);
+	}
+}
+
+static void
+test_numbers(void)
+{
+	struct rec *r = rec_new(), *back;
+	const char *s;
+	size_t len;
+	int bad = 0;
+	unsigned x = 12345;
+
+	for (int i = 0; i < 2000; i++) {
+		double d;
+		float f;
+		x = x * 1103515245u + 12345u;
+		d = ((double)x / 4294967296.0 - 0.5) * pow(10, (int)(x % 60) - 30);
+		f = (float)d * 1.3f;
+		rec_set_double(r, "d", d);
+		rec_set_float(r, "f", f);
+		s = rec_to_string(r, &len);
+		back = rec_parse(s, len, "t", 1);
+		double gd = 0, gf = 0;
+		rec_get_double(back, "d", &gd);
+		rec_get_double(back, "f", &gf);
+		if (gd != d || (float)gf != f)
+			bad++;
+		rec_free(back);
+	}
+	is_int(bad, 0, "2000 doubles (%%.17g) and floats (%%.9g) round-trip exactly");
+	ok(rec_set_double(r, "nan", NAN) == -1, "setting NaN fails");
+	ok(rec_set_float(r, "inf", INFINITY) == -1, "setting infinity fails");
+	{
+		float v[3] = { 1, NAN, 2 };
+		ok(rec_set_floats(r, "v", v, 3) == -1, "an array with NaN fails");
+	}
+	rec_free(r);
+
+	const char *in = "{\"max\":18446744073709551615,\"i\":9223372036854775807,\"m\":-9223372036854775808,\"e\":1e3,\"h\":2.5,\"s\":\"7\"}";
+	r = rec_parse(in, strlen(in), "t", 3);
+	int64_t iv = 0;
+	is_str(line_of(r), in, "extreme integers pass through");
+	is_int(rec_get_int(r, "i", &iv), REC_OK, "int64 max reads");
+	ok(iv == INT64_MAX, "int64 max value");
+	rec_get_int(r, "m", &iv);
+	ok(iv == INT64_MIN, "int64 min value");
+	is_int(rec_get_int(r, "max", &iv), REC_BAD, "2^64-1 is out of int64 range");
+	is_int(rec_get_int(r, "e", &iv), REC_OK, "1e3 is an integer");
+	is_int(iv, 1000, "1e3 == 1000");
+	is_int(rec_get_int(r, "h", &iv), REC_BAD, "2.5 is not an integer");
+	ok(strstr(loam_error(), "field 'h': expected an integer, got 2.5") != NULL,
+	    "type error names field and value: %s", loam_error());
+	is_int(rec_get_int(r, "s", &iv), REC_BAD, "a string is not an integer");
+	is_int(rec_get_int(r, "nope", &iv), REC_ABSENT, "absent field");
+	rec_errorf(r, "field 'x': %s", "boom");
+	is_str(loam_error(), "t:3: field 'x': boom", "rec_errorf prefixes file:line");
+	rec_free(r);
+
+	ok(rec_parse("{\"a\":18446744073709551616}", 26, "t", 1) == NULL, "2^64 is rejected");
+	ok(strstr(loam_error(), "integer out of range") != NULL, "with a message: %s", loam_error());
+	ok(rec_parse("{\"a\":-9223372036854775809}", 26, "t", 1) == NULL, "-2^63-1 is rejected");
+	ok(rec_parse("{\"a\":Infinity}", 14, "t", 1) == NULL, "Infinity is rejected");
+	ok(rec_parse("{\"a\":-Infinity}", 15, "t", 1) == NULL, "-Infinity is rejected");
+	ok(rec_parse("{\"a\":1e400}", 11, "t", 1) == NULL, "1e400 is rejected");
+	ok(rec_parse("{\"a\":\"NaN\"}", 11, "t", 1) != NULL || 0, "the string \"NaN\" is fine");
+}
+
+static void
+test_arrays(void)
+{
+	char line[40000];
+	int n = 0;
+	float want[1024], got[1024];
+	double gotd[1024];
+	size_t cnt = 0;
+	unsigned x = 7;
+	struct rec *r;
+
+	n += sprintf(line + n, "{\"id\":1,\"emb\":[");
+	for (int i = 0; i < 1024; i++) {
+		x = x * 1103515245u + 12345u;
+		want[i] = ((float)x / 4294967296.0f - 0.5f) * 3.0f;
+		n += sprintf(line + n, "%s%.9g", i ? "," : "", (double)want[i]);
+	}
+	n += sprintf(line + n, "],\"tail\":\"t\"}");
+	r = rec_parse(line, n, "t", 1);
+	ok(r && r->nlazy == 1, "a 1024-number array takes the deferred path");
+	is_int(rec_get_floats(r, "emb", got, 1024, &cnt), REC_OK, "rec_get_floats");
+	is_int(cnt, 1024, "1024 elements");
+	ok(memcmp(got, want, sizeof want) == 0, "floats equal what was written");
+	is_int(rec_get_doubles(r, "emb", gotd, 1024, &cnt), REC_OK, "rec_get_doubles");
+	ok(gotd[5] == (double)want[5] || fabs(gotd[5] - want[5]) < 1e-6, "doubles close");
+	is_int(rec_get_floats(r, "emb", got, 100, &cnt), REC_BAD, "more than cap is an error");
+	is_int(rec_get_array_len(r, "emb", &cnt), REC_OK, "array length");
+	is_int(cnt, 1024, "array length 1024");
+	is_str(line_of(r), line, "deferred array passes through unchanged");
+	rec_set_int(r, "id", 2);
+	{
+		const char *s = line_of(r);
+		ok(strncmp(s, "{\"id\":2,\"emb\":[", 15) == 0 && strstr(s, "\"tail\":\"t\"}"),
+		    "after a rewrite the deferred array is still written");
+		ok(strcmp(s + 7, line + 7) == 0, "and byte-identical");
+	}
+	{
+		json_object *v = NULL;
+		is_int(rec_get(r, "emb", &v), REC_OK, "generic access to a deferred array");
+		is_int(json_object_array_length(v), 1024, "materialises it");
+		is_int(rec_get_floats(r, "emb", got, 1024, &cnt), REC_OK, "floats still readable");
+		ok(memcmp(got, want, sizeof want) == 0, "and equal");
+	}
+	rec_free(r);
+
+	/* Non-compact arrays, duplicate keys, short arrays, bad elements. */
+	const char *sp = "{\"v\": [ 1.5 , 2.5, 3.5, 4.5, 5.5, 6.5, 7.5, 8.5, 9.5, 10.5, 11.5, 12.5 ] }";
+	r = rec_parse(sp, strlen(sp), "t", 1);
+	ok(r && r->nlazy == 1 && !r->raw_compact, "spaced array deferred, line not compact");
+	is_str(line_of(r), "{\"v\":[1.5,2.5,3.5,4.5,5.5,6.5,7.5,8.5,9.5,10.5,11.5,12.5]}",
+	    "spaced array written compact");
+	rec_free(r);
+
+	const char *dup = "{\"v\":[1.5,2.5,3.5,4.5,5.5,6.5,7.5,8.5,9.5,10.5,11.5,12.5,13.5,14.5],\"v\":[]}";
+	r = rec_parse(dup, strlen(dup), "t", 1);
+	is_int(rec_get_array_len(r, "v", &cnt), REC_OK, "duplicate key");
+	is_int(cnt, 0, "the last duplicate wins, as in json-c");
+	rec_free(r);
+
+	const char *mixed = "{\"v\":[1.5,2.5,3.5,4.5,5.5,6.5,7.5,8.5,9.5,10.5,11.5,12.5,\"x\",14.5]}";
+	r = rec_parse(mixed, strlen(mixed), "t", 1);
+	ok(r && r->nlazy == 0, "an array with a string is not deferred");
+	is_int(rec_get_floats(r, "v", got, 1024, &cnt), REC_BAD, "and is not an array of numbers");
+	rec_free(r);
+
+	const char *big = "{\"v\":[1e39,2.5,3.5,4.5,5.5,6.5,7.5,8.5,9.5,10.5,11.5,12.5,13.5,14.5]}";
+	r = rec_parse(big, strlen(big), "t", 1);
+	is_int(rec_get_floats(r, "v", got, 1024, &cnt), REC_BAD, "1e39 does not fit a float");
+	is_int(rec_get_doubles(r, "v", gotd, 1024, &cnt), REC_OK, "but fits a double");
+	rec_free(r);
+
+	ok(rec_parse("{\"v\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,NaN]}",
+	    75, "t", 1) == NULL, "NaN inside a long array is rejected");
+
+	r = rec_new();
+	float fv[3] = { 0.1f, -2, 3e-8f };
+	rec_set_floats(r, "f", fv, 3);
+	is_str(line_of(r), "{\"f\":[0.100000001,-2,2.99999989e-08]}", "rec_set_floats prints %%.9g");
+	is_int(rec_get_floats(r, "f", got, 3, &cnt), REC_OK, "read back set floats");
+	ok(cnt == 3 && got[0] == 0.1f && got[2] == 3e-8f, "exactly");
+	double dv[2] = { 0.1, 1e300 };
+	rec_set_doubles(r, "d", dv, 2);
+	ok(strstr(line_of(r), "\"d\":[0.10000000000000001,1.0000000000000001e+300]") != NULL,
+	    "rec_set_doubles prints %%.17g");
+	{
+		json_object *v = NULL;
+		rec_get(r, "f", &v);
+		is_int(json_object_array_length(v), 3, "generic access materialises set floats");
+	}
+	rec_free(r);
+}
+
+static void
+test_reader(void)
+{
+	const char text[] = "{\"a\":1}\r\n\n   \n{\"a\":2}\n{\"a\":}\n{\"a\":4}";
+	struct rec_reader rd;
+	struct rec *r;
+	FILE *fp = memfile(text, sizeof text - 1);
+	int64_t v;
+
+	rec_reader_init(&rd, fp, "in.jsonl");
+	is_int(rec_next(&rd, &r), 1, "first record (CRLF)");
+	rec_get_int(r, "a", &v);
+	is_int(v, 1, "value 1");
+	is_int(rec_next(&rd, &r), 1, "blank lines skipped");
+	is_int(r->line, 4, "line number counts blank lines");
+	is_int(rec_next(&rd, &r), -1, "malformed line");
+	is_str(loam_error(), "in.jsonl:5:6: unexpected character", "error names file:line:column");
+	is_int(rec_next(&rd, &r), 1, "reading goes on after a bad line");
+	rec_get_int(r, "a", &v);
+	is_int(v, 4, "last record without final newline");
+	is_int(rec_next(&rd, &r), 0, "end of input");
+	rec_reader_close(&rd);
+	fclose(fp);
+
+	ok(rec_reader_open(&rd, "/nonexistent/x.jsonl") == -1, "open missing file fails");
+	is_str(loam_error(), "/nonexistent/x.jsonl: No such file or directory", "with strerror");
+
+	const char *cases[][2] = {
+		{ "{\"a\":1", "unexpected end of line" },
+		{ "{\"a\":1,}", "t:1:" },
+		{ "{\"a\":1}x", "t:1:8:" },
+		{ "\"str\"", "expected a JSON object, got a string" },
+		{ "{\"a\":\"\xc3\x28\"}", "invalid utf-8" },
+		{ "{'a':1}", "t:1:" },
+		{ "{\"a\":01}", "t:1:" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct rec *bad = rec_parse(cases[i][0], strlen(cases[i][0]), "t", 1);
+		ok(bad == NULL && strstr(loam_error(), cases[i][1]) != NULL,
+		    "reject %s -> %s", cases[i][0], loam_error());
+		rec_free(bad);
+	}
+}
+
+static void
+test_long_line(void)
+{
+	size_t n = 10 * 1024 * 1024;
+	char *text = malloc(n + 64);
+	struct rec_reader rd;
+	struct rec *r;
+	const char *s;
+	size_t len;
+	FILE *fp;
+
+	memcpy(text, "{\"big\":\"", 8);
+	memset(text + 8, 'x', n);
+	memcpy(text + 8 + n, "\",\"k\":1}\n{\"k\":2}\n", 17);
+	fp = memfile(text, n + 8 + 17);
+	rec_reader_init(&rd, fp, "big");
+	is_int(rec_next(&rd, &r), 1, "a 10 MB line reads");
+	ok(rec_get_str(r, "big", &s, &len) == REC_OK && len == n, "its 10 MB string is intact");
+	is_int(rec_next(&rd, &r), 1, "the next line reads after it");
+	is_int(r->line, 2, "on line 2");
+	rec_reader_close(&rd);
+	fclose(fp);
+	free(text);
+}
+
+int
+main(void)
+{
+	test_passthrough();
+	test_strings();
+	test_numbers();
+	test_arrays();
+	test_reader();
+	test_long_line();
+	return tap_done();
+}

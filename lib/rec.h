@@ -66,7 +66,7 @@ struct rec_lazy {
 };
 
 struct rec {
-	json_object *obj;	/* the object; owned by the record */
+	json_object *obj;	/* the tree, owned; NULL until first needed */
 	const char *file;	/* for messages: "<stdin>" or the path */
 	unsigned long line;	/* 1-based line number, 0 for a new record */
 	/* Pass-through state (records read from a line only). */
@@ -77,7 +77,12 @@ struct rec {
 	size_t nkeys_read;	/* keys the line had; later ones were added */
 	struct rec_lazy lazy[REC_LAZY_MAX];
 	int nlazy;
+	size_t nkeys_scanned;	/* top-level keys the scan counted */
 	char *own_raw;		/* rec_parse's copy of the line, owned */
+	/* The json-c tree is built on first access (rec_tree in rec.c). */
+	json_tokener *tok;	/* owned */
+	char *parse;		/* line copy with deferred arrays cut out, owned */
+	size_t parsecap;
 	struct printbuf *out;	/* rec_to_string's buffer, owned */
 };
 
@@ -87,10 +92,7 @@ struct rec_reader {
 	int close_fp;
 	char *line;		/* one buffer for every line, owned */
 	size_t linecap;
-	char *parse;		/* line copy with lazy arrays cut out, owned */
-	size_t parsecap;
 	unsigned long lineno;
-	json_tokener *tok;
 	struct rec rec;
 };
 

@@ -13,6 +13,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #if defined(__GNUC__)
 #define LOAM_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define LOAM_NORETURN __attribute__((noreturn))
@@ -37,5 +41,9 @@ int loam_seterr(const char *fmt, ...) LOAM_PRINTF(1, 2);
 /* The last message set on this thread; "" when none.  Borrowed: valid
  * until the next loam_seterr() on this thread. */
 const char *loam_error(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -31,7 +31,7 @@ enum { OPT_SET = 256, OPT_DEL, OPT_FLOATS, OPT_SKIP_BAD };
 
 struct edits {
 	const char *set_key;
-	char *set_json;
+	json_object *set_value;	/* parsed once; NULL is JSON null */
 	const char *del_key;
 	const char *floats_key;
 	float *fbuf;
@@ -64,14 +64,11 @@ edit(struct rec *r, struct edits *e)
 			return rec_errorf(r, "%s", loam_error());
 	}
 	if (e->set_key) {
-		json_object *v = json_tokener_parse(e->set_json);
-
-		if (!v && strcmp(e->set_json, "null") != 0)
-			return loam_seterr("--set: '%s' is not JSON", e->set_json);
-		if (v)
-			rec_set_json(r, e->set_key, v);
-		else
-			rec_set_null(r, e->set_key);
+		int rc = e->set_value ?
+		    rec_set_json(r, e->set_key, json_object_get(e->set_value)) :
+		    rec_set_null(r, e->set_key);
+		if (rc != 0)
+			return rec_errorf(r, "%s", loam_error());
 	}
 	if (e->del_key)
 		rec_del(r, e->del_key);
@@ -107,7 +104,9 @@ main(int argc, char *argv[])
 				usage_error("--set: '%s' is not key=json", optarg);
 			*eq = '\0';
 			e.set_key = optarg;
-			e.set_json = eq + 1;
+			e.set_value = json_tokener_parse(eq + 1);
+			if (!e.set_value && strcmp(eq + 1, "null") != 0)
+				usage_error("--set: '%s' is not JSON", eq + 1);
 			break;
 		case OPT_DEL:
 			e.del_key = optarg;
@@ -154,5 +153,6 @@ main(int argc, char *argv[])
 	if (!o.quiet && o.output)
 		progress_end(&prog);
 	free(e.fbuf);
+	json_object_put(e.set_value);
 	return cli_exit();
 }

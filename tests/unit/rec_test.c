@@ -297,7 +297,7 @@ test_reader(void)
 	is_int(rec_next(&rd, &r), 1, "blank lines skipped");
 	is_int(r->line, 4, "line number counts blank lines");
 	is_int(rec_next(&rd, &r), -1, "malformed line");
-	is_str(loam_error(), "in.jsonl:5:6: unexpected character", "error names file:line:column");
+	is_str(loam_error(), "in.jsonl:5:6: unexpected '}'", "error names file:line:column");
 	is_int(rec_next(&rd, &r), 1, "reading goes on after a bad line");
 	rec_get_int(r, "a", &v);
 	is_int(v, 4, "last record without final newline");
@@ -309,11 +309,11 @@ test_reader(void)
 	is_str(loam_error(), "/nonexistent/x.jsonl: No such file or directory", "with strerror");
 
 	const char *cases[][2] = {
-		{ "{\"a\":1", "unexpected end of line" },
+		{ "{\"a\":1", "t:1:7: expected ',' or '}', got end of line" },
 		{ "{\"a\":1,}", "t:1:" },
 		{ "{\"a\":1}x", "t:1:8:" },
 		{ "\"str\"", "expected a JSON object, got a string" },
-		{ "{\"a\":\"\xc3\x28\"}", "invalid utf-8" },
+		{ "{\"a\":\"\xc3\x28\"}", "t:1:7: invalid UTF-8 in string" },
 		{ "{'a':1}", "t:1:" },
 		{ "{\"a\":01}", "t:1:" },
 	};

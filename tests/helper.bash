@@ -1,0 +1,12 @@
+# helper.bash - shared set-up for loam's bats files: `load helper`.
+bats_require_minimum_version 1.5.0
+bats_load_library bats-support
+bats_load_library bats-assert
+
+: "${LOAM_TOP:=$(cd "$BATS_TEST_DIRNAME/.." && pwd)}"
+: "${LOAM_OUT:=.}"
+case $LOAM_OUT in /*) ;; *) LOAM_OUT=$LOAM_TOP/$LOAM_OUT ;; esac
+PATH=$LOAM_OUT/bin:$LOAM_OUT/build/tests/tools:$PATH
+export LOAM_TOP LOAM_OUT PATH
+EXTERNAL=$LOAM_TOP/../shared/external
+TESTDATA=$LOAM_TOP/testdata

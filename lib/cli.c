@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -110,12 +111,28 @@ usage_error(const char *fmt, ...)
 	exit(EXIT_USAGE);
 }
 
+/* Does OpenBLAS run AVX-512 kernels already?  It names its choice. */
+static int
+blas_uses_avx512(void)
+{
+	static const char *const avx512_cores[] = {
+		"skylakex", "cooperlake", "sapphirerapids",
+	};
+	const char *core = openblas_get_corename();
+
+	for (size_t i = 0; core && i < sizeof avx512_cores / sizeof *avx512_cores; i++)
+		if (strcasecmp(core, avx512_cores[i]) == 0)
+			return 1;
+	return 0;
+}
+
 /* Re-execute with OPENBLAS_CORETYPE=SkylakeX when it pays and is safe.
- * OpenBLAS 0.3.21 picks its Haswell (AVX2) kernels on CPUs it does not
- * know, such as AMD Zen 4/5, although they run the SkylakeX kernels at
- * 1.6-1.9x the speed; it reads the variable in its constructor, before
- * main(), so setenv() alone is too late.  The user's own choice of the
- * variable, or LOAM_NO_REEXEC, is always respected. */
+ * OpenBLAS 0.3.21 picks its Haswell (AVX2) kernels on AVX-512 CPUs it does
+ * not know, such as AMD Zen 5, where SkylakeX's kernels run sgemm 1.6-1.9x
+ * faster; it reads the variable in its constructor, before main(), so
+ * setenv() alone is too late.  When OpenBLAS already chose an AVX-512
+ * kernel (SkylakeX, Cooperlake on Zen 4, ...) nothing happens, and the
+ * user's own OPENBLAS_CORETYPE, or LOAM_NO_REEXEC, is always respected. */
 static void
 select_blas_kernels(char *argv[])
 {
@@ -126,7 +143,7 @@ select_blas_kernels(char *argv[])
 	if (!__builtin_cpu_supports("avx512f") ||
 	    !__builtin_cpu_supports("avx512bw") ||
 	    !__builtin_cpu_supports("avx512vl") ||
-	    !__builtin_cpu_supports("avx512dq"))
+	    !__builtin_cpu_supports("avx512dq") || blas_uses_avx512())
 		return;
 	if (setenv("OPENBLAS_CORETYPE", "SkylakeX", 1) != 0)
 		return;

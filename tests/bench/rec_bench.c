@@ -163,10 +163,39 @@ floats_jsonc(const char *path, int d, double *checksum)
 	return cli_now() - t0;
 }
 
+/* rec-cat with rec_args against jq with jq_prog, as processes. */
+static void
+compare(const char *out, const char *file, double mb, const char *rec_args,
+    const char *jq_prog, const char *what, int have_jq)
+{
+	double ours[RUNS], base[RUNS], o, b;
+	char cmd[512];
+
+	for (int i = 0; i < RUNS; i++) {
+		snprintf(cmd, sizeof cmd, "%s/build/tests/tools/rec-cat %s %s > /dev/null",
+		    out, rec_args, file);
+		ours[i] = mb / time_command(cmd);
+		if (have_jq) {
+			snprintf(cmd, sizeof cmd, "jq -c '%s' %s > /dev/null", jq_prog, file);
+			base[i] = mb / time_command(cmd);
+		}
+	}
+	o = median(ours, RUNS);
+	if (!have_jq) {
+		printf("rec %s, %.0f-byte records: %.0f MB/s (jq: not installed; goal >= 150 MB/s)\n",
+		    what, mb * 1e6 / 400000, o);
+		return;
+	}
+	b = median(base, RUNS);
+	printf("rec %s, %.0f-byte records: %.0f MB/s (jq -c '%s': %.1f MB/s; ratio %.1fx; goal >= 150 MB/s and >= 5x)\n",
+	    what, mb * 1e6 / 400000, o, jq_prog, b, o / b);
+	fflush(stdout);
+}
+
 int
 main(int argc, char *argv[])
 {
-	char dir[] = "/tmp/loam-bench-XXXXXX", small[64], emb[64], cmd[512];
+	char dir[] = "/tmp/loam-bench-XXXXXX", small[64], emb[64];
 	const char *out = getenv("LOAM_OUT") ? getenv("LOAM_OUT") : ".";
 	double ours[RUNS], base[RUNS], mb, c1, c2;
 	int have_jq = system("command -v jq >/dev/null 2>&1") == 0;
@@ -181,23 +210,8 @@ main(int argc, char *argv[])
 
 	write_small(small, 400000);
 	mb = file_mb(small);
-	for (int i = 0; i < RUNS; i++) {
-		snprintf(cmd, sizeof cmd, "%s/build/tests/tools/rec-cat %s > /dev/null", out, small);
-		ours[i] = mb / time_command(cmd);
-		if (have_jq) {
-			snprintf(cmd, sizeof cmd, "jq -c . %s > /dev/null", small);
-			base[i] = mb / time_command(cmd);
-		}
-	}
-	if (have_jq) {
-		double o = median(ours, RUNS), b = median(base, RUNS);
-		printf("rec parse+re-emit of %.0f-byte records: %.0f MB/s (jq -c .: %.1f MB/s; ratio %.1fx; goal >= 150 MB/s and >= 5x)\n",
-		    mb * 1e6 / 400000, o, b, o / b);
-	} else {
-		printf("rec parse+re-emit of %.0f-byte records: %.0f MB/s (jq -c .: not installed; goal >= 150 MB/s)\n",
-		    mb * 1e6 / 400000, median(ours, RUNS));
-	}
-	fflush(stdout);
+	compare(out, small, mb, "", ".", "validate+re-emit (pass-through)", have_jq);
+	compare(out, small, mb, "--set k=1", ".k=1", "parse to tree+add field+re-emit", have_jq);
 
 	write_embeddings(emb, 3000, 1024);
 	mb = file_mb(emb);

@@ -29,23 +29,10 @@ argv_at(int i)
 	return saved_argv && i > 0 && saved_argv[i] ? saved_argv[i] : "?";
 }
 
-/* Temporary output files to remove if we die or are signalled.  A fixed
- * table, because the signal handler must not allocate. */
-#define MAX_TEMPS 16
-static char *volatile temps[MAX_TEMPS];
-
-static void
-remove_temps(void)
-{
-	for (int i = 0; i < MAX_TEMPS; i++)
-		if (temps[i])
-			unlink(temps[i]);
-}
-
 static void
 on_fatal_signal(int sig)
 {
-	remove_temps();
+	atomic_remove_all();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -72,7 +59,7 @@ die(const char *fmt, ...)
 	va_start(ap, fmt);
 	vmessage(fmt, ap);
 	va_end(ap);
-	remove_temps();
+	atomic_remove_all();
 	exit(EXIT_FAIL);
 }
 
@@ -107,7 +94,7 @@ usage_error(const char *fmt, ...)
 	va_end(ap);
 	fputs(usage_text, stderr);
 	fprintf(stderr, "Try '%s --help' for more information.\n", progname);
-	remove_temps();
+	atomic_remove_all();
 	exit(EXIT_USAGE);
 }
 
@@ -296,80 +283,51 @@ cli_set_threads(int n)
 FILE *
 cli_out_open(struct cli_out *out, const char *path)
 {
-	size_t n;
-	int fd, slot;
-
 	memset(out, 0, sizeof *out);
+	out->file.fd = -1;
 	if (!path || strcmp(path, "-") == 0) {
 		out->fp = stdout;
 		return stdout;
 	}
-	out->path = xstrdup(path);
-	n = strlen(path);
-	out->tmp = xmalloc(n + sizeof ".tmpXXXXXX");
-	memcpy(out->tmp, path, n);
-	memcpy(out->tmp + n, ".tmpXXXXXX", sizeof ".tmpXXXXXX");
-	fd = mkstemp(out->tmp);
-	if (fd < 0)
-		die("%s: %s", path, strerror(errno));
-	/* mkstemp makes 0600; an output file gets the usual umask mode. */
-	mode_t mask = umask(0);
-	umask(mask);
-	fchmod(fd, 0666 & ~mask);
-	for (slot = 0; slot < MAX_TEMPS && temps[slot]; slot++)
-		;
-	if (slot < MAX_TEMPS)
-		temps[slot] = out->tmp;
-	out->fp = fdopen(fd, "w");
+	if (atomic_open(&out->file, path) != 0)
+		die("%s", loam_error());
+	out->fp = fdopen(out->file.fd, "w");
 	if (!out->fp)
 		die("%s: %s", path, strerror(errno));
 	return out->fp;
 }
 
-static void
-forget_temp(const char *tmp)
-{
-	for (int i = 0; i < MAX_TEMPS; i++)
-		if (temps[i] == tmp)
-			temps[i] = NULL;
-}
-
 void
 cli_out_commit(struct cli_out *out)
 {
-	if (!out->path) {
+	if (!out->file.path) {
 		if (fflush(out->fp) != 0 || ferror(out->fp))
 			cli_write_failed("stdout");
 		return;
 	}
-	if (fflush(out->fp) != 0 || ferror(out->fp) || fsync(fileno(out->fp)) != 0) {
-		int e = errno ? errno : EIO;
-		die("%s: %s", out->path, strerror(e));
-	}
+	errno = 0;
+	if (fflush(out->fp) != 0 || ferror(out->fp) || fsync(out->file.fd) != 0)
+		die("%s: %s", out->file.path, strerror(errno ? errno : EIO));
+	out->file.fd = -1;		/* fclose closes it */
 	if (fclose(out->fp) != 0) {
 		out->fp = NULL;
-		die("%s: %s", out->path, strerror(errno));
+		die("%s: %s", out->file.path, strerror(errno));
 	}
 	out->fp = NULL;
-	if (rename(out->tmp, out->path) != 0)
-		die("%s: %s", out->path, strerror(errno));
-	forget_temp(out->tmp);
-	free(out->tmp);
-	free(out->path);
-	out->tmp = out->path = NULL;
+	if (atomic_commit(&out->file) != 0)
+		die("%s", loam_error());
 }
 
 void
 cli_out_abort(struct cli_out *out)
 {
-	if (!out->path)
+	if (!out->file.path)
 		return;
-	if (out->fp)
+	if (out->fp) {
+		out->file.fd = -1;
 		fclose(out->fp);
-	unlink(out->tmp);
-	forget_temp(out->tmp);
-	free(out->tmp);
-	free(out->path);
+	}
+	atomic_abort(&out->file);
 	memset(out, 0, sizeof *out);
 }
 
@@ -379,7 +337,7 @@ cli_write_failed(const char *name)
 	if (errno == EPIPE) {
 		/* Someone stopped reading (`prog | head`): end as if SIGPIPE
 		 * had killed us, which is what the shell expects. */
-		remove_temps();
+		atomic_remove_all();
 		signal(SIGPIPE, SIG_DFL);
 		raise(SIGPIPE);
 		_exit(128 + SIGPIPE);

@@ -114,8 +114,7 @@ void cli_set_threads(int n);
  */
 struct cli_out {
 	FILE *fp;
-	char *path;	/* NULL for stdout */
-	char *tmp;
+	struct atomic_file file;	/* file.path is NULL for stdout */
 };
 FILE *cli_out_open(struct cli_out *out, const char *path);
 void cli_out_commit(struct cli_out *out);

@@ -258,50 +258,31 @@ knn_search(const struct knn *kn, const float *q, size_t n, int k,
 int
 knn_save(const struct knn *kn, const char *path)
 {
-	char *tmp;
+	struct atomic_file out;
 	FILE *f;
-	int fd, rc;
 
-	tmp = xmalloc(strlen(path) + sizeof ".XXXXXX");
-	strcpy(tmp, path);
-	strcat(tmp, ".XXXXXX");
-	/* Created 0600: the file is a private cache. */
-	if ((fd = mkstemp(tmp)) == -1) {
-		rc = loam_seterr("%s: %s", path, strerror(errno));
-		free(tmp);
-		return rc;
+	if (atomic_open(&out, path) != 0)
+		return -1;
+	if ((f = fdopen(out.fd, "wb")) == NULL) {
+		loam_seterr("%s: %s", path, strerror(errno));
+		atomic_abort(&out);
+		return -1;
 	}
-	if ((f = fdopen(fd, "wb")) == NULL) {
-		rc = loam_seterr("%s: %s", path, strerror(errno));
-		close(fd);
-		goto fail;
-	}
+	out.fd = -1;		/* fclose closes it */
 	fprintf(f, "%s format=%d loam=%s normalize=%d\n", KNN_MAGIC,
 	    KNN_FORMAT, LOAM_VERSION_STRING, (kn->flags & KNN_NORMALIZE) != 0);
 	if (faiss_write_index(kn->index, f) != 0) {
-		rc = loam_seterr("%s: faiss: %s", path, faiss_message());
+		loam_seterr("%s: faiss: %s", path, faiss_message());
 		fclose(f);
-		goto fail;
+		atomic_abort(&out);
+		return -1;
 	}
-	if (fflush(f) == EOF || ferror(f) || fsync(fd) == -1) {
-		rc = loam_seterr("%s: %s", path, strerror(errno));
-		fclose(f);
-		goto fail;
+	if (fflush(f) == EOF || ferror(f) || fsync(fileno(f)) == -1 || fclose(f) == EOF) {
+		loam_seterr("%s: %s", path, strerror(errno));
+		atomic_abort(&out);
+		return -1;
 	}
-	if (fclose(f) == EOF) {
-		rc = loam_seterr("%s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (rename(tmp, path) == -1) {
-		rc = loam_seterr("%s: %s", path, strerror(errno));
-		goto fail;
-	}
-	free(tmp);
-	return 0;
-fail:
-	unlink(tmp);
-	free(tmp);
-	return rc;
+	return atomic_commit(&out);
 }
 
 struct knn *

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "util.h"
 
@@ -83,4 +84,135 @@ const char *
 loam_error(void)
 {
 	return last_error;
+}
+
+/* Temporary files in flight, for atomic_remove_all().  A fixed table so
+ * that a signal handler can walk it without locks or allocation. */
+#define MAX_TEMPS 64
+static char *volatile temps[MAX_TEMPS];
+
+static void
+track_temp(char *tmp)
+{
+	for (int i = 0; i < MAX_TEMPS; i++)
+		if (__sync_bool_compare_and_swap(&temps[i], NULL, tmp))
+			return;
+}
+
+static void
+untrack_temp(const char *tmp)
+{
+	for (int i = 0; i < MAX_TEMPS; i++)
+		if (temps[i] == tmp)
+			temps[i] = NULL;
+}
+
+void
+atomic_remove_all(void)
+{
+	for (int i = 0; i < MAX_TEMPS; i++)
+		if (temps[i])
+			unlink(temps[i]);
+}
+
+/* The process umask, read once (reading it means setting it). */
+static mode_t
+process_umask(void)
+{
+	static int known;
+	static mode_t mask;
+
+	if (!known) {
+		mask = umask(0);
+		umask(mask);
+		known = 1;
+	}
+	return mask;
+}
+
+int
+atomic_open(struct atomic_file *af, const char *path)
+{
+	size_t n = strlen(path);
+	int saved;
+
+	af->path = xstrdup(path);
+	af->tmp = xmalloc(n + sizeof ".tmpXXXXXX");
+	memcpy(af->tmp, path, n);
+	memcpy(af->tmp + n, ".tmpXXXXXX", sizeof ".tmpXXXXXX");
+	af->fd = mkstemp(af->tmp);
+	if (af->fd < 0) {
+		saved = errno;
+		free(af->tmp);
+		free(af->path);
+		af->tmp = af->path = NULL;
+		return loam_seterr("%s: %s", path, strerror(saved));
+	}
+	track_temp(af->tmp);
+	/* mkstemp makes the file 0600; an output gets the usual mode. */
+	if (fchmod(af->fd, 0666 & ~process_umask()) != 0) {
+		saved = errno;
+		atomic_abort(af);
+		return loam_seterr("%s: %s", path, strerror(saved));
+	}
+	return 0;
+}
+
+int
+atomic_write(struct atomic_file *af, const void *buf, size_t n)
+{
+	const char *p = buf;
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(af->fd, p, n > (size_t)1 << 30 ? (size_t)1 << 30 : n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return loam_seterr("%s: %s", af->path, strerror(errno));
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void
+atomic_release(struct atomic_file *af)
+{
+	untrack_temp(af->tmp);
+	free(af->tmp);
+	free(af->path);
+	af->tmp = af->path = NULL;
+	af->fd = -1;
+}
+
+int
+atomic_commit(struct atomic_file *af)
+{
+	int saved = 0;
+
+	if (af->fd >= 0 && (fsync(af->fd) != 0 || close(af->fd) != 0))
+		saved = errno;
+	af->fd = -1;
+	if (!saved && rename(af->tmp, af->path) != 0)
+		saved = errno;
+	if (saved) {
+		unlink(af->tmp);
+		loam_seterr("%s: %s", af->path, strerror(saved));
+		atomic_release(af);
+		return -1;
+	}
+	atomic_release(af);
+	return 0;
+}
+
+void
+atomic_abort(struct atomic_file *af)
+{
+	if (!af->tmp)
+		return;
+	if (af->fd >= 0)
+		close(af->fd);
+	unlink(af->tmp);
+	atomic_release(af);
 }

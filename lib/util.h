@@ -42,6 +42,31 @@ int loam_seterr(const char *fmt, ...) LOAM_PRINTF(1, 2);
  * until the next loam_seterr() on this thread. */
 const char *loam_error(void);
 
+/*
+ * Atomic replacement of a file.  atomic_open() creates a temporary file
+ * beside path (same directory, so rename is atomic) with the mode open(2)
+ * would give; atomic_commit() syncs, closes and renames it over path.
+ * Until then path is untouched, and on any failure the temporary file is
+ * removed: a failed or interrupted write never leaves a truncated output.
+ * Open temporary files are listed so that a dying program can remove them
+ * (atomic_remove_all(), async-signal-safe; cli's die() and signal
+ * handlers call it).  The struct owns fd, path and tmp.
+ */
+struct atomic_file {
+	int fd;		/* -1 once closed by the caller (e.g. through fclose) */
+	char *path;
+	char *tmp;
+};
+int atomic_open(struct atomic_file *af, const char *path);
+/* Write all of buf; -1 with "path: strerror" on failure. */
+int atomic_write(struct atomic_file *af, const void *buf, size_t n);
+/* fsync (if fd is open), close, rename.  On failure the temporary file is
+ * removed and -1 returned; in both cases af is released. */
+int atomic_commit(struct atomic_file *af);
+/* Close and remove the temporary file; path stays as it was. */
+void atomic_abort(struct atomic_file *af);
+void atomic_remove_all(void);
+
 #ifdef __cplusplus
 }
 #endif

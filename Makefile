@@ -73,7 +73,7 @@ BENCH_BIN := $(patsubst tests/bench/%,$(TBIN)/bench/%,$(basename $(BENCH_SRC)))
 MAN1      := $(sort $(wildcard man/*.1))
 MAN5      := $(sort $(wildcard man/*.5))
 
-DEPS_PKGS := libyaml-dev libxxhash-dev libfaiss-dev libopenblas-openmp-dev \
+DEPS_PKGS := g++ libyaml-dev libxxhash-dev libfaiss-dev libopenblas-openmp-dev \
 	liblapacke-dev libjson-c-dev bats bats-support bats-assert mandoc \
 	parallel jq
 

@@ -1,5 +1,6 @@
 /* rec - see rec.h. */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -497,6 +498,101 @@ scan_line(struct rec *r, const char *s, size_t n, size_t *col, size_t *nkeys)
 	}
 	*nkeys = sc.nkeys;
 	return 0;
+}
+
+/* ---- decimal to binary, the numeric arrays' fast path ---- */
+
+/*
+ * Clinger's fast path: a decimal with at most 19 significant digits whose
+ * digits fit a double exactly (m < 2^53) and whose power of ten is exact
+ * (|e| <= 22) converts with one correctly rounded multiplication or
+ * division.  Everything else goes to strtod/strtof, so results always
+ * equal libc's.  JSON grammar is assumed (the scan checked it).
+ */
+static const double exact_pow10[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+static int
+decimal_fast(const char *p, const char **end, double *out)
+{
+	uint64_t m = 0;
+	int digits = 0, exp10 = 0, neg = 0;
+
+	if (*p == '-') {
+		neg = 1;
+		p++;
+	}
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (m || *p != '0')
+			digits++;
+		m = m * 10 + (uint64_t)(*p - '0');
+		if (digits > 19)
+			return 0;
+	}
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			if (m || *p != '0')
+				digits++;
+			if (digits > 19)
+				return 0;
+			m = m * 10 + (uint64_t)(*p - '0');
+			exp10--;
+		}
+	if (*p == 'e' || *p == 'E') {
+		int eneg = 0, e = 0;
+
+		p++;
+		if (*p == '+' || *p == '-')
+			eneg = *p++ == '-';
+		for (; *p >= '0' && *p <= '9'; p++)
+			if (e < 10000)
+				e = e * 10 + (*p - '0');
+		exp10 += eneg ? -e : e;
+	}
+	if (m >= (uint64_t)1 << 53 || exp10 < -22 || exp10 > 22)
+		return 0;
+	*out = exp10 < 0 ? (double)m / exact_pow10[-exp10] : (double)m * exact_pow10[exp10];
+	if (neg)
+		*out = -*out;
+	*end = p;
+	return 1;
+}
+
+double
+rec_strtod(const char *p, const char **end)
+{
+	double d;
+	char *e;
+
+	if (decimal_fast(p, end, &d))
+		return d;
+	d = strtod(p, &e);
+	*end = e;
+	return d;
+}
+
+float
+rec_strtof(const char *p, const char **end)
+{
+	double d;
+	uint64_t bits;
+	char *e;
+	float f;
+
+	/* Rounding the correctly rounded double to float is exact unless the
+	 * double lies exactly halfway between two floats (the 29 bits float
+	 * drops are 1 followed by zeros); then ask strtof. */
+	if (decimal_fast(p, end, &d)) {
+		memcpy(&bits, &d, sizeof bits);
+		if ((bits & 0x1fffffff) != 0x10000000 && fabs(d) >= 0x1p-126 &&
+		    fabs(d) <= FLT_MAX)
+			return (float)d;
+	}
+	f = strtof(p, &e);
+	*end = e;
+	return f;
 }
 
 /* ---- serialisers for values kept as text or binary ---- */
@@ -1063,8 +1159,7 @@ get_numbers(struct rec *r, const char *key, void *buf, int is_double,
 	if (found != REC_OK)
 		return found;
 	if ((z = lazy_of(v)) != NULL) {
-		const char *p = r->raw + z->off + 1;
-		char *end;
+		const char *p = r->raw + z->off + 1, *end;
 
 		count = lazy_count(z);
 		if (count > cap)
@@ -1074,10 +1169,10 @@ get_numbers(struct rec *r, const char *key, void *buf, int is_double,
 			while (is_space(*p) || *p == ',')
 				p++;
 			if (is_double) {
-				d = strtod(p, &end);
+				d = rec_strtod(p, &end);
 				((double *)buf)[i] = d;
 			} else {
-				float f = strtof(p, &end);
+				float f = rec_strtof(p, &end);
 				((float *)buf)[i] = f;
 				d = f;
 			}

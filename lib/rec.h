@@ -180,6 +180,12 @@ const char *rec_to_string(struct rec *r, size_t *len);
  * (cli_write_failed() turns it into the right exit). */
 int rec_write(struct rec *r, FILE *fp);
 
+/* Decimal text (JSON number grammar) to binary, exactly as strtod and
+ * strtof round, but several times faster on the short decimals numeric
+ * arrays hold (Clinger's fast path, libc otherwise). */
+double rec_strtod(const char *p, const char **end);
+float rec_strtof(const char *p, const char **end);
+
 /* Append s as a JSON string literal (quotes included) to buf. */
 struct printbuf;
 void rec_escape_string(struct printbuf *pb, const char *s, size_t len);

@@ -560,84 +560,32 @@ htab_write(const struct htab *h, FILE *fp, const char *name)
 	return 0;
 }
 
-/* Flush the directory entry of a rename to disk too; where a file system
- * cannot (some refuse fsync on directories), the file itself is safe. */
-static void
-sync_parent_dir(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir;
-	int fd;
-
-	if (!slash)
-		dir = xstrdup(".");
-	else if (slash == path)
-		dir = xstrdup("/");
-	else {
-		dir = xmalloc((size_t)(slash - path) + 1);
-		memcpy(dir, path, (size_t)(slash - path));
-		dir[slash - path] = '\0';
-	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
-	free(dir);
-}
-
 int
 htab_save(const struct htab *h, const char *path)
 {
-	size_t tmp_size = strlen(path) + 64;
-	char *tmp = xmalloc(tmp_size);
+	struct atomic_file out;
 	FILE *fp;
-	int fd = -1, attempt, saved_errno;
 
-	/* Not mkstemp(): it makes the file 0600, and a saved table should
-	 * get the same mode as any other output, which open() with 0666
-	 * and the umask gives.  O_EXCL keeps the name ours. */
-	for (attempt = 0; attempt < 1000; attempt++) {
-		snprintf(tmp, tmp_size, "%s.tmp%ld.%d", path, (long)getpid(),
-		    attempt);
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-		if (fd >= 0 || errno != EEXIST)
-			break;
-	}
-	if (fd < 0) {
-		saved_errno = errno;
-		free(tmp);
-		return loam_seterr("%s: %s", path, strerror(saved_errno));
-	}
-	fp = fdopen(fd, "wb");
+	if (atomic_open(&out, path) != 0)
+		return -1;
+	fp = fdopen(out.fd, "wb");
 	if (!fp) {
-		saved_errno = errno;
-		close(fd);
-		goto fail_errno;
+		loam_seterr("%s: %s", path, strerror(errno));
+		atomic_abort(&out);
+		return -1;
 	}
-	if (htab_write(h, fp, path) != 0) {
+	out.fd = -1;		/* fclose closes it */
+	if (htab_write(h, fp, path) != 0) {	/* it says why */
 		fclose(fp);
-		goto fail;	/* htab_write() said why */
+		atomic_abort(&out);
+		return -1;
 	}
-	if (fsync(fd) != 0) {
-		saved_errno = errno;
-		fclose(fp);
-		goto fail_errno;
+	if (fsync(fileno(fp)) != 0 || fclose(fp) != 0) {
+		loam_seterr("%s: %s", path, strerror(errno));
+		atomic_abort(&out);
+		return -1;
 	}
-	if (fclose(fp) != 0 || rename(tmp, path) != 0) {
-		saved_errno = errno;
-		goto fail_errno;
-	}
-	sync_parent_dir(path);
-	free(tmp);
-	return 0;
-
-fail_errno:
-	loam_seterr("%s: %s", path, strerror(saved_errno));
-fail:
-	unlink(tmp);
-	free(tmp);
-	return -1;
+	return atomic_commit(&out);
 }
 
 /* Read exactly n bytes into buf and hash them.  Returns 0, or -1 with

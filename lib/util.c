@@ -1,5 +1,6 @@
 /* util - see util.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -186,6 +187,31 @@ atomic_release(struct atomic_file *af)
 	af->fd = -1;
 }
 
+/* Make a rename durable: sync the directory that holds path. */
+static void
+sync_parent_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int fd;
+
+	if (!slash)
+		dir = xstrdup(".");
+	else if (slash == path)
+		dir = xstrdup("/");
+	else {
+		dir = xmalloc((size_t)(slash - path) + 1);
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = '\0';
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	free(dir);
+}
+
 int
 atomic_commit(struct atomic_file *af)
 {
@@ -202,6 +228,7 @@ atomic_commit(struct atomic_file *af)
 		atomic_release(af);
 		return -1;
 	}
+	sync_parent_dir(af->path);
 	atomic_release(af);
 	return 0;
 }

@@ -215,9 +215,10 @@ main(void)
 	    "htab_add_batch %.1f ns/insert (%.1f M/s), chained %.1f "
 	    "ns/insert\n", RUNS, 1e3 / htab_rate, 1e3 / batch_rate,
 	    batch_rate, 1e3 / chain_rate);
-	printf("htab insert 1M distinct keys: %.1f M/s (baseline chained "
-	    "hash table: %.1f M/s; ratio %.2fx; goal >= %.0f M/s)\n",
-	    htab_rate, chain_rate, htab_rate / chain_rate, GOAL);
+	printf("htab insert 1M distinct keys: %.1f M/s one at a time, %.1f M/s "
+	    "batched (baseline chained hash table: %.1f M/s; ratio %.2fx and "
+	    "%.2fx; goal >= %.0f M/s)\n", htab_rate, batch_rate, chain_rate,
+	    htab_rate / chain_rate, batch_rate / chain_rate, GOAL);
 	free(keys);
 	return 0;
 }

@@ -719,13 +719,292 @@ rec_load(struct rec *r, const char *line, size_t len)
 	return 0;
 }
 
+/* ---- building the tree from a scanned line ---- */
+
+/*
+ * The fast builder: the scan has validated the line, so the tree is built
+ * in one more pass with json-c's constructors and no re-checking, which
+ * is about twice as fast as json-c's own tokener (tests/bench/rec_bench.c;
+ * the tokener also switches locale on every call).  The values are those
+ * json-c's parser gives: int64 (uint64 above INT64_MAX) for integers,
+ * doubles keeping their original text, strings unescaped to UTF-8.
+ * rec_parse_reference() builds the same tree with the tokener, and the
+ * tests compare the two.
+ */
+struct builder {
+	const char *s;
+	size_t i;
+	struct rec *r;
+	char *buf;	/* unescaped strings and number text; r->parse */
+	size_t cap;
+};
+
+static void
+builder_reserve(struct builder *b, size_t n)
+{
+	if (b->cap < n) {
+		b->cap = n < 256 ? 256 : n * 2;
+		b->buf = xrealloc(b->buf, b->cap);
+	}
+}
+
+static unsigned
+hex4(const char *p)
+{
+	unsigned v = 0;
+
+	for (int k = 0; k < 4; k++) {
+		char c = p[k];
+		v = v * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	return v;
+}
+
+static size_t
+put_utf8(char *o, unsigned cp)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xc0 | cp >> 6);
+		o[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xe0 | cp >> 12);
+		o[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		o[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	o[0] = (char)(0xf0 | cp >> 18);
+	o[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	o[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	o[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* The string at s[i] == '"', unescaped into b->buf (NUL-ended). */
+static const char *
+build_string(struct builder *b, size_t *len)
+{
+	const char *s = b->s, *start = s + b->i + 1, *p = start;
+	size_t o = 0;
+
+	while (*p != '"' && *p != '\\')
+		p++;
+	if (*p == '"') {		/* no escapes: one copy */
+		*len = (size_t)(p - start);
+		builder_reserve(b, *len + 1);
+		memcpy(b->buf, start, *len);
+		b->buf[*len] = '\0';
+		b->i = (size_t)(p + 1 - s);
+		return b->buf;
+	}
+	for (p = start; *p != '"'; p++)
+		if (*p == '\\')
+			p++;
+	builder_reserve(b, (size_t)(p - start) + 1);
+	for (p = start; *p != '"'; ) {
+		if (*p != '\\') {
+			b->buf[o++] = *p++;
+			continue;
+		}
+		p++;
+		switch (*p++) {
+		case 'b': b->buf[o++] = '\b'; break;
+		case 'f': b->buf[o++] = '\f'; break;
+		case 'n': b->buf[o++] = '\n'; break;
+		case 'r': b->buf[o++] = '\r'; break;
+		case 't': b->buf[o++] = '\t'; break;
+		case 'u': {
+			unsigned cp = hex4(p);
+
+			p += 4;
+			/* A surrogate pair makes one code point; a lone
+			 * surrogate becomes U+FFFD, as json-c does. */
+			if (cp >= 0xd800 && cp < 0xdc00 && p[0] == '\\' && p[1] == 'u' &&
+			    hex4(p + 2) >= 0xdc00 && hex4(p + 2) < 0xe000) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (hex4(p + 2) - 0xdc00);
+				p += 6;
+			} else if (cp >= 0xd800 && cp < 0xe000)
+				cp = 0xfffd;
+			o += put_utf8(b->buf + o, cp);
+			break;
+		}
+		default: b->buf[o++] = p[-1]; break;	/* " \ / */
+		}
+	}
+	b->buf[o] = '\0';
+	*len = o;
+	b->i = (size_t)(p + 1 - s);
+	return b->buf;
+}
+
+static json_object *
+build_number(struct builder *b)
+{
+	const char *p = b->s + b->i, *end;
+	int is_int;
+	size_t len;
+
+	end = b->s + skip_number(b->s, b->i, SIZE_MAX, &is_int);
+	len = (size_t)(end - p);
+	b->i += len;
+	if (is_int) {
+		if (*p == '-')
+			return json_object_new_int64(strtoll(p, NULL, 10));
+		uint64_t u = strtoull(p, NULL, 10);
+		return u > (uint64_t)INT64_MAX ? json_object_new_uint64(u) :
+		    json_object_new_int64((int64_t)u);
+	}
+	builder_reserve(b, len + 1);
+	memcpy(b->buf, p, len);
+	b->buf[len] = '\0';
+	return json_object_new_double_s(rec_strtod(p, &end), b->buf);
+}
+
+static void
+build_space(struct builder *b)
+{
+	while (is_space(b->s[b->i]))
+		b->i++;
+}
+
+static json_object *build_value(struct builder *b, int top);
+
+static json_object *
+build_object(struct builder *b, int top)
+{
+	json_object *obj = json_object_new_object(), *v;
+	size_t len, at;
+	char small[128], *key;
+
+	b->i++;
+	build_space(b);
+	if (b->s[b->i] == '}') {
+		b->i++;
+		return obj;
+	}
+	for (;;) {
+		const char *k = build_string(b, &len);
+
+		/* b->buf is reused by the value: keep the key elsewhere. */
+		key = len < sizeof small ? small : xmalloc(len + 1);
+		memcpy(key, k, len + 1);
+		build_space(b);
+		b->i++;			/* ':' */
+		build_space(b);
+		at = b->i;
+		v = NULL;
+		if (top)
+			for (int z = 0; z < b->r->nlazy; z++)
+				if (b->r->lazy[z].off == at) {
+					struct rec_lazy *lz = &b->r->lazy[z];
+
+					v = json_object_new_array();
+					lz->stub = v;
+					json_object_set_serializer(v, lazy_to_json, lz, NULL);
+					b->i += lz->len;
+					break;
+				}
+		if (!v)
+			v = build_value(b, 0);
+		json_object_object_add(obj, key, v);
+		if (key != small)
+			free(key);
+		build_space(b);
+		if (b->s[b->i++] == '}')
+			return obj;
+		build_space(b);		/* after ',' */
+	}
+}
+
+static json_object *
+build_array(struct builder *b)
+{
+	json_object *arr = json_object_new_array();
+
+	b->i++;
+	build_space(b);
+	if (b->s[b->i] == ']') {
+		b->i++;
+		return arr;
+	}
+	for (;;) {
+		json_object_array_add(arr, build_value(b, 0));
+		build_space(b);
+		if (b->s[b->i++] == ']')
+			return arr;
+		build_space(b);
+	}
+}
+
+static json_object *
+build_value(struct builder *b, int top)
+{
+	size_t len;
+	const char *str;
+
+	switch (b->s[b->i]) {
+	case '{':
+		return build_object(b, top);
+	case '[':
+		return build_array(b);
+	case '"':
+		str = build_string(b, &len);
+		return json_object_new_string_len(str, (int)len);
+	case 't':
+		b->i += 4;
+		return json_object_new_boolean(1);
+	case 'f':
+		b->i += 5;
+		return json_object_new_boolean(0);
+	case 'n':
+		b->i += 4;
+		return NULL;
+	default:
+		return build_number(b);
+	}
+}
+
 /*
  * Build the json-c tree of a scanned line, on first use.  The deferred
  * arrays are cut out of the text json-c sees ("[]" in their place) and
  * their stubs get a serialiser that writes the original text.
  */
 static int
+rec_tree_tokener(struct rec *r);
+
+static int
 rec_tree(struct rec *r)
+{
+	struct builder b;
+
+	if (r->obj)
+		return 0;
+	if (r->by_tokener)
+		return rec_tree_tokener(r);
+	b.s = r->raw;
+	b.i = 0;
+	b.r = r;
+	b.buf = r->parse;
+	b.cap = r->parsecap;
+	build_space(&b);
+	r->obj = build_object(&b, 1);
+	r->parse = b.buf;
+	r->parsecap = b.cap;
+	r->nkeys_read = json_object_object_length(r->obj);
+	return 0;
+}
+
+/*
+ * The plain reference: json-c's own parser on the line, with the deferred
+ * arrays cut out of the text it sees ("[]" in their place).
+ */
+static int
+rec_tree_tokener(struct rec *r)
 {
 	const char *text = r->raw;
 	size_t textlen = r->rawlen;
@@ -887,6 +1166,21 @@ rec_parse(const char *text, size_t len, const char *file, unsigned long line)
 	if (rc != 0) {
 		rec_free(r);
 		return NULL;
+	}
+	return r;
+}
+
+struct rec *
+rec_parse_reference(const char *text, size_t len)
+{
+	struct rec *r = rec_parse(text, len, "reference", 1);
+
+	if (r) {
+		r->by_tokener = 1;
+		if (rec_tree(r) != 0) {
+			rec_free(r);
+			return NULL;
+		}
 	}
 	return r;
 }

@@ -80,8 +80,9 @@ struct rec {
 	size_t nkeys_scanned;	/* top-level keys the scan counted */
 	char *own_raw;		/* rec_parse's copy of the line, owned */
 	/* The json-c tree is built on first access (rec_tree in rec.c). */
-	json_tokener *tok;	/* owned */
-	char *parse;		/* line copy with deferred arrays cut out, owned */
+	json_tokener *tok;	/* owned; only for rec_parse_reference() */
+	int by_tokener;
+	char *parse;		/* scratch for building the tree, owned */
 	size_t parsecap;
 	struct printbuf *out;	/* rec_to_string's buffer, owned */
 };
@@ -111,6 +112,10 @@ int rec_next(struct rec_reader *rd, struct rec **out);
 /* Parse one line (no newline) into a fresh caller-owned record; file and
  * line are for messages.  NULL and loam_seterr() on a bad line. */
 struct rec *rec_parse(const char *text, size_t len, const char *file, unsigned long line);
+
+/* rec_parse(), but the tree is built by json-c's own parser rather than
+ * from the scan: the plain reference the tests compare the builder to. */
+struct rec *rec_parse_reference(const char *text, size_t len);
 
 /* A new empty record, owned by the caller. */
 struct rec *rec_new(void);

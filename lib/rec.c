@@ -733,7 +733,7 @@ rec_load(struct rec *r, const char *line, size_t len)
  */
 struct builder {
 	const char *s;
-	size_t i;
+	size_t i, n;
 	struct rec *r;
 	char *buf;	/* unescaped strings and number text; r->parse */
 	size_t cap;
@@ -789,12 +789,13 @@ put_utf8(char *o, unsigned cp)
 static const char *
 build_string(struct builder *b, size_t *len)
 {
-	const char *s = b->s, *start = s + b->i + 1, *p = start;
+	const char *s = b->s, *start = s + b->i + 1, *p;
 	size_t o = 0;
 
-	while (*p != '"' && *p != '\\')
-		p++;
-	if (*p == '"') {		/* no escapes: one copy */
+	/* The first quote ends the string unless a backslash comes before
+	 * it; memchr finds both fast. */
+	p = memchr(start, '"', b->n - (size_t)(start - s));
+	if (!memchr(start, '\\', (size_t)(p - start))) {	/* no escapes: one copy */
 		*len = (size_t)(p - start);
 		builder_reserve(b, *len + 1);
 		memcpy(b->buf, start, *len);
@@ -988,6 +989,7 @@ rec_tree(struct rec *r)
 		return rec_tree_tokener(r);
 	b.s = r->raw;
 	b.i = 0;
+	b.n = r->rawlen;
 	b.r = r;
 	b.buf = r->parse;
 	b.cap = r->parsecap;

@@ -14,17 +14,26 @@
  * record is serialised by json-c (same values, compact, keys in their
  * original order, "/" unescaped, non-ASCII kept as UTF-8).
  *
- * Why json-c, and the fast path.  Measured on this project's machine
- * (research/ecosystem.md §2, one core, MB/s of input): json-c 0.16 in
- * strict mode with UTF-8 validation parses ~230 MB/s of ~150-byte records;
- * jansson is ~3x slower; cJSON corrupts integers above 2^53 and accepts
- * invalid UTF-8.  json-c is slowest on long numeric arrays (emb records
- * of 1024 floats written with %.9g: ~94 MB/s), and those dominate
- * embedding and progress records, so a top-level array of numbers longer
- * than REC_LAZY_MIN bytes is not handed to json-c at all: a scan checks
- * its grammar, the parser sees "[]" in its place, and the numbers are
- * converted with strtof/strtod only when asked for (rec_get_floats) into
- * the caller's buffer, ~280 MB/s (tests/bench/rec_bench.c measures both).
+ * How, and why (measurements on the 2-core development VM; make bench).
+ * json-c 0.16 holds the record tree: research/ecosystem.md §2 found it
+ * 2.3x faster than jansson in strict mode and exact on int64, where cJSON
+ * corrupts integers above 2^53 and accepts invalid UTF-8.  But json-c's
+ * own parser costs ~1.1 us on a 94-byte record (it also switches locale
+ * on every call), so reading is split in two:
+ *  - every line goes through our validating scan (RFC 8259, UTF-8, the
+ *    checks below): 405 MB/s for validate + re-emit, 14.6x `jq -c .`;
+ *  - the json-c tree is built only when a program first looks into the
+ *    record, by a builder that walks the validated text and calls json-c's
+ *    constructors: parse to tree + add a field + re-emit runs 91 MB/s,
+ *    5.2x `jq -c '.k=1'` (json-c's tokener on the same path: ~58 MB/s).
+ *    rec_parse_reference() builds the tree with json-c's tokener instead;
+ *    the tests compare the two.
+ * A top-level array of numbers longer than REC_LAZY_MIN bytes (embeddings,
+ * progress vectors) never enters the tree: the scan checks its grammar,
+ * the tree holds a stub that prints the original text, and the numbers are
+ * converted only when asked for, into the caller's buffer, by an exact
+ * Clinger fast path (rec_strtof/rec_strtod, equal to libc's): 1024-float
+ * records parse at 298 MB/s, 4.6x json-c's element walk (65 MB/s).
  *
  * Strictness beyond json-c's strict mode, checked by the same scan: NaN
  * and Infinity are rejected, and so are integers outside

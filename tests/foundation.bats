@@ -173,3 +173,16 @@ setup() {
 		rec-cat --set k=1 > many.jsonl
 	cmp one.jsonl many.jsonl
 }
+
+@test "make install and uninstall honour DESTDIR and PREFIX" {
+	run -0 make -s -C "$LOAM_TOP" install DESTDIR="$BATS_TEST_TMPDIR/root" PREFIX=/opt/loam
+	[ -f "$BATS_TEST_TMPDIR/root/opt/loam/share/man/man5/loam-records.5" ]
+	run -0 make -s -C "$LOAM_TOP" uninstall DESTDIR="$BATS_TEST_TMPDIR/root" PREFIX=/opt/loam
+	[ -z "$(find "$BATS_TEST_TMPDIR/root" -type f)" ]
+}
+
+@test "the manual pages pass mandoc -T lint" {
+	command -v mandoc >/dev/null || skip "mandoc not installed"
+	run -0 mandoc -T lint -W warning "$LOAM_TOP"/man/*
+	[ -z "$output" ]
+}

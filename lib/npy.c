@@ -389,39 +389,14 @@ npy_parse(struct npy *a, const void *buf, size_t len, const char *name)
 int
 npy_open(struct npy *a, const char *path)
 {
-	struct stat st;
-	void *map = NULL;
+	void *map;
 	size_t len;
-	int fd, saved;
 
 	memset(a, 0, sizeof *a);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return loam_seterr("%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) == -1) {
-		saved = errno;
-		close(fd);
-		return loam_seterr("%s: %s", path, strerror(saved));
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return loam_seterr("%s: not a regular file", path);
-	}
-	if ((uintmax_t)st.st_size > SIZE_MAX) {
-		close(fd);
-		return loam_seterr("%s: file too large to map", path);
-	}
-	len = (size_t)st.st_size;
-	/* mmap refuses length 0; parse() reports the empty file instead. */
-	if (len > 0 && (map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd,
-	    0)) == MAP_FAILED) {
-		saved = errno;
-		close(fd);
-		return loam_seterr("%s: mmap: %s", path, strerror(saved));
-	}
-	close(fd);
+	if (map_file(path, &map, &len) != 0)
+		return -1;
 	if (npy_parse(a, map ? map : "", len, path) == -1) {
-		if (map)
-			munmap(map, len);
+		unmap_file(map, len);
 		return -1;
 	}
 	a->map = map;

@@ -1286,7 +1286,6 @@ int
 rec_get(struct rec *r, const char *key, json_object **out)
 {
 	json_object *v;
-
 	int found = lookup(r, key, &v);
 
 	if (found != REC_OK)
@@ -1299,7 +1298,6 @@ int
 rec_get_str(struct rec *r, const char *key, const char **s, size_t *len)
 {
 	json_object *v;
-
 	int found = lookup(r, key, &v);
 
 	if (found != REC_OK)
@@ -1352,7 +1350,6 @@ int
 rec_get_double(struct rec *r, const char *key, double *out)
 {
 	json_object *v;
-
 	int found = lookup(r, key, &v);
 
 	if (found != REC_OK)
@@ -1364,7 +1361,6 @@ int
 rec_get_int(struct rec *r, const char *key, int64_t *out)
 {
 	json_object *v;
-
 	int found = lookup(r, key, &v);
 
 	if (found != REC_OK)
@@ -1376,7 +1372,6 @@ int
 rec_get_bool(struct rec *r, const char *key, int *out)
 {
 	json_object *v;
-
 	int found = lookup(r, key, &v);
 
 	if (found != REC_OK)
@@ -1391,7 +1386,6 @@ int
 rec_get_object(struct rec *r, const char *key, json_object **out)
 {
 	json_object *v;
-
 	int found = lookup(r, key, &v);
 
 	if (found != REC_OK)

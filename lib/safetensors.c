@@ -453,39 +453,14 @@ safetensors_parse(struct safetensors *st, const void *buf, size_t len,
 int
 safetensors_open(struct safetensors *st, const char *path)
 {
-	struct stat sb;
-	void *map = NULL;
+	void *map;
 	size_t len;
-	int fd, saved;
 
 	memset(st, 0, sizeof *st);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return loam_seterr("%s: %s", path, strerror(errno));
-	if (fstat(fd, &sb) == -1) {
-		saved = errno;
-		close(fd);
-		return loam_seterr("%s: %s", path, strerror(saved));
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		close(fd);
-		return loam_seterr("%s: not a regular file", path);
-	}
-	if ((uintmax_t)sb.st_size > SIZE_MAX) {
-		close(fd);
-		return loam_seterr("%s: file too large to map", path);
-	}
-	len = (size_t)sb.st_size;
-	/* mmap refuses length 0; parse() reports the empty file instead. */
-	if (len > 0 && (map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd,
-	    0)) == MAP_FAILED) {
-		saved = errno;
-		close(fd);
-		return loam_seterr("%s: mmap: %s", path, strerror(saved));
-	}
-	close(fd);
+	if (map_file(path, &map, &len) != 0)
+		return -1;
 	if (safetensors_parse(st, map ? map : "", len, path) == -1) {
-		if (map)
-			munmap(map, len);
+		unmap_file(map, len);
 		return -1;
 	}
 	st->map = map;

@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "util.h"
@@ -242,4 +244,50 @@ atomic_abort(struct atomic_file *af)
 		close(af->fd);
 	unlink(af->tmp);
 	atomic_release(af);
+}
+
+int
+map_file(const char *path, void **map, size_t *len)
+{
+	struct stat st;
+	int fd, saved;
+
+	*map = NULL;
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return loam_seterr("%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) == -1) {
+		saved = errno;
+		close(fd);
+		return loam_seterr("%s: %s", path, strerror(saved));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return loam_seterr("%s: not a regular file", path);
+	}
+	if ((uintmax_t)st.st_size > SIZE_MAX) {
+		close(fd);
+		return loam_seterr("%s: file too large to map", path);
+	}
+	*len = (size_t)st.st_size;
+	if (*len > 0) {
+		void *p = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
+
+		if (p == MAP_FAILED) {
+			saved = errno;
+			close(fd);
+			*len = 0;
+			return loam_seterr("%s: mmap: %s", path, strerror(saved));
+		}
+		*map = p;
+	}
+	close(fd);
+	return 0;
+}
+
+void
+unmap_file(void *map, size_t len)
+{
+	if (map)
+		munmap(map, len);
 }

@@ -42,6 +42,12 @@ int loam_seterr(const char *fmt, ...) LOAM_PRINTF(1, 2);
  * until the next loam_seterr() on this thread. */
 const char *loam_error(void);
 
+/* Map a regular file read-only.  *map is NULL for an empty file (mmap
+ * refuses length 0; the caller's parser reports the empty file).  -1 with
+ * "path: ..." on failure.  Release with unmap_file(). */
+int map_file(const char *path, void **map, size_t *len);
+void unmap_file(void *map, size_t len);
+
 /*
  * Atomic replacement of a file.  atomic_open() creates a temporary file
  * beside path (same directory, so rename is atomic) with the mode open(2)

@@ -120,12 +120,16 @@ setup() {
 @test "-o: an interrupted run leaves the old output and no temporary file" {
 	echo 'precious' > out.jsonl
 	mkfifo fifo
-	(echo '{"a":1}'; sleep 2) > fifo &
+	(echo '{"a":1}'; sleep 20) > fifo &
 	feeder=$!
 	rec-cat -o out.jsonl fifo &
 	pid=$!
-	sleep 0.5
-	ls | grep -q '^out.jsonl.tmp'	# mid-run: the temporary file exists
+	# Mid-run: wait (up to 10 s) until the temporary file exists.
+	for i in $(seq 1 100); do
+		ls | grep -q '^out.jsonl.tmp' && break
+		sleep 0.1
+	done
+	ls | grep -q '^out.jsonl.tmp'
 	kill -TERM "$pid"
 	wait "$pid" || true
 	kill "$feeder" 2>/dev/null || true

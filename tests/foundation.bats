@@ -120,7 +120,7 @@ setup() {
 @test "-o: an interrupted run leaves the old output and no temporary file" {
 	echo 'precious' > out.jsonl
 	mkfifo fifo
-	(echo '{"a":1}'; sleep 20) > fifo &
+	(echo '{"a":1}'; exec sleep 20) > fifo 3>&- &
 	feeder=$!
 	rec-cat -o out.jsonl fifo &
 	pid=$!

@@ -167,10 +167,11 @@ static const char *
 char_desc(struct scan *sc)
 {
 	static _Thread_local char buf[16];
-	unsigned char c = (unsigned char)sc->s[sc->i];
+	unsigned char c;
 
 	if (sc->i >= sc->n)
 		return "end of line";
+	c = (unsigned char)sc->s[sc->i];
 	if (c >= 0x20 && c < 0x7f)
 		snprintf(buf, sizeof buf, "'%c'", c);
 	else
@@ -461,7 +462,7 @@ static int
 scan_line(struct rec *r, const char *s, size_t n, size_t *col, size_t *nkeys)
 {
 	struct scan sc = { .s = s, .n = n, .r = r };
-	static const char *const kinds[] = {
+	static const char *const kinds[128] = {
 		['['] = "an array", ['"'] = "a string", ['t'] = "a boolean",
 		['f'] = "a boolean", ['n'] = "null",
 	};
@@ -484,6 +485,10 @@ scan_line(struct rec *r, const char *s, size_t n, size_t *col, size_t *nkeys)
 		}
 		*col = 0;
 		return loam_seterr("expected a JSON object, got %s", kind);
+	}
+	if (sc.i >= n) {
+		*col = 0;
+		return loam_seterr("empty record");
 	}
 	if (scan_object(&sc) != 0) {
 		*col = sc.col;

@@ -318,6 +318,9 @@ test_reader(void)
 		{ "{\"a\":\"\xc3\x28\"}", "t:1:7: invalid UTF-8 in string" },
 		{ "{'a':1}", "t:1:" },
 		{ "{\"a\":01}", "t:1:" },
+		{ "", "t:1: empty record" },			/* found by rec_fuzz */
+		{ "\x7f{}", "t:1:1: unexpected byte 0x7f" },	/* found by rec_fuzz */
+		{ "{\"a\":[1,2]\x01", "t:1:11: expected ',' or '}', got byte 0x01" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct rec *bad = rec_parse(cases[i][0], strlen(cases[i][0]), "t", 1);

@@ -190,3 +190,24 @@ setup() {
 	run -0 mandoc -T lint -W warning "$LOAM_TOP"/man/*
 	[ -z "$output" ]
 }
+
+@test "long work ends with a one-line summary on stderr; -q silences it" {
+	printf '{"a":1}\n{"a":2}\n' > in.jsonl
+	run -0 --separate-stderr rec-cat -o out.jsonl in.jsonl
+	[[ "$stderr" =~ ^rec-cat:\ records:\ 2\ in\ [0-9.]+\ s,\ [0-9.]+[kM]?/s$ ]]
+	run -0 --separate-stderr rec-cat -q -o out.jsonl in.jsonl
+	[ -z "$stderr" ]
+}
+
+@test "progress is drawn only on a terminal" {
+	command -v script >/dev/null || skip "script(1) not installed"
+	feed="(echo '{\"a\":1}'; sleep 0.3; echo '{\"a\":2}')"
+	# On a terminal (script gives one): updates ending in erase-line.
+	run -0 script -qec "$feed | rec-cat -o out.jsonl" /dev/null
+	[[ "$output" == *$'\r'"rec-cat: records: "*$'\033[K'* ]]
+	[[ "$output" == *"rec-cat: records: 2 in "* ]]
+	# Not a terminal: the summary alone.
+	run -0 --separate-stderr bash -c "$feed | rec-cat -o out.jsonl"
+	[[ "$stderr" != *$'\r'* ]]
+	[[ "$stderr" == "rec-cat: records: 2 in "* ]]
+}

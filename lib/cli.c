@@ -305,6 +305,11 @@ cli_out_commit(struct cli_out *out)
 			cli_write_failed("stdout");
 		return;
 	}
+	if (sticky_status) {
+		/* warn() was called: the run failed, so the old output stays. */
+		cli_out_abort(out);
+		return;
+	}
 	errno = 0;
 	if (fflush(out->fp) != 0 || ferror(out->fp) || fsync(out->file.fd) != 0)
 		die("%s: %s", out->file.path, strerror(errno ? errno : EIO));

@@ -110,7 +110,9 @@ void cli_set_threads(int n);
  * flushes, checks and closes it, then renames it over path.  Until the
  * commit, path is untouched: die(), a signal or a crash leave the old file
  * (or none) and the temporary file is removed on die() and on SIGINT,
- * SIGTERM, SIGHUP.  The cli_out owns its FILE; do not fclose() it.
+ * SIGTERM, SIGHUP.  A run that called warn() has failed, so its commit
+ * removes the temporary file instead and path keeps its old content.
+ * The cli_out owns its FILE; do not fclose() it.
  */
 struct cli_out {
 	FILE *fp;

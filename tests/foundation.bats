@@ -137,6 +137,15 @@ setup() {
 	[ "$(ls)" = $'fifo\nout.jsonl' ]
 }
 
+@test "-o: a missing input file fails the run and keeps the old output" {
+	echo 'precious' > out.jsonl
+	printf '{"a":1}\n' > in.jsonl
+	run -1 rec-cat -q -o out.jsonl in.jsonl missing.jsonl
+	[ "$output" = "rec-cat: missing.jsonl: No such file or directory" ]
+	[ "$(cat out.jsonl)" = 'precious' ]
+	[ "$(ls)" = $'in.jsonl\nout.jsonl' ]
+}
+
 @test "-o into a missing directory fails cleanly" {
 	run -1 --separate-stderr rec-cat -o nodir/out.jsonl < /dev/null
 	[[ "$stderr" == "rec-cat: nodir/out.jsonl: No such file or directory" ]]

@@ -37,6 +37,10 @@
 
 #include "util.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 /* Flags for cli_init(). */
@@ -147,5 +151,9 @@ void progress_end(struct progress *p);
 
 /* Monotonic seconds. */
 double cli_now(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -47,6 +47,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define HTAB_FORMAT_VERSION	1
 /* Payloads are for a few numbers per key, not for records. */
 #define HTAB_PAYLOAD_MAX	4096
@@ -122,5 +126,9 @@ int htab_save(const struct htab *h, const char *path);
 struct htab *htab_read(FILE *fp, const char *name, size_t payload_size);
 /* htab_read() of the file at path. */
 struct htab *htab_load(const char *path, size_t payload_size);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -27,6 +27,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define NPY_MAXDIM	32	/* numpy 1.x's NPY_MAXDIMS */
 
 enum npy_dtype {
@@ -80,5 +84,9 @@ int npy_write(const char *path, int dtype, int ndim, const size_t *shape,
 
 /* "<f4" etc. for an enum npy_dtype; "?" for anything else. */
 const char *npy_descr(int dtype);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

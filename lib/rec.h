@@ -56,6 +56,10 @@
 
 #include "util.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Arrays of numbers at least this long (bytes of text) take the lazy path. */
 #define REC_LAZY_MIN 64
 /* At most this many lazy arrays per record; further ones go to json-c. */
@@ -203,5 +207,9 @@ float rec_strtof(const char *p, const char **end);
 /* Append s as a JSON string literal (quotes included) to buf. */
 struct printbuf;
 void rec_escape_string(struct printbuf *pb, const char *s, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -88,6 +88,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* A generator.  Plain data: copy it to fork an identical stream. */
 struct rng {
 	uint64_t s[4];		/* xoshiro256** state, never all zero */
@@ -143,5 +147,9 @@ int rng_alias_init(struct rng_alias *a, const double *w, size_t n);
 /* Index in [0, a->n) with probability w[i] / sum(w). */
 size_t rng_alias_sample(const struct rng_alias *a, struct rng *r);
 void rng_alias_release(struct rng_alias *a);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

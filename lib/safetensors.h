@@ -27,6 +27,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* In the order of the reference implementation's Dtype enum. */
 enum safetensors_dtype {
 	SAFETENSORS_BOOL,
@@ -113,5 +117,9 @@ int safetensors_dtype_parse(const char *name);
  */
 int safetensors_write(const char *path, const struct safetensors_tensor *t,
     size_t nt, const struct safetensors_kv *meta, size_t nmeta);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

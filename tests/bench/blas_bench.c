@@ -15,6 +15,7 @@
 
 #include <cblas.h>
 
+#include "bench.h"
 #include "cli.h"
 
 #define N 1024
@@ -34,11 +35,11 @@ child(void)
 	}
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, N, N, 1, a, N, b, N, 0, c, N);
 	for (int r = 0; r < REPS; r++) {
-		double t0 = cli_now(), t;
+		double t0 = bench_now(), t;
 
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, N, N,
 		    1, a, N, b, N, 0, c, N);
-		t = cli_now() - t0;
+		t = bench_now() - t0;
 		if (t < best)
 			best = t;
 	}
@@ -64,14 +65,6 @@ run_child(const char *self, int keep_default, char *core, size_t corelen)
 	return gflops;
 }
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -95,10 +88,8 @@ main(int argc, char *argv[])
 		theirs[i] = run_child(self, 1, their_core, sizeof their_core);
 		ours[i] = run_child(self, 0, our_core, sizeof our_core);
 	}
-	qsort(ours, RUNS, sizeof *ours, cmp_double);
-	qsort(theirs, RUNS, sizeof *theirs, cmp_double);
 	printf("sgemm %dx%dx%d: %.0f GFLOP/s with loam's kernel choice (%s) (OpenBLAS's own choice, %s: %.0f GFLOP/s; ratio %.2fx)\n",
-	    N, N, N, ours[RUNS / 2], our_core, their_core, theirs[RUNS / 2],
-	    ours[RUNS / 2] / theirs[RUNS / 2]);
+	    N, N, N, bench_median(ours, RUNS), our_core, their_core,
+	    bench_median(theirs, RUNS), bench_median(ours, RUNS) / bench_median(theirs, RUNS));
 	return cli_exit();
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench.h"
 #include "htab.h"
 #include "rng.h"
 #include "util.h"
@@ -100,42 +101,18 @@ chain_release(struct chain_table *t)
 
 /* ---- timing ---- */
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
-	return v[n / 2];
-}
-
 /* Each timing builds a fresh table from nothing and checks that it
  * holds every key, so no run can be optimised away or go wrong quietly. */
 static double
 time_htab_add(const uint64_t *keys)
 {
-	double t0 = now(), dt;
+	double t0 = bench_now(), dt;
 	struct htab *h = htab_new(0, 0);
 	size_t i, count;
 
 	for (i = 0; i < NKEYS; i++)
 		htab_add(h, keys[i], 1);
-	dt = now() - t0;
+	dt = bench_now() - t0;
 	count = htab_count(h);
 	htab_free(h);
 	if (count != NKEYS)
@@ -147,12 +124,12 @@ time_htab_add(const uint64_t *keys)
 static double
 time_htab_add_batch(const uint64_t *keys)
 {
-	double t0 = now(), dt;
+	double t0 = bench_now(), dt;
 	struct htab *h = htab_new(0, 0);
 	size_t count;
 
 	htab_add_batch(h, keys, NULL, NKEYS);
-	dt = now() - t0;
+	dt = bench_now() - t0;
 	count = htab_count(h);
 	htab_free(h);
 	if (count != NKEYS)
@@ -164,14 +141,14 @@ time_htab_add_batch(const uint64_t *keys)
 static double
 time_chained(const uint64_t *keys)
 {
-	double t0 = now(), dt;
+	double t0 = bench_now(), dt;
 	struct chain_table t;
 	size_t i, count;
 
 	chain_init(&t);
 	for (i = 0; i < NKEYS; i++)
 		chain_add(&t, keys[i], 1);
-	dt = now() - t0;
+	dt = bench_now() - t0;
 	count = t.count;
 	chain_release(&t);
 	if (count != NKEYS)
@@ -208,9 +185,9 @@ main(void)
 		    "%.1f ms, chained %.1f ms\n", run + 1, htab_s[run] * 1e3,
 		    batch_s[run] * 1e3, chain_s[run] * 1e3);
 	}
-	htab_rate = NKEYS / median(htab_s, RUNS) / 1e6;
-	batch_rate = NKEYS / median(batch_s, RUNS) / 1e6;
-	chain_rate = NKEYS / median(chain_s, RUNS) / 1e6;
+	htab_rate = NKEYS / bench_median(htab_s, RUNS) / 1e6;
+	batch_rate = NKEYS / bench_median(batch_s, RUNS) / 1e6;
+	chain_rate = NKEYS / bench_median(chain_s, RUNS) / 1e6;
 	fprintf(stderr, "median of %d: htab_add %.1f ns/insert, "
 	    "htab_add_batch %.1f ns/insert (%.1f M/s), chained %.1f "
 	    "ns/insert\n", RUNS, 1e3 / htab_rate, 1e3 / batch_rate,

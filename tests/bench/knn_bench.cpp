@@ -20,53 +20,34 @@
 
 #include <faiss/IndexFlat.h>
 
+#include "bench.h"
 #include "knn.h"
-extern "C" {	/* util.h has no C++ guards of its own */
+#include "rng.h"
 #include "util.h"
-}
 
 enum { N = 20000, D = 768, K = 10, REPS = 5 };
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* Uniform in [-1, 1), then normalised: all that flat search cares about
  * is the size of the problem, not where the vectors came from. */
 static void
 random_normalized(std::vector<float> &x, size_t n, size_t d)
 {
-	uint64_t s = 0x9e3779b97f4a7c15ULL;
+	struct rng r;
 	size_t i, j;
 	double norm;
 
+	rng_init(&r, 1, 0, 0);
 	x.resize(n * d);
 	for (i = 0; i < n; i++) {
 		norm = 0;
 		for (j = 0; j < d; j++) {
-			s ^= s >> 12;
-			s ^= s << 25;
-			s ^= s >> 27;
-			x[i * d + j] = (float)((s * 0x2545f4914f6cdd1dULL) >>
-			    40) / (float)(1 << 24) * 2.0f - 1.0f;
+			x[i * d + j] = rng_uniform_float(&r) * 2.0f - 1.0f;
 			norm += (double)x[i * d + j] * x[i * d + j];
 		}
 		norm = std::sqrt(norm);
 		for (j = 0; j < d; j++)
 			x[i * d + j] = (float)(x[i * d + j] / norm);
 	}
-}
-
-static double
-median(std::vector<double> v)
-{
-	std::sort(v.begin(), v.end());
-	return v[v.size() / 2];
 }
 
 int
@@ -95,17 +76,17 @@ main(void)
 	flat.add(N, x.data());
 
 	for (r = 0; r < REPS; r++) {
-		t = now();
+		t = bench_now();
 		if (knn_search(kn, x.data(), N, K, dk.data(), lk.data()) ==
 		    -1) {
 			fprintf(stderr, "knn_bench: %s\n", loam_error());
 			knn_free(kn);
 			return 1;
 		}
-		tk.push_back(now() - t);
-		t = now();
+		tk.push_back(bench_now() - t);
+		t = bench_now();
 		flat.search(N, x.data(), K, df.data(), lf.data());
-		tf.push_back(now() - t);
+		tf.push_back(bench_now() - t);
 		fprintf(stderr, "knn_bench: run %d: knn %.3f s, faiss C++ "
 		    "%.3f s\n", r + 1, tk.back(), tf.back());
 	}
@@ -121,8 +102,8 @@ main(void)
 	fprintf(stderr, "knn_bench: %zu of %d results differ; each vector "
 	    "its own nearest: %zu of %d\n", differ, N * K, self, N);
 
-	qk = N / median(tk);
-	qf = N / median(tf);
+	qk = N / bench_median(tk.data(), (int)tk.size());
+	qf = N / bench_median(tf.data(), (int)tf.size());
 	printf("knn flat search %dx%d k=%d: %.0f q/s (faiss C++: %.0f q/s; "
 	    "overhead %.2fx, goal <= 1.2x)\n", N, D, K, qk, qf, qf / qk);
 	return differ != 0 || self != N;

@@ -18,26 +18,12 @@
 
 #include <json-c/json.h>
 
+#include "bench.h"
 #include "cli.h"
 #include "rec.h"
 #include "rng.h"
 
 #define RUNS 5
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, n, sizeof *v, cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 static double
 file_mb(const char *path)
@@ -52,11 +38,11 @@ file_mb(const char *path)
 static double
 time_command(const char *cmd)
 {
-	double t0 = cli_now();
+	double t0 = bench_now();
 
 	if (system(cmd) != 0)
 		die("command failed: %s", cmd);
-	return cli_now() - t0;
+	return bench_now() - t0;
 }
 
 static const char *words[] = {
@@ -112,7 +98,7 @@ floats_rec(const char *path, int d, double *checksum)
 	struct rec *r;
 	float *buf = xmalloc(d * sizeof *buf);
 	size_t n;
-	double t0 = cli_now(), sum = 0;
+	double t0 = bench_now(), sum = 0;
 
 	if (rec_reader_open(&rd, path) != 0)
 		die("%s", loam_error());
@@ -124,7 +110,7 @@ floats_rec(const char *path, int d, double *checksum)
 	rec_reader_close(&rd);
 	free(buf);
 	*checksum = sum;
-	return cli_now() - t0;
+	return bench_now() - t0;
 }
 
 /* The baseline: json-c strict parse, then json_object_get_double on each
@@ -138,7 +124,7 @@ floats_jsonc(const char *path, int d, double *checksum)
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
-	double t0 = cli_now(), sum = 0;
+	double t0 = bench_now(), sum = 0;
 
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	while ((len = getline(&line, &cap, fp)) > 0) {
@@ -160,7 +146,7 @@ floats_jsonc(const char *path, int d, double *checksum)
 	json_tokener_free(tok);
 	fclose(fp);
 	*checksum = sum;
-	return cli_now() - t0;
+	return bench_now() - t0;
 }
 
 /* rec-cat with rec_args against jq with jq_prog, as processes. */
@@ -180,13 +166,13 @@ compare(const char *out, const char *file, double mb, const char *rec_args,
 			base[i] = mb / time_command(cmd);
 		}
 	}
-	o = median(ours, RUNS);
+	o = bench_median(ours, RUNS);
 	if (!have_jq) {
 		printf("rec %s, %.0f-byte records: %.0f MB/s (jq: not installed; goal >= 150 MB/s)\n",
 		    what, mb * 1e6 / 400000, o);
 		return;
 	}
-	b = median(base, RUNS);
+	b = bench_median(base, RUNS);
 	printf("rec %s, %.0f-byte records: %.0f MB/s (jq -c '%s': %.1f MB/s; ratio %.1fx; goal >= 150 MB/s and >= 5x)\n",
 	    what, mb * 1e6 / 400000, o, jq_prog, b, o / b);
 	fflush(stdout);
@@ -222,7 +208,7 @@ main(int argc, char *argv[])
 			die("float results differ: %.17g vs %.17g", c1, c2);
 	}
 	printf("rec parse of 1024-float records into float[]: %.0f MB/s (json-c element walk: %.0f MB/s; ratio %.2fx; goal >= 100 MB/s)\n",
-	    median(ours, RUNS), median(base, RUNS), median(ours, RUNS) / median(base, RUNS));
+	    bench_median(ours, RUNS), bench_median(base, RUNS), bench_median(ours, RUNS) / bench_median(base, RUNS));
 	unlink(small);
 	unlink(emb);
 	rmdir(dir);

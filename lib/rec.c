@@ -859,9 +859,14 @@ build_number(struct builder *b)
 	len = (size_t)(end - p);
 	b->i += len;
 	if (is_int) {
-		if (*p == '-')
-			return json_object_new_int64(strtoll(p, NULL, 10));
-		uint64_t u = strtoull(p, NULL, 10);
+		/* The scan checked the digits and the range. */
+		int neg = *p == '-';
+		uint64_t u = 0;
+
+		for (const char *q = p + neg; q < end; q++)
+			u = u * 10 + (uint64_t)(*q - '0');
+		if (neg)
+			return json_object_new_int64(u ? (int64_t)(0 - u) : 0);
 		return u > (uint64_t)INT64_MAX ? json_object_new_uint64(u) :
 		    json_object_new_int64((int64_t)u);
 	}
@@ -1751,6 +1756,38 @@ rec_escape_string(struct printbuf *pb, const char *s, size_t len)
 	printbuf_memappend(pb, "\"", 1);
 }
 
+/* Append a value's JSON text; integers directly, as json-c would print
+ * them but without its printf. */
+static void
+append_value(struct printbuf *pb, json_object *v)
+{
+	char digits[24], *d = digits + sizeof digits;
+	const char *text;
+	uint64_t u;
+	int neg = 0;
+
+	if (!v) {
+		printbuf_memappend(pb, "null", 4);
+		return;
+	}
+	if (!json_object_is_type(v, json_type_int)) {
+		text = json_object_to_json_string_ext(v, JSON_OUT_FLAGS);
+		printbuf_memappend(pb, text, (int)strlen(text));
+		return;
+	}
+	if (json_object_get_int64(v) < 0) {
+		neg = 1;
+		u = 0 - (uint64_t)json_object_get_int64(v);
+	} else
+		u = json_object_get_uint64(v);
+	do
+		*--d = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (neg)
+		*--d = '-';
+	printbuf_memappend(pb, d, (int)(digits + sizeof digits - d));
+}
+
 /* Append the line to pb without whitespace outside strings. */
 static void
 append_compact(struct printbuf *pb, const char *s, size_t n)
@@ -1799,8 +1836,6 @@ rec_to_string(struct rec *r, size_t *len)
 			r->out->bpos--;		/* the closing brace */
 			first = r->nkeys_read == 0;
 			json_object_object_foreach(r->obj, k, v) {
-				const char *text;
-
 				if (i++ < r->nkeys_read)
 					continue;
 				if (!first)
@@ -1808,8 +1843,7 @@ rec_to_string(struct rec *r, size_t *len)
 				first = 0;
 				rec_escape_string(r->out, k, strlen(k));
 				printbuf_memappend(r->out, ":", 1);
-				text = v ? json_object_to_json_string_ext(v, JSON_OUT_FLAGS) : "null";
-				printbuf_memappend(r->out, text, (int)strlen(text));
+				append_value(r->out, v);
 			}
 			printbuf_memappend(r->out, "}", 1);
 		}

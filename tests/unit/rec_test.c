@@ -69,6 +69,12 @@ test_passthrough(void)
 	r = rec_parse(in, 2, "t", 1);
 	rec_set_null(r, "z");
 	is_str(line_of(r), "{\"z\":null}", "adding to an empty object");
+	rec_set_int(r, "lo", INT64_MIN);
+	rec_set_int(r, "zero", 0);
+	rec_set_int(r, "neg", -42);
+	rec_set_json(r, "hi", json_object_new_uint64(UINT64_MAX));
+	is_str(line_of(r), "{\"z\":null,\"lo\":-9223372036854775808,\"zero\":0,"
+	    "\"neg\":-42,\"hi\":18446744073709551615}", "added integers print exactly");
 	rec_free(r);
 
 	in = "{\"a\":1,\"b\":2}";

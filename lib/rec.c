@@ -226,6 +226,18 @@ is_hex(int c)
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+/* Bytes that end the plain run inside a string: the quote, backslash,
+ * control characters and the start of multi-byte UTF-8. */
+static const unsigned char string_special[256] = {
+	[0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1,
+	[0x06] = 1, [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1,
+	[0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1,
+	[0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
+	[0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1,
+	[0x1e] = 1, [0x1f] = 1, ['"'] = 1, ['\\'] = 1,
+	[0x80 ... 0xff] = 1,
+};
+
 /* A string at s[i] == '"'; sets its content span and whether it had
  * escapes. */
 static int
@@ -238,7 +250,7 @@ scan_string(struct scan *sc, size_t *start, size_t *len, int *escaped)
 	*escaped = 0;
 	for (;;) {
 		/* The common case: plain printable ASCII. */
-		while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
+		while (i < n && !string_special[s[i]])
 			i++;
 		if (i >= n) {
 			sc->i = n;
@@ -808,10 +820,8 @@ build_string(struct builder *b, size_t *len)
 		b->i = (size_t)(p + 1 - s);
 		return b->buf;
 	}
-	for (p = start; *p != '"'; p++)
-		if (*p == '\\')
-			p++;
-	builder_reserve(b, (size_t)(p - start) + 1);
+	/* Unescaping only shortens: the rest of the line bounds the size. */
+	builder_reserve(b, b->n - b->i + 1);
 	for (p = start; *p != '"'; ) {
 		if (*p != '\\') {
 			b->buf[o++] = *p++;

@@ -1,0 +1,386 @@
+/* conf - see conf.h. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "util.h"
+#include "conf.h"
+
+/* A value's origin, kept as its json-c userdata.  Doubles are made with
+ * json_object_new_double (not _s, whose userdata is its text). */
+struct origin {
+	int kind;
+	char where[];
+};
+enum { ORIGIN_KIND = 0x59414d4c };
+
+static void
+origin_free(json_object *v, void *userdata)
+{
+	free(userdata);
+}
+
+static void
+set_origin(json_object *v, const char *name, yaml_mark_t mark)
+{
+	struct origin *o;
+	int n;
+
+	if (!v)
+		return;
+	n = snprintf(NULL, 0, "%s:%zu:%zu", name, mark.line + 1, mark.column + 1);
+	o = xmalloc(sizeof *o + (size_t)n + 1);
+	o->kind = ORIGIN_KIND;
+	snprintf(o->where, (size_t)n + 1, "%s:%zu:%zu", name, mark.line + 1, mark.column + 1);
+	json_object_set_userdata(v, o, origin_free);
+}
+
+const char *
+conf_where(json_object *v)
+{
+	struct origin *o = v ? json_object_get_userdata(v) : NULL;
+
+	return o && o->kind == ORIGIN_KIND ? o->where : "";
+}
+
+static int
+one_of(const char *s, const char *const *words)
+{
+	for (; *words; words++)
+		if (strcmp(s, *words) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+all_chars(const char *s, const char *set)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!strchr(set, *s))
+			return 0;
+	return 1;
+}
+
+/* Core-schema integer: [-+]?[0-9]+ | 0o[0-7]+ | 0x[0-9a-fA-F]+. */
+static int
+parse_int(const char *s, long long *out)
+{
+	const char *digits = s;
+	int base = 10;
+	char *end;
+
+	if (strncmp(s, "0o", 2) == 0 && all_chars(s + 2, "01234567"))
+		base = 8, digits = s + 2;
+	else if (strncmp(s, "0x", 2) == 0 && all_chars(s + 2, "0123456789abcdefABCDEF"))
+		base = 16, digits = s + 2;
+	else if (!all_chars(s + (*s == '-' || *s == '+'), "0123456789"))
+		return 0;
+	errno = 0;
+	*out = strtoll(digits, &end, base);
+	return errno == 0 && *end == '\0' ? 1 : -1;
+}
+
+/* Core-schema float: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?. */
+static int
+is_float(const char *s)
+{
+	const char *p = s + (*s == '-' || *s == '+');
+	int digits = 0;
+
+	while (*p >= '0' && *p <= '9')
+		p++, digits++;
+	if (*p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9')
+			p++, digits++;
+	}
+	if (!digits)
+		return 0;
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '-' || *p == '+')
+			p++;
+		if (!(*p >= '0' && *p <= '9'))
+			return 0;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	return *p == '\0';
+}
+
+/* The value of a scalar event (NULL for null).  -1 on a bad one. */
+static int
+resolve_scalar(const yaml_event_t *ev, json_object **out)
+{
+	static const char *const nulls[] = { "", "~", "null", "Null", "NULL", NULL };
+	static const char *const trues[] = { "true", "True", "TRUE", NULL };
+	static const char *const falses[] = { "false", "False", "FALSE", NULL };
+	static const char *const nonfinite[] = {
+		".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf",
+		"+.INF", "-.inf", "-.Inf", "-.INF", NULL,
+	};
+	const char *s = (const char *)ev->data.scalar.value;
+	const char *tag = (const char *)ev->data.scalar.tag;
+	size_t len = ev->data.scalar.length;
+	int plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+	long long i;
+	int r;
+
+	*out = NULL;
+	if (tag && strcmp(tag, YAML_STR_TAG) == 0)
+		plain = 0;
+	else if (tag && strcmp(tag, "!") != 0 && strcmp(tag, YAML_INT_TAG) != 0 &&
+	    strcmp(tag, YAML_FLOAT_TAG) != 0 && strcmp(tag, YAML_BOOL_TAG) != 0 &&
+	    strcmp(tag, YAML_NULL_TAG) != 0)
+		return loam_seterr("unsupported tag '%s'", tag);
+	else if (tag)
+		plain = 1;
+	if (strlen(s) != len)
+		return loam_seterr("NUL character in a scalar");
+	if (!plain) {
+		*out = json_object_new_string_len(s, (int)len);
+		return 0;
+	}
+	if (one_of(s, nulls))
+		return 0;
+	if (one_of(s, trues) || one_of(s, falses)) {
+		*out = json_object_new_boolean(one_of(s, trues));
+		return 0;
+	}
+	if ((r = parse_int(s, &i)) != 0) {
+		if (r < 0)
+			return loam_seterr("integer out of range: %s", s);
+		*out = json_object_new_int64(i);
+		return 0;
+	}
+	if (is_float(s)) {
+		double d = strtod(s, NULL);
+
+		if (!isfinite(d))
+			return loam_seterr("number out of range: %s", s);
+		*out = json_object_new_double(d);
+		return 0;
+	}
+	if (one_of(s, nonfinite))
+		return loam_seterr("%s is not allowed (NaN and infinities are not numbers loam uses)", s);
+	if (tag && strcmp(tag, "!") != 0)
+		return loam_seterr("'%s' is not a valid %s", s, tag);
+	*out = json_object_new_string_len(s, (int)len);
+	return 0;
+}
+
+/* The stack of open collections while events arrive. */
+struct frame {
+	json_object *node;
+	char *key;		/* a mapping's pending key, or NULL */
+	yaml_mark_t key_mark;
+	int key_plain;
+};
+
+struct loader {
+	const char *name;
+	struct frame *stack;
+	size_t depth, cap;
+	json_object *root;
+	int have_root;
+};
+
+static int
+fail_at(const char *name, yaml_mark_t mark, const char *msg)
+{
+	return loam_seterr("%s:%zu:%zu: %s", name, mark.line + 1, mark.column + 1, msg);
+}
+
+/* Attach a finished value to the innermost open collection. */
+static int
+attach(struct loader *ld, json_object *v, yaml_mark_t mark, const yaml_event_t *ev)
+{
+	struct frame *f;
+
+	if (ld->depth == 0) {
+		ld->root = v;
+		ld->have_root = 1;
+		return 0;
+	}
+	f = &ld->stack[ld->depth - 1];
+	if (json_object_is_type(f->node, json_type_array)) {
+		json_object_array_add(f->node, v);
+		return 0;
+	}
+	if (!f->key) {
+		/* This value is a key. */
+		if (!ev || ev->type != YAML_SCALAR_EVENT) {
+			json_object_put(v);
+			return fail_at(ld->name, mark, "keys must be scalars");
+		}
+		f->key = xstrdup((const char *)ev->data.scalar.value);
+		f->key_mark = mark;
+		f->key_plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+		json_object_put(v);
+		if (json_object_object_get_ex(f->node, f->key, NULL)) {
+			char msg[300];
+
+			snprintf(msg, sizeof msg, "duplicate key '%.200s'", f->key);
+			return fail_at(ld->name, mark, msg);
+		}
+		return 0;
+	}
+	if (!v && f->key_plain && strchr(f->key, ':')) {
+		char msg[400];
+
+		json_object_put(v);
+		snprintf(msg, sizeof msg, "key '%.100s' has no value: a space is "
+		    "needed after ':' ('%.100s' reads as one key)", f->key, f->key);
+		return fail_at(ld->name, f->key_mark, msg);
+	}
+	json_object_object_add(f->node, f->key, v);
+	free(f->key);
+	f->key = NULL;
+	return 0;
+}
+
+static void
+push(struct loader *ld, json_object *node)
+{
+	if (ld->depth == ld->cap) {
+		ld->cap = ld->cap ? ld->cap * 2 : 16;
+		ld->stack = xreallocarray(ld->stack, ld->cap, sizeof *ld->stack);
+	}
+	ld->stack[ld->depth].node = node;
+	ld->stack[ld->depth].key = NULL;
+	ld->depth++;
+}
+
+static void
+loader_release(struct loader *ld, int keep_root)
+{
+	/* The bottom frame's node is the root or attached below it. */
+	for (size_t i = 0; i < ld->depth; i++)
+		free(ld->stack[i].key);
+	if (ld->depth > 0 && !keep_root)
+		json_object_put(ld->stack[0].node);
+	free(ld->stack);
+	if (!keep_root && ld->have_root)
+		json_object_put(ld->root);
+}
+
+json_object *
+conf_parse(const char *text, size_t len, const char *name)
+{
+	struct loader ld = { .name = name };
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int done = 0, documents = 0, rc = 0;
+
+	if (!yaml_parser_initialize(&parser)) {
+		loam_seterr("%s: cannot initialise the YAML parser", name);
+		return NULL;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	while (!done && rc == 0) {
+		json_object *v = NULL;
+
+		if (!yaml_parser_parse(&parser, &ev)) {
+			char msg[400];
+
+			if (parser.context)
+				snprintf(msg, sizeof msg, "%s (%s at line %zu column %zu)",
+				    parser.problem, parser.context,
+				    parser.context_mark.line + 1, parser.context_mark.column + 1);
+			else
+				snprintf(msg, sizeof msg, "%s", parser.problem);
+			rc = fail_at(name, parser.problem_mark, msg);
+			break;
+		}
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (++documents > 1)
+				rc = fail_at(name, ev.start_mark, "more than one document");
+			break;
+		case YAML_ALIAS_EVENT:
+			rc = fail_at(name, ev.start_mark, "aliases (*name) are not supported");
+			break;
+		case YAML_SCALAR_EVENT:
+			if (resolve_scalar(&ev, &v) != 0) {
+				char msg[300];
+
+				snprintf(msg, sizeof msg, "%s", loam_error());
+				rc = fail_at(name, ev.start_mark, msg);
+				break;
+			}
+			set_origin(v, name, ev.start_mark);
+			rc = attach(&ld, v, ev.start_mark, &ev);
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (ld.depth > 0 && json_object_is_type(ld.stack[ld.depth - 1].node,
+			    json_type_object) && !ld.stack[ld.depth - 1].key) {
+				rc = fail_at(name, ev.start_mark, "keys must be scalars");
+				break;
+			}
+			v = ev.type == YAML_SEQUENCE_START_EVENT ?
+			    json_object_new_array() : json_object_new_object();
+			set_origin(v, name, ev.start_mark);
+			push(&ld, v);
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			v = ld.stack[--ld.depth].node;
+			rc = attach(&ld, v, ev.start_mark, NULL);
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	if (rc == 0 && !ld.have_root)
+		rc = loam_seterr("%s: empty file", name);
+	if (rc != 0) {
+		loader_release(&ld, 0);
+		return NULL;
+	}
+	loader_release(&ld, 1);
+	return ld.root;
+}
+
+json_object *
+conf_load(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char *text = NULL;
+	size_t len = 0, cap = 0, n;
+	json_object *root;
+
+	if (!fp) {
+		loam_seterr("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	do {
+		if (cap - len < 65536) {
+			cap = cap ? cap * 2 : 65536;
+			text = xrealloc(text, cap);
+		}
+		n = fread(text + len, 1, cap - len, fp);
+		len += n;
+	} while (n > 0);
+	if (ferror(fp)) {
+		loam_seterr("%s: %s", path, strerror(errno));
+		fclose(fp);
+		free(text);
+		return NULL;
+	}
+	fclose(fp);
+	root = conf_parse(text, len, path);
+	free(text);
+	return root;
+}

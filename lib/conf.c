@@ -260,11 +260,12 @@ push(struct loader *ld, json_object *node)
 static void
 loader_release(struct loader *ld, int keep_root)
 {
-	/* The bottom frame's node is the root or attached below it. */
-	for (size_t i = 0; i < ld->depth; i++)
+	/* A collection joins its parent only when it ends, so every node
+	 * still on the stack is a separate tree. */
+	for (size_t i = 0; i < ld->depth; i++) {
 		free(ld->stack[i].key);
-	if (ld->depth > 0 && !keep_root)
-		json_object_put(ld->stack[0].node);
+		json_object_put(ld->stack[i].node);
+	}
 	free(ld->stack);
 	if (!keep_root && ld->have_root)
 		json_object_put(ld->root);

@@ -312,3 +312,31 @@ rng_alias_release(struct rng_alias *a)
 	a->prob = NULL;
 	a->alias = NULL;
 }
+
+uint64_t
+rng_permute(uint64_t i, uint64_t n, uint64_t seed, uint64_t stream)
+{
+	uint64_t k[6], x = seed ^ rng_mix64(stream), mask, l, r, t;
+	unsigned h = 1;
+
+	if (n <= 1)
+		return 0;
+	while (h < 32 && ((uint64_t)1 << (2 * h)) < n)
+		h++;
+	mask = ((uint64_t)1 << h) - 1;
+	for (int j = 0; j < 6; j++)
+		k[j] = rng_splitmix64(&x);
+	/* A Feistel network permutes [0, 4^h); walking the cycle from i
+	 * until it lands below n restricts it to a permutation of [0, n). */
+	do {
+		l = i >> h;
+		r = i & mask;
+		for (int j = 0; j < 6; j++) {
+			t = l ^ (rng_mix64(r + k[j]) & mask);
+			l = r;
+			r = t;
+		}
+		i = (l << h) | r;
+	} while (i >= n);
+	return i;
+}

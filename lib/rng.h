@@ -77,6 +77,18 @@
  *			prob 1, or, for a zero weight, prob 0 and the alias
  *			of the first largest weight.
  *
+ * rng_permute(i, n, seed, stream)
+ *			a keyed bijection of [0, n): position i of a random
+ *			permutation, computed alone in O(1) memory (so a shard
+ *			of a shuffled sequence is computed without the rest).
+ *			Let h = the smallest half-width with 4^h >= n (h >= 1),
+ *			mask = 2^h - 1, k[0..5] from x = seed ^ rng_mix64(stream)
+ *			by rng_splitmix64.  Encrypt: l = i >> h, r = i & mask;
+ *			six rounds of (l, r) = (r, l ^ (rng_mix64(r + k[j])
+ *			& mask)); result (l << h) | r.  Cycle-walk: re-encrypt
+ *			while the result is >= n (the domain is < 4n, so the
+ *			expected walk is under 4 steps).
+ *
  * The floating-point steps are plain IEEE double operations; rng.c must
  * be compiled without FMA contraction (gcc -std=c11 implies
  * -ffp-contract=off; clang is told so by a pragma) so that they round
@@ -91,6 +103,9 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Position i (< n) of the permutation of [0, n) keyed by (seed, stream). */
+uint64_t rng_permute(uint64_t i, uint64_t n, uint64_t seed, uint64_t stream);
 
 /* A generator.  Plain data: copy it to fork an identical stream. */
 struct rng {

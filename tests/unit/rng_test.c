@@ -794,5 +794,27 @@ main(void)
 	test_shuffle();
 	test_weighted();
 	test_jump();
+	{
+		/* rng_permute is a bijection of [0, n) for awkward n too. */
+		static const uint64_t sizes[] = { 1, 2, 3, 7, 1000, 65537, 100003 };
+		for (size_t z = 0; z < sizeof sizes / sizeof *sizes; z++) {
+			uint64_t n = sizes[z], moved = 0;
+			unsigned char *seen = calloc(n, 1);
+			int bad = 0;
+			for (uint64_t i = 0; i < n; i++) {
+				uint64_t p = rng_permute(i, n, 42, 1);
+				if (p >= n || seen[p]++)
+					bad++;
+				moved += p != i;
+			}
+			ok(!bad && (n < 8 || moved > n / 2), "rng_permute is a permutation of [0, %llu)",
+			    (unsigned long long)n);
+			free(seen);
+		}
+		ok(rng_permute(5, 1000, 42, 1) != rng_permute(5, 1000, 43, 1) ||
+		    rng_permute(6, 1000, 42, 1) != rng_permute(6, 1000, 43, 1),
+		    "rng_permute depends on the seed");
+		ok(rng_permute(5, 1000, 42, 1) == rng_permute(5, 1000, 42, 1), "and is deterministic");
+	}
 	return tap_done();
 }

@@ -1,0 +1,911 @@
+/*
+ * cookbook-gen - instruction data from rule templates over random tokens
+ * (Cookbook, Narayan, Chen, Bhatia and Re, COLM 2024); see cookbook-gen(1).
+ *
+ * The templates and their rules live in lib/cookbook.c; this file is the
+ * command line: choosing templates and counts, interleaving, sharding,
+ * output formats, and the check and align commands.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/printbuf.h>
+
+#include "cli.h"
+#include "conf.h"
+#include "cookbook.h"
+#include "rec.h"
+#include "rng.h"
+
+static const char usage[] =
+    "usage: cookbook-gen list [-hV]\n"
+    "       cookbook-gen gen [-q] [-n count] [--mix file] [-p [template.]name=value]\n"
+    "                        [--vocab file] [--format record|alpaca|chat|text]\n"
+    "                        [-s seed] [--shard i/n] [-o file] [template ...]\n"
+    "       cookbook-gen check [-q] [-p [template.]name=value] [--vocab file] [file ...]\n"
+    "       cookbook-gen align [-q] [--templates name,...] [-o file] [file ...]\n";
+static const char help[] =
+    "Commands:\n"
+    "  list                the templates, as records\n"
+    "  gen                 generate examples from templates\n"
+    "  check               re-derive each record's output with its template's rule\n"
+    "  align               template alignment of a model's generations on task records\n"
+    "Options:\n"
+    "  -n, --count N       examples to generate (default 1000)\n"
+    "      --mix FILE      YAML or JSON map template -> weight\n"
+    "  -p, --param P=V     set a template parameter (name=value for every template\n"
+    "                      that has it, or template.name=value)\n"
+    "      --vocab FILE    tokens, one per line (default: 1000 built-in pseudo-words)\n"
+    "      --format F      record (default), alpaca, chat or text\n"
+    "      --templates L   align: the templates to apply (default: all with a rule\n"
+    "                      that reads natural-language input)\n"
+    "      --shard I/N     write only the I-th of N equal parts (0-based)\n"
+    "  -s, --seed N        random seed (default 0)\n"
+    "  -o, --output FILE   write to FILE atomically\n"
+    "  -q, --quiet         no summary on stderr\n"
+    "  -h, --help          this help\n"
+    "  -V, --version       print the version\n";
+
+enum {
+	OPT_MIX = 256, OPT_VOCAB, OPT_FORMAT, OPT_SHARD, OPT_TEMPLATES,
+};
+enum format { FMT_RECORD, FMT_ALPACA, FMT_CHAT, FMT_TEXT };
+
+/* Streams of the seed: 0 orders the output, 1 + i draws template i's
+ * examples (i = the template's place in the catalogue). */
+#define STREAM_ORDER 0
+
+struct settings {
+	const struct ck_template *catalogue;
+	size_t ntemplates;
+	long (*param)[CK_MAX_PARAMS];	/* per catalogue template */
+	struct ck_vocab vocab;
+	const char *vocab_path;
+};
+
+static void
+settings_init(struct settings *st)
+{
+	memset(st, 0, sizeof *st);
+	st->catalogue = ck_templates(&st->ntemplates);
+	st->param = xcalloc(st->ntemplates, sizeof *st->param);
+	for (size_t i = 0; i < st->ntemplates; i++)
+		ck_template_defaults(&st->catalogue[i], st->param[i]);
+}
+
+static void
+settings_release(struct settings *st)
+{
+	ck_vocab_release(&st->vocab);
+	free(st->param);
+}
+
+static size_t
+catalogue_index(const struct settings *st, const struct ck_template *t)
+{
+	return (size_t)(t - st->catalogue);
+}
+
+/* -p name=value or template.name=value. */
+static void
+set_param(struct settings *st, char *arg)
+{
+	char *eq = strchr(arg, '='), *dot, *name = arg;
+	const char *only = NULL;
+	long value;
+	int hits = 0;
+
+	if (!eq || eq == arg)
+		usage_error("--param: '%s' is not name=value", arg);
+	*eq = '\0';
+	if ((dot = strchr(arg, '.')) != NULL) {
+		*dot = '\0';
+		only = arg;
+		name = dot + 1;
+		if (!ck_template_find(only))
+			usage_error("--param: unknown template '%s'", only);
+	}
+	for (size_t i = 0; i < st->ntemplates; i++) {
+		const struct ck_template *t = &st->catalogue[i];
+		int k;
+
+		if (only && strcmp(t->name, only) != 0)
+			continue;
+		if ((k = ck_template_param_index(t, name)) < 0)
+			continue;
+		value = (long)cli_parse_i64(name, eq + 1, t->params[k].min, t->params[k].max);
+		st->param[i][k] = value;
+		hits++;
+	}
+	if (!hits)
+		usage_error("--param: no template%s%s has a parameter '%s'",
+		    only ? " " : "", only ? only : "", name);
+}
+
+static void
+load_vocab(struct settings *st)
+{
+	int rc = st->vocab_path ? ck_vocab_load(&st->vocab, st->vocab_path) :
+	    ck_vocab_builtin(&st->vocab, CK_VOCAB_DEFAULT);
+
+	if (rc != 0)
+		die("%s", loam_error());
+}
+
+/* ---- output ---- */
+
+static void
+put_key(struct printbuf *pb, const char *key, int first)
+{
+	if (!first)
+		printbuf_memappend(pb, ",", 1);
+	rec_escape_string(pb, key, strlen(key));
+	printbuf_memappend(pb, ":", 1);
+}
+
+static void
+put_str(struct printbuf *pb, const char *key, const char *s, size_t len, int first)
+{
+	put_key(pb, key, first);
+	rec_escape_string(pb, s, len);
+}
+
+/* The input as a model sees it in the alpaca, chat and text formats:
+ * options, when there are any, follow it one per line. */
+static void
+model_input(struct printbuf *pb, const struct ck_example *ex)
+{
+	printbuf_memappend(pb, ex->input.s, (int)ex->input.len);
+	if (ex->noptions) {
+		printbuf_memappend(pb, "\nOptions:", 9);
+		for (size_t i = 0; i < ex->noptions; i++) {
+			const char *o = ck_example_option(ex, i);
+
+			printbuf_memappend(pb, "\n- ", 3);
+			printbuf_memappend(pb, o, (int)strlen(o));
+		}
+	}
+}
+
+static void
+render(struct printbuf *pb, struct printbuf *tmp, enum format fmt, uint64_t id,
+    const struct ck_template *t, const struct ck_example *ex)
+{
+	char num[32];
+	int n;
+
+	printbuf_reset(pb);
+	printbuf_memappend(pb, "{", 1);
+	switch (fmt) {
+	case FMT_RECORD:
+		n = snprintf(num, sizeof num, "%llu", (unsigned long long)id);
+		put_key(pb, "id", 1);
+		printbuf_memappend(pb, num, n);
+		put_str(pb, "template", t->name, strlen(t->name), 0);
+		put_str(pb, "family", t->family, strlen(t->family), 0);
+		put_str(pb, "instruction", t->instruction, strlen(t->instruction), 0);
+		put_str(pb, "input", ex->input.s, ex->input.len, 0);
+		put_str(pb, "output", ex->output.s, ex->output.len, 0);
+		if (ex->noptions) {
+			put_key(pb, "options", 0);
+			printbuf_memappend(pb, "[", 1);
+			for (size_t i = 0; i < ex->noptions; i++) {
+				const char *o = ck_example_option(ex, i);
+
+				if (i)
+					printbuf_memappend(pb, ",", 1);
+				rec_escape_string(pb, o, strlen(o));
+			}
+			printbuf_memappend(pb, "]", 1);
+			n = snprintf(num, sizeof num, "%d", ex->answer_index);
+			put_key(pb, "answer_index", 0);
+			printbuf_memappend(pb, num, n);
+		}
+		if (ex->skill)
+			put_str(pb, "skill", ex->skill, strlen(ex->skill), 0);
+		break;
+	case FMT_ALPACA:
+		printbuf_reset(tmp);
+		model_input(tmp, ex);
+		put_str(pb, "instruction", t->instruction, strlen(t->instruction), 1);
+		put_str(pb, "input", tmp->buf, (size_t)tmp->bpos, 0);
+		put_str(pb, "output", ex->output.s, ex->output.len, 0);
+		break;
+	case FMT_CHAT:
+		printbuf_reset(tmp);
+		printbuf_memappend(tmp, t->instruction, (int)strlen(t->instruction));
+		printbuf_memappend(tmp, "\n\n", 2);
+		model_input(tmp, ex);
+		put_key(pb, "messages", 1);
+		printbuf_memappend(pb, "[{\"role\":\"user\",\"content\":", 26);
+		rec_escape_string(pb, tmp->buf, (size_t)tmp->bpos);
+		printbuf_memappend(pb, "},{\"role\":\"assistant\",\"content\":", 32);
+		rec_escape_string(pb, ex->output.s, ex->output.len);
+		printbuf_memappend(pb, "}]", 2);
+		break;
+	case FMT_TEXT:
+		/* Instruction, a blank line, then input and output exactly
+		 * as they join (for lego and addition: the reference string). */
+		printbuf_reset(tmp);
+		printbuf_memappend(tmp, t->instruction, (int)strlen(t->instruction));
+		printbuf_memappend(tmp, "\n\n", 2);
+		model_input(tmp, ex);
+		if (ex->noptions)
+			printbuf_memappend(tmp, "\nAnswer: ", 9);
+		printbuf_memappend(tmp, ex->output.s, (int)ex->output.len);
+		put_str(pb, "text", tmp->buf, (size_t)tmp->bpos, 1);
+		break;
+	}
+	printbuf_memappend(pb, "}\n", 2);
+}
+
+/* ---- gen ---- */
+
+/* The templates of a run, their weights and their example counts. */
+struct plan {
+	const struct ck_template **t;
+	double *weight;
+	uint64_t *count, *start;	/* start[i] = count[0] + ... + count[i-1] */
+	size_t n;
+};
+
+static void
+plan_add(struct plan *p, const struct ck_template *t, double w, const char *where)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->t[i] == t)
+			usage_error("%s: template '%s' named twice", where, t->name);
+	p->t = xreallocarray(p->t, p->n + 1, sizeof *p->t);
+	p->weight = xreallocarray(p->weight, p->n + 1, sizeof *p->weight);
+	p->t[p->n] = t;
+	p->weight[p->n] = w;
+	p->n++;
+}
+
+/* --mix FILE: {template: weight, ...}; weights >= 0, not all zero. */
+static void
+plan_from_mix(struct plan *p, const char *path)
+{
+	json_object *root = conf_load(path), *bad = NULL;
+
+	if (!root)
+		die("%s", loam_error());
+	if (!json_object_is_type(root, json_type_object))
+		die("%s: expected a map of template names to weights", conf_where(root));
+	json_object_object_foreach(root, name, val) {
+		const struct ck_template *t = ck_template_find(name);
+		double w;
+
+		if (!t) {
+			bad = val;
+			die("%s: unknown template '%s' (cookbook-gen list shows them)",
+			    conf_where(val), name);
+		}
+		if (!val || rec_json_double(val, name, &w) != 0 || w < 0)
+			die("%s: template '%s': weight must be a number >= 0",
+			    val ? conf_where(val) : path, name);
+		plan_add(p, t, w, path);
+	}
+	(void)bad;
+	json_object_put(root);
+	if (p->n == 0)
+		die("%s: no templates", path);
+}
+
+/* floor(p_i * N) each, then the remainder one by one to the largest
+ * fractional parts (ties: the earlier template). */
+static void
+plan_counts(struct plan *p, uint64_t total, const char *what)
+{
+	double sum = 0;
+	uint64_t given = 0;
+	double *frac = xcalloc(p->n, sizeof *frac);
+
+	for (size_t i = 0; i < p->n; i++)
+		sum += p->weight[i];
+	if (!(sum > 0))
+		die("%s: the weights sum to zero", what);
+	p->count = xcalloc(p->n, sizeof *p->count);
+	p->start = xcalloc(p->n + 1, sizeof *p->start);
+	for (size_t i = 0; i < p->n; i++) {
+		long double exact = (long double)total * p->weight[i] / sum;
+
+		p->count[i] = (uint64_t)exact;
+		frac[i] = (double)(exact - (long double)p->count[i]);
+		given += p->count[i];
+	}
+	while (given < total) {
+		size_t best = 0;
+
+		for (size_t i = 1; i < p->n; i++)
+			if (frac[i] > frac[best])
+				best = i;
+		p->count[best]++;
+		frac[best] = -1;
+		given++;
+	}
+	for (size_t i = 0; i < p->n; i++)
+		p->start[i + 1] = p->start[i] + p->count[i];
+	free(frac);
+}
+
+static void
+plan_release(struct plan *p)
+{
+	free(p->t);
+	free(p->weight);
+	free(p->count);
+	free(p->start);
+}
+
+/* Which template slot s belongs to: the last i with start[i] <= s. */
+static size_t
+plan_find(const struct plan *p, uint64_t s)
+{
+	size_t lo = 0, hi = p->n;
+
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+
+		if (p->start[mid] <= s)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int
+cmd_gen(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "count", required_argument, NULL, 'n' },
+		{ "param", required_argument, NULL, 'p' },
+		{ "mix", required_argument, NULL, OPT_MIX },
+		{ "vocab", required_argument, NULL, OPT_VOCAB },
+		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "shard", required_argument, NULL, OPT_SHARD },
+		CLI_COMMON_LONGOPTS,
+	};
+	struct cli_opts o;
+	struct settings st;
+	struct plan plan = { 0 };
+	struct cli_out out;
+	struct ck_example ex;
+	struct progress prog;
+	struct printbuf *pb = printbuf_new(), *tmp = printbuf_new();
+	const char *mix = NULL;
+	enum format fmt = FMT_RECORD;
+	uint64_t total = 1000, shard = 0, nshards = 1, lo, hi;
+	FILE *fp;
+	int c;
+
+	cli_init(&o, argc, argv, usage, help, 0);
+	settings_init(&st);
+	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS("n:p:"), longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			total = cli_parse_u64("--count", optarg, 0, UINT64_MAX / 2);
+			break;
+		case 'p':
+			set_param(&st, optarg);
+			break;
+		case OPT_MIX:
+			mix = optarg;
+			break;
+		case OPT_VOCAB:
+			st.vocab_path = optarg;
+			break;
+		case OPT_FORMAT:
+			if (strcmp(optarg, "record") == 0)
+				fmt = FMT_RECORD;
+			else if (strcmp(optarg, "alpaca") == 0)
+				fmt = FMT_ALPACA;
+			else if (strcmp(optarg, "chat") == 0)
+				fmt = FMT_CHAT;
+			else if (strcmp(optarg, "text") == 0)
+				fmt = FMT_TEXT;
+			else
+				usage_error("--format: '%s' is not record, alpaca, chat or text", optarg);
+			break;
+		case OPT_SHARD:
+			cli_parse_shard("--shard", optarg, &shard, &nshards);
+			break;
+		default:
+			cli_common_option(&o, c);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (mix && argc)
+		usage_error("give templates or --mix, not both");
+	if (mix)
+		plan_from_mix(&plan, mix);
+	else if (!argc)
+		usage_error("no templates: name some, or give --mix (cookbook-gen list shows them)");
+	for (int i = 0; i < argc; i++) {
+		const struct ck_template *t = ck_template_find(argv[i]);
+
+		if (!t)
+			usage_error("unknown template '%s' (cookbook-gen list shows them)", argv[i]);
+		plan_add(&plan, t, 1.0, "arguments");
+	}
+	plan_counts(&plan, total, mix ? mix : "arguments");
+	load_vocab(&st);
+	for (size_t i = 0; i < plan.n; i++)
+		if (ck_template_check(plan.t[i], st.param[catalogue_index(&st, plan.t[i])],
+		    &st.vocab) != 0)
+			die("%s", loam_error());
+
+	/* Shard s of S writes positions [total*s/S, total*(s+1)/S). */
+	lo = (uint64_t)((unsigned __int128)total * shard / nshards);
+	hi = (uint64_t)((unsigned __int128)total * (shard + 1) / nshards);
+	fp = cli_out_open(&out, o.output);
+	ck_example_init(&ex);
+	progress_init(&prog, "examples", hi - lo, o.quiet);
+	for (uint64_t pos = lo; pos < hi; pos++) {
+		/* The seeded shuffle interleaves the templates; each example
+		 * is drawn from its own substream, so any position can be
+		 * made without the ones before it. */
+		uint64_t slot = rng_permute(pos, total, o.seed, STREAM_ORDER);
+		size_t i = plan_find(&plan, slot);
+		const struct ck_template *t = plan.t[i];
+		size_t ci = catalogue_index(&st, t);
+		struct rng r;
+
+		rng_init(&r, o.seed, 1 + ci, slot - plan.start[i]);
+		t->generate(t, st.param[ci], &st.vocab, &r, &ex);
+		render(pb, tmp, fmt, pos, t, &ex);
+		if (fwrite(pb->buf, 1, (size_t)pb->bpos, fp) != (size_t)pb->bpos)
+			cli_write_failed(o.output ? o.output : "stdout");
+		if (((pos - lo) & 0xfff) == 0)
+			progress_update(&prog, pos - lo);
+	}
+	prog.done = hi - lo;
+	cli_out_commit(&out);
+	if (o.output)
+		progress_end(&prog);
+	ck_example_release(&ex);
+	printbuf_free(pb);
+	printbuf_free(tmp);
+	plan_release(&plan);
+	settings_release(&st);
+	return cli_exit();
+}
+
+/* ---- list ---- */
+
+static int
+cmd_list(int argc, char *argv[])
+{
+	static const struct option longopts[] = { CLI_COMMON_LONGOPTS };
+	struct cli_opts o;
+	struct printbuf *pb = printbuf_new();
+	const struct ck_template *cat;
+	size_t n;
+	int c;
+
+	cli_init(&o, argc, argv, usage, help, 0);
+	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS(""), longopts, NULL)) != -1)
+		cli_common_option(&o, c);
+	if (optind < argc)
+		usage_error("list takes no arguments");
+	cat = ck_templates(&n);
+	for (size_t i = 0; i < n; i++) {
+		const struct ck_template *t = &cat[i];
+		char num[32];
+
+		printbuf_reset(pb);
+		printbuf_memappend(pb, "{", 1);
+		put_str(pb, "name", t->name, strlen(t->name), 1);
+		put_str(pb, "family", t->family, strlen(t->family), 0);
+		put_str(pb, "task", t->task, strlen(t->task), 0);
+		put_str(pb, "instruction", t->instruction, strlen(t->instruction), 0);
+		put_key(pb, "parameters", 0);
+		printbuf_memappend(pb, "{", 1);
+		for (size_t k = 0; k < t->nparams; k++) {
+			int len = snprintf(num, sizeof num, "%ld", t->params[k].def);
+
+			put_key(pb, t->params[k].name, k == 0);
+			printbuf_memappend(pb, num, len);
+		}
+		printbuf_memappend(pb, "}}\n", 3);
+		if (fwrite(pb->buf, 1, (size_t)pb->bpos, stdout) != (size_t)pb->bpos)
+			cli_write_failed("stdout");
+	}
+	printbuf_free(pb);
+	return cli_exit();
+}
+
+/* ---- check ---- */
+
+/* Options of a record as a borrowed array of strings. */
+static int
+record_options(struct rec *r, const char **opt, size_t *n)
+{
+	json_object *arr;
+	int rc = rec_get(r, "options", &arr);
+
+	*n = 0;
+	if (rc == REC_ABSENT || !arr)
+		return 0;
+	if (!json_object_is_type(arr, json_type_array))
+		return rec_errorf(r, "field 'options': expected an array of strings");
+	if (json_object_array_length(arr) > CK_MAX_OPTIONS)
+		return rec_errorf(r, "field 'options': more than %d options", CK_MAX_OPTIONS);
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *e = json_object_array_get_idx(arr, i);
+
+		if (!json_object_is_type(e, json_type_string))
+			return rec_errorf(r, "field 'options': element %zu is not a string", i);
+		opt[(*n)++] = json_object_get_string(e);
+	}
+	return 0;
+}
+
+static int
+need_str(struct rec *r, const char *key, const char **s)
+{
+	int rc = rec_get_str(r, key, s, NULL);
+
+	if (rc == REC_ABSENT)
+		return rec_errorf(r, "field '%s' missing", key);
+	if (rc != REC_OK)
+		return rec_errorf(r, "%s", loam_error());
+	return 0;
+}
+
+static int
+cmd_check(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "param", required_argument, NULL, 'p' },
+		{ "vocab", required_argument, NULL, OPT_VOCAB },
+		CLI_COMMON_LONGOPTS,
+	};
+	struct cli_opts o;
+	struct settings st;
+	struct rec_reader rd;
+	struct rec *r;
+	struct ck_buf scratch = { 0 }, rule_out = { 0 };
+	unsigned long records = 0, mismatches = 0;
+	int c, rc;
+
+	cli_init(&o, argc, argv, usage, help, 0);
+	settings_init(&st);
+	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS("p:"), longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			set_param(&st, optarg);
+			break;
+		case OPT_VOCAB:
+			st.vocab_path = optarg;	/* accepted for symmetry with gen */
+			break;
+		default:
+			cli_common_option(&o, c);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	for (int f = 0; f < (argc ? argc : 1); f++) {
+		if (rec_reader_open(&rd, argc ? argv[f] : "-") != 0) {
+			warn("%s", loam_error());
+			continue;
+		}
+		while ((rc = rec_next(&rd, &r)) != 0) {
+			const char *name, *input, *output, *opt[CK_MAX_OPTIONS];
+			const struct ck_template *t;
+			int64_t answer = -1;
+			size_t nopt;
+
+			if (rc < 0)
+				die("%s", loam_error());
+			records++;
+			if (need_str(r, "template", &name) || need_str(r, "input", &input) ||
+			    need_str(r, "output", &output) || record_options(r, opt, &nopt))
+				die("%s", loam_error());
+			if (!(t = ck_template_find(name)))
+				die("%s: unknown template '%s'", rec_where(r), name);
+			rc = rec_get_int(r, "answer_index", &answer);
+			if (rc == REC_BAD)
+				die("%s: %s", rec_where(r), loam_error());
+			if (ck_verify(t, st.param[catalogue_index(&st, t)], input, opt, nopt,
+			    output, (int)answer, &scratch, &rule_out) != 0) {
+				note("%s: template '%s': %s", rec_where(r), name, loam_error());
+				mismatches++;
+			}
+		}
+		rec_reader_close(&rd);
+	}
+	if (!o.quiet)
+		note("checked %lu record%s: %lu mismatch%s", records, records == 1 ? "" : "s",
+		    mismatches, mismatches == 1 ? "" : "es");
+	ck_buf_release(&scratch);
+	ck_buf_release(&rule_out);
+	settings_release(&st);
+	rc = cli_exit();
+	return mismatches ? EXIT_FAIL : rc;
+}
+
+/* ---- align ---- */
+
+/* Text compared as its tokens (ck_tokenize: case folded, punctuation and
+ * spacing dropped), joined by single spaces into out. */
+static const char *
+normalise(const char *s, struct ck_buf *scratch, struct ck_buf *out)
+{
+	static size_t (*span)[2];
+	static size_t cap;
+	size_t n = ck_tokenize(s, scratch, span, cap);
+
+	if (n > cap) {
+		cap = n * 2;
+		span = xreallocarray(span, cap, sizeof *span);
+		n = ck_tokenize(s, scratch, span, cap);
+	}
+	ck_buf_reset(out);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			ck_buf_add(out, " ", 1);
+		ck_buf_add(out, scratch->s + span[i][0], span[i][1]);
+	}
+	ck_buf_add(out, "", 1);		/* NUL */
+	return out->s;
+}
+
+struct align_cell {
+	char *task;
+	const struct ck_template *t;
+	unsigned long n, aligned, rule_failed, gold, rule_right, model_right,
+	    model_right_rule_right, model_right_rule_wrong;
+};
+
+struct align_table {
+	struct align_cell *cell;
+	size_t n;
+};
+
+static struct align_cell *
+align_cell(struct align_table *tab, const struct ck_template *t, const char *task)
+{
+	for (size_t i = 0; i < tab->n; i++)
+		if (tab->cell[i].t == t && strcmp(tab->cell[i].task, task) == 0)
+			return &tab->cell[i];
+	tab->cell = xreallocarray(tab->cell, tab->n + 1, sizeof *tab->cell);
+	memset(&tab->cell[tab->n], 0, sizeof *tab->cell);
+	tab->cell[tab->n].t = t;
+	tab->cell[tab->n].task = xstrdup(task);
+	return &tab->cell[tab->n++];
+}
+
+static void
+put_ratio(struct printbuf *pb, const char *key, unsigned long num, unsigned long den)
+{
+	char buf[40];
+	int n;
+
+	put_key(pb, key, 0);
+	if (!den) {
+		printbuf_memappend(pb, "null", 4);
+		return;
+	}
+	n = snprintf(buf, sizeof buf, "%.17g", (double)num / (double)den);
+	printbuf_memappend(pb, buf, n);
+}
+
+static void
+put_count(struct printbuf *pb, const char *key, unsigned long v)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof buf, "%lu", v);
+
+	put_key(pb, key, 0);
+	printbuf_memappend(pb, buf, n);
+}
+
+static int
+cmd_align(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "templates", required_argument, NULL, OPT_TEMPLATES },
+		{ "param", required_argument, NULL, 'p' },
+		CLI_COMMON_LONGOPTS,
+	};
+	struct cli_opts o;
+	struct settings st;
+	struct rec_reader rd;
+	struct rec *r;
+	struct align_table tab = { 0 };
+	const struct ck_template *use[64];
+	size_t nuse = 0;
+	struct ck_buf scratch = { 0 }, parts = { 0 }, ruleout = { 0 }, na = { 0 }, nb = { 0 };
+	struct printbuf *pb = printbuf_new();
+	struct cli_out out;
+	char *list = NULL;
+	FILE *fp;
+	int c, rc;
+
+	cli_init(&o, argc, argv, usage, help, 0);
+	settings_init(&st);
+	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS("p:"), longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_TEMPLATES:
+			list = optarg;
+			break;
+		case 'p':
+			set_param(&st, optarg);
+			break;
+		default:
+			cli_common_option(&o, c);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (list) {
+		for (char *name = strtok(list, ","); name; name = strtok(NULL, ",")) {
+			const struct ck_template *t = ck_template_find(name);
+
+			if (!t)
+				usage_error("--templates: unknown template '%s'", name);
+			if (nuse < sizeof use / sizeof *use)
+				use[nuse++] = t;
+		}
+	} else {
+		/* The skill synthetics have no natural-language counterpart. */
+		for (size_t i = 0; i < st.ntemplates && nuse < sizeof use / sizeof *use; i++)
+			if (strcmp(st.catalogue[i].family, "skill") != 0)
+				use[nuse++] = &st.catalogue[i];
+	}
+
+	for (int f = 0; f < (argc ? argc : 1); f++) {
+		if (rec_reader_open(&rd, argc ? argv[f] : "-") != 0) {
+			warn("%s", loam_error());
+			continue;
+		}
+		while ((rc = rec_next(&rd, &r)) != 0) {
+			const char *input, *gen, *task = "-", *context, *question, *opt[CK_MAX_OPTIONS];
+			const char *gold_text = NULL;
+			int64_t gold_index = -1;
+			size_t nopt;
+			char *gen_norm, *gold_norm = NULL;
+
+			if (rc < 0)
+				die("%s", loam_error());
+			if (need_str(r, "input", &input) || need_str(r, "generation", &gen) ||
+			    record_options(r, opt, &nopt))
+				die("%s", loam_error());
+			if (rec_get_str(r, "task", &task, NULL) == REC_BAD ||
+			    rec_get_str(r, "context", &context, NULL) == REC_BAD ||
+			    rec_get_str(r, "question", &question, NULL) == REC_BAD)
+				die("%s: %s", rec_where(r), loam_error());
+			if (rec_get_str(r, "context", &context, NULL) != REC_OK)
+				context = input;
+			if (rec_get_str(r, "question", &question, NULL) != REC_OK)
+				question = input;
+			/* Gold: an index into the options, or the answer's text. */
+			rc = rec_get_int(r, "answer", &gold_index);
+			if (rc == REC_OK) {
+				if (gold_index < 0 || (size_t)gold_index >= nopt)
+					die("%s: field 'answer': %lld is not an option index",
+					    rec_where(r), (long long)gold_index);
+				gold_text = opt[gold_index];
+			} else if (rc == REC_BAD && rec_get_str(r, "answer", &gold_text, NULL) != REC_OK)
+				die("%s: field 'answer': expected an option index or a string",
+				    rec_where(r));
+			gen_norm = xstrdup(normalise(gen, &scratch, &na));
+			if (gold_text)
+				gold_norm = xstrdup(normalise(gold_text, &scratch, &na));
+
+			for (size_t k = 0; k < nuse; k++) {
+				const struct ck_template *t = use[k];
+				struct align_cell *cell = align_cell(&tab, t, task);
+				struct ck_query q = { context, question, opt, nopt };
+				int answer = -1, rule_ok;
+
+				cell->n++;
+				if (t->has_options && nopt == 0) {
+					cell->rule_failed++;
+					continue;
+				}
+				ck_buf_reset(&ruleout);
+				rule_ok = t->rule(t, st.param[catalogue_index(&st, t)], &q,
+				    &ruleout, &answer) == 0;
+				if (!rule_ok) {
+					cell->rule_failed++;
+				} else {
+					ck_buf_add(&ruleout, "", 1);
+					const char *rn = normalise(ruleout.s, &scratch, &nb);
+
+					if (strcmp(rn, gen_norm) == 0)
+						cell->aligned++;
+					if (gold_norm) {
+						int right = t->has_options && gold_index >= 0 ?
+						    answer == gold_index : strcmp(rn, gold_norm) == 0;
+						int model = strcmp(gen_norm, gold_norm) == 0;
+
+						cell->gold++;
+						cell->rule_right += right;
+						cell->model_right += model;
+						if (right)
+							cell->model_right_rule_right += model;
+						else
+							cell->model_right_rule_wrong += model;
+					}
+				}
+			}
+			free(gen_norm);
+			free(gold_norm);
+		}
+		rec_reader_close(&rd);
+	}
+	(void)parts;
+
+	fp = cli_out_open(&out, o.output);
+	for (size_t i = 0; i < tab.n; i++) {
+		struct align_cell *cl = &tab.cell[i];
+
+		printbuf_reset(pb);
+		printbuf_memappend(pb, "{", 1);
+		put_str(pb, "template", cl->t->name, strlen(cl->t->name), 1);
+		put_str(pb, "task", cl->task, strlen(cl->task), 0);
+		put_count(pb, "n", cl->n);
+		put_ratio(pb, "alignment", cl->aligned, cl->n);
+		put_count(pb, "rule_failures", cl->rule_failed);
+		put_count(pb, "n_gold", cl->gold);
+		put_ratio(pb, "rule_accuracy", cl->rule_right, cl->gold);
+		put_ratio(pb, "model_accuracy", cl->model_right, cl->gold);
+		put_ratio(pb, "model_accuracy_rule_right", cl->model_right_rule_right, cl->rule_right);
+		put_ratio(pb, "model_accuracy_rule_wrong", cl->model_right_rule_wrong,
+		    cl->gold - cl->rule_right);
+		printbuf_memappend(pb, "}\n", 2);
+		if (fwrite(pb->buf, 1, (size_t)pb->bpos, fp) != (size_t)pb->bpos)
+			cli_write_failed(o.output ? o.output : "stdout");
+		free(cl->task);
+	}
+	cli_out_commit(&out);
+	free(tab.cell);
+	printbuf_free(pb);
+	ck_buf_release(&scratch);
+	ck_buf_release(&parts);
+	ck_buf_release(&ruleout);
+	ck_buf_release(&na);
+	ck_buf_release(&nb);
+	settings_release(&st);
+	return cli_exit();
+}
+
+/* ---- main ---- */
+
+int
+main(int argc, char *argv[])
+{
+	static const struct {
+		const char *name;
+		int (*run)(int, char *[]);
+	} commands[] = {
+		{ "list", cmd_list },
+		{ "gen", cmd_gen },
+		{ "check", cmd_check },
+		{ "align", cmd_align },
+	};
+	struct cli_opts o;
+	int c;
+
+	if (argc > 1 && argv[1][0] != '-') {
+		for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+			if (strcmp(argv[1], commands[i].name) == 0) {
+				/* The command's options start after its name;
+				 * messages still say "cookbook-gen". */
+				argv[1] = argv[0];
+				return commands[i].run(argc - 1, argv + 1);
+			}
+		cli_init(&o, argc, argv, usage, help, 0);
+		usage_error("unknown command '%s'", argv[1]);
+	}
+	cli_init(&o, argc, argv, usage, help, 0);
+	static const struct option longopts[] = { CLI_COMMON_LONGOPTS };
+	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS(""), longopts, NULL)) != -1)
+		cli_common_option(&o, c);
+	usage_error("no command given");
+}

@@ -1725,44 +1725,68 @@ rec_set_doubles(struct rec *r, const char *key, const double *v, size_t n)
 
 /* ---- writing ---- */
 
+/* Bytes a JSON string must escape (the rest, UTF-8 included, is copied). */
+static const unsigned char json_escape_needed[256] = {
+	[0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1,
+	[0x06] = 1, [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1,
+	[0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1,
+	[0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
+	[0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1,
+	[0x1e] = 1, [0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x7f] = 1,
+};
+
+/* Whether any of the 8 bytes at p needs escaping: a byte below 0x20, a
+ * quote, a backslash or DEL (the classic SWAR zero-byte tests). */
+static int
+word_needs_escape(const unsigned char *p)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	uint64_t x, q, b, d;
+
+	memcpy(&x, p, 8);
+	q = x ^ (ones * '"');
+	b = x ^ (ones * '\\');
+	d = x ^ (ones * 0x7f);
+	return ((((x - ones * 0x20) & ~x) |
+	    ((q - ones) & ~q) | ((b - ones) & ~b) | ((d - ones) & ~d)) & highs) != 0;
+}
+
 void
 rec_escape_string(struct printbuf *pb, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t i, start = 0;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, start;
 	char esc[6] = { '\\', 'u', '0', '0', 0, 0 };
 
 	printbuf_memappend(pb, "\"", 1);
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		const char *rep = NULL;
-		int replen = 2;
-
-		switch (c) {
-		case '"': rep = "\\\""; break;
-		case '\\': rep = "\\\\"; break;
-		case '\n': rep = "\\n"; break;
-		case '\r': rep = "\\r"; break;
-		case '\t': rep = "\\t"; break;
-		case '\b': rep = "\\b"; break;
-		case '\f': rep = "\\f"; break;
-		default:
-			if (c < 0x20 || c == 0x7f) {
-				esc[4] = hex[c >> 4];
-				esc[5] = hex[c & 15];
-				rep = esc;
-				replen = 6;
-			}
-		}
-		if (!rep)
-			continue;
+	for (;;) {
+		/* Copy the longest run that needs no escape in one go; skip
+		 * eight plain bytes at a time while they last. */
+		start = i;
+		while (i + 8 <= len && !word_needs_escape(u + i))
+			i += 8;
+		while (i < len && !json_escape_needed[u[i]])
+			i++;
 		if (i > start)
 			printbuf_memappend(pb, s + start, (int)(i - start));
-		printbuf_memappend(pb, rep, replen);
-		start = i + 1;
+		if (i >= len)
+			break;
+		switch (u[i]) {
+		case '"': printbuf_memappend(pb, "\\\"", 2); break;
+		case '\\': printbuf_memappend(pb, "\\\\", 2); break;
+		case '\n': printbuf_memappend(pb, "\\n", 2); break;
+		case '\r': printbuf_memappend(pb, "\\r", 2); break;
+		case '\t': printbuf_memappend(pb, "\\t", 2); break;
+		case '\b': printbuf_memappend(pb, "\\b", 2); break;
+		case '\f': printbuf_memappend(pb, "\\f", 2); break;
+		default:
+			esc[4] = hex[u[i] >> 4];
+			esc[5] = hex[u[i] & 15];
+			printbuf_memappend(pb, esc, 6);
+		}
+		i++;
 	}
-	if (i > start)
-		printbuf_memappend(pb, s + start, (int)(i - start));
 	printbuf_memappend(pb, "\"", 1);
 }
 

@@ -124,6 +124,48 @@ test_strings(void)
 	rec_free(r);
 
 	{
+		/* The word-at-a-time escaper against a byte-at-a-time one. */
+		static const char pool[] = "ab \"\\\x01\x1f\x7f\x80\xc3\xa9/\n\t~ ";
+		struct printbuf *fast = printbuf_new(), *slow = printbuf_new();
+		char str[64];
+		int bad = 0;
+		unsigned x = 99;
+
+		for (int it = 0; it < 20000; it++) {
+			size_t slen = (size_t)(it % 41);
+			for (size_t k = 0; k < slen; k++) {
+				x = x * 1103515245u + 12345u;
+				str[k] = pool[(x >> 16) % (sizeof pool - 1)];
+			}
+			printbuf_reset(fast);
+			printbuf_reset(slow);
+			rec_escape_string(fast, str, slen);
+			printbuf_memappend(slow, "\"", 1);
+			for (size_t k = 0; k < slen; k++) {
+				unsigned char ch = (unsigned char)str[k];
+				char e[8];
+				if (ch == '"' || ch == '\\')
+					snprintf(e, sizeof e, "\\%c", ch);
+				else if (ch == '\n')
+					snprintf(e, sizeof e, "\\n");
+				else if (ch == '\t')
+					snprintf(e, sizeof e, "\\t");
+				else if (ch < 0x20 || ch == 0x7f)
+					snprintf(e, sizeof e, "\\u%04x", ch);
+				else
+					snprintf(e, sizeof e, "%c", ch);
+				printbuf_memappend(slow, e, (int)strlen(e));
+			}
+			printbuf_memappend(slow, "\"", 1);
+			if (fast->bpos != slow->bpos || memcmp(fast->buf, slow->buf, (size_t)fast->bpos))
+				if (bad++ == 0)
+					diag("%.*s | %.*s", fast->bpos, fast->buf, slow->bpos, slow->buf);
+		}
+		is_int(bad, 0, "escaping 20000 random strings matches the plain byte loop");
+		printbuf_free(fast);
+		printbuf_free(slow);
+	}
+	{
 		struct printbuf *pb = printbuf_new();
 		rec_escape_string(pb, "a\"b\x01", 4);
 		is_str(pb->buf, "\"a\\\"b\\u0001\"", "rec_escape_string");

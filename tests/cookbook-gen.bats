@@ -1,0 +1,202 @@
+#!/usr/bin/env bats
+# cookbook-gen: templates, generation, check, align (see man/cookbook-gen.1).
+
+load helper
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+}
+
+TEMPLATES="docqa-span mcq-overlap yesno-contains entity-match entity-disambig continuation fill-blank two-choice lego addition"
+
+@test "--help prints the usage to stdout and exits 0" {
+	run -0 --separate-stderr cookbook-gen --help
+	assert_line --index 0 'usage: cookbook-gen list [-hV]'
+	[ -z "$stderr" ]
+}
+
+@test "the usage lines match the man page SYNOPSIS" {
+	command -v mandoc >/dev/null || skip "mandoc not installed"
+	run -0 bash -c "mandoc -T ascii '$LOAM_TOP/man/cookbook-gen.1' | col -b | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p'"
+	for cmd in list gen check align; do
+		assert_output --partial "cookbook-gen $cmd"
+	done
+}
+
+@test "--version" {
+	run -0 cookbook-gen --version
+	assert_output --regexp '^cookbook-gen \(loam\) [0-9]+\.[0-9]+\.[0-9]+$'
+}
+
+@test "a bad option is a usage error, exit 2" {
+	run -2 --separate-stderr cookbook-gen gen --bogus docqa-span
+	[ "${stderr_lines[0]}" = "cookbook-gen: unknown option '--bogus'" ]
+}
+
+@test "an unknown command or template is a usage error" {
+	run -2 --separate-stderr cookbook-gen frobnicate
+	[ "${stderr_lines[0]}" = "cookbook-gen: unknown command 'frobnicate'" ]
+	run -2 --separate-stderr cookbook-gen gen nope
+	[ "${stderr_lines[0]}" = "cookbook-gen: unknown template 'nope' (cookbook-gen list shows them)" ]
+}
+
+@test "list gives every template as a record" {
+	run -0 cookbook-gen list
+	[ "${#lines[@]}" -eq 10 ]
+	for t in $TEMPLATES; do
+		assert_output --partial "{\"name\":\"$t\""
+	done
+}
+
+@test "every template's records pass check" {
+	cookbook-gen gen -n 5000 -s 3 $TEMPLATES > all.jsonl
+	run -0 --separate-stderr cookbook-gen check all.jsonl
+	[ "$stderr" = "cookbook-gen: checked 5000 records: 0 mismatches" ]
+}
+
+@test "golden files: each template at seed 42" {
+	for t in $TEMPLATES; do
+		cookbook-gen gen -n 3 -s 42 "$t" > got.jsonl
+		diff -u "$TESTDATA/cookbook-gen/$t.jsonl" got.jsonl
+	done
+}
+
+@test "LEGO and addition strings have the reference format" {
+	cookbook-gen gen -n 200 -s 1 --format text lego addition > t.jsonl
+	run -0 grep -c '"text":"Give the value of the queried variable.\\n\\nInput:  *[a-z] = \(val [01]\|val [a-z]\|not [a-z]\) ,.*\. Output: [a-z] = val [01], "}' t.jsonl
+	[ "$output" -gt 50 ]
+	run -0 grep -c 'Input: A = [0-9] [0-9] [0-9] + [0-9] [0-9] [0-9] , A [0-2] = ? Output: [0-9]"}' t.jsonl
+	[ "$output" -gt 50 ]
+}
+
+@test "shards concatenate to the unsharded output (N = 1, 3, 7)" {
+	cookbook-gen gen -n 1000 -s 9 docqa-span lego fill-blank > one.jsonl
+	for n in 1 3 7; do
+		rm -f cat.jsonl
+		for i in $(seq 0 $((n - 1))); do
+			cookbook-gen gen -n 1000 -s 9 --shard "$i/$n" docqa-span lego fill-blank >> cat.jsonl
+		done
+		cmp one.jsonl cat.jsonl
+	done
+}
+
+@test "--mix counts are exact: floor(p*N), remainder by largest fraction" {
+	printf 'docqa-span: 0.5\nlego: 0.3\naddition: 0.2\n' > mix.yaml
+	cookbook-gen gen -n 1001 --mix mix.yaml > m.jsonl
+	[ "$(grep -c '"template":"docqa-span"' m.jsonl)" -eq 501 ]
+	[ "$(grep -c '"template":"lego"' m.jsonl)" -eq 300 ]
+	[ "$(grep -c '"template":"addition"' m.jsonl)" -eq 200 ]
+	printf '{"two-choice": 1, "fill-blank": 2}' > mix.json
+	cookbook-gen gen -n 10 --mix mix.json > m.jsonl
+	[ "$(grep -c '"template":"fill-blank"' m.jsonl)" -eq 7 ]
+}
+
+@test "--mix errors name file:line:column" {
+	printf 'docqa-span: 1\nnope: 2\n' > bad.yaml
+	run -1 --separate-stderr cookbook-gen gen --mix bad.yaml
+	[ "$stderr" = "cookbook-gen: bad.yaml:2:7: unknown template 'nope' (cookbook-gen list shows them)" ]
+	printf 'docqa-span: -1\n' > neg.yaml
+	run -1 --separate-stderr cookbook-gen gen --mix neg.yaml
+	[ "$stderr" = "cookbook-gen: neg.yaml:1:13: template 'docqa-span': weight must be a number >= 0" ]
+}
+
+@test "formats: alpaca, chat, text" {
+	run -0 cookbook-gen gen -n 1 --format alpaca addition
+	assert_output --regexp '^\{"instruction":"[^"]*","input":"Input: A = [0-9 ]+\+[0-9 ]+, A [0-2] = \? Output: ","output":"[0-9]"\}$'
+	run -0 cookbook-gen gen -n 1 --format chat two-choice
+	assert_output --regexp '^\{"messages":\[\{"role":"user","content":"[^"]*\\nOptions:\\n- [^"]*"\},\{"role":"assistant","content":"[^"]*"\}\]\}$'
+	run -0 cookbook-gen gen -n 1 --format text lego
+	assert_output --regexp '^\{"text":"Give the value'
+}
+
+@test "parameters: -p and template.name; bad values name the option" {
+	run -0 cookbook-gen gen -n 1 -p docqa-span.doc_len=16 docqa-span
+	[ "$(echo "$output" | sed 's/.*"input":"Document: \([^\\]*\)\\n.*/\1/' | wc -w)" -eq 16 ]
+	run -2 --separate-stderr cookbook-gen gen -n 1 -p nosuch=3 docqa-span
+	[ "${stderr_lines[0]}" = "cookbook-gen: --param: no template has a parameter 'nosuch'" ]
+}
+
+@test "check reports a mismatch with file:line and exits 1" {
+	cookbook-gen gen -n 3 -s 1 addition > a.jsonl
+	sed '2s/"output":"[0-9]"/"output":"x"/' a.jsonl > bad.jsonl
+	run -1 --separate-stderr cookbook-gen check bad.jsonl
+	[[ "${stderr_lines[0]}" == "cookbook-gen: bad.jsonl:2: template 'addition': output 'x' is not the rule's "* ]]
+}
+
+@test "check: a malformed record names file:line" {
+	printf '{"template":"lego"}\n{"template":' > bad.jsonl
+	run -1 --separate-stderr cookbook-gen check bad.jsonl
+	[ "$stderr" = "cookbook-gen: bad.jsonl:1: field 'input' missing" ]
+	printf '{"template":"lego",' > bad2.jsonl
+	run -1 --separate-stderr cookbook-gen check bad2.jsonl
+	[[ "$stderr" == "cookbook-gen: bad2.jsonl:1:"* ]]
+}
+
+@test "check: empty input, missing final newline, missing file" {
+	run -0 cookbook-gen check -q < /dev/null
+	cookbook-gen gen -n 2 lego | head -c -1 > nonl.jsonl
+	run -0 cookbook-gen check -q nonl.jsonl
+	run -1 --separate-stderr cookbook-gen check -q missing.jsonl
+	[ "$stderr" = "cookbook-gen: missing.jsonl: No such file or directory" ]
+}
+
+@test "a full disk is an error, exit 1; a closed pipe is quiet" {
+	run -1 --separate-stderr bash -c 'cookbook-gen gen -n 10 lego > /dev/full'
+	[ "$stderr" = "cookbook-gen: stdout: write error: No space left on device" ]
+	run -0 --separate-stderr bash -c 'cookbook-gen gen -n 1000000 lego | head -n1'
+	[ "${#lines[@]}" -eq 1 ] && [ -z "$stderr" ]
+}
+
+@test "determinism: same seed, same bytes; another seed differs" {
+	cookbook-gen gen -n 500 -s 5 mcq-overlap continuation > a.jsonl
+	cookbook-gen gen -n 500 -s 5 mcq-overlap continuation > b.jsonl
+	cookbook-gen gen -n 500 -s 6 mcq-overlap continuation > c.jsonl
+	cmp a.jsonl b.jsonl
+	! cmp -s a.jsonl c.jsonl
+}
+
+@test "-o keeps an existing file when the run fails" {
+	echo precious > out.jsonl
+	run -2 cookbook-gen gen -o out.jsonl -n 5 nosuch
+	[ "$(cat out.jsonl)" = precious ]
+	run -0 cookbook-gen gen -o out.jsonl -n 5 -q lego
+	[ "$(wc -l < out.jsonl)" -eq 5 ]
+}
+
+@test "--vocab: tokens from a file; errors with file:line" {
+	printf 'alpha\nbeta\ngamma\n' > v.txt
+	for i in $(seq 1 200); do echo "tok$i"; done >> v.txt
+	cookbook-gen gen -n 50 --vocab v.txt docqa-span > g.jsonl
+	run -0 cookbook-gen check -q g.jsonl
+	printf 'ok\nbad token\n' > bad.txt
+	run -1 --separate-stderr cookbook-gen gen -n 1 --vocab bad.txt docqa-span
+	[[ "$stderr" == "cookbook-gen: bad.txt:2: "* ]]
+}
+
+@test "align: hand-computed alignment, rule accuracy and the split" {
+	cat > tasks.jsonl <<'J'
+{"task":"arc","input":"plants need sunlight and water to grow","options":["sunlight and water","rocks","sand and salt"],"answer":0,"generation":"sunlight and water"}
+{"task":"arc","input":"the moon orbits the earth","options":["the sun","the earth orbits","moon rock"],"answer":0,"generation":"the sun"}
+{"task":"arc","input":"fish live in water","options":["in water","on land"],"answer":0,"generation":"on land"}
+J
+	run -0 cookbook-gen align --templates two-choice,mcq-overlap tasks.jsonl
+	# By hand (context = question = input): the rules pick options 0, 1, 0
+	# ("the earth orbits" shares 3 words with record 2); gold is 0, 0, 0;
+	# generations match the rule on record 1 only, and gold on 1 and 2.
+	want='"n":3,"alignment":0.33333333333333331,"rule_failures":0,"n_gold":3,"rule_accuracy":0.66666666666666663,"model_accuracy":0.66666666666666663,"model_accuracy_rule_right":0.5,"model_accuracy_rule_wrong":1}'
+	assert_line --index 0 "{\"template\":\"two-choice\",\"task\":\"arc\",$want"
+	assert_line --index 1 "{\"template\":\"mcq-overlap\",\"task\":\"arc\",$want"
+	# A template with options on a record without: the rule abstains.
+	echo '{"input":"a b c","generation":"x"}' > noopt.jsonl
+	run -0 cookbook-gen align --templates fill-blank noopt.jsonl
+	assert_output '{"template":"fill-blank","task":"-","n":1,"alignment":0,"rule_failures":1,"n_gold":0,"rule_accuracy":null,"model_accuracy":null,"model_accuracy_rule_right":null,"model_accuracy_rule_wrong":null}'
+}
+
+@test "the man page EXAMPLES run" {
+	command -v mandoc >/dev/null || skip "mandoc not installed"
+	mandoc -T ascii "$LOAM_TOP/man/cookbook-gen.1" | col -b |
+		sed -n '/^EXAMPLES/,/^SEE ALSO/p' | sed -n 's/^[[:space:]]*\$ //p' > examples.sh
+	[ "$(wc -l < examples.sh)" -ge 5 ]
+	run -0 bash -e examples.sh
+	[ "$(wc -l < train.jsonl)" -eq 10000 ]
+}

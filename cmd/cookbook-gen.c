@@ -7,6 +7,7 @@
  * output formats, and the check and align commands.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@
 #include "cli.h"
 #include "conf.h"
 #include "cookbook.h"
+#include "labelmodel.h"
 #include "rec.h"
 #include "rng.h"
 
@@ -24,13 +26,16 @@ static const char usage[] =
     "                        [--vocab file] [--format record|alpaca|chat|text]\n"
     "                        [-s seed] [--shard i/n] [-o file] [template ...]\n"
     "       cookbook-gen check [-q] [-p [template.]name=value] [--vocab file] [file ...]\n"
-    "       cookbook-gen align [-q] [--templates name,...] [-o file] [file ...]\n";
+    "       cookbook-gen align [-q] [--templates name,...] [-o file] [file ...]\n"
+    "       cookbook-gen mix [-q] [--details] [--templates name,...] [--temperature t]\n"
+    "                        [-o file] [file ...]\n";
 static const char help[] =
     "Commands:\n"
     "  list                the templates, as records\n"
     "  gen                 generate examples from templates\n"
     "  check               re-derive each record's output with its template's rule\n"
     "  align               template alignment of a model's generations on task records\n"
+    "  mix                 Cookbook-Mix: template weights from unlabeled task records\n"
     "Options:\n"
     "  -n, --count N       examples to generate (default 1000)\n"
     "      --mix FILE      YAML or JSON map template -> weight\n"
@@ -41,6 +46,8 @@ static const char help[] =
     "      --templates L   align: the templates to apply (default: all with a rule\n"
     "                      that reads natural-language input)\n"
     "      --shard I/N     write only the I-th of N equal parts (0-based)\n"
+    "      --temperature T mix: softmax temperature of the weights (default 0.1)\n"
+    "      --details       mix: per template and task accuracies instead of the map\n"
     "  -s, --seed N        random seed (default 0)\n"
     "  -o, --output FILE   write to FILE atomically\n"
     "  -q, --quiet         no summary on stderr\n"
@@ -49,6 +56,7 @@ static const char help[] =
 
 enum {
 	OPT_MIX = 256, OPT_VOCAB, OPT_FORMAT, OPT_SHARD, OPT_TEMPLATES,
+	OPT_TEMPERATURE, OPT_DETAILS,
 };
 enum format { FMT_RECORD, FMT_ALPACA, FMT_CHAT, FMT_TEXT };
 
@@ -704,6 +712,50 @@ put_count(struct printbuf *pb, const char *key, unsigned long v)
 	printbuf_memappend(pb, buf, n);
 }
 
+/* --templates a,b,c, or every template but the skill synthetics, which
+ * have no natural-language counterpart. */
+static size_t
+choose_templates(const struct settings *st, char *list, const struct ck_template **use,
+    size_t max)
+{
+	size_t n = 0;
+
+	if (!list) {
+		for (size_t i = 0; i < st->ntemplates && n < max; i++)
+			if (strcmp(st->catalogue[i].family, "skill") != 0)
+				use[n++] = &st->catalogue[i];
+		return n;
+	}
+	for (char *name = strtok(list, ","); name; name = strtok(NULL, ",")) {
+		const struct ck_template *t = ck_template_find(name);
+
+		if (!t)
+			usage_error("--templates: unknown template '%s'", name);
+		for (size_t i = 0; i < n; i++)
+			if (use[i] == t)
+				usage_error("--templates: '%s' named twice", name);
+		if (n < max)
+			use[n++] = t;
+	}
+	return n;
+}
+
+/* A double, or null for a negative ("unknown") value. */
+static void
+put_number(struct printbuf *pb, const char *key, double v)
+{
+	char buf[40];
+	int n;
+
+	put_key(pb, key, 0);
+	if (v < 0) {
+		printbuf_memappend(pb, "null", 4);
+		return;
+	}
+	n = snprintf(buf, sizeof buf, "%.17g", v);
+	printbuf_memappend(pb, buf, n);
+}
+
 static int
 cmd_align(int argc, char *argv[])
 {
@@ -742,21 +794,7 @@ cmd_align(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (list) {
-		for (char *name = strtok(list, ","); name; name = strtok(NULL, ",")) {
-			const struct ck_template *t = ck_template_find(name);
-
-			if (!t)
-				usage_error("--templates: unknown template '%s'", name);
-			if (nuse < sizeof use / sizeof *use)
-				use[nuse++] = t;
-		}
-	} else {
-		/* The skill synthetics have no natural-language counterpart. */
-		for (size_t i = 0; i < st.ntemplates && nuse < sizeof use / sizeof *use; i++)
-			if (strcmp(st.catalogue[i].family, "skill") != 0)
-				use[nuse++] = &st.catalogue[i];
-	}
+	nuse = choose_templates(&st, list, use, sizeof use / sizeof *use);
 
 	for (int f = 0; f < (argc ? argc : 1); f++) {
 		if (rec_reader_open(&rd, argc ? argv[f] : "-") != 0) {
@@ -875,6 +913,316 @@ cmd_align(int argc, char *argv[])
 	return cli_exit();
 }
 
+/* ---- mix ---- */
+
+/*
+ * Cookbook-Mix, as far as the paper's abstract and reviews describe it
+ * (weights from each template rule's accuracy on each target task,
+ * estimated without labels by weak supervision); the estimator and the
+ * objective below are this program's design.
+ *
+ * For each task, every template rule votes on every example; the votes go
+ * to the triplet label model (lib/labelmodel), which estimates each rule's
+ * accuracy without labels:
+ *  - on a task whose examples have options, each (example, option) pair
+ *    is an item whose label says whether the option is the answer; a rule
+ *    votes +1 for the option it picks and -1 for the others, and its task
+ *    accuracy is the label model's P(vote = +1 | y = +1) (the class
+ *    balance is the mean of 1/K);
+ *  - on a task without options, a rule that answers yes or no votes +1 or
+ *    -1, and its accuracy is P(vote = y | vote != 0) (class balance 1/2);
+ *  - a rule that does not apply, or ties, abstains.
+ * Rules that vote alike on every item are one source to the label model
+ * and share its estimate; at least three distinct sources are needed.
+ * The weights maximise the mean estimated accuracy over tasks plus
+ * temperature times the entropy of the weights:
+ *	w = argmax_w sum_t w_t abar_t + T * H(w)  =>  w_t ∝ exp(abar_t / T),
+ * abar_t being template t's accuracy averaged over the tasks where it was
+ * estimated.
+ */
+struct mix_task {
+	char *name;
+	int has_options;	/* -1 until the first record */
+	int8_t *votes;		/* items x nuse */
+	size_t nitems, cap;
+	double inv_k_sum;	/* sum of 1/K over examples */
+	size_t nexamples;
+};
+
+static struct mix_task *
+mix_task(struct mix_task **tasks, size_t *n, const char *name)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*tasks)[i].name, name) == 0)
+			return &(*tasks)[i];
+	*tasks = xreallocarray(*tasks, *n + 1, sizeof **tasks);
+	memset(&(*tasks)[*n], 0, sizeof **tasks);
+	(*tasks)[*n].name = xstrdup(name);
+	(*tasks)[*n].has_options = -1;
+	return &(*tasks)[(*n)++];
+}
+
+static int8_t *
+mix_item(struct mix_task *tk, size_t m)
+{
+	if (tk->nitems == tk->cap) {
+		tk->cap = tk->cap ? tk->cap * 2 : 256;
+		tk->votes = xreallocarray(tk->votes, tk->cap, m);
+	}
+	memset(tk->votes + tk->nitems * m, 0, m);
+	return tk->votes + tk->nitems++ * m;
+}
+
+/* Estimate each source's accuracy on one task; acc[j] < 0 when unknown. */
+static void
+mix_estimate(const struct mix_task *tk, size_t m, double *acc)
+{
+	size_t *col = xcalloc(m, sizeof *col), *rep = xcalloc(m, sizeof *rep), nd = 0;
+	int8_t *v;
+	struct labelmodel lm;
+	struct labelmodel_opts opts;
+
+	for (size_t j = 0; j < m; j++)
+		acc[j] = -1;
+	/* Distinct sources that vote at all; rep[j] = its representative. */
+	for (size_t j = 0; j < m; j++) {
+		size_t i, d;
+		int votes = 0;
+
+		for (i = 0; i < tk->nitems && !votes; i++)
+			votes = tk->votes[i * m + j] != 0;
+		rep[j] = SIZE_MAX;
+		if (!votes)
+			continue;
+		for (d = 0; d < nd; d++) {
+			for (i = 0; i < tk->nitems; i++)
+				if (tk->votes[i * m + j] != tk->votes[i * m + col[d]])
+					break;
+			if (i == tk->nitems)
+				break;
+		}
+		if (d == nd)
+			col[nd++] = j;
+		rep[j] = d;
+	}
+	if (nd < 3) {
+		warn("task '%s': %zu distinct voting rule%s, the label model needs 3",
+		    tk->name, nd, nd == 1 ? "" : "s");
+		goto out;
+	}
+	v = xmalloc(tk->nitems * nd);
+	for (size_t i = 0; i < tk->nitems; i++)
+		for (size_t d = 0; d < nd; d++)
+			v[i * nd + d] = tk->votes[i * m + col[d]];
+	labelmodel_opts_default(&opts);
+	opts.class_balance = tk->has_options ? tk->inv_k_sum / (double)tk->nexamples : 0.5;
+	labelmodel_init(&lm, &opts);
+	if (labelmodel_fit(&lm, v, tk->nitems, nd) != 0)
+		warn("task '%s': %s", tk->name, loam_error());
+	else
+		for (size_t j = 0; j < m; j++)
+			if (rep[j] != SIZE_MAX && lm.ntriplets[rep[j]] > 0)
+				acc[j] = tk->has_options ? lm.cond_pos[rep[j]] : lm.accuracy[rep[j]];
+	labelmodel_release(&lm);
+	free(v);
+out:
+	free(col);
+	free(rep);
+}
+
+static int
+cmd_mix(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "templates", required_argument, NULL, OPT_TEMPLATES },
+		{ "temperature", required_argument, NULL, OPT_TEMPERATURE },
+		{ "details", no_argument, NULL, OPT_DETAILS },
+		{ "param", required_argument, NULL, 'p' },
+		CLI_COMMON_LONGOPTS,
+	};
+	struct cli_opts o;
+	struct settings st;
+	struct rec_reader rd;
+	struct rec *r;
+	const struct ck_template *use[64];
+	size_t nuse = 0, ntasks = 0;
+	struct mix_task *tasks = NULL;
+	struct ck_buf scratch = { 0 }, ruleout = { 0 }, norm = { 0 };
+	struct printbuf *pb = printbuf_new();
+	struct cli_out out;
+	double temperature = 0.1, *acc, *mean, *w, wsum = 0, best = -1;
+	char *list = NULL;
+	int c, rc, details = 0;
+	FILE *fp;
+
+	cli_init(&o, argc, argv, usage, help, 0);
+	settings_init(&st);
+	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS("p:"), longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_TEMPLATES:
+			list = optarg;
+			break;
+		case OPT_TEMPERATURE:
+			temperature = cli_parse_double("--temperature", optarg, 1e-6, 1e6);
+			break;
+		case OPT_DETAILS:
+			details = 1;
+			break;
+		case 'p':
+			set_param(&st, optarg);
+			break;
+		default:
+			cli_common_option(&o, c);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	nuse = choose_templates(&st, list, use, sizeof use / sizeof *use);
+
+	for (int f = 0; f < (argc ? argc : 1); f++) {
+		if (rec_reader_open(&rd, argc ? argv[f] : "-") != 0) {
+			warn("%s", loam_error());
+			continue;
+		}
+		while ((rc = rec_next(&rd, &r)) != 0) {
+			const char *input, *task = "-", *context, *question, *opt[CK_MAX_OPTIONS];
+			struct mix_task *tk;
+			size_t nopt;
+			int8_t *item[CK_MAX_OPTIONS];
+
+			if (rc < 0)
+				die("%s", loam_error());
+			if (need_str(r, "input", &input) || record_options(r, opt, &nopt))
+				die("%s", loam_error());
+			if (rec_get_str(r, "task", &task, NULL) == REC_BAD ||
+			    rec_get_str(r, "context", &context, NULL) == REC_BAD ||
+			    rec_get_str(r, "question", &question, NULL) == REC_BAD)
+				die("%s: %s", rec_where(r), loam_error());
+			if (rec_get_str(r, "task", &task, NULL) != REC_OK)
+				task = "-";
+			if (rec_get_str(r, "context", &context, NULL) != REC_OK)
+				context = input;
+			if (rec_get_str(r, "question", &question, NULL) != REC_OK)
+				question = input;
+			tk = mix_task(&tasks, &ntasks, task);
+			if (tk->has_options < 0)
+				tk->has_options = nopt > 0;
+			else if (tk->has_options != (nopt > 0))
+				die("%s: task '%s' mixes examples with and without options",
+				    rec_where(r), task);
+			if (nopt == 1)
+				die("%s: one option is no choice", rec_where(r));
+			tk->nexamples++;
+			if (nopt)
+				tk->inv_k_sum += 1.0 / (double)nopt;
+			for (size_t j = 0; j < (nopt ? nopt : 1); j++)
+				item[j] = mix_item(tk, nuse);
+			for (size_t k = 0; k < nuse; k++) {
+				const struct ck_template *t = use[k];
+				struct ck_query q = { context, question, opt, nopt };
+				int answer = -1;
+
+				if (nopt && !t->has_options)
+					continue;		/* abstains */
+				ck_buf_reset(&ruleout);
+				if (t->rule(t, st.param[catalogue_index(&st, t)], &q,
+				    &ruleout, &answer) != 0)
+					continue;		/* abstains */
+				if (nopt) {
+					for (size_t j = 0; j < nopt; j++)
+						item[j][k] = (int)j == answer ? 1 : -1;
+				} else {
+					const char *a = normalise(ruleout.s, &scratch, &norm);
+
+					if (strcmp(a, "yes") == 0)
+						item[0][k] = 1;
+					else if (strcmp(a, "no") == 0)
+						item[0][k] = -1;
+				}
+			}
+		}
+		rec_reader_close(&rd);
+	}
+	if (ntasks == 0)
+		die("no task records");
+
+	acc = xcalloc(ntasks * nuse, sizeof *acc);
+	mean = xcalloc(nuse, sizeof *mean);
+	w = xcalloc(nuse, sizeof *w);
+	for (size_t i = 0; i < ntasks; i++)
+		mix_estimate(&tasks[i], nuse, acc + i * nuse);
+	for (size_t k = 0; k < nuse; k++) {
+		size_t known = 0;
+
+		for (size_t i = 0; i < ntasks; i++)
+			if (acc[i * nuse + k] >= 0) {
+				mean[k] += acc[i * nuse + k];
+				known++;
+			}
+		mean[k] = known ? mean[k] / (double)known : -1;
+		if (mean[k] > best)
+			best = mean[k];
+	}
+	if (best < 0)
+		die("no template's accuracy could be estimated on any task");
+	/* Softmax, shifted by the best for range: w_t ∝ exp((a_t - best) / T). */
+	for (size_t k = 0; k < nuse; k++) {
+		w[k] = mean[k] < 0 ? 0 : exp((mean[k] - best) / temperature);
+		wsum += w[k];
+	}
+
+	fp = cli_out_open(&out, o.output);
+	if (details) {
+		for (size_t k = 0; k < nuse; k++)
+			for (size_t i = 0; i < ntasks; i++) {
+				printbuf_reset(pb);
+				printbuf_memappend(pb, "{", 1);
+				put_str(pb, "template", use[k]->name, strlen(use[k]->name), 1);
+				put_str(pb, "task", tasks[i].name, strlen(tasks[i].name), 0);
+				put_count(pb, "examples", tasks[i].nexamples);
+				put_number(pb, "accuracy", acc[i * nuse + k]);
+				put_number(pb, "mean_accuracy", mean[k]);
+				put_number(pb, "weight", w[k] / wsum);
+				printbuf_memappend(pb, "}\n", 2);
+				if (fwrite(pb->buf, 1, (size_t)pb->bpos, fp) != (size_t)pb->bpos)
+					cli_write_failed(o.output ? o.output : "stdout");
+			}
+	} else {
+		int first = 1;
+
+		/* One map template -> weight: the --mix file of cookbook-gen gen. */
+		printbuf_reset(pb);
+		printbuf_memappend(pb, "{", 1);
+		for (size_t k = 0; k < nuse; k++)
+			if (w[k] > 0) {
+				char num[40];
+				int n = snprintf(num, sizeof num, "%.17g", w[k] / wsum);
+
+				put_key(pb, use[k]->name, first);
+				printbuf_memappend(pb, num, n);
+				first = 0;
+			}
+		printbuf_memappend(pb, "}\n", 2);
+		if (fwrite(pb->buf, 1, (size_t)pb->bpos, fp) != (size_t)pb->bpos)
+			cli_write_failed(o.output ? o.output : "stdout");
+	}
+	cli_out_commit(&out);
+	for (size_t i = 0; i < ntasks; i++) {
+		free(tasks[i].name);
+		free(tasks[i].votes);
+	}
+	free(tasks);
+	free(acc);
+	free(mean);
+	free(w);
+	printbuf_free(pb);
+	ck_buf_release(&scratch);
+	ck_buf_release(&ruleout);
+	ck_buf_release(&norm);
+	settings_release(&st);
+	return cli_exit();
+}
+
 /* ---- main ---- */
 
 int
@@ -888,6 +1236,7 @@ main(int argc, char *argv[])
 		{ "gen", cmd_gen },
 		{ "check", cmd_check },
 		{ "align", cmd_align },
+		{ "mix", cmd_mix },
 	};
 	struct cli_opts o;
 	int c;

@@ -18,7 +18,7 @@ TEMPLATES="docqa-span mcq-overlap yesno-contains entity-match entity-disambig co
 @test "the usage lines match the man page SYNOPSIS" {
 	command -v mandoc >/dev/null || skip "mandoc not installed"
 	run -0 bash -c "mandoc -T ascii '$LOAM_TOP/man/cookbook-gen.1' | col -b | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p'"
-	for cmd in list gen check align; do
+	for cmd in list gen check align mix; do
 		assert_output --partial "cookbook-gen $cmd"
 	done
 }
@@ -199,4 +199,13 @@ J
 	[ "$(wc -l < examples.sh)" -ge 5 ]
 	run -0 bash -e examples.sh
 	[ "$(wc -l < train.jsonl)" -eq 10000 ]
+}
+
+@test "mix: too few distinct rules on a task is a clear error" {
+	cookbook-gen gen -n 200 -s 4 mcq-overlap | sed 's/"template":"mcq-overlap"/"task":"A"/' > t.jsonl
+	run -1 --separate-stderr cookbook-gen mix t.jsonl
+	[ "${stderr_lines[0]}" = "cookbook-gen: task 'A': 2 distinct voting rules, the label model needs 3" ]
+	[ "${stderr_lines[1]}" = "cookbook-gen: no template's accuracy could be estimated on any task" ]
+	run -2 --separate-stderr cookbook-gen mix --temperature 0 t.jsonl
+	[ "${stderr_lines[0]}" = "cookbook-gen: --temperature: '0' is not a number in [1e-06, 1e+06]" ]
 }

@@ -275,7 +275,7 @@ plan_add(struct plan *p, const struct ck_template *t, double w, const char *wher
 static void
 plan_from_mix(struct plan *p, const char *path)
 {
-	json_object *root = conf_load(path), *bad = NULL;
+	json_object *root = conf_load(path);
 
 	if (!root)
 		die("%s", loam_error());
@@ -285,17 +285,14 @@ plan_from_mix(struct plan *p, const char *path)
 		const struct ck_template *t = ck_template_find(name);
 		double w;
 
-		if (!t) {
-			bad = val;
+		if (!t)
 			die("%s: unknown template '%s' (cookbook-gen list shows them)",
 			    conf_where(val), name);
-		}
 		if (!val || rec_json_double(val, name, &w) != 0 || w < 0)
 			die("%s: template '%s': weight must be a number >= 0",
 			    val ? conf_where(val) : path, name);
 		plan_add(p, t, w, path);
 	}
-	(void)bad;
 	json_object_put(root);
 	if (p->n == 0)
 		die("%s: no templates", path);
@@ -564,6 +561,31 @@ need_str(struct rec *r, const char *key, const char **s)
 	return 0;
 }
 
+/* A task record for align and mix: its parts default to the input. */
+struct task_record {
+	const char *input, *task, *context, *question;
+	const char *opt[CK_MAX_OPTIONS];
+	size_t nopt;
+};
+
+static void
+read_task_record(struct rec *r, struct task_record *tr)
+{
+	const char *const keys[] = { "task", "context", "question" };
+	const char **dst[] = { &tr->task, &tr->context, &tr->question };
+
+	if (need_str(r, "input", &tr->input) || record_options(r, tr->opt, &tr->nopt))
+		die("%s", loam_error());
+	for (size_t k = 0; k < 3; k++) {
+		int rc = rec_get_str(r, keys[k], dst[k], NULL);
+
+		if (rc == REC_BAD)
+			die("%s: %s", rec_where(r), loam_error());
+		if (rc == REC_ABSENT)
+			*dst[k] = k == 0 ? "-" : tr->input;
+	}
+}
+
 static int
 cmd_check(int argc, char *argv[])
 {
@@ -771,7 +793,7 @@ cmd_align(int argc, char *argv[])
 	struct align_table tab = { 0 };
 	const struct ck_template *use[64];
 	size_t nuse = 0;
-	struct ck_buf scratch = { 0 }, parts = { 0 }, ruleout = { 0 }, na = { 0 }, nb = { 0 };
+	struct ck_buf scratch = { 0 }, ruleout = { 0 }, na = { 0 }, nb = { 0 };
 	struct printbuf *pb = printbuf_new();
 	struct cli_out out;
 	char *list = NULL;
@@ -802,25 +824,18 @@ cmd_align(int argc, char *argv[])
 			continue;
 		}
 		while ((rc = rec_next(&rd, &r)) != 0) {
-			const char *input, *gen, *task = "-", *context, *question, *opt[CK_MAX_OPTIONS];
-			const char *gold_text = NULL;
+			struct task_record tr;
+			const char *gen, *gold_text = NULL, *const *opt = tr.opt;
 			int64_t gold_index = -1;
 			size_t nopt;
 			char *gen_norm, *gold_norm = NULL;
 
 			if (rc < 0)
 				die("%s", loam_error());
-			if (need_str(r, "input", &input) || need_str(r, "generation", &gen) ||
-			    record_options(r, opt, &nopt))
+			read_task_record(r, &tr);
+			if (need_str(r, "generation", &gen))
 				die("%s", loam_error());
-			if (rec_get_str(r, "task", &task, NULL) == REC_BAD ||
-			    rec_get_str(r, "context", &context, NULL) == REC_BAD ||
-			    rec_get_str(r, "question", &question, NULL) == REC_BAD)
-				die("%s: %s", rec_where(r), loam_error());
-			if (rec_get_str(r, "context", &context, NULL) != REC_OK)
-				context = input;
-			if (rec_get_str(r, "question", &question, NULL) != REC_OK)
-				question = input;
+			nopt = tr.nopt;
 			/* Gold: an index into the options, or the answer's text. */
 			rc = rec_get_int(r, "answer", &gold_index);
 			if (rc == REC_OK) {
@@ -837,8 +852,8 @@ cmd_align(int argc, char *argv[])
 
 			for (size_t k = 0; k < nuse; k++) {
 				const struct ck_template *t = use[k];
-				struct align_cell *cell = align_cell(&tab, t, task);
-				struct ck_query q = { context, question, opt, nopt };
+				struct align_cell *cell = align_cell(&tab, t, tr.task);
+				struct ck_query q = { tr.context, tr.question, opt, nopt };
 				int answer = -1, rule_ok;
 
 				cell->n++;
@@ -877,7 +892,6 @@ cmd_align(int argc, char *argv[])
 		}
 		rec_reader_close(&rd);
 	}
-	(void)parts;
 
 	fp = cli_out_open(&out, o.output);
 	for (size_t i = 0; i < tab.n; i++) {
@@ -905,7 +919,6 @@ cmd_align(int argc, char *argv[])
 	free(tab.cell);
 	printbuf_free(pb);
 	ck_buf_release(&scratch);
-	ck_buf_release(&parts);
 	ck_buf_release(&ruleout);
 	ck_buf_release(&na);
 	ck_buf_release(&nb);
@@ -1085,25 +1098,17 @@ cmd_mix(int argc, char *argv[])
 			continue;
 		}
 		while ((rc = rec_next(&rd, &r)) != 0) {
-			const char *input, *task = "-", *context, *question, *opt[CK_MAX_OPTIONS];
+			struct task_record tr;
+			const char *task, *const *opt = tr.opt;
 			struct mix_task *tk;
 			size_t nopt;
 			int8_t *item[CK_MAX_OPTIONS];
 
 			if (rc < 0)
 				die("%s", loam_error());
-			if (need_str(r, "input", &input) || record_options(r, opt, &nopt))
-				die("%s", loam_error());
-			if (rec_get_str(r, "task", &task, NULL) == REC_BAD ||
-			    rec_get_str(r, "context", &context, NULL) == REC_BAD ||
-			    rec_get_str(r, "question", &question, NULL) == REC_BAD)
-				die("%s: %s", rec_where(r), loam_error());
-			if (rec_get_str(r, "task", &task, NULL) != REC_OK)
-				task = "-";
-			if (rec_get_str(r, "context", &context, NULL) != REC_OK)
-				context = input;
-			if (rec_get_str(r, "question", &question, NULL) != REC_OK)
-				question = input;
+			read_task_record(r, &tr);
+			task = tr.task;
+			nopt = tr.nopt;
 			tk = mix_task(&tasks, &ntasks, task);
 			if (tk->has_options < 0)
 				tk->has_options = nopt > 0;
@@ -1119,7 +1124,7 @@ cmd_mix(int argc, char *argv[])
 				item[j] = mix_item(tk, nuse);
 			for (size_t k = 0; k < nuse; k++) {
 				const struct ck_template *t = use[k];
-				struct ck_query q = { context, question, opt, nopt };
+				struct ck_query q = { tr.context, tr.question, opt, nopt };
 				int answer = -1;
 
 				if (nopt && !t->has_options)

@@ -569,12 +569,15 @@ struct task_record {
 };
 
 static void
-read_task_record(struct rec *r, struct task_record *tr)
+read_task_record(struct rec *r, struct task_record *tr, int need_input)
 {
 	const char *const keys[] = { "task", "context", "question" };
 	const char **dst[] = { &tr->task, &tr->context, &tr->question };
 
-	if (need_str(r, "input", &tr->input) || record_options(r, tr->opt, &tr->nopt))
+	tr->input = "";
+	if ((need_input && need_str(r, "input", &tr->input)) ||
+	    (!need_input && rec_get_str(r, "input", &tr->input, NULL) == REC_BAD) ||
+	    record_options(r, tr->opt, &tr->nopt))
 		die("%s", loam_error());
 	for (size_t k = 0; k < 3; k++) {
 		int rc = rec_get_str(r, keys[k], dst[k], NULL);
@@ -832,7 +835,7 @@ cmd_align(int argc, char *argv[])
 
 			if (rc < 0)
 				die("%s", loam_error());
-			read_task_record(r, &tr);
+			read_task_record(r, &tr, 1);
 			if (need_str(r, "generation", &gen))
 				die("%s", loam_error());
 			nopt = tr.nopt;
@@ -1043,6 +1046,62 @@ out:
 	free(rep);
 }
 
+/* The sources of precomputed outputs: the first record's keys. */
+static size_t
+source_names(json_object *outs, char ***names)
+{
+	size_t n = 0;
+
+	*names = xcalloc((size_t)json_object_object_length(outs) + 1, sizeof **names);
+	json_object_object_foreach(outs, key, val) {
+		(void)val;
+		(*names)[n++] = xstrdup(key);
+	}
+	if (n == 0)
+		die("the first record's 'outputs' is empty");
+	return n;
+}
+
+/* Votes from precomputed outputs: an option task's output names an option
+ * (compared as tokens), a task without options answers yes or no; null,
+ * a missing source or anything else abstains. */
+static void
+external_votes(struct rec *r, json_object *outs, char *const *names, size_t m,
+    const char *const *opt, size_t nopt, int8_t *const *item)
+{
+	static struct ck_buf scratch, a, b;
+
+	json_object_object_foreach(outs, key, val) {
+		size_t k;
+
+		for (k = 0; k < m && strcmp(names[k], key) != 0; k++)
+			;
+		if (k == m)
+			die("%s: output '%s' is not among the first record's", rec_where(r), key);
+		if (!val)
+			continue;
+		if (!json_object_is_type(val, json_type_string))
+			die("%s: output '%s': expected a string or null", rec_where(r), key);
+		normalise(json_object_get_string(val), &scratch, &a);
+		if (nopt) {
+			size_t pick = nopt;
+
+			for (size_t j = 0; j < nopt && pick == nopt; j++)
+				if (strcmp(normalise(opt[j], &scratch, &b), a.s) == 0)
+					pick = j;
+			if (pick < nopt)
+				for (size_t j = 0; j < nopt; j++)
+					item[j][k] = j == pick ? 1 : -1;
+		} else if (strcmp(a.s, "yes") == 0) {
+			item[0][k] = 1;
+		} else if (strcmp(a.s, "no") == 0) {
+			item[0][k] = -1;
+		}
+	}
+}
+
+#define SOURCE(k) (names ? names[k] : use[k]->name)
+
 static int
 cmd_mix(int argc, char *argv[])
 {
@@ -1060,6 +1119,9 @@ cmd_mix(int argc, char *argv[])
 	const struct ck_template *use[64];
 	size_t nuse = 0, ntasks = 0;
 	struct mix_task *tasks = NULL;
+	json_object *outs = NULL;
+	char **names = NULL;		/* sources of precomputed outputs */
+	int external = -1;
 	struct ck_buf scratch = { 0 }, ruleout = { 0 }, norm = { 0 };
 	struct printbuf *pb = printbuf_new();
 	struct cli_out out;
@@ -1106,9 +1168,18 @@ cmd_mix(int argc, char *argv[])
 
 			if (rc < 0)
 				die("%s", loam_error());
-			read_task_record(r, &tr);
+			rc = rec_get_object(r, "outputs", &outs);
+			if (rc == REC_BAD)
+				die("%s: %s", rec_where(r), loam_error());
+			if (external < 0)
+				external = rc == REC_OK;
+			else if (external != (rc == REC_OK))
+				die("%s: some records have 'outputs' and some not", rec_where(r));
+			read_task_record(r, &tr, !external);
 			task = tr.task;
 			nopt = tr.nopt;
+			if (external && !names)
+				nuse = source_names(outs, &names);
 			tk = mix_task(&tasks, &ntasks, task);
 			if (tk->has_options < 0)
 				tk->has_options = nopt > 0;
@@ -1122,6 +1193,10 @@ cmd_mix(int argc, char *argv[])
 				tk->inv_k_sum += 1.0 / (double)nopt;
 			for (size_t j = 0; j < (nopt ? nopt : 1); j++)
 				item[j] = mix_item(tk, nuse);
+			if (external) {
+				external_votes(r, outs, names, nuse, opt, nopt, item);
+				continue;
+			}
 			for (size_t k = 0; k < nuse; k++) {
 				const struct ck_template *t = use[k];
 				struct ck_query q = { tr.context, tr.question, opt, nopt };
@@ -1182,7 +1257,7 @@ cmd_mix(int argc, char *argv[])
 			for (size_t i = 0; i < ntasks; i++) {
 				printbuf_reset(pb);
 				printbuf_memappend(pb, "{", 1);
-				put_str(pb, "template", use[k]->name, strlen(use[k]->name), 1);
+				put_str(pb, "template", SOURCE(k), strlen(SOURCE(k)), 1);
 				put_str(pb, "task", tasks[i].name, strlen(tasks[i].name), 0);
 				put_count(pb, "examples", tasks[i].nexamples);
 				put_number(pb, "accuracy", acc[i * nuse + k]);
@@ -1203,7 +1278,7 @@ cmd_mix(int argc, char *argv[])
 				char num[40];
 				int n = snprintf(num, sizeof num, "%.17g", w[k] / wsum);
 
-				put_key(pb, use[k]->name, first);
+				put_key(pb, SOURCE(k), first);
 				printbuf_memappend(pb, num, n);
 				first = 0;
 			}
@@ -1216,6 +1291,9 @@ cmd_mix(int argc, char *argv[])
 		free(tasks[i].name);
 		free(tasks[i].votes);
 	}
+	for (size_t k = 0; names && k < nuse; k++)
+		free(names[k]);
+	free(names);
 	free(tasks);
 	free(acc);
 	free(mean);

@@ -209,3 +209,32 @@ J
 	run -2 --separate-stderr cookbook-gen mix --temperature 0 t.jsonl
 	[ "${stderr_lines[0]}" = "cookbook-gen: --temperature: '0' is not a number in [1e-06, 1e+06]" ]
 }
+
+@test "mix: precomputed outputs, checked against the triplet method by hand" {
+	# Three yes/no rules on 16 items (and their mirror images): all agree
+	# on 10, r1 alone differs on 1, r2 alone on 1, r3 alone on 4.  Second
+	# moments M12 = 12/16, M13 = M23 = 6/16; the triplet method gives
+	# e1 = e2 = sqrt(M12 M13 / M23) = sqrt(.75), e3 = sqrt(.1875), so the
+	# accuracies (1 + e)/2 are 0.9330127 and 0.7165064, and with T = 0.1
+	# the weights are 1/(2 + exp(-2.1650635)) = 0.4728708 (twice) and
+	# 0.0542584.
+	for rep in $(seq 1 25); do
+		for flip in 0 1; do
+			y=yes n=no
+			[ $flip = 1 ] && { y=no n=yes; }
+			o() { echo "{\"task\":\"T\",\"outputs\":{\"r1\":\"$1\",\"r2\":\"$2\",\"r3\":\"$3\"}}"; }
+			for i in 1 2 3 4 5; do o $y $y $y; o $n $n $n; done
+			o $n $y $y; o $y $n $y
+			for i in 1 2; do o $y $y $n; o $n $n $y; done
+		done
+	done > ext.jsonl
+	run -0 cookbook-gen mix --details ext.jsonl
+	assert_line --index 0 --regexp '"template":"r1","task":"T","examples":800,"accuracy":0\.933012701892219'
+	assert_line --index 2 --regexp '"template":"r3","task":"T","examples":800,"accuracy":0\.716506350946109'
+	run -0 cookbook-gen mix ext.jsonl
+	assert_output --regexp '^\{"r1":0\.472870777614871[0-9]*,"r2":0\.472870777614871[0-9]*,"r3":0\.054258444770256[0-9]*\}$'
+	# The map is a --mix file as it is.
+	cookbook-gen mix -o mix.json ext.jsonl
+	run -1 --separate-stderr cookbook-gen gen -n 10 --mix mix.json
+	[ "$stderr" = "cookbook-gen: mix.json:1:7: unknown template 'r1' (cookbook-gen list shows them)" ]
+}

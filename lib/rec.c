@@ -359,6 +359,27 @@ defer_array(struct scan *sc, size_t keystart, size_t keylen, int key_escaped)
 	return 1;
 }
 
+/* Remember where a top-level field is, so that rec_get_str can answer
+ * without building the tree.  Keys written with escapes, or more fields
+ * than the table holds, turn the shortcut off for the record. */
+static void
+note_field(struct rec *r, size_t kstart, size_t klen, int kesc, size_t vstart, size_t vlen)
+{
+	struct rec_field *f;
+
+	if (r->nfields < 0)
+		return;
+	if (kesc || r->nfields == REC_FIELDS_MAX) {
+		r->nfields = -1;
+		return;
+	}
+	f = &r->fields[r->nfields++];
+	f->key = (uint32_t)kstart;
+	f->keylen = (uint32_t)klen;
+	f->value = (uint32_t)vstart;
+	f->valuelen = (uint32_t)vlen;
+}
+
 static int
 scan_object(struct scan *sc)
 {
@@ -385,10 +406,13 @@ scan_object(struct scan *sc)
 		sc->i++;
 		scan_space(sc);
 		if (top) {
+			size_t vstart = sc->i;
+
 			sc->nkeys++;
 			if (!(sc->i < sc->n && sc->s[sc->i] == '[' &&
 			    defer_array(sc, kstart, klen, kesc)) && scan_value(sc))
 				return -1;
+			note_field(sc->r, kstart, klen, kesc, vstart, sc->i - vstart);
 		} else if (scan_value(sc))
 			return -1;
 		scan_space(sc);
@@ -481,6 +505,8 @@ scan_line(struct rec *r, const char *s, size_t n, size_t *col, size_t *nkeys)
 
 	r->raw_compact = 1;
 	r->nlazy = 0;
+	r->nfields = n <= UINT32_MAX ? 0 : -1;
+	r->strbuf_ready = 0;
 	scan_space(&sc);
 	if (sc.i < n && s[sc.i] != '{') {
 		unsigned char c = (unsigned char)s[sc.i];
@@ -708,6 +734,9 @@ rec_release(struct rec *r)
 		json_tokener_free(r->tok);
 	free(r->parse);
 	free(r->own_raw);
+	free(r->strbuf);
+	r->strbuf = NULL;
+	r->strcap = 0;
 	r->out = NULL;
 	r->tok = NULL;
 	r->parse = r->own_raw = NULL;
@@ -1314,11 +1343,57 @@ rec_get(struct rec *r, const char *key, json_object **out)
 	return REC_OK;
 }
 
+/* rec_get_str without the tree: a top-level string written without
+ * escapes is copied out of the line.  1 when it answered, 0 when the tree
+ * is needed (escapes, another type, no field table). */
+static int
+str_from_line(struct rec *r, const char *key, const char **s, size_t *len, int *found)
+{
+	size_t keylen = strlen(key);
+	const struct rec_field *hit = NULL;
+
+	if (r->obj || !r->raw || r->nfields < 0)
+		return 0;
+	/* The last of duplicate keys wins, as in the tree. */
+	for (int i = 0; i < r->nfields; i++)
+		if (r->fields[i].keylen == keylen &&
+		    memcmp(r->raw + r->fields[i].key, key, keylen) == 0)
+			hit = &r->fields[i];
+	if (!hit) {
+		*found = REC_ABSENT;
+		return 1;
+	}
+	if (r->raw[hit->value] != '"' ||
+	    memchr(r->raw + hit->value, '\\', hit->valuelen))
+		return 0;
+	/* strbuf mirrors the line: a field's string goes where its value
+	 * sits, so strings handed out for one record never overlap or move
+	 * (the buffer grows only before the record's first string). */
+	if (!r->strbuf_ready) {
+		if (r->strcap < r->rawlen + 1) {
+			r->strcap = r->rawlen + 1;
+			r->strbuf = xrealloc(r->strbuf, r->strcap);
+		}
+		r->strbuf_ready = 1;
+	}
+	memcpy(r->strbuf + hit->value, r->raw + hit->value + 1, hit->valuelen - 2);
+	r->strbuf[hit->value + hit->valuelen - 2] = '\0';
+	*s = r->strbuf + hit->value;
+	if (len)
+		*len = hit->valuelen - 2;
+	*found = REC_OK;
+	return 1;
+}
+
 int
 rec_get_str(struct rec *r, const char *key, const char **s, size_t *len)
 {
 	json_object *v;
-	int found = lookup(r, key, &v);
+	int found;
+
+	if (str_from_line(r, key, s, len, &found))
+		return found;
+	found = lookup(r, key, &v);
 
 	if (found != REC_OK)
 		return found;

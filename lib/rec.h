@@ -78,6 +78,13 @@ struct rec_lazy {
 	struct rec *owner;
 };
 
+/* Top-level fields the scan saw, for answers without the tree. */
+#define REC_FIELDS_MAX 32
+struct rec_field {
+	uint32_t key, keylen;		/* the key's text in raw (no quotes) */
+	uint32_t value, valuelen;	/* the value's text in raw */
+};
+
 struct rec {
 	json_object *obj;	/* the tree, owned; NULL until first needed */
 	const char *file;	/* for messages: "<stdin>" or the path */
@@ -91,6 +98,11 @@ struct rec {
 	struct rec_lazy lazy[REC_LAZY_MAX];
 	int nlazy;
 	size_t nkeys_scanned;	/* top-level keys the scan counted */
+	struct rec_field fields[REC_FIELDS_MAX];
+	int nfields;		/* -1: not usable for this record */
+	char *strbuf;		/* rec_get_str's copies without a tree, owned */
+	size_t strcap;
+	int strbuf_ready;	/* strbuf holds rawlen + 1 bytes for this line */
 	char *own_raw;		/* rec_parse's copy of the line, owned */
 	/* The json-c tree is built on first access (rec_tree in rec.c). */
 	json_tokener *tok;	/* owned; only for rec_parse_reference() */

@@ -173,6 +173,29 @@ test_strings(void)
 	}
 }
 
+/* Strings read without the tree stay valid together. */
+static void
+test_fields(void)
+{
+	const char *in = "{\"a\":\"one\",\"b\":\"two\",\"c\":\"t\\u00e9\",\"n\":3,\"a\":\"last\"}";
+	struct rec *r = rec_parse(in, strlen(in), "t", 1);
+	const char *a = NULL, *b = NULL, *c = NULL, *x = NULL;
+	size_t la = 0;
+
+	is_int(rec_get_str(r, "b", &b, NULL), REC_OK, "string field without a tree");
+	is_int(rec_get_str(r, "a", &a, &la), REC_OK, "a duplicate key");
+	ok(r->obj == NULL, "no tree was built for them");
+	is_str(a, "last", "the last duplicate wins, as in the tree");
+	is_int(la, 4, "with its length");
+	is_str(b, "two", "an earlier string is still valid");
+	is_int(rec_get_str(r, "zz", &x, NULL), REC_ABSENT, "absent without a tree");
+	is_int(rec_get_str(r, "c", &c, NULL), REC_OK, "an escaped string");
+	is_str(c, "t\xc3\xa9", "is decoded (through the tree)");
+	is_str(b, "two", "and the earlier strings survive it");
+	is_int(rec_get_str(r, "n", &x, NULL), REC_BAD, "a number is not a string");
+	rec_free(r);
+}
+
 static void
 test_numbers(void)
 {
@@ -596,6 +619,7 @@ main(void)
 	test_passthrough();
 	test_strings();
 	test_numbers();
+	test_fields();
 	test_arrays();
 	test_reader();
 	test_long_line();

@@ -75,7 +75,7 @@ MAN5      := $(sort $(wildcard man/*.5))
 
 DEPS_PKGS := g++ libyaml-dev libxxhash-dev libfaiss-dev libopenblas-openmp-dev \
 	liblapacke-dev libjson-c-dev bats bats-support bats-assert mandoc \
-	parallel jq
+	parallel jq time
 
 .PHONY: all deps check test bench demo install uninstall lint fuzz clean
 .DEFAULT_GOAL := all

@@ -6,6 +6,14 @@
 #include "skillit.h"
 #include "util.h"
 
+/* skillit_logits() and skillit_logits_ref() must round alike: a fused
+ * multiply-add in one and not the other breaks their bit-for-bit
+ * equality.  gcc -std=c11 never contracts (and warns about the pragma);
+ * clang contracts by default. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 void
 skillit_opts_default(struct skillit_opts *o)
 {
@@ -320,8 +328,6 @@ skillit_init(struct skillit *s, const double *graph, size_t k, size_t m,
 	s->lone = xcalloc(k, 1);
 	s->p = xcalloc(k, sizeof *s->p);
 	s->cap = o->window;
-	s->ring = xcalloc((o->window > 0 ? o->window : 1) * mu,
-	    sizeof *s->ring);
 	s->runsum = xcalloc(mu, sizeof *s->runsum);
 	s->loss_first = xcalloc(mu, sizeof *s->loss_first);
 	s->loss_ref = xcalloc(mu, sizeof *s->loss_ref);
@@ -384,8 +390,17 @@ push(struct skillit *s, const double *v)
 		return;
 	}
 	if (s->nring < s->cap) {
-		memcpy(s->ring + ((s->head + s->nring) % s->cap) * m, v,
-		    m * sizeof *v);
+		/* not full yet: head is 0 and the rows are in order;
+		 * the rows double up to W (no overflow: cap / 2) */
+		if (s->nring == s->ring_len) {
+			s->ring_len = s->ring_len > s->cap / 2 ? s->cap :
+			    s->ring_len > 0 ? 2 * s->ring_len : 4;
+			if (s->ring_len > s->cap)
+				s->ring_len = s->cap;
+			s->ring = xreallocarray(s->ring, s->ring_len * m,
+			    sizeof *s->ring);
+		}
+		memcpy(s->ring + s->nring * m, v, m * sizeof *v);
 		s->nring++;
 	} else {
 		/* full: the oldest entry, at head, gives way */

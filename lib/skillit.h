@@ -180,8 +180,10 @@ struct skillit {
 	double	*p;		/* k: the current mixture */
 	/* history: a ring of the last W evaluations (all when W = 0: a
 	 * running sum), used columns only */
-	double	*ring;		/* cap x m */
-	size_t	 cap, nring, head;
+	double	*ring;		/* ring_len x m, grown up to cap = W rows
+				 * as evaluations come (a huge W costs
+				 * nothing up front) */
+	size_t	 cap, ring_len, nring, head;
 	double	*runsum;	/* m: W = 0's sum */
 	size_t	 nrun;
 	double	*loss_first;	/* m: first evaluation */
@@ -263,27 +265,34 @@ int skillit_graph_linear(size_t k, size_t m, const double *before,
     const double *after, int relative, double *graph);
 
 /* The first step[t] (t in log order) with loss[t] <= threshold, or
- * INFINITY when the curve never gets there ("even if loss is
- * decreasing", the reference's rule).  Steps count data on the skill
- * measured; see skillit_graph_pairwise(). */
+ * INFINITY when the curve never gets there (the reference draws no edge
+ * then, "even if loss is decreasing").  NaN losses never qualify.  The
+ * unit of step is the caller's; see skillit_graph_pairwise(). */
 double skillit_steps_to_threshold(const double *step, const double *loss,
     size_t n, double threshold);
 
 /* The reference's threshold: validation loss 0.01 (§A1.3). */
 #define SKILLIT_THRESHOLD	0.01
-/* The brute-force edge weight and the diagonal. */
+/* The brute-force edge weight (the diagonal is 1). */
 #define SKILLIT_EDGE		0.5
 
 /*
- * The brute-force estimate over k skills (square): alone[j] is the
- * number of steps training on j alone takes to reach the threshold on
- * j, pair[i * k + j] the number training on the balanced (i, j) mixture
- * takes (INFINITY: never; the diagonal of pair is not read).
- * graph[i][j] = SKILLIT_EDGE when pair[i][j] < alone[j] (a finite count
- * beats never), 0 otherwise; graph[i][i] = 1.  single[i * k + j] (NULL:
- * not used) is the loss decrease on j from training on i alone; a
- * positive one also gives the edge (the reference's LEGO rule).  -1 for
- * a NaN or negative count.
+ * The brute-force estimate over k skills (square): alone[j] is what
+ * training on j alone takes to reach the threshold on j, pair[i * k + j]
+ * what training on the balanced (i, j) mixture takes (INFINITY: never;
+ * the diagonal of pair is not read).  graph[i][j] = SKILLIT_EDGE when
+ * pair[i][j] < alone[j] (a finite count beats never), 0 otherwise;
+ * graph[i][i] = 1.  single[i * k + j] (NULL: not used) is the loss
+ * decrease on j from training on i alone; a positive one also gives the
+ * edge (the reference's LEGO rule).  -1 for a NaN or negative count.
+ *
+ * The counts are compared as given.  The notes read the paper's rule as
+ * counting data on skill j ("steps (data on skill j)", §A1.3), which for
+ * a balanced pair run is half its steps: pass that to compare data, raw
+ * steps to compare compute.  Under the idealised dynamics at rate c a
+ * balanced mixture beats j alone in raw steps only when A[i][j] > 1, and
+ * in data on j when A[i][j] > c (1 + A[i][j])^2 / 4, nearly every edge
+ * at a small rate (tests/unit/skillit_test.c recovers a known graph so).
  */
 int skillit_graph_pairwise(size_t k, const double *alone, const double *pair,
     const double *single, double *graph);

@@ -104,13 +104,19 @@ main(void)
 		}
 		fclose(fp);
 	}
+	/* Per round: the run over all evaluations less the run over the
+	 * first, so that loading the 8 MB graph is not counted. */
 	for (int i = 0; i < RUNS; i++) {
 		snprintf(cmd, sizeof cmd, "%s/bin/skillit-mix weights -q --graph %s --skills %s < %s > /dev/null",
 		    out, graph, names, evals);
 		ours[i] = time_command(cmd);
+		snprintf(cmd, sizeof cmd, "head -n1 %s | %s/bin/skillit-mix weights -q --graph %s --skills %s > /dev/null",
+		    evals, out, graph, names);
+		cat[i] = time_command(cmd);
 	}
-	printf("skillit-mix weights, k = %d skills: %.3f ms per round over %d rounds, parsing included (goal < 1 ms)\n",
-	    K, bench_median(ours, RUNS) / EVALS * 1e3, EVALS);
+	printf("skillit-mix weights, k = %d skills: %.3f ms per round, reading the losses included "
+	    "(%d rounds less 1; goal < 1 ms)\n", K,
+	    (bench_median(ours, RUNS) - bench_median(cat, RUNS)) / (EVALS - 1) * 1e3, EVALS);
 	unlink(graph);
 	unlink(names);
 	unlink(evals);

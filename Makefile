@@ -77,13 +77,20 @@ DEPS_PKGS := g++ libyaml-dev libxxhash-dev libfaiss-dev libopenblas-openmp-dev \
 	liblapacke-dev libjson-c-dev bats bats-support bats-assert mandoc \
 	parallel jq time
 
-.PHONY: all deps check test bench demo install uninstall lint fuzz clean
+.PHONY: all deps bench-deps check test bench demo install uninstall lint fuzz clean
 .DEFAULT_GOAL := all
 
 all: deps $(LIBA) $(CMD_BIN)
 
 # Installs with apt-get only what dpkg says is missing; apt-get update runs
 # only when a package is unknown to the local lists.  No-op when complete.
+# The benchmarks' baselines need a little more (NumPy), installed only by
+# make bench.
+BENCH_PKGS := python3-numpy
+
+bench-deps:
+	@$(MAKE) --no-print-directory deps DEPS_PKGS="$(BENCH_PKGS)"
+
 deps:
 	@missing=; for p in $(DEPS_PKGS); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
@@ -140,7 +147,7 @@ test: check
 check: all $(UNIT_BIN) $(TOOL_BIN)
 	@LOAM_OUT=$(OUT) LOAM_SANITIZE=$(SANITIZE) tests/run-all
 
-bench: all $(BENCH_BIN) $(TOOL_BIN)
+bench: all bench-deps $(BENCH_BIN) $(TOOL_BIN)
 	@LOAM_OUT=$(OUT) tests/bench/run
 
 demo: all $(TOOL_BIN)

@@ -83,6 +83,13 @@ NBRS() {
 	embroid-fix -q --votes bv --embed-field e1 --embed-field e2 --embed-field e3 "$CL" > a.jsonl
 	embroid-fix -q --votes bv -e e1=e1.npy -e e2=e2.npy -e e3=e3.npy "$CL" > b.jsonl
 	cmp a.jsonl b.jsonl
+	# And e2 as safetensors (one F32 tensor), written by hand.
+	perl -e 'open F, "<e2.txt"; @r = map { chomp; [split /,/] } <F>; $n = @r; $b = 4 * 3 * $n;
+	    $h = "{\"e2\":{\"dtype\":\"F32\",\"shape\":[$n,3],\"data_offsets\":[0,$b]}}";
+	    $h .= " " x ((8 - length($h) % 8) % 8); open O, ">e2.safetensors"; binmode O;
+	    print O pack("Q<", length $h), $h, pack("f<*", map { @$_ } @r); close O'
+	embroid-fix -q --votes bv -e e1=e1.npy -e e2=e2.safetensors -e e3=e3.npy "$CL" > c.jsonl
+	cmp a.jsonl c.jsonl
 }
 
 @test "multiclass one-vs-all picks the most probable class" {

@@ -466,7 +466,15 @@ main(int argc, char *argv[])
 	E = nsp;
 	fp = cli_out_open(&out, o.output);
 	if (n == 0) {
+		/* No records: nothing to smooth, an empty output. */
 		cli_out_commit(&out);
+		for (size_t s = 0; s < nsp; s++) {
+			free(sp[s].name);
+			free(sp[s].path);
+			free(sp[s].x);
+		}
+		free(sp);
+		printbuf_free(extra);
 		return cli_exit();
 	}
 	if (n < 2)

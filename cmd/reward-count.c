@@ -1,0 +1,491 @@
+/*
+ * reward-count - count-based intrinsic rewards over LLM-written progress
+ * estimates (Sarukkai et al., 2024), with SimHash (Tang et al., 2017) and
+ * exact-state baselines and mergeable count tables; see reward-count(1).
+ *
+ * The counting core is lib/rewardcount.c; this file reads steps, groups
+ * them into batches, writes rewards, and runs merge and dump.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "rec.h"
+#include "rewardcount.h"
+
+static const char usage[] =
+    "usage: reward-count [-q] [--mode progress|simhash|exact|progress-reward]\n"
+    "                    [--field name] [--bins n[,n...]] [--total-bins n]\n"
+    "                    [--range min:max[,...]|warmup:n] [--key tuple|sum] [--stage-offsets]\n"
+    "                    [--update batch-sync|before|after] [--bonus inv_sqrt|inv_sqrt_plus1]\n"
+    "                    [--lambda l] [--normalize mean] [--scope global|env|episode]\n"
+    "                    [--simhash-bits k] [--quantum q] [-s seed] [--load file]\n"
+    "                    [--save file] [--unbuffered] [-o file] [file ...]\n"
+    "       reward-count merge [-q] -o file table ...\n"
+    "       reward-count dump [-q] table\n";
+static const char help[] =
+    "Intrinsic rewards lambda/sqrt(N) from counts of binned progress (or states).\n"
+    "  --mode M            progress (default), simhash, exact, progress-reward\n"
+    "  --field NAME        the vector field (default progress; state for simhash, exact)\n"
+    "  --bins N,...        levels per dimension (default 10)\n"
+    "  --total-bins N      levels shared out over the dimensions\n"
+    "  --range R           min:max per dimension, or warmup:N to estimate from N vectors\n"
+    "  --key tuple|sum     bin key: the tuple, or the paper's sum of bins\n"
+    "  --update U          batch-sync (default), before, after\n"
+    "  --bonus B           inv_sqrt (default) or inv_sqrt_plus1\n"
+    "  --lambda L          bonus scale (default 1e-3; 1 for progress-reward)\n"
+    "  --normalize M       rescale each batch's bonuses to mean M\n"
+    "  --scope S           global (default), env or episode\n"
+    "  --simhash-bits K    SimHash code length (default 16)\n"
+    "  --quantum Q         exact: quantisation step (default 0: the doubles)\n"
+    "  --load F, --save F  count table to start from, and to write at the end\n"
+    "  --unbuffered        flush every output line (coprocess use)\n"
+    "  -s, --seed N        seed of the SimHash projection\n"
+    "  -o, --output FILE   write to FILE atomically\n"
+    "  -q, --quiet         no summary\n"
+    "  -h, --help          this help\n"
+    "  -V, --version       print the version\n"
+    "Fields read: the vector, r (extrinsic reward), task, env, episode, iter (batch).\n";
+
+enum {
+	OPT_MODE = 256, OPT_FIELD, OPT_BINS, OPT_TOTAL_BINS, OPT_RANGE, OPT_KEY,
+	OPT_STAGE_OFFSETS, OPT_UPDATE, OPT_BONUS, OPT_LAMBDA, OPT_NORMALIZE, OPT_SCOPE,
+	OPT_SIMHASH_BITS, OPT_QUANTUM, OPT_LOAD, OPT_SAVE, OPT_UNBUFFERED,
+};
+
+static int
+pick(const char *opt, const char *arg, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(arg, names[i]) == 0)
+			return i;
+	usage_error("%s: unknown value '%s'", opt, arg);
+}
+
+/* "a:b,c:d" or "warmup:N" into the options; D from the pairs. */
+static size_t
+parse_range(struct rc_opts *o, const char *arg, double **lo, double **hi)
+{
+	size_t n = 0;
+	char *copy, *save = NULL;
+
+	if (strncmp(arg, "warmup:", 7) == 0) {
+		o->range = RC_RANGE_WARMUP;
+		o->warmup = cli_parse_u64("--range", arg + 7, 1, UINT64_MAX);
+		return 0;
+	}
+	copy = xstrdup(arg);
+	for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		char *colon = strchr(p, ':');
+
+		if (!colon)
+			usage_error("--range: '%s' is not min:max", p);
+		*colon = '\0';
+		*lo = xreallocarray(*lo, n + 1, sizeof **lo);
+		*hi = xreallocarray(*hi, n + 1, sizeof **hi);
+		(*lo)[n] = cli_parse_double("--range", p, -1e300, 1e300);
+		(*hi)[n] = cli_parse_double("--range", colon + 1, -1e300, 1e300);
+		n++;
+	}
+	free(copy);
+	o->range = RC_RANGE_FIXED;
+	return n;
+}
+
+/* An integer-or-string field into a 64-bit id (0 when absent). */
+static uint64_t
+field_id(struct rec *r, const char *key)
+{
+	json_object *v;
+	const char *s;
+
+	if (rec_get(r, key, &v) != REC_OK || !v)
+		return 0;
+	if (json_object_is_type(v, json_type_string)) {
+		s = json_object_get_string(v);
+		return rc_task_hash(s, strlen(s));
+	}
+	return (uint64_t)json_object_get_int64(v) + 1;
+}
+
+/* The vector(s) of a record into *x (grown as needed): n vectors of d. */
+static int
+read_vectors(struct rec *r, const char *field, double **x, size_t *cap, size_t *n,
+    size_t *d, int *vectorised)
+{
+	json_object *v, *e;
+	size_t len;
+
+	if (rec_get(r, field, &v) != REC_OK || !v || !json_object_is_type(v, json_type_array))
+		return rec_errorf(r, "field '%s': expected an array of numbers", field);
+	len = json_object_array_length(v);
+	e = len ? json_object_array_get_idx(v, 0) : NULL;
+	*vectorised = e && json_object_is_type(e, json_type_array);
+	if (!*vectorised) {
+		*n = 1;
+		*d = len;
+		if (*cap < len + 1) {
+			*cap = len + 1;
+			*x = xreallocarray(*x, *cap, sizeof **x);
+		}
+		for (size_t j = 0; j < len; j++)
+			if (rec_json_double(json_object_array_get_idx(v, j), field, *x + j) != 0)
+				return rec_errorf(r, "%s", loam_error());
+		return 0;
+	}
+	*n = len;
+	*d = json_object_array_length(e);
+	if (*cap < len * *d + 1) {
+		*cap = len * *d + 1;
+		*x = xreallocarray(*x, *cap, sizeof **x);
+	}
+	for (size_t i = 0; i < len; i++) {
+		json_object *row = json_object_array_get_idx(v, i);
+
+		if (!row || !json_object_is_type(row, json_type_array) ||
+		    json_object_array_length(row) != *d)
+			return rec_errorf(r, "field '%s': vector %zu has not %zu numbers", field, i, *d);
+		for (size_t j = 0; j < *d; j++)
+			if (rec_json_double(json_object_array_get_idx(row, j), field,
+			    *x + i * *d + j) != 0)
+				return rec_errorf(r, "%s", loam_error());
+	}
+	return 0;
+}
+
+static json_object *
+bin_value(struct rc_table *t, const double *x, uint64_t key)
+{
+	char buf[8192];
+	size_t n = rc_bin_json(t, x, buf, sizeof buf);
+	json_object *v = n && n < sizeof buf ? json_tokener_parse(buf) : NULL;
+
+	if (!v) {
+		char hex[20];
+
+		snprintf(hex, sizeof hex, "%016llx", (unsigned long long)key);
+		v = json_object_new_string(hex);
+	}
+	return v;
+}
+
+static int
+cmd_run(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "mode", required_argument, NULL, OPT_MODE },
+		{ "field", required_argument, NULL, OPT_FIELD },
+		{ "bins", required_argument, NULL, OPT_BINS },
+		{ "total-bins", required_argument, NULL, OPT_TOTAL_BINS },
+		{ "range", required_argument, NULL, OPT_RANGE },
+		{ "key", required_argument, NULL, OPT_KEY },
+		{ "stage-offsets", no_argument, NULL, OPT_STAGE_OFFSETS },
+		{ "update", required_argument, NULL, OPT_UPDATE },
+		{ "bonus", required_argument, NULL, OPT_BONUS },
+		{ "lambda", required_argument, NULL, OPT_LAMBDA },
+		{ "normalize", required_argument, NULL, OPT_NORMALIZE },
+		{ "scope", required_argument, NULL, OPT_SCOPE },
+		{ "simhash-bits", required_argument, NULL, OPT_SIMHASH_BITS },
+		{ "quantum", required_argument, NULL, OPT_QUANTUM },
+		{ "load", required_argument, NULL, OPT_LOAD },
+		{ "save", required_argument, NULL, OPT_SAVE },
+		{ "unbuffered", no_argument, NULL, OPT_UNBUFFERED },
+		CLI_COMMON_LONGOPTS,
+	};
+	static const char *const modes[] = { "progress", "simhash", "exact", "progress-reward" };
+	static const char *const keys[] = { "tuple", "sum" };
+	static const char *const updates[] = { "batch-sync", "before", "after" };
+	static const char *const bonuses[] = { "inv_sqrt", "inv_sqrt_plus1" };
+	static const char *const scopes[] = { "global", "env", "episode" };
+	struct cli_opts o;
+	struct rc_opts ro;
+	struct rc_table t;
+	int c, rc, mode = RC_PROGRESS, started = 0, unbuffered = 0, have_iter = 0;
+	const char *field = NULL, *load = NULL, *save = NULL;
+	uint32_t *bins = NULL;
+	size_t nbins = 0, nrange = 0, xcap = 0, n = 0, d = 0, records = 0;
+	double *lo = NULL, *hi = NULL, *x = NULL, *bonus = NULL;
+	uint64_t *key = NULL, *count = NULL, *scope = NULL, *task = NULL, last_iter = 0;
+	struct rec_reader rd;
+	struct rec *r;
+	struct cli_out out;
+	FILE *fp;
+
+	cli_init(&o, argc, argv, usage, help, 0);
+	/* Options apply after the mode's defaults: keep them for later. */
+	struct { int c; char *arg; } given[64];
+	int ngiven = 0;
+
+	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS(""), longopts, NULL)) != -1) {
+		if (c == OPT_MODE)
+			mode = pick("--mode", optarg, modes, 4);
+		else if (c >= OPT_MODE && ngiven < 64)
+			given[ngiven].c = c, given[ngiven++].arg = optarg;
+		else
+			cli_common_option(&o, c);
+	}
+	argc -= optind;
+	argv += optind;
+	rc_opts_default(&ro, mode);
+	ro.seed = o.seed;
+	ro.task_join = 1;
+	field = mode == RC_SIMHASH || mode == RC_EXACT ? "state" : "progress";
+	for (int i = 0; i < ngiven; i++) {
+		char *arg = given[i].arg;
+
+		switch (given[i].c) {
+		case OPT_FIELD: field = arg; break;
+		case OPT_BINS: {
+			char *save_p = NULL, *copy = xstrdup(arg);
+
+			for (char *p = strtok_r(copy, ",", &save_p); p; p = strtok_r(NULL, ",", &save_p)) {
+				bins = xreallocarray(bins, nbins + 1, sizeof *bins);
+				bins[nbins++] = (uint32_t)cli_parse_u64("--bins", p, 1, UINT32_MAX);
+			}
+			free(copy);
+			break;
+		}
+		case OPT_TOTAL_BINS:
+			ro.total_bins = cli_parse_u64("--total-bins", arg, 1, UINT64_MAX);
+			break;
+		case OPT_RANGE: nrange = parse_range(&ro, arg, &lo, &hi); break;
+		case OPT_KEY: ro.key = pick("--key", arg, keys, 2); break;
+		case OPT_STAGE_OFFSETS: ro.stage_offsets = 1; break;
+		case OPT_UPDATE: ro.update = pick("--update", arg, updates, 3); break;
+		case OPT_BONUS: ro.bonus = pick("--bonus", arg, bonuses, 2); break;
+		case OPT_LAMBDA: ro.lambda = cli_parse_double("--lambda", arg, 0, 1e300); break;
+		case OPT_NORMALIZE:
+			ro.norm_mean = cli_parse_double("--normalize", arg, 1e-300, 1e300);
+			break;
+		case OPT_SCOPE: ro.scope = pick("--scope", arg, scopes, 3); break;
+		case OPT_SIMHASH_BITS:
+			ro.simhash_bits = (unsigned)cli_parse_u64("--simhash-bits", arg, 1, 64);
+			break;
+		case OPT_QUANTUM: ro.quantum = cli_parse_double("--quantum", arg, 0, 1e300); break;
+		case OPT_LOAD: load = arg; break;
+		case OPT_SAVE: save = arg; break;
+		case OPT_UNBUFFERED: unbuffered = 1; break;
+		}
+	}
+	ro.field = field;
+	if (nbins > 1)
+		ro.bins = bins;
+	else if (nbins == 1)
+		ro.bins_each = bins[0];
+	ro.range_min = lo;
+	ro.range_max = hi;
+
+	fp = cli_out_open(&out, o.output);
+	for (int f = 0; f < (argc ? argc : 1); f++) {
+		if (rec_reader_open(&rd, argc ? argv[f] : "-") != 0) {
+			warn("%s", loam_error());
+			continue;
+		}
+		while ((rc = rec_next(&rd, &r)) != 0) {
+			int vectorised = 0, iter_given;
+			int64_t iter;
+			double rext;
+
+			if (rc < 0)
+				die("%s", loam_error());
+			if (read_vectors(r, field, &x, &xcap, &n, &d, &vectorised) != 0)
+				die("%s", loam_error());
+			if (!started) {
+				/* The table's dimension comes from the first vector. */
+				ro.dims = d;
+				if (nbins > 1 && nbins != d)
+					die("%s: --bins gives %zu levels for %zu dimensions",
+					    rec_where(r), nbins, d);
+				if (nrange && nrange != d)
+					die("%s: --range gives %zu ranges for %zu dimensions",
+					    rec_where(r), nrange, d);
+				if (rc_init(&t, &ro) != 0)
+					die("%s", loam_error());
+				if (load && rc_load(&t, load) != 0)
+					die("%s", loam_error());
+				started = 1;
+			}
+			if (rc_check_length(&t, d) != 0)
+				die("%s: %s", rec_where(r), loam_error());
+			/* A new iter value closes the batch before it. */
+			rc = rec_get_int(r, "iter", &iter);
+			if (rc == REC_BAD)
+				die("%s: %s", rec_where(r), loam_error());
+			iter_given = rc == REC_OK;
+			if (iter_given) {
+				if (have_iter && (uint64_t)iter != last_iter)
+					rc_end_batch(&t);
+				have_iter = 1;
+				last_iter = (uint64_t)iter;
+			}
+			key = xreallocarray(key, n ? n : 1, sizeof *key);
+			count = xreallocarray(count, n ? n : 1, sizeof *count);
+			bonus = xreallocarray(bonus, n ? n : 1, sizeof *bonus);
+			scope = xreallocarray(scope, n ? n : 1, sizeof *scope);
+			task = xreallocarray(task, n ? n : 1, sizeof *task);
+			{
+				uint64_t env = field_id(r, "env"), episode = field_id(r, "episode");
+				uint64_t tk = field_id(r, "task");
+
+				for (size_t i = 0; i < n; i++) {
+					uint64_t e = vectorised ? i + 1 : env;
+
+					scope[i] = ro.scope == RC_SCOPE_EPISODE ?
+					    e * UINT64_C(0x9e3779b97f4a7c15) ^ episode : e;
+					task[i] = tk;
+				}
+			}
+			if (rc_step(&t, x, n, scope, task, key, count, bonus) != 0)
+				die("%s: %s", rec_where(r), loam_error());
+			if (!iter_given)
+				rc_end_batch(&t);	/* no iter: a record is a batch */
+
+			/* The record with bin, count, r_int (and r_total). */
+			int has_r = rec_get_double(r, "r", &rext) == REC_OK;
+			if (!vectorised) {
+				rec_set_json(r, "bin", bin_value(&t, x, key[0]));
+				rec_set_int(r, "count", (int64_t)count[0]);
+				if (rec_set_double(r, "r_int", bonus[0]) != 0 ||
+				    (has_r && rec_set_double(r, "r_total", rext + bonus[0]) != 0))
+					die("%s: %s", rec_where(r), loam_error());
+			} else {
+				json_object *b = json_object_new_array(), *cn = json_object_new_array();
+				json_object *ri = json_object_new_array(), *rt = NULL;
+				json_object *rv = NULL;
+
+				if (rec_get(r, "r", &rv) == REC_OK && rv &&
+				    json_object_is_type(rv, json_type_array))
+					rt = json_object_new_array();
+				for (size_t i = 0; i < n; i++) {
+					json_object_array_add(b, bin_value(&t, x + i * d, key[i]));
+					json_object_array_add(cn, json_object_new_int64((int64_t)count[i]));
+					json_object_array_add(ri, rec_json_new_double(bonus[i]));
+					if (rt) {
+						double rr;
+
+						if (rec_json_double(json_object_array_get_idx(rv, i), "r", &rr) != 0)
+							die("%s: %s", rec_where(r), loam_error());
+						json_object_array_add(rt, rec_json_new_double(rr + bonus[i]));
+					}
+				}
+				rec_set_json(r, "bin", b);
+				rec_set_json(r, "count", cn);
+				rec_set_json(r, "r_int", ri);
+				if (rt)
+					rec_set_json(r, "r_total", rt);
+			}
+			if (rec_write(r, fp) != 0 || (unbuffered && fflush(fp) != 0))
+				cli_write_failed(o.output ? o.output : "stdout");
+			records++;
+		}
+		rec_reader_close(&rd);
+	}
+	cli_out_commit(&out);
+	if (started) {
+		rc_end_batch(&t);
+		if (save && rc_save(&t, save) != 0)
+			die("%s", loam_error());
+		if (!o.quiet)
+			note("%zu records, %zu distinct keys", records, rc_entries(&t));
+		rc_release(&t);
+	} else if (save) {
+		note("no records: %s not written", save);
+	}
+	free(bins);
+	free(lo);
+	free(hi);
+	free(x);
+	free(key);
+	free(count);
+	free(bonus);
+	free(scope);
+	free(task);
+	return cli_exit();
+}
+
+static int
+cmd_merge(int argc, char *argv[])
+{
+	static const struct option longopts[] = { CLI_COMMON_LONGOPTS };
+	struct cli_opts o;
+	struct rc_table t, u;
+	int c;
+
+	cli_init(&o, argc, argv, usage, help, 0);
+	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS(""), longopts, NULL)) != -1)
+		cli_common_option(&o, c);
+	argc -= optind;
+	argv += optind;
+	if (!o.output)
+		usage_error("merge needs -o file");
+	if (argc < 1)
+		usage_error("merge needs tables");
+	if (rc_open(&t, argv[0]) != 0)
+		die("%s", loam_error());
+	for (int i = 1; i < argc; i++) {
+		if (rc_open(&u, argv[i]) != 0)
+			die("%s", loam_error());
+		if (rc_merge(&t, &u, argv[i]) != 0)
+			die("%s", loam_error());
+		rc_release(&u);
+	}
+	if (rc_save(&t, o.output) != 0)
+		die("%s", loam_error());
+	if (!o.quiet)
+		note("%d table%s merged: %zu distinct keys", argc, argc == 1 ? "" : "s", rc_entries(&t));
+	rc_release(&t);
+	return cli_exit();
+}
+
+static int
+cmd_dump(int argc, char *argv[])
+{
+	static const struct option longopts[] = { CLI_COMMON_LONGOPTS };
+	struct cli_opts o;
+	struct rc_table t;
+	struct rc_dump dm;
+	struct rc_entry e;
+	int c;
+
+	cli_init(&o, argc, argv, usage, help, 0);
+	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS(""), longopts, NULL)) != -1)
+		cli_common_option(&o, c);
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		usage_error("dump takes one table");
+	if (rc_open(&t, argv[0]) != 0)
+		die("%s", loam_error());
+	rc_dump_init(&dm, &t);
+	while (rc_dump_next(&dm, &e)) {
+		printf("{\"key\":\"%016llx\",\"count\":%llu", (unsigned long long)e.key,
+		    (unsigned long long)e.count);
+		if (e.bin)
+			printf(",\"bin\":%s", e.bin);
+		if (e.has_scope)
+			printf(",\"scope\":\"%016llx\"", (unsigned long long)e.scope);
+		if (e.has_task)
+			printf(",\"task\":\"%016llx\"", (unsigned long long)e.task);
+		if (printf("}\n") < 0)
+			cli_write_failed("stdout");
+	}
+	rc_dump_release(&dm);
+	rc_release(&t);
+	return cli_exit();
+}
+
+int
+main(int argc, char *argv[])
+{
+	if (argc > 1 && strcmp(argv[1], "merge") == 0) {
+		argv[1] = argv[0];
+		return cmd_merge(argc - 1, argv + 1);
+	}
+	if (argc > 1 && strcmp(argv[1], "dump") == 0) {
+		argv[1] = argv[0];
+		return cmd_dump(argc - 1, argv + 1);
+	}
+	return cmd_run(argc, argv);
+}

@@ -1,0 +1,168 @@
+#!/usr/bin/env bats
+# reward-count: count-based intrinsic rewards (see man/reward-count.1).
+
+load helper
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+}
+
+@test "--help prints the usage to stdout and exits 0" {
+	run -0 --separate-stderr reward-count --help
+	assert_line --index 0 --partial 'usage: reward-count [-q] [--mode progress|simhash|exact|progress-reward]'
+	[ -z "$stderr" ]
+}
+
+@test "the usage lines match the man page SYNOPSIS" {
+	command -v mandoc >/dev/null || skip "mandoc not installed"
+	run -0 bash -c "mandoc -T ascii '$LOAM_TOP/man/reward-count.1' | col -b | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p'"
+	for opt in --mode --field --bins --total-bins --range --key --update --bonus --lambda \
+	    --normalize --scope --simhash-bits --quantum --load --save --unbuffered merge dump; do
+		assert_output --partial -- "$opt"
+	done
+}
+
+@test "usage errors exit 2" {
+	run -2 --separate-stderr reward-count --bogus
+	[ "${stderr_lines[0]}" = "reward-count: unknown option '--bogus'" ]
+	run -2 --separate-stderr reward-count --mode magic
+	[ "${stderr_lines[0]}" = "reward-count: --mode: unknown value 'magic'" ]
+	run -2 --separate-stderr reward-count merge a.rc
+	[ "${stderr_lines[0]}" = "reward-count: merge needs -o file" ]
+}
+
+@test "progress: bonuses by hand, per step (lambda/(sqrt N + 1))" {
+	printf '%s\n' '{"progress":[0.5,0.5]}' '{"progress":[0.5,0.5],"r":1}' \
+	    '{"progress":[0.55,0.5]}' '{"progress":[0.9,0.1]}' > in.jsonl
+	run -0 reward-count -q --bonus inv_sqrt_plus1 --lambda 1 in.jsonl
+	assert_line --index 0 '{"progress":[0.5,0.5],"bin":[5,5],"count":0,"r_int":1}'
+	assert_line --index 1 '{"progress":[0.5,0.5],"r":1,"bin":[5,5],"count":1,"r_int":0.5,"r_total":1.5}'
+	assert_line --index 2 '{"progress":[0.55,0.5],"bin":[5,5],"count":2,"r_int":0.41421356237309509}'
+	assert_line --index 3 '{"progress":[0.9,0.1],"bin":[9,1],"count":0,"r_int":1}'
+}
+
+@test "update orders: batch-sync, before, after (by hand)" {
+	printf '%s\n' '{"iter":1,"progress":[0.5]}' '{"iter":1,"progress":[0.5]}' '{"iter":2,"progress":[0.5]}' > in.jsonl
+	# batch-sync: iter 1 sees N = 0 twice (max(N,1) = 1), iter 2 sees 2.
+	run -0 reward-count -q --lambda 1 in.jsonl
+	[ "$(printf '%s\n' "${lines[@]}" | grep -o '"count":[0-9]*,"r_int":[0-9.]*' | tr '\n' ' ')" = '"count":0,"r_int":1 "count":0,"r_int":1 "count":2,"r_int":0.70710678118654746 ' ]
+	# before: the count before each step: 0, 1, 2.
+	run -0 reward-count -q --lambda 1 --update before in.jsonl
+	[ "$(printf '%s\n' "${lines[@]}" | grep -o '"count":[0-9]*' | tr '\n' ' ')" = '"count":0 "count":1 "count":2 ' ]
+	# after: the count including the step: 1, 2, 3.
+	run -0 reward-count -q --lambda 1 --update after in.jsonl
+	[ "$(printf '%s\n' "${lines[@]}" | grep -o '"count":[0-9]*' | tr '\n' ' ')" = '"count":1 "count":2 "count":3 ' ]
+}
+
+@test "vectorised and per-step forms agree (batch-sync)" {
+	printf '%s\n' '{"progress":[[0.5,0.5],[0.5,0.5],[0.9,0.1]]}' '{"progress":[[0.5,0.5],[0.2,0.5],[0.9,0.1]]}' > vec.jsonl
+	printf '%s\n' '{"iter":1,"progress":[0.5,0.5]}' '{"iter":1,"progress":[0.5,0.5]}' '{"iter":1,"progress":[0.9,0.1]}' \
+	    '{"iter":2,"progress":[0.5,0.5]}' '{"iter":2,"progress":[0.2,0.5]}' '{"iter":2,"progress":[0.9,0.1]}' > steps.jsonl
+	reward-count -q vec.jsonl | grep -o '"r_int":\[[^]]*\]' | tr -d '[]"r_int:' | tr ',' '\n' > a.txt
+	reward-count -q steps.jsonl | grep -o '"r_int":[0-9.e-]*' | cut -d: -f2 > b.txt
+	diff a.txt b.txt
+}
+
+@test "simhash: same state, same code; the seed changes the projection" {
+	printf '%s\n' '{"state":[1,2,3]}' '{"state":[1,2,3]}' '{"state":[-3,0.5,2]}' > in.jsonl
+	run -0 reward-count -q --mode simhash in.jsonl
+	b0=$(echo "${lines[0]}" | grep -o '"bin":[^,]*')
+	[ "$b0" = "$(echo "${lines[1]}" | grep -o '"bin":[^,]*')" ]
+	reward-count -q --mode simhash -s 1 in.jsonl > s1.jsonl
+	reward-count -q --mode simhash -s 1 in.jsonl > s1b.jsonl
+	reward-count -q --mode simhash -s 2 in.jsonl > s2.jsonl
+	cmp s1.jsonl s1b.jsonl
+	! cmp -s s1.jsonl s2.jsonl
+}
+
+@test "exact and progress-reward modes" {
+	printf '%s\n' '{"state":[1,2]}' '{"state":[1,2]}' > in.jsonl
+	run -0 reward-count -q --mode exact --lambda 1 --update before in.jsonl
+	assert_line --index 1 --partial '"count":1,"r_int":1}'
+	printf '%s\n' '{"progress":[0.2,0.3]}' > p.jsonl
+	run -0 reward-count -q --mode progress-reward p.jsonl
+	assert_output --partial '"r_int":0.5'
+}
+
+@test "merge of shard tables equals the single-run table; dump shows bins" {
+	for i in $(seq 1 200); do echo "{\"progress\":[0.$((i % 7)),0.$((i % 5))]}"; done > all.jsonl
+	head -100 all.jsonl > a.jsonl
+	tail -100 all.jsonl > b.jsonl
+	reward-count -q --save all.rc all.jsonl > /dev/null
+	reward-count -q --save a.rc a.jsonl > /dev/null
+	reward-count -q --save b.rc b.jsonl > /dev/null
+	reward-count merge -q -o ab.rc a.rc b.rc
+	reward-count dump all.rc > d1.jsonl
+	reward-count dump ab.rc > d2.jsonl
+	cmp d1.jsonl d2.jsonl
+	[ "$(wc -l < d1.jsonl)" -eq 35 ]
+	run -0 head -n1 d1.jsonl
+	assert_output --regexp '^\{"key":"[0-9a-f]{16}","count":[0-9]+,"bin":\[[0-9],[0-9]\](,"task":"[0-9a-f]{16}")?\}$'
+}
+
+@test "save and load continue the counts; different settings are refused" {
+	printf '%s\n' '{"progress":[0.5]}' > one.jsonl
+	reward-count -q --update before --save t.rc one.jsonl > /dev/null
+	run -0 reward-count -q --update before --load t.rc one.jsonl
+	assert_output --partial '"count":1,'
+	run -1 --separate-stderr reward-count -q --bins 20 --load t.rc one.jsonl
+	[[ "$stderr" == "reward-count: bins: 20 here, 10 in t.rc"* ]]
+	reward-count -q --bins 20 --save u.rc one.jsonl > /dev/null
+	run -1 --separate-stderr reward-count merge -q -o x.rc t.rc u.rc
+	[[ "$stderr" == "reward-count: "*"bins"* ]]
+	[ ! -e x.rc ]
+}
+
+@test "warm-up ranges: answered at once with 0, then frozen" {
+	printf '%s\n' '{"progress":[10]}' '{"progress":[20]}' '{"progress":[15]}' '{"progress":[15]}' > in.jsonl
+	run -0 reward-count -q --update before --range warmup:2 in.jsonl
+	assert_line --index 0 --partial '"count":0,"r_int":0}'
+	assert_line --index 2 --partial '"bin":[5],'
+	reward-count -q --range warmup:2 --save w.rc in.jsonl > /dev/null
+	run -0 reward-count dump w.rc
+	[ "${#lines[@]}" -ge 2 ]
+}
+
+@test "bad input: wrong length, NaN, file:line, missing file" {
+	printf '%s\n' '{"progress":[0.5,0.5]}' '{"progress":[0.5]}' > in.jsonl
+	run -1 --separate-stderr reward-count -q in.jsonl
+	[ "$stderr" = "reward-count: in.jsonl:2: progress: 1 value, expected 2" ]
+	printf '%s\n' '{"progress":[0.5,0.5]}' '{"progress":[0.5,"x"]}' > bad.jsonl
+	run -1 --separate-stderr reward-count -q bad.jsonl
+	[[ "$stderr" == "reward-count: bad.jsonl:2: "* ]]
+	printf '{"progress":[0.5]}\n{"progress":' > trunc.jsonl
+	run -1 --separate-stderr reward-count -q trunc.jsonl
+	[[ "$stderr" == "reward-count: trunc.jsonl:2:"* ]]
+	run -1 --separate-stderr reward-count -q missing.jsonl
+	[ "$stderr" = "reward-count: missing.jsonl: No such file or directory" ]
+}
+
+@test "empty input, missing newline, full disk, closed pipe, determinism, unbuffered" {
+	run -0 --separate-stderr reward-count -q < /dev/null
+	[ -z "$output" ]
+	printf '{"progress":[0.5]}' > nonl.jsonl
+	run -0 reward-count -q nonl.jsonl
+	[ "${#lines[@]}" -eq 1 ]
+	for i in $(seq 1 20000); do echo "{\"progress\":[0.$((i % 10))]}"; done > many.jsonl
+	run -1 --separate-stderr bash -c 'reward-count -q many.jsonl > /dev/full'
+	[ "$stderr" = "reward-count: stdout: write error: No space left on device" ]
+	run -0 --separate-stderr bash -c 'reward-count -q many.jsonl | head -n1'
+	[ "${#lines[@]}" -eq 1 ] && [ -z "$stderr" ]
+	reward-count -q many.jsonl > a.jsonl
+	reward-count -q many.jsonl > b.jsonl
+	cmp a.jsonl b.jsonl
+	coproc RC { reward-count -q --unbuffered; }
+	echo '{"progress":[0.5]}' >&"${RC[1]}"
+	read -t 5 -r line <&"${RC[0]}"
+	[[ "$line" == '{"progress":[0.5],"bin":[5],'* ]]
+	exec {RC[1]}>&-
+	wait "$RC_PID"
+}
+
+@test "the man page EXAMPLES run" {
+	command -v mandoc >/dev/null || skip "mandoc not installed"
+	mandoc -T ascii "$LOAM_TOP/man/reward-count.1" | col -b |
+		sed -n '/^EXAMPLES/,/^SEE ALSO/p' | sed -n 's/^[[:space:]]*\$ //p' > examples.sh
+	[ "$(wc -l < examples.sh)" -ge 3 ]
+	run -0 bash -e examples.sh
+}

@@ -155,20 +155,16 @@ read_vectors(struct rec *r, const char *field, double **x, size_t *cap, size_t *
 	return 0;
 }
 
-static json_object *
-bin_value(struct rc_table *t, const double *x, uint64_t key)
+/* The bin of x as JSON text into buf (the key in hex when the bin is
+ * too long to show); its length. */
+static size_t
+bin_text(struct rc_table *t, const double *x, uint64_t key, char *buf, size_t size)
 {
-	char buf[8192];
-	size_t n = rc_bin_json(t, x, buf, sizeof buf);
-	json_object *v = n && n < sizeof buf ? json_tokener_parse(buf) : NULL;
+	size_t n = rc_bin_json(t, x, buf, size);
 
-	if (!v) {
-		char hex[20];
-
-		snprintf(hex, sizeof hex, "%016llx", (unsigned long long)key);
-		v = json_object_new_string(hex);
-	}
-	return v;
+	if (n && n < size)
+		return n;
+	return (size_t)snprintf(buf, size, "\"%016llx\"", (unsigned long long)key);
 }
 
 static int
@@ -345,7 +341,10 @@ cmd_run(int argc, char *argv[])
 			/* The record with bin, count, r_int (and r_total). */
 			int has_r = rec_get_double(r, "r", &rext) == REC_OK;
 			if (!vectorised) {
-				rec_set_json(r, "bin", bin_value(&t, x, key[0]));
+				char bt[8192];
+				size_t bl = bin_text(&t, x, key[0], bt, sizeof bt);
+
+				rec_set_raw(r, "bin", bt, bl);
 				rec_set_int(r, "count", (int64_t)count[0]);
 				if (rec_set_double(r, "r_int", bonus[0]) != 0 ||
 				    (has_r && rec_set_double(r, "r_total", rext + bonus[0]) != 0))
@@ -359,7 +358,12 @@ cmd_run(int argc, char *argv[])
 				    json_object_is_type(rv, json_type_array))
 					rt = json_object_new_array();
 				for (size_t i = 0; i < n; i++) {
-					json_object_array_add(b, bin_value(&t, x + i * d, key[i]));
+					char bt[8192];
+					size_t bl = bin_text(&t, x + i * d, key[i], bt, sizeof bt);
+					json_object *bv = json_tokener_parse(bt);
+
+					(void)bl;
+					json_object_array_add(b, bv);
 					json_object_array_add(cn, json_object_new_int64((int64_t)count[i]));
 					json_object_array_add(ri, rec_json_new_double(bonus[i]));
 					if (rt) {

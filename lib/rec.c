@@ -13,7 +13,14 @@
 #define JSON_OUT_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 /* Values of the first member of a serialiser's userdata. */
-enum { KIND_LAZY = 0x4c415a59, KIND_NUMBUF = 0x4e554d42 };
+enum { KIND_LAZY = 0x4c415a59, KIND_NUMBUF = 0x4e554d42, KIND_RAWTEXT = 0x52415754 };
+
+/* A value kept as JSON text the caller rendered (rec_set_raw). */
+struct rawtext {
+	int kind;
+	size_t len;
+	char text[];
+};
 
 /* Numbers set with rec_set_floats/doubles: kept as binary until printed. */
 struct numbuf {
@@ -1308,6 +1315,16 @@ materialise(struct rec *r, const char *key, json_object *v)
 		arr = json_tokener_parse(copy);
 		free(copy);
 		z->stub = NULL;
+	} else if (v && json_object_is_type(v, json_type_object) &&
+	    json_object_get_userdata(v) &&
+	    ((const struct rawtext *)json_object_get_userdata(v))->kind == KIND_RAWTEXT) {
+		const struct rawtext *rt = json_object_get_userdata(v);
+		char *copy = xmalloc(rt->len + 1);
+
+		memcpy(copy, rt->text, rt->len);
+		copy[rt->len] = '\0';
+		arr = json_tokener_parse(copy);
+		free(copy);
 	} else if ((nb = numbuf_of(v)) != NULL) {
 		arr = json_object_new_array_ext((int)nb->n);
 		for (size_t i = 0; i < nb->n; i++)
@@ -1783,6 +1800,35 @@ set_numbers(struct rec *r, const char *key, const void *v, int is_double, size_t
 		memcpy(&nb->v, v, n * size);
 	stub = json_object_new_array();
 	json_object_set_serializer(stub, numbuf_to_json, nb, numbuf_delete);
+	return rec_set_json(r, key, stub);
+}
+
+
+static int
+rawtext_to_json(json_object *jso, struct printbuf *pb, int level, int flags)
+{
+	const struct rawtext *rt = json_object_get_userdata(jso);
+
+	printbuf_memappend(pb, rt->text, (int)rt->len);
+	return 0;
+}
+
+static void
+rawtext_delete(json_object *jso, void *userdata)
+{
+	free(userdata);
+}
+
+int
+rec_set_raw(struct rec *r, const char *key, const char *json, size_t len)
+{
+	struct rawtext *rt = xmalloc(sizeof *rt + len);
+	json_object *stub = json_object_new_object();
+
+	rt->kind = KIND_RAWTEXT;
+	rt->len = len;
+	memcpy(rt->text, json, len);
+	json_object_set_serializer(stub, rawtext_to_json, rt, rawtext_delete);
 	return rec_set_json(r, key, stub);
 }
 

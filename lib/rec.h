@@ -194,6 +194,10 @@ int rec_set_bool(struct rec *r, const char *key, int v);
 int rec_set_null(struct rec *r, const char *key);
 int rec_set_floats(struct rec *r, const char *key, const float *v, size_t n);
 int rec_set_doubles(struct rec *r, const char *key, const double *v, size_t n);
+/* A value given as JSON text the caller has rendered and vouches for
+ * (written as it is; read back through rec_get parses it).  For writers
+ * that build values faster than json-c objects. */
+int rec_set_raw(struct rec *r, const char *key, const char *json, size_t len);
 /* Takes ownership of v (one reference). */
 int rec_set_json(struct rec *r, const char *key, json_object *v);
 /* Remove a field; REC_ABSENT if it was not there. */

@@ -1311,33 +1311,14 @@ cmd_mix(int argc, char *argv[])
 int
 main(int argc, char *argv[])
 {
-	static const struct {
-		const char *name;
-		int (*run)(int, char *[]);
-	} commands[] = {
+	static const struct cli_command commands[] = {
 		{ "list", cmd_list },
 		{ "gen", cmd_gen },
 		{ "check", cmd_check },
 		{ "align", cmd_align },
 		{ "mix", cmd_mix },
 	};
-	struct cli_opts o;
-	int c;
 
-	if (argc > 1 && argv[1][0] != '-') {
-		for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-			if (strcmp(argv[1], commands[i].name) == 0) {
-				/* The command's options start after its name;
-				 * messages still say "cookbook-gen". */
-				argv[1] = argv[0];
-				return commands[i].run(argc - 1, argv + 1);
-			}
-		cli_init(&o, argc, argv, usage, help, 0);
-		usage_error("unknown command '%s'", argv[1]);
-	}
-	cli_init(&o, argc, argv, usage, help, 0);
-	static const struct option longopts[] = { CLI_COMMON_LONGOPTS };
-	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS(""), longopts, NULL)) != -1)
-		cli_common_option(&o, c);
-	usage_error("no command given");
+	return cli_subcommand(argc, argv, commands, sizeof commands / sizeof *commands,
+	    NULL, usage, help);
 }

@@ -483,13 +483,11 @@ cmd_dump(int argc, char *argv[])
 int
 main(int argc, char *argv[])
 {
-	if (argc > 1 && strcmp(argv[1], "merge") == 0) {
-		argv[1] = argv[0];
-		return cmd_merge(argc - 1, argv + 1);
-	}
-	if (argc > 1 && strcmp(argv[1], "dump") == 0) {
-		argv[1] = argv[0];
-		return cmd_dump(argc - 1, argv + 1);
-	}
-	return cmd_run(argc, argv);
+	static const struct cli_command commands[] = {
+		{ "merge", cmd_merge },
+		{ "dump", cmd_dump },
+	};
+
+	return cli_subcommand(argc, argv, commands, sizeof commands / sizeof *commands,
+	    cmd_run, usage, help);
 }

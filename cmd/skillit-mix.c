@@ -1301,29 +1301,12 @@ cmd_sample(int argc, char *argv[])
 int
 main(int argc, char *argv[])
 {
-	static const struct {
-		const char *name;
-		int (*run)(int, char *[]);
-	} commands[] = {
+	static const struct cli_command commands[] = {
 		{ "weights", cmd_weights },
 		{ "graph", cmd_graph },
 		{ "sample", cmd_sample },
 	};
-	static const struct option longopts[] = { CLI_COMMON_LONGOPTS };
-	struct cli_opts o;
-	int c;
 
-	if (argc > 1 && argv[1][0] != '-') {
-		for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-			if (strcmp(argv[1], commands[i].name) == 0) {
-				argv[1] = argv[0];
-				return commands[i].run(argc - 1, argv + 1);
-			}
-		cli_init(&o, argc, argv, usage, help, 0);
-		usage_error("unknown command '%s'", argv[1]);
-	}
-	cli_init(&o, argc, argv, usage, help, 0);
-	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS(""), longopts, NULL)) != -1)
-		cli_common_option(&o, c);
-	usage_error("no command given");
+	return cli_subcommand(argc, argv, commands, sizeof commands / sizeof *commands,
+	    NULL, usage, help);
 }

@@ -435,3 +435,26 @@ progress_end(struct progress *p)
 	fprintf(stderr, "%s: %s: %llu in %.2f s, %s\n", progname, p->what,
 	    (unsigned long long)p->done, elapsed, rate);
 }
+
+int
+cli_subcommand(int argc, char *argv[], const struct cli_command *cmds, size_t n,
+    int (*def)(int argc, char *argv[]), const char *usage, const char *help)
+{
+	static const struct option longopts[] = { CLI_COMMON_LONGOPTS };
+	struct cli_opts o;
+	int c;
+
+	for (size_t i = 0; argc > 1 && i < n; i++)
+		if (strcmp(argv[1], cmds[i].name) == 0) {
+			argv[1] = argv[0];
+			return cmds[i].run(argc - 1, argv + 1);
+		}
+	if (def)
+		return def(argc, argv);
+	cli_init(&o, argc, argv, usage, help, 0);
+	if (argc > 1 && argv[1][0] != '-')
+		usage_error("unknown command '%s'", argv[1]);
+	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS(""), longopts, NULL)) != -1)
+		cli_common_option(&o, c);
+	usage_error("no command given");
+}

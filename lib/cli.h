@@ -87,6 +87,21 @@ void cli_init(struct cli_opts *o, int argc, char *argv[], const char *usage,
  * q, unknown options and missing arguments.  Exits for -h, -V and errors. */
 void cli_common_option(struct cli_opts *o, int c);
 
+/*
+ * Commands with subcommands (cookbook-gen gen, skillit-mix sample, ...):
+ * when argv[1] names one of cmds, run it with argv shifted so that its
+ * own options start at argv[1] (messages still name the program).  Else
+ * run def when given (a default command), or answer -h/-V and report an
+ * unknown or missing command as a usage error.  Returns the command's
+ * exit status.
+ */
+struct cli_command {
+	const char *name;
+	int (*run)(int argc, char *argv[]);
+};
+int cli_subcommand(int argc, char *argv[], const struct cli_command *cmds, size_t n,
+    int (*def)(int argc, char *argv[]), const char *usage, const char *help);
+
 /* Messages.  die() exits 1; usage_error() prints the message and the
  * usage line and exits 2; warn() continues but makes cli_exit() return 1. */
 void die(const char *fmt, ...) LOAM_PRINTF(1, 2) LOAM_NORETURN;

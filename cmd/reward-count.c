@@ -98,16 +98,15 @@ parse_range(struct rc_opts *o, const char *arg, double **lo, double **hi)
 static uint64_t
 field_id(struct rec *r, const char *key)
 {
-	json_object *v;
 	const char *s;
+	size_t len;
+	int64_t i;
 
-	if (rec_get(r, key, &v) != REC_OK || !v)
-		return 0;
-	if (json_object_is_type(v, json_type_string)) {
-		s = json_object_get_string(v);
-		return rc_task_hash(s, strlen(s));
-	}
-	return (uint64_t)json_object_get_int64(v) + 1;
+	if (rec_get_str(r, key, &s, &len) == REC_OK)
+		return rc_task_hash(s, len);
+	if (rec_get_int(r, key, &i) == REC_OK)
+		return (uint64_t)i + 1;
+	return 0;
 }
 
 /* The vector(s) of a record into *x (grown as needed): n vectors of d. */
@@ -118,6 +117,17 @@ read_vectors(struct rec *r, const char *field, double **x, size_t *cap, size_t *
 	json_object *v, *e;
 	size_t len;
 
+	/* The common case, one vector, is read without building a tree. */
+	if (*cap < 64) {
+		*cap = 64;
+		*x = xreallocarray(*x, *cap, sizeof **x);
+	}
+	if (rec_get_doubles(r, field, *x, *cap, &len) == REC_OK) {
+		*vectorised = 0;
+		*n = 1;
+		*d = len;
+		return 0;
+	}
 	if (rec_get(r, field, &v) != REC_OK || !v || !json_object_is_type(v, json_type_array))
 		return rec_errorf(r, "field '%s': expected an array of numbers", field);
 	len = json_object_array_length(v);

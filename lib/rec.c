@@ -722,7 +722,10 @@ rec_clear(struct rec *r)
 {
 	if (r->obj)
 		json_object_put(r->obj);
+	if (r->added)
+		json_object_put(r->added);
 	r->obj = NULL;
+	r->added = NULL;
 	r->nlazy = 0;
 	r->rewritten = 0;
 	r->nkeys_read = 0;
@@ -1033,16 +1036,14 @@ build_value(struct builder *b, int top)
  */
 static int
 rec_tree_tokener(struct rec *r);
+static int
+rec_tree(struct rec *r);
 
 static int
-rec_tree(struct rec *r)
+rec_tree_fast(struct rec *r)
 {
 	struct builder b;
 
-	if (r->obj)
-		return 0;
-	if (r->by_tokener)
-		return rec_tree_tokener(r);
 	b.s = r->raw;
 	b.i = 0;
 	b.n = r->rawlen;
@@ -1055,6 +1056,25 @@ rec_tree(struct rec *r)
 	r->parsecap = b.cap;
 	r->nkeys_read = json_object_object_length(r->obj);
 	return 0;
+}
+
+/* The tree, built once; fields added before it existed (rec_set_json on
+ * a record that had no tree) follow the line's own, in their order. */
+static int
+rec_tree(struct rec *r)
+{
+	int rc;
+
+	if (r->obj)
+		return 0;
+	rc = r->by_tokener ? rec_tree_tokener(r) : rec_tree_fast(r);
+	if (rc == 0 && r->added) {
+		json_object_object_foreach(r->added, k, v)
+			json_object_object_add(r->obj, k, json_object_get(v));
+		json_object_put(r->added);
+		r->added = NULL;
+	}
+	return rc;
 }
 
 /*
@@ -1360,23 +1380,39 @@ rec_get(struct rec *r, const char *key, json_object **out)
 	return REC_OK;
 }
 
+/* The line's top-level field called key, without the tree: 1 and *f
+ * set, 0 when absent, -1 when the field table cannot answer (no table,
+ * or the key was added since and lives in r->added). */
+static int
+line_field(const struct rec *r, const char *key, const struct rec_field **f)
+{
+	size_t keylen = strlen(key);
+
+	*f = NULL;
+	if (r->obj || !r->raw || r->nfields < 0)
+		return -1;
+	if (r->added && json_object_object_get_ex(r->added, key, NULL))
+		return -1;
+	/* The last of duplicate keys wins, as in the tree. */
+	for (int i = 0; i < r->nfields; i++)
+		if (r->fields[i].keylen == keylen &&
+		    memcmp(r->raw + r->fields[i].key, key, keylen) == 0)
+			*f = &r->fields[i];
+	return *f != NULL;
+}
+
 /* rec_get_str without the tree: a top-level string written without
  * escapes is copied out of the line.  1 when it answered, 0 when the tree
  * is needed (escapes, another type, no field table). */
 static int
 str_from_line(struct rec *r, const char *key, const char **s, size_t *len, int *found)
 {
-	size_t keylen = strlen(key);
-	const struct rec_field *hit = NULL;
+	const struct rec_field *hit;
+	int rc = line_field(r, key, &hit);
 
-	if (r->obj || !r->raw || r->nfields < 0)
+	if (rc < 0)
 		return 0;
-	/* The last of duplicate keys wins, as in the tree. */
-	for (int i = 0; i < r->nfields; i++)
-		if (r->fields[i].keylen == keylen &&
-		    memcmp(r->raw + r->fields[i].key, key, keylen) == 0)
-			hit = &r->fields[i];
-	if (!hit) {
+	if (rc == 0) {
 		*found = REC_ABSENT;
 		return 1;
 	}
@@ -1458,11 +1494,57 @@ rec_json_int(json_object *v, const char *name, int64_t *out)
 	return REC_OK;
 }
 
+/* A top-level number read from the line without the tree: 1 when
+ * answered (*found set), 0 when the tree must. */
+static int
+number_from_line(struct rec *r, const char *key, double *d, int want_int, int64_t *i,
+    int *found)
+{
+	const struct rec_field *f;
+	int rc = line_field(r, key, &f), is_int;
+	const char *p, *end;
+
+	if (rc < 0)
+		return 0;
+	if (rc == 0) {
+		*found = REC_ABSENT;
+		return 1;
+	}
+	p = r->raw + f->value;
+	if (!(*p == '-' || (*p >= '0' && *p <= '9')))
+		return 0;		/* not a number: the tree says why */
+	if (skip_number(p, 0, f->valuelen, &is_int) != f->valuelen)
+		return 0;
+	if (want_int) {
+		char buf[32];
+
+		if (is_int != 1 || f->valuelen >= sizeof buf)
+			return 0;	/* 1e3, 2.5, 2^64-1: the tree's rules */
+		memcpy(buf, p, f->valuelen);
+		buf[f->valuelen] = '\0';
+		errno = 0;
+		long long v = strtoll(buf, NULL, 10);
+		if (errno)
+			return 0;
+		*i = v;
+	} else {
+		*d = rec_strtod(p, &end);
+		if (!isfinite(*d))
+			return 0;
+	}
+	*found = REC_OK;
+	return 1;
+}
+
 int
 rec_get_double(struct rec *r, const char *key, double *out)
 {
 	json_object *v;
-	int found = lookup(r, key, &v);
+	int found;
+
+	if (number_from_line(r, key, out, 0, NULL, &found))
+		return found;
+	found = lookup(r, key, &v);
 
 	if (found != REC_OK)
 		return found;
@@ -1473,7 +1555,11 @@ int
 rec_get_int(struct rec *r, const char *key, int64_t *out)
 {
 	json_object *v;
-	int found = lookup(r, key, &v);
+	int found;
+
+	if (number_from_line(r, key, NULL, 1, out, &found))
+		return found;
+	found = lookup(r, key, &v);
 
 	if (found != REC_OK)
 		return found;
@@ -1555,7 +1641,51 @@ get_numbers(struct rec *r, const char *key, void *buf, int is_double,
 	struct numbuf *nb;
 	size_t count, i;
 	double d;
+	const struct rec_field *lf;
 
+	/* An array of numbers read straight from the line, no tree (the
+	 * scan checked the grammar; anything but numbers goes to the tree). */
+	int line = line_field(r, key, &lf);
+	if (line == 0)
+		return REC_ABSENT;
+	if (line == 1 && r->raw[lf->value] == '[') {
+		const char *p = r->raw + lf->value + 1, *end = r->raw + lf->value + lf->valuelen;
+
+		for (count = 0;; count++) {
+			while (p < end && is_space(*p))
+				p++;
+			if (count == 0 && *p == ']')
+				break;
+			if (!(*p == '-' || (*p >= '0' && *p <= '9')))
+				goto tree;
+			if (count >= cap)
+				goto tree;	/* the tree path counts and says so */
+			const char *q;
+			if (is_double) {
+				d = rec_strtod(p, &q);
+				((double *)buf)[count] = d;
+			} else {
+				float fl = rec_strtof(p, &q);
+				((float *)buf)[count] = fl;
+				d = fl;
+			}
+			if (!isfinite(d))
+				goto tree;
+			p = q;
+			while (p < end && is_space(*p))
+				p++;
+			if (*p == ']') {
+				count++;
+				break;
+			}
+			if (*p != ',')
+				goto tree;
+			p++;
+		}
+		*n = count;
+		return REC_OK;
+	}
+tree:;
 	int found = lookup(r, key, &v);
 
 	if (found != REC_OK)
@@ -1663,6 +1793,22 @@ rec_set_json(struct rec *r, const char *key, json_object *v)
 
 	if (!v)
 		return -1;
+	/* A field the line does not have can wait beside it: the tree is
+	 * built only if the program looks into the record. */
+	if (!r->obj && r->raw && r->nfields >= 0) {
+		size_t keylen = strlen(key);
+		int in_line = 0;
+
+		for (int i = 0; i < r->nfields && !in_line; i++)
+			in_line = r->fields[i].keylen == keylen &&
+			    memcmp(r->raw + r->fields[i].key, key, keylen) == 0;
+		if (!in_line) {
+			if (!r->added)
+				r->added = json_object_new_object();
+			json_object_object_add(r->added, key, v);
+			return 0;
+		}
+	}
 	if (rec_tree(r) != 0) {
 		json_object_put(v);
 		return -1;
@@ -1974,7 +2120,7 @@ rec_to_string(struct rec *r, size_t *len)
 
 	if (r->raw && !r->rewritten) {
 		nkeys = r->obj ? (size_t)json_object_object_length(r->obj) : 0;
-		if (r->raw_compact && (!r->obj || nkeys == r->nkeys_read)) {
+		if (r->raw_compact && !r->added && (!r->obj || nkeys == r->nkeys_read)) {
 			*len = r->rawlen;
 			return r->raw;
 		}
@@ -1987,11 +2133,15 @@ rec_to_string(struct rec *r, size_t *len)
 			printbuf_memappend(r->out, r->raw, (int)r->rawlen);
 		else
 			append_compact(r->out, r->raw, r->rawlen);
-		if (r->obj && nkeys > r->nkeys_read) {
+		if ((r->obj && nkeys > r->nkeys_read) || (!r->obj && r->added)) {
+			json_object *from = r->obj ? r->obj : r->added;
+			size_t skip = r->obj ? r->nkeys_read : 0;
+
 			r->out->bpos--;		/* the closing brace */
-			first = r->nkeys_read == 0;
-			json_object_object_foreach(r->obj, k, v) {
-				if (i++ < r->nkeys_read)
+			/* An empty line object "{}" takes no comma first. */
+			first = r->obj ? r->nkeys_read == 0 : r->nkeys_scanned == 0;
+			json_object_object_foreach(from, k, v) {
+				if (i++ < skip)
 					continue;
 				if (!first)
 					printbuf_memappend(r->out, ",", 1);

@@ -87,6 +87,7 @@ struct rec_field {
 
 struct rec {
 	json_object *obj;	/* the tree, owned; NULL until first needed */
+	json_object *added;	/* fields set while there was no tree, owned */
 	const char *file;	/* for messages: "<stdin>" or the path */
 	unsigned long line;	/* 1-based line number, 0 for a new record */
 	/* Pass-through state (records read from a line only). */

@@ -196,6 +196,59 @@ test_fields(void)
 	rec_free(r);
 }
 
+/* Numbers read and fields added without the tree. */
+static void
+test_no_tree(void)
+{
+	const char *in = "{\"p\":[1,2.5,-3e2],\"n\":7,\"x\":1.5,\"s\":\"t\",\"big\":1e3}";
+	struct rec *r = rec_parse(in, strlen(in), "t", 1);
+	double d[4], x = 0;
+	int64_t n = 0;
+	size_t cnt = 0;
+	json_object *v;
+
+	is_int(rec_get_doubles(r, "p", d, 4, &cnt), REC_OK, "short array without a tree");
+	ok(cnt == 3 && d[0] == 1 && d[1] == 2.5 && d[2] == -300, "its values");
+	is_int(rec_get_int(r, "n", &n), REC_OK, "integer without a tree");
+	is_int(n, 7, "its value");
+	is_int(rec_get_double(r, "x", &x), REC_OK, "double without a tree");
+	ok(x == 1.5, "its value");
+	is_int(rec_get_doubles(r, "p", d, 2, &cnt), REC_BAD, "more than cap is still an error");
+	is_int(rec_get_double(r, "s", &x), REC_BAD, "a string is not a number");
+	ok(r->obj != NULL, "(the error came from the tree)");
+	rec_free(r);
+
+	r = rec_parse(in, strlen(in), "t", 1);
+	is_int(rec_get_int(r, "big", &n), REC_OK, "1e3 as an integer (through the tree)");
+	rec_free(r);
+
+	r = rec_parse(in, strlen(in), "t", 1);
+	rec_set_int(r, "k", 1);
+	rec_set_double(r, "y", 0.5);
+	rec_set_int(r, "k", 2);
+	ok(r->obj == NULL, "adding fields builds no tree");
+	{
+		char want[256];
+		snprintf(want, sizeof want, "%.*s,\"k\":2,\"y\":0.5}", (int)strlen(in) - 1, in);
+		is_str(line_of(r), want, "added fields spliced, a re-set one replaced in place");
+		is_int(rec_get(r, "k", &v), REC_OK, "an added field is found");
+		is_int(json_object_get_int(v), 2, "with its value");
+		ok(r->obj != NULL, "(through the tree, which took the added fields)");
+		is_str(line_of(r), want, "and the output is the same");
+	}
+	rec_free(r);
+
+	r = rec_parse("{ }", 3, "t", 1);
+	rec_set_int(r, "k", 1);
+	is_str(line_of(r), "{\"k\":1}", "added to an empty object (spaced)");
+	rec_free(r);
+
+	r = rec_parse(in, strlen(in), "t", 1);
+	rec_set_int(r, "n", 8);
+	ok(r->obj != NULL && strstr(line_of(r), "\"n\":8,") != NULL, "replacing a line field uses the tree");
+	rec_free(r);
+}
+
 static void
 test_numbers(void)
 {
@@ -620,6 +673,7 @@ main(void)
 	test_strings();
 	test_numbers();
 	test_fields();
+	test_no_tree();
 	test_arrays();
 	test_reader();
 	test_long_line();

@@ -197,7 +197,8 @@ main(int argc, char *argv[])
 	write_small(small, 400000);
 	mb = file_mb(small);
 	compare(out, small, mb, "", ".", "validate+re-emit (pass-through)", have_jq);
-	compare(out, small, mb, "--set k=1", ".k=1", "parse to tree+add field+re-emit", have_jq);
+	compare(out, small, mb, "--set k=1", ".k=1", "validate+add a field+re-emit (no tree)", have_jq);
+	compare(out, small, mb, "--set id=1", ".id=1", "parse to tree+replace a field+re-emit", have_jq);
 
 	write_embeddings(emb, 3000, 1024);
 	mb = file_mb(emb);

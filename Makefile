@@ -184,7 +184,7 @@ fuzz: deps
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(FAISS_SHIM)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
-	    $< $(filter-out lib/knn.c lib/cli.c,$(LIB_SRC)) $(LIBS) -lm -o $@
+	    $< $(filter-out lib/knn.c lib/cli.c,$(LIB_SRC)) $(BLAS_LIBS) $(LIBS) -lm -o $@
 
 clean:
 	rm -rf build bin lib/libloam.a

@@ -38,6 +38,36 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (len2 != len || memcmp(t, copy, len) != 0)
 		abort();
 
+	/* The tree-free paths first: getters and an added field before any
+	 * tree exists, then the output must still parse. */
+	{
+		static const char *const keys[] = { "a", "p", "x", "id", "" };
+		struct rec *lazy = rec_parse(copy, len, "fuzz", 4);
+		double dd[8];
+		float ff[8];
+		int64_t ii;
+		size_t nn;
+		const char *ss;
+
+		if (!lazy)
+			abort();
+		for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+			rec_get_double(lazy, keys[k], dd);
+			rec_get_int(lazy, keys[k], &ii);
+			rec_get_doubles(lazy, keys[k], dd, 8, &nn);
+			rec_get_floats(lazy, keys[k], ff, 8, &nn);
+			rec_get_str(lazy, keys[k], &ss, &nn);
+		}
+		rec_set_int(lazy, "fuzz_new", 1);
+		rec_set_int(lazy, "fuzz_new", 2);
+		t = rec_to_string(lazy, &len2);
+		struct rec *back = rec_parse(t, len2, "fuzz", 5);
+		if (!back)
+			abort();
+		rec_free(back);
+		rec_free(lazy);
+	}
+
 	/* Every getter on every key. */
 	json_object *obj = NULL;
 	float f[64];

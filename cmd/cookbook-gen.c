@@ -402,18 +402,13 @@ cmd_gen(int argc, char *argv[])
 		case OPT_VOCAB:
 			st.vocab_path = optarg;
 			break;
-		case OPT_FORMAT:
-			if (strcmp(optarg, "record") == 0)
-				fmt = FMT_RECORD;
-			else if (strcmp(optarg, "alpaca") == 0)
-				fmt = FMT_ALPACA;
-			else if (strcmp(optarg, "chat") == 0)
-				fmt = FMT_CHAT;
-			else if (strcmp(optarg, "text") == 0)
-				fmt = FMT_TEXT;
-			else
-				usage_error("--format: '%s' is not record, alpaca, chat or text", optarg);
+		case OPT_FORMAT: {
+			/* In enum format's order. */
+			static const char *const formats[] = { "record", "alpaca", "chat", "text" };
+
+			fmt = (enum format)cli_parse_choice("--format", optarg, formats, 4);
 			break;
+		}
 		case OPT_SHARD:
 			cli_parse_shard("--shard", optarg, &shard, &nshards);
 			break;

@@ -55,15 +55,6 @@ enum {
 	OPT_SIMHASH_BITS, OPT_QUANTUM, OPT_LOAD, OPT_SAVE, OPT_UNBUFFERED,
 };
 
-static int
-pick(const char *opt, const char *arg, const char *const *names, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (strcmp(arg, names[i]) == 0)
-			return i;
-	usage_error("%s: unknown value '%s'", opt, arg);
-}
-
 /* "a:b,c:d" or "warmup:N" into the options; D from the pairs. */
 static size_t
 parse_range(struct rc_opts *o, const char *arg, double **lo, double **hi)
@@ -226,7 +217,7 @@ cmd_run(int argc, char *argv[])
 
 	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS(""), longopts, NULL)) != -1) {
 		if (c == OPT_MODE)
-			mode = pick("--mode", optarg, modes, 4);
+			mode = cli_parse_choice("--mode", optarg, modes, 4);
 		else if (c >= OPT_MODE && ngiven < 64)
 			given[ngiven].c = c, given[ngiven++].arg = optarg;
 		else
@@ -257,15 +248,15 @@ cmd_run(int argc, char *argv[])
 			ro.total_bins = cli_parse_u64("--total-bins", arg, 1, UINT64_MAX);
 			break;
 		case OPT_RANGE: nrange = parse_range(&ro, arg, &lo, &hi); break;
-		case OPT_KEY: ro.key = pick("--key", arg, keys, 2); break;
+		case OPT_KEY: ro.key = cli_parse_choice("--key", arg, keys, 2); break;
 		case OPT_STAGE_OFFSETS: ro.stage_offsets = 1; break;
-		case OPT_UPDATE: ro.update = pick("--update", arg, updates, 3); break;
-		case OPT_BONUS: ro.bonus = pick("--bonus", arg, bonuses, 2); break;
+		case OPT_UPDATE: ro.update = cli_parse_choice("--update", arg, updates, 3); break;
+		case OPT_BONUS: ro.bonus = cli_parse_choice("--bonus", arg, bonuses, 2); break;
 		case OPT_LAMBDA: ro.lambda = cli_parse_double("--lambda", arg, 0, 1e300); break;
 		case OPT_NORMALIZE:
 			ro.norm_mean = cli_parse_double("--normalize", arg, 1e-300, 1e300);
 			break;
-		case OPT_SCOPE: ro.scope = pick("--scope", arg, scopes, 3); break;
+		case OPT_SCOPE: ro.scope = cli_parse_choice("--scope", arg, scopes, 3); break;
 		case OPT_SIMHASH_BITS:
 			ro.simhash_bits = (unsigned)cli_parse_u64("--simhash-bits", arg, 1, 64);
 			break;

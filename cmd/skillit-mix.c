@@ -404,14 +404,13 @@ cmd_weights(int argc, char *argv[])
 		case OPT_WINDOW:
 			so.window = cli_parse_u64("--window", optarg, 0, 1000000);
 			break;
-		case OPT_AGG:
-			if (strcmp(optarg, "sum") == 0)
-				so.agg = SKILLIT_AGG_SUM;
-			else if (strcmp(optarg, "mean") == 0)
-				so.agg = SKILLIT_AGG_MEAN;
-			else
-				usage_error("--agg: '%s' is not sum or mean", optarg);
+		case OPT_AGG: {
+			static const char *const aggs[] = { "sum", "mean" };
+
+			so.agg = cli_parse_choice("--agg", optarg, aggs, 2) == 0 ?
+			    SKILLIT_AGG_SUM : SKILLIT_AGG_MEAN;
 			break;
+		}
 		case OPT_TARGET: target = optarg; break;
 		case OPT_STATIC: so.static_mix = 1; break;
 		case OPT_PRIOR: prior = optarg; break;
@@ -421,16 +420,15 @@ cmd_weights(int argc, char *argv[])
 		case OPT_ETA_SCHEDULE: so.eta_schedule = 1; break;
 		case OPT_IGNORE_LONE: so.ignore_lone_nodes = 1; break;
 		case OPT_DYNAMIC_LAMBDA: so.dynamic_lambda = 1; break;
-		case OPT_BINARY:
-			if (strcmp(optarg, "yes") == 0)
-				so.binary = SKILLIT_BINARY_YES;
-			else if (strcmp(optarg, "no") == 0)
-				so.binary = SKILLIT_BINARY_NO;
-			else if (strcmp(optarg, "auto") == 0)
-				so.binary = SKILLIT_BINARY_AUTO;
-			else
-				usage_error("--binary-graph: '%s' is not yes, no or auto", optarg);
+		case OPT_BINARY: {
+			static const char *const modes[] = { "yes", "no", "auto" };
+			static const int values[] = {
+				SKILLIT_BINARY_YES, SKILLIT_BINARY_NO, SKILLIT_BINARY_AUTO,
+			};
+
+			so.binary = values[cli_parse_choice("--binary-graph", optarg, modes, 3)];
 			break;
+		}
 		case OPT_FOLLOW: follow = 1; break;
 		default:
 			cli_common_option(&o, c);
@@ -639,16 +637,12 @@ cmd_graph(int argc, char *argv[])
 	cli_init(&o, argc, argv, usage, help, 0);
 	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS(""), longopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_METHOD:
-			if (strcmp(optarg, "linear") == 0)
-				method = LINEAR;
-			else if (strcmp(optarg, "relative") == 0)
-				method = RELATIVE;
-			else if (strcmp(optarg, "pairwise") == 0)
-				method = PAIRWISE;
-			else
-				usage_error("--method: '%s' is not linear, relative or pairwise", optarg);
+		case OPT_METHOD: {
+			static const char *const methods[] = { "linear", "relative", "pairwise" };
+
+			method = cli_parse_choice("--method", optarg, methods, 3);
 			break;
+		}
 		case OPT_THRESHOLD:
 			threshold = cli_parse_double("--threshold", optarg, -1e300, 1e300);
 			break;
@@ -1139,14 +1133,12 @@ cmd_sample(int argc, char *argv[])
 		case OPT_SKILL_FIELD:
 			field = optarg;
 			break;
-		case OPT_DRAW:
-			if (strcmp(optarg, "exact") == 0)
-				iid = 0;
-			else if (strcmp(optarg, "iid") == 0)
-				iid = 1;
-			else
-				usage_error("--draw: '%s' is not exact or iid", optarg);
+		case OPT_DRAW: {
+			static const char *const draws[] = { "exact", "iid" };
+
+			iid = cli_parse_choice("--draw", optarg, draws, 2);
 			break;
+		}
 		case OPT_REPLACE:
 			replace = 1;
 			break;

@@ -256,6 +256,22 @@ cli_parse_double(const char *opt, const char *s, double min, double max)
 	return v;
 }
 
+int
+cli_parse_choice(const char *opt, const char *s, const char *const *names, int n)
+{
+	char list[512];
+	size_t at = 0;
+
+	for (int i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	list[0] = '\0';
+	for (int i = 0; i < n && at < sizeof list; i++)
+		at += (size_t)snprintf(list + at, sizeof list - at, "%s%s",
+		    i == 0 ? "" : i == n - 1 ? " or " : ", ", names[i]);
+	usage_error("%s: '%s' is not %s", opt, s, list);
+}
+
 void
 cli_parse_shard(const char *opt, const char *s, uint64_t *index, uint64_t *count)
 {

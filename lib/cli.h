@@ -116,6 +116,9 @@ void note(const char *fmt, ...) LOAM_PRINTF(1, 2);
 uint64_t cli_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max);
 int64_t cli_parse_i64(const char *opt, const char *s, int64_t min, int64_t max);
 double cli_parse_double(const char *opt, const char *s, double min, double max);
+/* The index of s among the n names; otherwise a usage error that lists
+ * them: "prog: --format: 'x' is not record, alpaca, chat or text". */
+int cli_parse_choice(const char *opt, const char *s, const char *const *names, int n);
 /* "I/N" with 0 <= I < N. */
 void cli_parse_shard(const char *opt, const char *s, uint64_t *index, uint64_t *count);
 

@@ -26,7 +26,7 @@ setup() {
 	run -2 --separate-stderr reward-count --bogus
 	[ "${stderr_lines[0]}" = "reward-count: unknown option '--bogus'" ]
 	run -2 --separate-stderr reward-count --mode magic
-	[ "${stderr_lines[0]}" = "reward-count: --mode: unknown value 'magic'" ]
+	[ "${stderr_lines[0]}" = "reward-count: --mode: 'magic' is not progress, simhash, exact or progress-reward" ]
 	run -2 --separate-stderr reward-count merge a.rc
 	[ "${stderr_lines[0]}" = "reward-count: merge needs -o file" ]
 }

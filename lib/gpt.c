@@ -573,6 +573,35 @@ gpt_config_from_meta(struct gpt_config *cfg, const struct safetensors *st)
 }
 
 int
+gpt_config_from_tensors(struct gpt_config *cfg, const struct safetensors *st,
+    int n_head)
+{
+	const struct safetensors_tensor *wpe, *in, *out;
+	char name[64];
+
+	memset(cfg, 0, sizeof *cfg);
+	wpe = safetensors_find(st, "_backbone.wpe.weight");
+	in = safetensors_find(st, "_read_in.weight");
+	out = safetensors_find(st, "_read_out.weight");
+	if (wpe == NULL || in == NULL || out == NULL || wpe->ndim != 2 ||
+	    in->ndim != 2 || out->ndim != 2)
+		return loam_seterr("%s: not a TART model: needs _read_in.weight, "
+		    "_backbone.wpe.weight and _read_out.weight", st->name);
+	cfg->max_len = (int)wpe->shape[0];
+	cfg->n_embd = (int)wpe->shape[1];
+	cfg->n_in = (int)in->shape[1];
+	cfg->n_out = (int)out->shape[0];
+	cfg->n_head = n_head;
+	for (;;) {
+		snprintf(name, sizeof name, "_backbone.h.%d.ln_1.weight", cfg->n_layer);
+		if (safetensors_find(st, name) == NULL)
+			break;
+		cfg->n_layer++;
+	}
+	return 0;
+}
+
+int
 gpt_save(const struct gpt *m, const char *path, int which,
     const struct safetensors_kv *meta, size_t nmeta)
 {
@@ -629,4 +658,65 @@ gpt_load(struct gpt *m, const struct safetensors *st, int which)
 		memcpy(block + want->offset, t->data, want->count * sizeof *block);
 	}
 	return 0;
+}
+
+int
+gpt_save_adam(const struct gpt *m, const char *path, const char *step)
+{
+	size_t n = m->ntensors;
+	struct safetensors_tensor *t = xcalloc(2 * n, sizeof *t);
+	char **names = xcalloc(2 * n, sizeof *names), adam_t[32];
+	struct safetensors_kv meta[] = { { "step", step }, { "adam_t", adam_t } };
+	int rc;
+
+	snprintf(adam_t, sizeof adam_t, "%ld", m->adam_t);
+	for (size_t i = 0; i < 2 * n; i++) {
+		const struct gpt_tensor *g = &m->tensors[i % n];
+		const char *pre = i < n ? "exp_avg." : "exp_avg_sq.";
+		names[i] = xmalloc(strlen(pre) + strlen(g->name) + 1);
+		strcpy(names[i], pre);
+		strcat(names[i], g->name);
+		t[i].name = names[i];
+		t[i].dtype = SAFETENSORS_F32;
+		t[i].ndim = g->ndim;
+		t[i].shape = g->shape;
+		t[i].data = (i < n ? m->adam_m : m->adam_v) + g->offset;
+	}
+	rc = safetensors_write(path, t, 2 * n, meta, 2);
+	for (size_t i = 0; i < 2 * n; i++)
+		free(names[i]);
+	free(names);
+	free(t);
+	return rc;
+}
+
+int
+gpt_load_adam(struct gpt *m, const struct safetensors *st, long step)
+{
+	const char *s = safetensors_meta(st, "step"), *at = safetensors_meta(st, "adam_t");
+	char *name = NULL;
+	int rc = 0;
+
+	if (s == NULL || at == NULL || atol(s) != step)
+		return loam_seterr("%s: Adam state is from step %s, the model from "
+		    "step %ld", st->name, s != NULL ? s : "(none)", step);
+	m->adam_t = atol(at);
+	for (size_t i = 0; i < 2 * m->ntensors && rc == 0; i++) {
+		const struct gpt_tensor *g = &m->tensors[i % m->ntensors];
+		const char *pre = i < m->ntensors ? "exp_avg." : "exp_avg_sq.";
+		const struct safetensors_tensor *t;
+		name = xrealloc(name, strlen(pre) + strlen(g->name) + 1);
+		strcpy(name, pre);
+		strcat(name, g->name);
+		t = safetensors_find(st, name);
+		if (t == NULL || t->dtype != SAFETENSORS_F32 ||
+		    t->nbytes != g->count * sizeof(float))
+			rc = loam_seterr("%s: tensor '%s' missing or of the wrong "
+			    "type or size", st->name, name);
+		else
+			memcpy((i < m->ntensors ? m->adam_m : m->adam_v) + g->offset,
+			    t->data, t->nbytes);
+	}
+	free(name);
+	return rc;
 }

@@ -157,6 +157,11 @@ void gpt_cache_release(struct gpt_cache *c);
 /* Metadata keys for the configuration, and back.  gpt_config_from_meta
  * fails naming the missing or bad key. */
 int gpt_config_from_meta(struct gpt_config *cfg, const struct safetensors *st);
+/* The configuration read off the tensors' names and shapes, for a
+ * checkpoint without loam's metadata (a converted reference state dict);
+ * the head count cannot be seen in shapes and is given. */
+int gpt_config_from_tensors(struct gpt_config *cfg, const struct safetensors *st,
+    int n_head);
 /* Write the parameters (which = 0), Adam's first (1) or second (2)
  * moments to path with the given metadata (the configuration keys are
  * added first). */
@@ -166,6 +171,13 @@ int gpt_save(const struct gpt *m, const char *path, int which,
  * Every tensor must be present, F32, with the right shape; others in the
  * file (GPT-2's unused token table, attention mask buffers) are ignored. */
 int gpt_load(struct gpt *m, const struct safetensors *st, int which);
+
+/* Adam's state for resuming: tensors "exp_avg.NAME" and "exp_avg_sq.NAME"
+ * (PyTorch's names) and the metadata "step" (the caller's training step,
+ * a string) and "adam_t".  gpt_load_adam refuses a file whose step is
+ * not `step`: a model and an optimiser state from different moments. */
+int gpt_save_adam(const struct gpt *m, const char *path, const char *step);
+int gpt_load_adam(struct gpt *m, const struct safetensors *st, long step);
 
 #ifdef __cplusplus
 }

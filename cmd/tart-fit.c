@@ -1,0 +1,802 @@
+/*
+ * tart-fit - TART's reasoning module (Bhatia, Narayan, De Sa, Ré 2023):
+ * train it on synthetic logistic regression, apply it to embeddings with
+ * the k-example prefix cached, and evaluate it against in-context
+ * logistic regression; see tart-fit(1).
+ *
+ * The model is lib/gpt, the task, PCA and baseline lib/tart.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "dense.h"
+#include "gpt.h"
+#include "npy.h"
+#include "rec.h"
+#include "safetensors.h"
+#include "tart.h"
+
+static const char usage[] =
+    "usage: tart-fit train [-q] [--config tiny|small|standard] [--layers n] [--width n]\n"
+    "                      [--heads n] [--positions n] [--steps n] [--batch n] [--lr x]\n"
+    "                      [--alpha x] [--dims a:b:inc:every] [--points a:b:inc:every]\n"
+    "                      [--checkpoint-every n] [--log-every n] [--resume] [-s seed]\n"
+    "                      [-t threads] -o model\n"
+    "       tart-fit predict [-q] -m model [-k n] [--train file] [--components n]\n"
+    "                      [--no-cache] [--field name] [--label-field name] [-s seed]\n"
+    "                      [-t threads] [-o file] [file ...]\n"
+    "       tart-fit eval [-q] -m model [--ks n,...] [--tasks n] [--queries n]\n"
+    "                      [--alpha x] [--C x] [-s seed] [-t threads] [-o file]\n";
+static const char help[] =
+    "TART's reasoning module: train on synthetic logistic regression, predict labels\n"
+    "of embeddings from k labelled examples, evaluate against logistic regression.\n"
+    "Run 'tart-fit COMMAND -h' for a command's options.\n";
+
+/* ---- train ---- */
+
+static const char train_help[] =
+    "Train the reasoning module on synthetic logistic-regression tasks.\n"
+    "  --config NAME        tiny (3 layers, 64 wide, 2 heads), small (6, 128, 4),\n"
+    "                       standard (12, 256, 8; the paper's; default)\n"
+    "  --layers/--width/--heads N   explicit sizes (override the config)\n"
+    "  --positions N        longest sequence in points (default 258: k <= 257)\n"
+    "  --steps N            training steps (default 24000, the released checkpoint's)\n"
+    "  --batch N            tasks per step (default 128)\n"
+    "  --lr X               Adam learning rate (default 1e-4)\n"
+    "  --alpha X            task weight scale (default 10)\n"
+    "  --dims A:B:INC:EVERY   dimension curriculum (default 4:16:4:1000)\n"
+    "  --points A:B:INC:EVERY length curriculum (default 18:258:30:1000)\n"
+    "  --checkpoint-every N write the model (and Adam's state) every N steps (1000)\n"
+    "  --log-every N        a progress line every N steps when stderr is no terminal (100)\n"
+    "  --resume             continue the run saved in the -o file\n"
+    "  -o, --output FILE    the model (safetensors); FILE.adam holds Adam's state\n"
+    "  -s, --seed N         seed of the initialisation and of every task\n"
+    "  -t, --threads N      threads\n"
+    "  -q, --quiet          no progress\n";
+
+enum {
+	OPT_CONFIG = 256, OPT_LAYERS, OPT_WIDTH, OPT_HEADS, OPT_POSITIONS, OPT_STEPS,
+	OPT_BATCH, OPT_LR, OPT_ALPHA, OPT_DIMS, OPT_POINTS, OPT_CKPT, OPT_LOG,
+	OPT_RESUME, OPT_MODEL, OPT_TRAIN, OPT_COMPONENTS, OPT_NO_CACHE, OPT_FIELD,
+	OPT_LABEL_FIELD, OPT_KS, OPT_TASKS, OPT_QUERIES, OPT_C,
+};
+
+static void
+parse_ramp(const char *opt, const char *s, struct tart_ramp *r)
+{
+	long v[4];
+	char *end;
+	const char *p = s;
+
+	for (int i = 0; i < 4; i++) {
+		errno = 0;
+		v[i] = strtol(p, &end, 10);
+		if (end == p || errno != 0 || v[i] < 0 || v[i] > 1000000 ||
+		    (i < 3 && *end != ':') || (i == 3 && *end != '\0'))
+			usage_error("%s: '%s' is not start:end:inc:every", opt, s);
+		p = end + 1;
+	}
+	if (v[0] < 1 || v[0] > v[1])
+		usage_error("%s: '%s': start must be >= 1 and <= end", opt, s);
+	*r = (struct tart_ramp){ (int)v[0], (int)v[1], (int)v[2], (int)v[3] };
+}
+
+static char *
+fmt_ramp(const struct tart_ramp *r)
+{
+	char buf[96];
+	snprintf(buf, sizeof buf, "%d:%d:%d:%d", r->start, r->end, r->inc, r->interval);
+	return xstrdup(buf);
+}
+
+static int
+ramp_from_meta(const struct safetensors *st, const char *key, struct tart_ramp *r)
+{
+	const char *v = safetensors_meta(st, key);
+	if (v == NULL || sscanf(v, "%d:%d:%d:%d", &r->start, &r->end, &r->inc,
+	    &r->interval) != 4)
+		return loam_seterr("%s: no valid '%s' in __metadata__", st->name, key);
+	return 0;
+}
+
+static double
+meta_double(const struct safetensors *st, const char *key)
+{
+	const char *v = safetensors_meta(st, key);
+	char *end;
+	double d;
+
+	if (v == NULL)
+		die("%s: no '%s' in __metadata__", st->name, key);
+	d = strtod(v, &end);
+	if (*end != '\0' || !isfinite(d))
+		die("%s: bad __metadata__ %s '%s'", st->name, key, v);
+	return d;
+}
+
+/* The model file's training settings, and every setting needed to use it. */
+static void
+save_model(const struct gpt *m, const char *path, const struct tart_train_opts *o,
+    long step, double loss)
+{
+	char steps[32], seed[32], alpha[32], lr[32], batch[32], lossb[32], nd[32];
+	char *dims = fmt_ramp(&o->dims), *points = fmt_ramp(&o->points);
+	char adam_path[4096];
+	struct safetensors_kv meta[] = {
+		{ "format", "loam-tart" }, { "format_version", "1" },
+		{ "task", "probabilistic_logistic_regression" },
+		{ "n_dims", nd }, { "n_y", "1" }, { "step", steps }, { "seed", seed },
+		{ "alpha", alpha }, { "lr", lr }, { "batch", batch }, { "dims", dims },
+		{ "points", points }, { "loss", lossb },
+		{ "read_out_at", "x positions (even tokens)" },
+		{ "tokens", "x_1, (y_1, 0, ...), x_2, ... ; y in {0, 1}" },
+		{ "activation", "gelu_new" }, { "layer_norm_epsilon", "1e-05" },
+	};
+	size_t nmeta = sizeof meta / sizeof *meta;
+
+	snprintf(steps, sizeof steps, "%ld", step);
+	snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
+	snprintf(alpha, sizeof alpha, "%.17g", o->alpha);
+	snprintf(lr, sizeof lr, "%.9g", (double)o->adam.lr);
+	snprintf(batch, sizeof batch, "%d", o->batch);
+	snprintf(lossb, sizeof lossb, "%.6f", loss);
+	snprintf(nd, sizeof nd, "%d", o->n_dims);
+	/* Adam's state first: a run killed between the two writes leaves a
+	 * model older than its Adam file, which --resume refuses by step. */
+	snprintf(adam_path, sizeof adam_path, "%s.adam", path);
+	if (m->adam_m != NULL && gpt_save_adam(m, adam_path, steps) != 0)
+		die("%s", loam_error());
+	if (gpt_save(m, path, 0, meta, nmeta) != 0)
+		die("%s", loam_error());
+	free(dims);
+	free(points);
+}
+
+static const struct {
+	const char *name;
+	int layers, width, heads;
+} configs[] = {
+	{ "tiny", 3, 64, 2 }, { "small", 6, 128, 4 }, { "standard", 12, 256, 8 },
+};
+
+static int
+cmd_train(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "layers", required_argument, NULL, OPT_LAYERS },
+		{ "width", required_argument, NULL, OPT_WIDTH },
+		{ "heads", required_argument, NULL, OPT_HEADS },
+		{ "positions", required_argument, NULL, OPT_POSITIONS },
+		{ "steps", required_argument, NULL, OPT_STEPS },
+		{ "batch", required_argument, NULL, OPT_BATCH },
+		{ "lr", required_argument, NULL, OPT_LR },
+		{ "alpha", required_argument, NULL, OPT_ALPHA },
+		{ "dims", required_argument, NULL, OPT_DIMS },
+		{ "points", required_argument, NULL, OPT_POINTS },
+		{ "checkpoint-every", required_argument, NULL, OPT_CKPT },
+		{ "log-every", required_argument, NULL, OPT_LOG },
+		{ "resume", no_argument, NULL, OPT_RESUME },
+		CLI_COMMON_LONGOPTS,
+	};
+	static const char *const config_names[] = { "tiny", "small", "standard" };
+	struct cli_opts o;
+	struct tart_train_opts t;
+	struct gpt_config cfg;
+	struct gpt m;
+	int c, config = 2, layers = 0, width = 0, heads = 0, positions = 258;
+	int resume = 0, seed_set = 0;
+	long steps = 24000, ckpt_every = 1000, log_every = 100, step0 = 0;
+	double loss_sum = 0.0, last_loss = NAN;
+	long loss_n = 0;
+
+	tart_train_defaults(&t);
+	cli_init(&o, argc, argv, usage, train_help, CLI_BLAS);
+	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS(""), longopts, NULL)) != -1)
+		switch (c) {
+		case OPT_CONFIG: config = cli_parse_choice("--config", optarg, config_names, 3); break;
+		case OPT_LAYERS: layers = (int)cli_parse_u64("--layers", optarg, 1, 256); break;
+		case OPT_WIDTH: width = (int)cli_parse_u64("--width", optarg, 1, 65536); break;
+		case OPT_HEADS: heads = (int)cli_parse_u64("--heads", optarg, 1, 1024); break;
+		case OPT_POSITIONS: positions = (int)cli_parse_u64("--positions", optarg, 2, 1 << 20); break;
+		case OPT_STEPS: steps = (long)cli_parse_u64("--steps", optarg, 0, 1L << 40); break;
+		case OPT_BATCH: t.batch = (int)cli_parse_u64("--batch", optarg, 1, 1 << 20); break;
+		case OPT_LR: t.adam.lr = (float)cli_parse_double("--lr", optarg, 0, 10); break;
+		case OPT_ALPHA: t.alpha = cli_parse_double("--alpha", optarg, 0, 1e6); break;
+		case OPT_DIMS: parse_ramp("--dims", optarg, &t.dims); break;
+		case OPT_POINTS: parse_ramp("--points", optarg, &t.points); break;
+		case OPT_CKPT: ckpt_every = (long)cli_parse_u64("--checkpoint-every", optarg, 1, 1L << 40); break;
+		case OPT_LOG: log_every = (long)cli_parse_u64("--log-every", optarg, 1, 1L << 40); break;
+		case OPT_RESUME: resume = 1; break;
+		case 's': seed_set = 1; /* FALLTHROUGH */
+		default: cli_common_option(&o, c);
+		}
+	if (optind != argc)
+		usage_error("train: unexpected argument '%s'", argv[optind]);
+	if (o.output == NULL || strcmp(o.output, "-") == 0)
+		usage_error("train: -o model file required");
+	t.seed = o.seed;
+	if (t.dims.end > t.n_dims)
+		usage_error("--dims: end %d is more than the %d input dimensions",
+		    t.dims.end, t.n_dims);
+	if (t.points.end > positions)
+		usage_error("--points: end %d is more than --positions %d",
+		    t.points.end, positions);
+
+	if (resume) {
+		struct safetensors st, sa;
+		char adam_path[4096];
+		if (safetensors_open(&st, o.output) != 0)
+			die("%s", loam_error());
+		if (gpt_config_from_meta(&cfg, &st) != 0)
+			die("%s", loam_error());
+		if (gpt_init(&m, &cfg) != 0 || gpt_load(&m, &st, 0) != 0)
+			die("%s", loam_error());
+		step0 = (long)meta_double(&st, "step");
+		t.alpha = meta_double(&st, "alpha");
+		t.adam.lr = (float)meta_double(&st, "lr");
+		t.batch = (int)meta_double(&st, "batch");
+		if (!seed_set)
+			t.seed = (uint64_t)meta_double(&st, "seed");
+		if (ramp_from_meta(&st, "dims", &t.dims) != 0 ||
+		    ramp_from_meta(&st, "points", &t.points) != 0)
+			die("%s", loam_error());
+		safetensors_close(&st);
+		gpt_train_init(&m);
+		snprintf(adam_path, sizeof adam_path, "%s.adam", o.output);
+		if (safetensors_open(&sa, adam_path) != 0)
+			die("%s", loam_error());
+		if (gpt_load_adam(&m, &sa, step0) != 0)
+			die("%s", loam_error());
+		safetensors_close(&sa);
+	} else {
+		cfg = (struct gpt_config){ t.n_dims, 0, 2 * positions,
+		    layers ? layers : configs[config].layers, heads ? heads : configs[config].heads,
+		    width ? width : configs[config].width, 1 };
+		if (gpt_init(&m, &cfg) != 0)
+			die("%s", loam_error());
+		gpt_init_weights(&m, t.seed);
+		gpt_train_init(&m);
+	}
+
+	struct progress pr;
+	double t0 = cli_now();
+	progress_init(&pr, "steps", (uint64_t)steps, o.quiet);
+	if (!o.quiet)
+		note("train: %d layers, width %d, %d heads, %zu parameters; steps %ld to %ld",
+		    cfg.n_layer, cfg.n_embd, cfg.n_head, m.nparams, step0, steps);
+	for (long s = step0; s < steps; s++) {
+		double loss = tart_train_step(&m, &t, s);
+		if (!isfinite(loss))
+			die("train: loss is %g at step %ld (try a lower --lr)", loss, s);
+		loss_sum += loss;
+		loss_n++;
+		if ((s + 1) % log_every == 0 || s + 1 == steps) {
+			last_loss = loss_sum / (double)loss_n;
+			if (!o.quiet && !pr.tty) {
+				double el = cli_now() - t0, rate = (double)(s + 1 - step0) / el;
+				note("step %ld/%ld  loss %.4f  d %d  points %d  %.2f steps/s  eta %.0f s",
+				    s + 1, steps, last_loss, tart_ramp_at(&t.dims, s),
+				    tart_ramp_at(&t.points, s), rate, (double)(steps - s - 1) / rate);
+			}
+			loss_sum = 0.0;
+			loss_n = 0;
+		}
+		progress_update(&pr, (uint64_t)(s + 1));
+		if ((s + 1) % ckpt_every == 0 && s + 1 < steps)
+			save_model(&m, o.output, &t, s + 1, last_loss);
+	}
+	progress_end(&pr);
+	save_model(&m, o.output, &t, steps > step0 ? steps : step0, last_loss);
+	gpt_release(&m);
+	return cli_exit();
+}
+
+/* ---- loading a model ---- */
+
+/* Open a model file: loam's metadata when present, else the shapes of a
+ * converted reference checkpoint (heads given by --heads). */
+static void
+load_model(struct gpt *m, const char *path, int heads)
+{
+	struct safetensors st;
+	struct gpt_config cfg;
+
+	if (safetensors_open(&st, path) != 0)
+		die("%s", loam_error());
+	if (safetensors_meta(&st, "n_layer") != NULL) {
+		if (gpt_config_from_meta(&cfg, &st) != 0)
+			die("%s", loam_error());
+	} else if (gpt_config_from_tensors(&cfg, &st, heads) != 0)
+		die("%s", loam_error());
+	if (cfg.vocab != 0 || cfg.n_in < 1 || cfg.n_out != 1)
+		die("%s: not a TART reasoning module (vocab %d, n_in %d, n_out %d)",
+		    path, cfg.vocab, cfg.n_in, cfg.n_out);
+	if (gpt_init(m, &cfg) != 0 || gpt_load(m, &st, 0) != 0)
+		die("%s", loam_error());
+	safetensors_close(&st);
+}
+
+static float
+sigmoidf(float z)
+{
+	return 1.0f / (1.0f + expf(-z));
+}
+
+/* ---- predict ---- */
+
+static const char predict_help[] =
+    "Predict 0/1 labels of query embeddings from k labelled examples.\n"
+    "  -m, --model FILE     the reasoning module (safetensors)\n"
+    "  --train FILE         in-context examples: records with an embedding and a label\n"
+    "  -k N                 examples to use, class-balanced, seeded (default: all)\n"
+    "  --embeddings FILE    rows for records that give \"row\" instead of an embedding\n"
+    "                       (.npy, or .safetensors[:tensor])\n"
+    "  --components N       PCA components (default: the module's 16; fewer are tiled)\n"
+    "  --field NAME         embedding field (default embedding)\n"
+    "  --label-field NAME   label field of the examples (default label)\n"
+    "  --heads N            heads of a checkpoint without loam metadata (default 8)\n"
+    "  --no-cache           recompute the whole context for every query (slow)\n"
+    "  -s, --seed N         seed of the choice and order of the examples\n"
+    "  -o, --output FILE    write to FILE atomically\n"
+    "  -t, --threads N      threads\n"
+    "  -q, --quiet          no summary\n"
+    "Adds tart_p (probability of label 1) and tart_label to each query record.\n";
+
+struct embedding_source {
+	const char *field;
+	float *rows;			/* --embeddings, or NULL */
+	size_t nrows, dim;		/* dim 0 until the first vector */
+	const char *rows_name;
+};
+
+/* The record's vector into buf (dim floats; the first record sets dim). */
+static void
+read_embedding(struct rec *r, struct embedding_source *es, float **buf)
+{
+	size_t n;
+	int64_t row;
+	int rc = rec_get_array_len(r, es->field, &n);
+
+	if (rc == REC_ABSENT && es->rows != NULL) {
+		rc = rec_get_int(r, "row", &row);
+		if (rc != REC_OK)
+			die("%s: neither '%s' nor an integer 'row'", rec_where(r), es->field);
+		if (row < 0 || (uint64_t)row >= es->nrows)
+			die("%s: row %lld is outside %s (%zu rows)", rec_where(r),
+			    (long long)row, es->rows_name, es->nrows);
+		if (*buf == NULL)
+			*buf = xreallocarray(NULL, es->dim, sizeof **buf);
+		memcpy(*buf, es->rows + (size_t)row * es->dim, es->dim * sizeof **buf);
+		return;
+	}
+	if (rc != REC_OK)
+		die("%s: field '%s': expected an array of numbers%s", rec_where(r),
+		    es->field, es->rows ? " or a 'row'" : "");
+	if (es->dim == 0) {
+		if (n == 0)
+			die("%s: field '%s' is empty", rec_where(r), es->field);
+		es->dim = n;
+		*buf = xreallocarray(*buf, n, sizeof **buf);
+	} else if (n != es->dim)
+		die("%s: field '%s' has %zu dimensions, earlier records %zu",
+		    rec_where(r), es->field, n, es->dim);
+	if (rec_get_floats(r, es->field, *buf, es->dim, &n) != REC_OK)
+		die("%s: %s", rec_where(r), loam_error());
+	for (size_t i = 0; i < n; i++)
+		if (!isfinite((*buf)[i]))
+			die("%s: field '%s': element %zu is not finite", rec_where(r),
+			    es->field, i);
+}
+
+/* PCA output (ncomp) tiled to the module's width, as the reference
+ * duplicates 8 image/audio components to fill 16. */
+static void
+tile(const float *in, size_t ncomp, float *out, size_t width)
+{
+	for (size_t j = 0; j < width; j++)
+		out[j] = in[j % ncomp];
+}
+
+/* Pending queries: their lines and their module inputs. */
+struct batch {
+	char **line;
+	size_t *len;
+	float *x;
+	int *gold;
+	size_t n, cap;
+};
+
+static void
+flush_batch(struct batch *b, struct gpt *m, const struct gpt_cache *c,
+    const float *prefix, size_t P, int no_cache, FILE *fp, const char *outname,
+    size_t *correct, size_t *labelled)
+{
+	size_t W = (size_t)m->cfg.n_in;
+	float *logits = xmalloc((b->n + 1) * sizeof *logits);
+
+	if (no_cache) {
+		/* The reference's way: the whole sequence for every query. */
+		float *seq = xmalloc((P + 1) * W * sizeof *seq);
+		memcpy(seq, prefix, P * W * sizeof *seq);
+		for (size_t i = 0; i < b->n; i++) {
+			memcpy(seq + P * W, b->x + i * W, W * sizeof *seq);
+			gpt_forward(m, seq, NULL, 1, P + 1);
+			logits[i] = m->a.logits[P];
+		}
+		free(seq);
+	} else
+		gpt_cache_query(m, c, b->x, b->n, logits);
+	for (size_t i = 0; i < b->n; i++) {
+		struct rec *r = rec_parse(b->line[i], b->len[i], "query", 0);
+		float p = sigmoidf(logits[i]);
+		int label = p >= 0.5f;
+		if (r == NULL || rec_set_float(r, "tart_p", p) != 0 ||
+		    rec_set_int(r, "tart_label", label) != 0)
+			die("internal: cannot extend a query record");
+		if (rec_write(r, fp) != 0)
+			cli_write_failed(outname);
+		rec_free(r);
+		if (b->gold[i] >= 0) {
+			(*labelled)++;
+			*correct += b->gold[i] == label;
+		}
+		free(b->line[i]);
+	}
+	b->n = 0;
+	free(logits);
+}
+
+#define BATCH 512
+
+static int
+cmd_predict(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "model", required_argument, NULL, 'm' },
+		{ "train", required_argument, NULL, OPT_TRAIN },
+		{ "embeddings", required_argument, NULL, OPT_POINTS },
+		{ "components", required_argument, NULL, OPT_COMPONENTS },
+		{ "field", required_argument, NULL, OPT_FIELD },
+		{ "label-field", required_argument, NULL, OPT_LABEL_FIELD },
+		{ "heads", required_argument, NULL, OPT_HEADS },
+		{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
+		CLI_COMMON_LONGOPTS,
+	};
+	struct cli_opts o;
+	struct cli_out out;
+	struct embedding_source es = { "embedding", NULL, 0, 0, NULL };
+	const char *model_path = NULL, *train_path = NULL, *label_field = "label";
+	const char *emb_path = NULL;
+	size_t k = 0, ncomp = 0, ntrain = 0, cap = 0, correct = 0, labelled = 0;
+	int c, no_cache = 0, heads = 8;
+	float *train_x = NULL, *vec = NULL;
+	int *train_y = NULL;
+	struct gpt m;
+	struct tart_pca pca;
+	struct gpt_cache cache = { 0, NULL, NULL };
+	FILE *fp;
+
+	cli_init(&o, argc, argv, usage, predict_help, CLI_BLAS);
+	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS("m:k:"), longopts, NULL)) != -1)
+		switch (c) {
+		case 'm': model_path = optarg; break;
+		case 'k': k = cli_parse_u64("-k", optarg, 1, 1 << 20); break;
+		case OPT_TRAIN: train_path = optarg; break;
+		case OPT_POINTS: emb_path = optarg; break;
+		case OPT_COMPONENTS: ncomp = cli_parse_u64("--components", optarg, 1, 4096); break;
+		case OPT_FIELD: es.field = optarg; break;
+		case OPT_LABEL_FIELD: label_field = optarg; break;
+		case OPT_HEADS: heads = (int)cli_parse_u64("--heads", optarg, 1, 1024); break;
+		case OPT_NO_CACHE: no_cache = 1; break;
+		default: cli_common_option(&o, c);
+		}
+	if (model_path == NULL)
+		usage_error("predict: -m model required");
+	if (train_path == NULL)
+		usage_error("predict: --train examples required");
+
+	load_model(&m, model_path, heads);
+	size_t W = (size_t)m.cfg.n_in;
+	if (ncomp == 0)
+		ncomp = W;
+	if (ncomp > W || W % ncomp != 0)
+		usage_error("--components: %zu does not divide the module's %zu inputs",
+		    ncomp, W);
+	if (emb_path != NULL) {
+		if (dense_load_f32(emb_path, &es.rows, &es.nrows, &es.dim) != 0)
+			die("%s", loam_error());
+		es.rows_name = emb_path;
+	}
+
+	/* The examples. */
+	struct rec_reader rd;
+	struct rec *r;
+	int rc;
+	if (rec_reader_open(&rd, train_path) != 0)
+		die("%s", loam_error());
+	while ((rc = rec_next(&rd, &r)) != 0) {
+		int64_t y;
+		if (rc < 0)
+			die("%s", loam_error());
+		read_embedding(r, &es, &vec);
+		rc = rec_get_int(r, label_field, &y);
+		if (rc != REC_OK || (y != 0 && y != 1))
+			die("%s: field '%s': expected a label 0 or 1", rec_where(r),
+			    label_field);
+		if (ntrain == cap) {
+			cap = cap ? 2 * cap : 256;
+			train_x = xreallocarray(train_x, cap * es.dim, sizeof *train_x);
+			train_y = xreallocarray(train_y, cap, sizeof *train_y);
+		}
+		memcpy(train_x + ntrain * es.dim, vec, es.dim * sizeof *vec);
+		train_y[ntrain++] = (int)y;
+	}
+	rec_reader_close(&rd);
+	if (k == 0)
+		k = ntrain;
+
+	/* k examples, half of each class (the odd one a 1), in seeded order. */
+	size_t *pick = xmalloc((ntrain + 1) * sizeof *pick), npick = 0;
+	{
+		size_t *cls[2], ncls[2] = { 0, 0 }, want[2] = { k / 2, k - k / 2 };
+		struct rng rg;
+		cls[0] = xmalloc((ntrain + 1) * sizeof *cls[0]);
+		cls[1] = xmalloc((ntrain + 1) * sizeof *cls[1]);
+		for (size_t i = 0; i < ntrain; i++)
+			cls[train_y[i]][ncls[train_y[i]]++] = i;
+		if (k > ntrain)
+			die("%s: -k %zu but only %zu examples", train_path, k, ntrain);
+		if (k < ntrain) {
+			for (int y = 0; y < 2; y++)
+				if (ncls[y] < want[y])
+					die("%s: %zu examples of label %d, -k %zu needs %zu",
+					    train_path, ncls[y], y, k, want[y]);
+			rng_init(&rg, o.seed, 1, 0);
+			for (int y = 0; y < 2; y++) {
+				rng_shuffle(&rg, cls[y], ncls[y], sizeof *cls[y]);
+				for (size_t i = 0; i < want[y]; i++)
+					pick[npick++] = cls[y][i];
+			}
+		} else
+			for (size_t i = 0; i < ntrain; i++)
+				pick[npick++] = i;
+		rng_init(&rg, o.seed, 2, 0);
+		rng_shuffle(&rg, pick, npick, sizeof *pick);
+		free(cls[0]);
+		free(cls[1]);
+	}
+	if (2 * k + 1 > (size_t)m.cfg.max_len)
+		die("%s: k = %zu needs %zu positions, the module has %d (k <= %d)",
+		    model_path, k, 2 * k + 1, m.cfg.max_len, (m.cfg.max_len - 1) / 2);
+
+	/* PCA and whitening fitted on the k examples only. */
+	float *kx = xmalloc(k * es.dim * sizeof *kx), *proj = xmalloc(ncomp * sizeof *proj);
+	for (size_t i = 0; i < k; i++)
+		memcpy(kx + i * es.dim, train_x + pick[i] * es.dim, es.dim * sizeof *kx);
+	if (tart_pca_fit(&pca, kx, k, es.dim, ncomp) != 0)
+		die("%s: %s", train_path, loam_error());
+	size_t P = 2 * k;
+	float *prefix = xcalloc(P * W + 1, sizeof *prefix);
+	for (size_t i = 0; i < k; i++) {
+		tart_pca_apply(&pca, kx + i * es.dim, 1, proj);
+		tile(proj, ncomp, prefix + 2 * i * W, W);
+		prefix[(2 * i + 1) * W] = (float)train_y[pick[i]];
+	}
+	if (!no_cache)
+		gpt_cache_prefix(&m, &cache, prefix, P);
+
+	/* The queries. */
+	struct batch b = { 0 };
+	b.cap = BATCH;
+	b.line = xcalloc(BATCH, sizeof *b.line);
+	b.len = xcalloc(BATCH, sizeof *b.len);
+	b.x = xmalloc(BATCH * W * sizeof *b.x);
+	b.gold = xmalloc(BATCH * sizeof *b.gold);
+	fp = cli_out_open(&out, o.output);
+	const char *outname = o.output ? o.output : "stdout";
+	int nfiles = argc - optind;
+	for (int f = 0; f < (nfiles > 0 ? nfiles : 1); f++) {
+		const char *path = nfiles > 0 ? argv[optind + f] : "-";
+		if (strcmp(path, "-") == 0)
+			rec_reader_init(&rd, stdin, "stdin");
+		else if (rec_reader_open(&rd, path) != 0)
+			die("%s", loam_error());
+		while ((rc = rec_next(&rd, &r)) != 0) {
+			const char *text;
+			size_t len;
+			int64_t y;
+			if (rc < 0)
+				die("%s", loam_error());
+			read_embedding(r, &es, &vec);
+			tart_pca_apply(&pca, vec, 1, proj);
+			tile(proj, ncomp, b.x + b.n * W, W);
+			b.gold[b.n] = rec_get_int(r, label_field, &y) == REC_OK &&
+			    (y == 0 || y == 1) ? (int)y : -1;
+			text = rec_to_string(r, &len);
+			if (text == NULL)
+				die("%s: %s", rec_where(r), loam_error());
+			b.line[b.n] = xmalloc(len + 1);
+			memcpy(b.line[b.n], text, len);
+			b.line[b.n][len] = '\0';
+			b.len[b.n++] = len;
+			if (b.n == BATCH)
+				flush_batch(&b, &m, &cache, prefix, P, no_cache, fp, outname,
+				    &correct, &labelled);
+		}
+		rec_reader_close(&rd);
+	}
+	flush_batch(&b, &m, &cache, prefix, P, no_cache, fp, outname, &correct,
+	    &labelled);
+	cli_out_commit(&out);
+	if (!o.quiet && labelled > 0)
+		note("predict: k = %zu, accuracy %.4f on %zu labelled queries", k,
+		    (double)correct / (double)labelled, labelled);
+
+	free(b.line); free(b.len); free(b.x); free(b.gold);
+	free(prefix); free(kx); free(proj); free(pick); free(vec);
+	free(train_x); free(train_y); free(es.rows);
+	tart_pca_release(&pca);
+	gpt_cache_release(&cache);
+	gpt_release(&m);
+	return cli_exit();
+}
+
+/* ---- eval ---- */
+
+static const char eval_help[] =
+    "Accuracy on fresh synthetic tasks: the module beside logistic regression\n"
+    "fitted on the same k examples, and the Bayes rule with the true weights.\n"
+    "  -m, --model FILE     the reasoning module\n"
+    "  --ks N,...           context sizes (default 18,32,64,128,256; those beyond\n"
+    "                       the module's positions are skipped)\n"
+    "  --tasks N            tasks per k (default 200)\n"
+    "  --queries N          test points per task (default 500)\n"
+    "  --alpha X            weight scale of the tasks (default: the module's training alpha)\n"
+    "  --C X                inverse L2 strength of logistic regression (default 1)\n"
+    "  --heads N            heads of a checkpoint without loam metadata (default 8)\n"
+    "  -s, --seed N         seed of the tasks\n"
+    "  -o, --output FILE    records to FILE atomically\n"
+    "  -t, --threads N      threads\n"
+    "  -q, --quiet          no table on stderr\n";
+
+static int
+cmd_eval(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "model", required_argument, NULL, 'm' },
+		{ "ks", required_argument, NULL, OPT_KS },
+		{ "tasks", required_argument, NULL, OPT_TASKS },
+		{ "queries", required_argument, NULL, OPT_QUERIES },
+		{ "alpha", required_argument, NULL, OPT_ALPHA },
+		{ "C", required_argument, NULL, OPT_C },
+		{ "heads", required_argument, NULL, OPT_HEADS },
+		CLI_COMMON_LONGOPTS,
+	};
+	struct cli_opts o;
+	struct cli_out out;
+	const char *model_path = NULL, *ks_arg = "18,32,64,128,256";
+	size_t tasks = 200, queries = 500;
+	double alpha = NAN, Creg = 1.0;
+	int c, heads = 8;
+	struct gpt m;
+	FILE *fp;
+
+	cli_init(&o, argc, argv, usage, eval_help, CLI_BLAS);
+	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS("m:"), longopts, NULL)) != -1)
+		switch (c) {
+		case 'm': model_path = optarg; break;
+		case OPT_KS: ks_arg = optarg; break;
+		case OPT_TASKS: tasks = cli_parse_u64("--tasks", optarg, 1, 1 << 24); break;
+		case OPT_QUERIES: queries = cli_parse_u64("--queries", optarg, 1, 1 << 24); break;
+		case OPT_ALPHA: alpha = cli_parse_double("--alpha", optarg, 0, 1e6); break;
+		case OPT_C: Creg = cli_parse_double("--C", optarg, 1e-9, 1e9); break;
+		case OPT_HEADS: heads = (int)cli_parse_u64("--heads", optarg, 1, 1024); break;
+		default: cli_common_option(&o, c);
+		}
+	if (optind != argc)
+		usage_error("eval: unexpected argument '%s'", argv[optind]);
+	if (model_path == NULL)
+		usage_error("eval: -m model required");
+
+	size_t ks[64], nks = 0;
+	{
+		char *copy = xstrdup(ks_arg), *save = NULL;
+		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+			if (nks == 64)
+				usage_error("--ks: more than 64 values");
+			ks[nks++] = cli_parse_u64("--ks", t, 1, 1 << 20);
+		}
+		free(copy);
+		if (nks == 0)
+			usage_error("--ks: no values in '%s'", ks_arg);
+	}
+	load_model(&m, model_path, heads);
+	if (isnan(alpha)) {
+		struct safetensors st;
+		alpha = 10.0;
+		if (safetensors_open(&st, model_path) == 0) {
+			if (safetensors_meta(&st, "alpha") != NULL)
+				alpha = meta_double(&st, "alpha");
+			safetensors_close(&st);
+		}
+	}
+	int W = m.cfg.n_in;
+	fp = cli_out_open(&out, o.output);
+	if (!o.quiet)
+		fprintf(stderr, "%6s %8s %8s %8s %8s\n", "k", "tart", "logreg", "bayes",
+		    "tasks");
+	for (size_t ki = 0; ki < nks; ki++) {
+		size_t k = ks[ki], N = k + queries;
+		if (2 * k + 1 > (size_t)m.cfg.max_len) {
+			if (!o.quiet)
+				note("eval: k = %zu skipped: the module has %d positions "
+				    "(k <= %d)", k, m.cfg.max_len, (m.cfg.max_len - 1) / 2);
+			continue;
+		}
+		float *x = xmalloc(N * W * sizeof *x), *y = xmalloc(N * sizeof *y);
+		float *w = xmalloc(W * sizeof *w), *z = xmalloc(2 * k * W * sizeof *z + 1);
+		float *logits = xmalloc(queries * sizeof *logits);
+		double *lr = xmalloc((W + 1) * sizeof *lr);
+		double acc_t = 0, acc_l = 0, acc_b = 0;
+		for (size_t t = 0; t < tasks; t++) {
+			struct rng rg;
+			struct gpt_cache cache;
+			size_t ct = 0, cl = 0, cb = 0;
+			rng_init(&rg, o.seed, 1000 + k, t);
+			tart_sample_task(&rg, W, W, alpha, N, x, y, w);
+			tart_interleave(x, y, k, W, z);
+			gpt_cache_prefix(&m, &cache, z, 2 * k);
+			gpt_cache_query(&m, &cache, x + k * W, queries, logits);
+			gpt_cache_release(&cache);
+			if (tart_logreg_fit(x, y, k, (size_t)W, Creg, lr) < 0)
+				note("eval: k = %zu task %zu: logistic regression did not "
+				    "converge in 100 Newton steps", k, t);
+			for (size_t q = 0; q < queries; q++) {
+				const float *xq = x + (k + q) * W;
+				double sl = lr[W], sb = 0;
+				for (int j = 0; j < W; j++) {
+					sl += lr[j] * xq[j];
+					sb += (double)w[j] * xq[j];
+				}
+				int yq = y[k + q] > 0.5f;
+				ct += (logits[q] >= 0) == yq;
+				cl += (sl >= 0) == yq;
+				cb += (sb >= 0) == yq;
+			}
+			acc_t += (double)ct / queries;
+			acc_l += (double)cl / queries;
+			acc_b += (double)cb / queries;
+		}
+		acc_t /= tasks; acc_l /= tasks; acc_b /= tasks;
+		if (!o.quiet)
+			fprintf(stderr, "%6zu %8.4f %8.4f %8.4f %8zu\n", k, acc_t, acc_l,
+			    acc_b, tasks);
+		if (fprintf(fp, "{\"k\":%zu,\"tart\":%.6f,\"logreg\":%.6f,\"bayes\":%.6f,"
+		    "\"tasks\":%zu,\"queries\":%zu,\"alpha\":%.17g,\"C\":%.17g}\n", k,
+		    acc_t, acc_l, acc_b, tasks, queries, alpha, Creg) < 0)
+			cli_write_failed(o.output ? o.output : "stdout");
+		free(x); free(y); free(w); free(z); free(logits); free(lr);
+	}
+	cli_out_commit(&out);
+	gpt_release(&m);
+	return cli_exit();
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct cli_command commands[] = {
+		{ "train", cmd_train },
+		{ "predict", cmd_predict },
+		{ "eval", cmd_eval },
+	};
+
+	return cli_subcommand(argc, argv, commands, sizeof commands / sizeof *commands,
+	    NULL, usage, help);
+}

@@ -1,0 +1,92 @@
+/*
+ * tart - TART's reasoning module (Bhatia, Narayan, De Sa, Ré 2023):
+ * the synthetic logistic-regression task it is trained on, the dimension
+ * and length curriculum, one training step, the PCA and whitening that
+ * turn an LLM's embeddings into its 16-dimensional inputs, the
+ * interleaved (x, y) sequence, and the L2-regularised logistic regression
+ * it is compared with.  The transformer itself is lib/gpt.
+ */
+#ifndef LOAM_TART_H
+#define LOAM_TART_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpt.h"
+#include "rng.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One curriculum variable: start, increased by inc every interval steps,
+ * capped at end. */
+struct tart_ramp {
+	int start, end, inc, interval;
+};
+int tart_ramp_at(const struct tart_ramp *r, long step);
+
+struct tart_train_opts {
+	int n_dims;			/* 16 */
+	double alpha;			/* weight scale, 10 */
+	int batch;			/* tasks per step, 128 */
+	struct tart_ramp dims;		/* 4 -> 16 by 4 every 1000 steps */
+	struct tart_ramp points;	/* 18 -> 258 by 30 every 1000 steps */
+	struct nn_adamw adam;		/* lr 1e-4, no weight decay */
+	uint64_t seed;
+};
+void tart_train_defaults(struct tart_train_opts *o);
+
+/*
+ * Draw one task: w ~ alpha N(0, I_d), then N points x ~ N(0, I_d) with
+ * coordinates >= d set to 0 (x has n_dims columns) and
+ * y ~ Bernoulli(sigmoid(x . w)).  w (n_dims) may be NULL.
+ */
+void tart_sample_task(struct rng *r, int n_dims, int d, double alpha, size_t N,
+    float *x, float *y, float *w);
+/* The interleaved sequence z (2N, n_dims): x_1, (y_1, 0, ...), x_2, ... */
+void tart_interleave(const float *x, const float *y, size_t N, int n_dims,
+    float *z);
+
+/* One training step at `step` (0-based): draws the batch from (seed, step)
+ * so that a resumed run draws what the uninterrupted one would, runs
+ * forward and backward with BCE at every x position, and updates with
+ * Adam.  Returns the mean loss.  The model must have gpt_train_init. */
+double tart_train_step(struct gpt *m, const struct tart_train_opts *o,
+    long step);
+
+/*
+ * PCA to `ncomp` components fitted on k rows of dimension D (k > ncomp),
+ * then whitening: each component divided by its standard deviation over
+ * the k rows (ddof 1).  This is what the reference's sklearn PCA followed
+ * by V diag(lambda^-1/2) V^T of np.cov does (the projected features are
+ * already decorrelated, so the rotation is the identity); signs follow
+ * sklearn's svd_flip (largest |u| of each left singular vector positive).
+ */
+struct tart_pca {
+	size_t D, ncomp;
+	double *mean;			/* D */
+	double *comp;			/* ncomp x D, each row scaled by 1/sd */
+};
+int tart_pca_fit(struct tart_pca *p, const float *X, size_t k, size_t D,
+    size_t ncomp);
+/* out (n, ncomp) from X (n, D). */
+void tart_pca_apply(const struct tart_pca *p, const float *X, size_t n,
+    float *out);
+void tart_pca_release(struct tart_pca *p);
+
+/*
+ * Logistic regression with an intercept, minimising
+ *	0.5 |w|^2 + C sum_i logloss(y_i, x_i . w + b)
+ * (scikit-learn's LogisticRegression(C) objective; the intercept is not
+ * penalised) by Newton's method.  w has d + 1 entries, the intercept last.
+ * Returns the iterations used, or -1 if it did not converge.
+ */
+int tart_logreg_fit(const float *x, const float *y, size_t n, size_t d,
+    double C, double *w);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

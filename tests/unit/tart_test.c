@@ -1,0 +1,255 @@
+/*
+ * tart_test - lib/tart: the task generator's statistics, the sequence
+ * layout, the curriculum, PCA and whitening on a hand-computed case,
+ * logistic regression's optimality, checkpoints with the reference's
+ * names, and training steps that resume exactly.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gpt.h"
+#include "safetensors.h"
+#include "tap.h"
+#include "tart.h"
+#include "util.h"
+
+static void
+test_generator(void)
+{
+	enum { D = 16, N = 64, TASKS = 400 };
+	float x[N * D], y[N], w[D];
+	double sx[D] = { 0 }, sxx[D] = { 0 }, sww = 0, ones = 0, agree = 0;
+	int zero_ok = 1;
+	struct rng r;
+
+	for (int t = 0; t < TASKS; t++) {
+		rng_init(&r, 5, 0, (uint64_t)t);
+		tart_sample_task(&r, D, 12, 10.0, N, x, y, w);
+		for (int j = 0; j < D; j++) {
+			if (j < 12)
+				sww += (double)w[j] * w[j];
+			else if (w[j] != 0)
+				zero_ok = 0;
+		}
+		for (int i = 0; i < N; i++) {
+			double dot = 0;
+			for (int j = 0; j < D; j++) {
+				sx[j] += x[i * D + j];
+				sxx[j] += (double)x[i * D + j] * x[i * D + j];
+				dot += (double)x[i * D + j] * w[j];
+				if (j >= 12 && x[i * D + j] != 0)
+					zero_ok = 0;
+			}
+			ones += y[i];
+			agree += (dot >= 0) == (y[i] > 0.5f);
+		}
+	}
+	double n = (double)TASKS * N, mean = 0, var = 0;
+	for (int j = 0; j < 12; j++) {
+		mean = fmax(mean, fabs(sx[j] / n));
+		var = fmax(var, fabs(sxx[j] / n - 1));
+	}
+	ok(zero_ok, "coordinates beyond the curriculum's d are 0 (x and w)");
+	ok(mean < 0.03 && var < 0.05, "x ~ N(0, I) on the first d coordinates (|mean| %.3f, |var-1| %.3f)", mean, var);
+	is_dbl(sww / (TASKS * 12.0), 100.0, 8.0, "w ~ 10 N(0, I): E w_j^2 = 100");
+	is_dbl(ones / n, 0.5, 0.02, "labels balanced");
+	/* Bayes accuracy at alpha 10, d 12: P(sign agrees) ~ 0.98 */
+	ok(agree / n > 0.96 && agree / n < 0.995, "y ~ Bernoulli(sigmoid(x.w)): sign agreement %.4f", agree / n);
+
+	/* the same (seed, stream, index) gives the same task */
+	float x2[N * D], y2[N];
+	rng_init(&r, 5, 0, 3);
+	tart_sample_task(&r, D, 12, 10.0, N, x, y, NULL);
+	rng_init(&r, 5, 0, 3);
+	tart_sample_task(&r, D, 12, 10.0, N, x2, y2, NULL);
+	ok(memcmp(x, x2, sizeof x) == 0 && memcmp(y, y2, sizeof y) == 0, "tasks are seeded");
+}
+
+static void
+test_interleave_and_ramp(void)
+{
+	float x[2 * 3] = { 1, 2, 3, 4, 5, 6 }, y[2] = { 1, 0 }, z[4 * 3];
+	float want[12] = { 1, 2, 3, 1, 0, 0, 4, 5, 6, 0, 0, 0 };
+	struct tart_ramp r = { 18, 258, 30, 1000 };
+
+	tart_interleave(x, y, 2, 3, z);
+	ok(memcmp(z, want, sizeof z) == 0, "interleave: x_1, (y_1, 0..), x_2, (y_2, 0..)");
+	ok(tart_ramp_at(&r, 0) == 18 && tart_ramp_at(&r, 999) == 18 &&
+	    tart_ramp_at(&r, 1000) == 48 && tart_ramp_at(&r, 7999) == 228 &&
+	    tart_ramp_at(&r, 8000) == 258 && tart_ramp_at(&r, 100000) == 258,
+	    "curriculum: 18 + 30 per 1000 steps, capped at 258");
+}
+
+static void
+test_pca(void)
+{
+	/* x = (3,-1,-1,-1,0,0,0), y = (0,0,0,0,2,-1,-1): centred, uncorrelated,
+	 * var_x = 12/6 = 2 and var_y = 6/6 = 1 (ddof 1).  Component 1 is x,
+	 * component 2 is y; svd_flip makes row 0's x and row 4's y positive. */
+	float X[7 * 2] = { 3, 0, -1, 0, -1, 0, -1, 0, 0, 2, 0, -1, 0, -1 };
+	float out[7 * 2];
+	struct tart_pca p;
+
+	/* Shift every row: PCA centres first, so nothing changes. */
+	for (int i = 0; i < 7; i++) {
+		X[2 * i] += 10;
+		X[2 * i + 1] -= 4;
+	}
+	ok(tart_pca_fit(&p, X, 7, 2, 2) == 0, "pca fit");
+	tart_pca_apply(&p, X, 7, out);
+	is_dbl(out[0], 3 / sqrt(2), 1e-5, "row 0, component 1 = 3/sqrt(2)");
+	is_dbl(out[1], 0, 1e-5, "row 0, component 2 = 0");
+	is_dbl(out[8], 0, 1e-5, "row 4, component 1 = 0");
+	is_dbl(out[9], 2, 1e-5, "row 4, component 2 = 2/sqrt(1)");
+	is_dbl(out[2], -1 / sqrt(2), 1e-5, "row 1, component 1 = -1/sqrt(2)");
+	double v1 = 0, v2 = 0;
+	for (int i = 0; i < 7; i++) {
+		v1 += out[2 * i] * out[2 * i];
+		v2 += out[2 * i + 1] * out[2 * i + 1];
+	}
+	ok(fabs(v1 / 6 - 1) < 1e-5 && fabs(v2 / 6 - 1) < 1e-5, "whitened: unit variance (ddof 1)");
+	tart_pca_release(&p);
+
+	ok(tart_pca_fit(&p, X, 2, 2, 2) == -1 &&
+	    strstr(loam_error(), "more examples than components") != NULL,
+	    "k <= components refused: %s", loam_error());
+	float flat[4 * 3] = { 1, 2, 0, 2, 4, 0, 3, 6, 0, 4, 8, 0 };
+	ok(tart_pca_fit(&p, flat, 4, 3, 2) == -1 &&
+	    strstr(loam_error(), "fewer than 2 dimensions") != NULL,
+	    "rank-deficient examples refused: %s", loam_error());
+}
+
+static void
+test_logreg(void)
+{
+	enum { N = 40, D = 3 };
+	float x[N * D], y[N];
+	double w[D + 1], C = 0.7;
+	struct rng r;
+
+	rng_init(&r, 9, 0, 0);
+	for (int i = 0; i < N; i++) {
+		double dot = 0.3;
+		for (int j = 0; j < D; j++) {
+			x[i * D + j] = (float)rng_normal(&r);
+			dot += x[i * D + j] * (j + 1.0);
+		}
+		y[i] = rng_uniform(&r) < 1 / (1 + exp(-dot));
+	}
+	ok(tart_logreg_fit(x, y, N, D, C, w) > 0, "logistic regression converges");
+	/* Optimality: w_j + C sum (p - y) x_j = 0, sum (p - y) = 0. */
+	double g[D + 1] = { 0 };
+	for (int j = 0; j < D; j++) g[j] = w[j];
+	for (int i = 0; i < N; i++) {
+		double z = w[D];
+		for (int j = 0; j < D; j++) z += w[j] * x[i * D + j];
+		double e = 1 / (1 + exp(-z)) - y[i];
+		for (int j = 0; j < D; j++) g[j] += C * e * x[i * D + j];
+		g[D] += e;
+	}
+	double worst = 0;
+	for (int j = 0; j <= D; j++) worst = fmax(worst, fabs(g[j]));
+	ok(worst < 1e-8, "gradient of 0.5|w|^2 + C sum logloss is 0 at the solution (%.2g)", worst);
+	/* Separable data stays finite through the penalty. */
+	for (int i = 0; i < N; i++) y[i] = x[i * D] > 0;
+	ok(tart_logreg_fit(x, y, N, D, 1.0, w) > 0 && isfinite(w[0]) && w[0] > 0,
+	    "separable data: finite weights");
+}
+
+static int
+same_params(const struct gpt *a, const struct gpt *b)
+{
+	return a->nparams == b->nparams &&
+	    memcmp(a->params, b->params, a->nparams * sizeof *a->params) == 0;
+}
+
+static void
+test_checkpoint_and_resume(void)
+{
+	struct gpt_config cfg = { 16, 0, 40, 2, 2, 16, 1 };
+	struct tart_train_opts o;
+	struct gpt a, b;
+	struct safetensors st;
+	char path[] = "/tmp/tart_test_XXXXXX", apath[64];
+	int fd = mkstemp(path);
+	const struct safetensors_tensor *t;
+
+	close(fd);
+	snprintf(apath, sizeof apath, "%s.adam", path);
+	tart_train_defaults(&o);
+	o.batch = 4;
+	o.points = (struct tart_ramp){ 6, 20, 7, 1 };
+	o.dims = (struct tart_ramp){ 4, 16, 4, 1 };
+	o.adam.lr = 1e-3f;
+	o.seed = 11;
+
+	gpt_init(&a, &cfg);
+	gpt_init_weights(&a, 11);
+	gpt_train_init(&a);
+	double l0 = tart_train_step(&a, &o, 0);
+	tart_train_step(&a, &o, 1);
+	ok(isfinite(l0) && l0 > 0.3 && l0 < 2, "first loss near log 2 (%.4f)", l0);
+	struct safetensors_kv meta[] = { { "step", "2" } };
+	ok(gpt_save(&a, path, 0, meta, 1) == 0 && gpt_save_adam(&a, apath, "2") == 0,
+	    "checkpoint written");
+	tart_train_step(&a, &o, 2);
+
+	ok(safetensors_open(&st, path) == 0, "checkpoint reads back");
+	t = safetensors_find(&st, "_backbone.h.1.attn.c_attn.weight");
+	ok(t != NULL && t->ndim == 2 && t->shape[0] == 16 && t->shape[1] == 48,
+	    "c_attn stored (in, out) = (16, 48) as Hugging Face's Conv1D");
+	t = safetensors_find(&st, "_read_in.weight");
+	ok(t != NULL && t->shape[0] == 16 && t->shape[1] == 16, "_read_in.weight (out, in)");
+	ok(safetensors_find(&st, "_backbone.wpe.weight") != NULL &&
+	    safetensors_find(&st, "_backbone.ln_f.bias") != NULL &&
+	    safetensors_find(&st, "_read_out.bias") != NULL &&
+	    safetensors_find(&st, "_backbone.h.0.mlp.c_proj.weight") != NULL,
+	    "reference state-dict names");
+	struct gpt_config c2, c3;
+	ok(gpt_config_from_meta(&c2, &st) == 0 && memcmp(&c2, &cfg, sizeof cfg) == 0,
+	    "configuration from __metadata__");
+	ok(gpt_config_from_tensors(&c3, &st, 2) == 0 && memcmp(&c3, &cfg, sizeof cfg) == 0,
+	    "configuration from the tensors' shapes (a converted reference checkpoint)");
+
+	/* resume: load step 2 and Adam's state, take step 2 again */
+	gpt_init(&b, &c2);
+	gpt_train_init(&b);
+	ok(gpt_load(&b, &st, 0) == 0, "parameters load");
+	safetensors_close(&st);
+	ok(safetensors_open(&st, apath) == 0 && gpt_load_adam(&b, &st, 2) == 0,
+	    "Adam state loads");
+	ok(gpt_load_adam(&b, &st, 3) == -1 && strstr(loam_error(), "step 2") != NULL,
+	    "Adam state from another step refused: %s", loam_error());
+	safetensors_close(&st);
+	tart_train_step(&b, &o, 2);
+	ok(same_params(&a, &b), "resumed training = uninterrupted training, bit for bit");
+
+	/* A model missing a tensor is refused by name. */
+	struct gpt_config big = cfg;
+	big.n_layer = 3;
+	struct gpt c;
+	gpt_init(&c, &big);
+	safetensors_open(&st, path);
+	ok(gpt_load(&c, &st, 0) == -1 && strstr(loam_error(), "_backbone.h.2.") != NULL,
+	    "missing tensor named: %s", loam_error());
+	safetensors_close(&st);
+	gpt_release(&c);
+	gpt_release(&a);
+	gpt_release(&b);
+	unlink(path);
+	unlink(apath);
+}
+
+int
+main(void)
+{
+	test_generator();
+	test_interleave_and_ramp();
+	test_pca();
+	test_logreg();
+	test_checkpoint_and_resume();
+	return tap_done();
+}

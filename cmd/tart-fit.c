@@ -144,7 +144,7 @@ save_model(const struct gpt *m, const char *path, const struct tart_train_opts *
 	snprintf(alpha, sizeof alpha, "%.17g", o->alpha);
 	snprintf(lr, sizeof lr, "%.9g", (double)o->adam.lr);
 	snprintf(batch, sizeof batch, "%d", o->batch);
-	snprintf(lossb, sizeof lossb, "%.6f", loss);
+	snprintf(lossb, sizeof lossb, "%.9g", loss);
 	snprintf(nd, sizeof nd, "%d", o->n_dims);
 	/* Adam's state first: a run killed between the two writes leaves a
 	 * model older than its Adam file, which --resume refuses by step. */
@@ -192,7 +192,7 @@ cmd_train(int argc, char *argv[])
 	int c, config = 2, layers = 0, width = 0, heads = 0, positions = 258;
 	int resume = 0, seed_set = 0;
 	long steps = 24000, ckpt_every = 1000, log_every = 100, step0 = 0;
-	double loss_sum = 0.0, last_loss = NAN;
+	double loss_sum = 0.0, last_loss = NAN, step_loss = NAN;
 	long loss_n = 0;
 
 	tart_train_defaults(&t);
@@ -243,6 +243,8 @@ cmd_train(int argc, char *argv[])
 		t.batch = (int)meta_double(&st, "batch");
 		if (!seed_set)
 			t.seed = (uint64_t)meta_double(&st, "seed");
+		if (safetensors_meta(&st, "loss") != NULL)
+			step_loss = strtod(safetensors_meta(&st, "loss"), NULL);
 		if (ramp_from_meta(&st, "dims", &t.dims) != 0 ||
 		    ramp_from_meta(&st, "points", &t.points) != 0)
 			die("%s", loam_error());
@@ -276,6 +278,7 @@ cmd_train(int argc, char *argv[])
 			die("train: loss is %g at step %ld (try a lower --lr)", loss, s);
 		loss_sum += loss;
 		loss_n++;
+		step_loss = loss;
 		if ((s + 1) % log_every == 0 || s + 1 == steps) {
 			last_loss = loss_sum / (double)loss_n;
 			if (!o.quiet && !pr.tty) {
@@ -289,10 +292,10 @@ cmd_train(int argc, char *argv[])
 		}
 		progress_update(&pr, (uint64_t)(s + 1));
 		if ((s + 1) % ckpt_every == 0 && s + 1 < steps)
-			save_model(&m, o.output, &t, s + 1, last_loss);
+			save_model(&m, o.output, &t, s + 1, step_loss);
 	}
 	progress_end(&pr);
-	save_model(&m, o.output, &t, steps > step0 ? steps : step0, last_loss);
+	save_model(&m, o.output, &t, steps > step0 ? steps : step0, step_loss);
 	gpt_release(&m);
 	return cli_exit();
 }

@@ -1,0 +1,221 @@
+#!/usr/bin/env bats
+# tart-fit: TART's reasoning module (see man/tart-fit.1).
+
+load helper
+
+# A tiny module trained in a few seconds, shared by the tests of a run.
+tiny_model() {
+	local m=$BATS_FILE_TMPDIR/tiny.safetensors
+	if [ ! -f "$m" ]; then
+		tart-fit train -q --config tiny --positions 130 --batch 8 --steps 40 \
+		    --dims 4:16:4:10 --points 6:40:17:15 --lr 1e-3 -s 1 -o "$m" >&2
+	fi
+	echo "$m"
+}
+
+# N records of D-dimensional Gaussian embeddings whose label is the sign
+# of their first coordinate plus a little of the second (awk, seeded).
+make_data() {
+	awk -v n="$1" -v d="$2" -v seed="$3" 'BEGIN {
+		srand(seed)
+		for (i = 0; i < n; i++) {
+			s = "["
+			for (j = 0; j < d; j++) {
+				u = rand(); v = rand(); if (u < 1e-12) u = 1e-12
+				x[j] = sqrt(-2 * log(u)) * cos(6.283185307179586 * v)
+				s = s (j ? "," : "") sprintf("%.6f", x[j])
+			}
+			printf "{\"id\":%d,\"embedding\":%s],\"label\":%d}\n", i, s, (x[0] + 0.3 * x[1] > 0)
+		}
+	}'
+}
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+}
+
+@test "--help prints the usage to stdout and exits 0" {
+	run -0 --separate-stderr tart-fit --help
+	assert_line --index 0 --partial 'usage: tart-fit train [-q] [--config tiny|small|standard]'
+	[ -z "$stderr" ]
+	run -0 tart-fit predict --help
+	assert_output --partial 'Adds tart_p'
+}
+
+@test "the usage lines match the man page SYNOPSIS" {
+	command -v mandoc >/dev/null || skip "mandoc not installed"
+	run -0 bash -c "mandoc -T ascii '$LOAM_TOP/man/tart-fit.1' | col -b | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p'"
+	for opt in --config --layers --width --heads --positions --steps --batch --lr --alpha \
+	    --dims --points --checkpoint-every --log-every --resume --train --components \
+	    --no-cache --field --label-field --embeddings --ks --tasks --queries --C; do
+		assert_output --partial -- "$opt"
+	done
+}
+
+@test "usage errors exit 2" {
+	run -2 --separate-stderr tart-fit --bogus
+	[ "${stderr_lines[0]}" = "tart-fit: unknown option '--bogus'" ]
+	run -2 --separate-stderr tart-fit train --config huge -o m
+	[ "${stderr_lines[0]}" = "tart-fit: --config: 'huge' is not tiny, small or standard" ]
+	run -2 --separate-stderr tart-fit train --config tiny
+	[ "${stderr_lines[0]}" = "tart-fit: train: -o model file required" ]
+	run -2 --separate-stderr tart-fit train --dims 4:20:4:10 -o m
+	[ "${stderr_lines[0]}" = "tart-fit: --dims: end 20 is more than the 16 input dimensions" ]
+	run -2 --separate-stderr tart-fit predict --train t.jsonl
+	[ "${stderr_lines[0]}" = "tart-fit: predict: -m model required" ]
+}
+
+@test "train is deterministic, and --resume continues exactly" {
+	args="--config tiny --positions 20 --batch 4 --steps 12 --dims 4:16:4:3 --points 6:20:7:4 -s 5"
+	run -0 tart-fit train -q $args -o a.safetensors
+	run -0 tart-fit train -q $args -o b.safetensors
+	cmp a.safetensors b.safetensors
+	# stop at 8, then resume to 12
+	run -0 tart-fit train -q ${args/--steps 12/--steps 8} -o c.safetensors
+	[ -f c.safetensors.adam ]
+	run -0 tart-fit train -q --resume --steps 12 -o c.safetensors
+	cmp a.safetensors c.safetensors
+}
+
+@test "the model file has the reference's names and every setting in __metadata__" {
+	m=$(tiny_model)
+	for key in _read_in.weight _backbone.wpe.weight _backbone.h.2.attn.c_attn.weight \
+	    _backbone.ln_f.bias _read_out.weight n_positions n_layer n_head n_embd alpha \
+	    dims points step; do
+		grep -a -q -- "\"$key\"" "$m" || { echo "missing $key"; false; }
+	done
+}
+
+@test "train: a progress line per --log-every when stderr is not a terminal" {
+	run -0 --separate-stderr tart-fit train --config tiny --positions 20 --batch 4 \
+	    --steps 6 --log-every 3 --dims 4:4:0:1 --points 6:6:0:1 -o m.safetensors
+	[[ ${stderr_lines[1]} == "tart-fit: step 3/6  loss "*"steps/s  eta "* ]]
+	[[ ${stderr_lines[3]} == "tart-fit: steps: 6 in "* ]]
+}
+
+@test "predict: cached and uncached agree, labels and probabilities" {
+	m=$(tiny_model)
+	make_data 40 24 1 > train.jsonl
+	make_data 30 24 2 > test.jsonl
+	run -0 tart-fit predict -q -m "$m" --train train.jsonl -k 18 -s 3 -o cached.jsonl test.jsonl
+	run -0 tart-fit predict -q -m "$m" --train train.jsonl -k 18 -s 3 --no-cache -o full.jsonl test.jsonl
+	[ "$(wc -l < cached.jsonl)" -eq 30 ]
+	paste -d'\t' cached.jsonl full.jsonl | awk -F'\t' '{
+		match($1, /"tart_p":[^,}]*/); a = substr($1, RSTART + 9, RLENGTH - 9)
+		match($2, /"tart_p":[^,}]*/); b = substr($2, RSTART + 9, RLENGTH - 9)
+		d = a - b; if (d < 0) d = -d
+		if (d > 1e-5 * (a > 1e-3 ? a : 1e-3)) { print "line " NR ": " a " vs " b; bad = 1 }
+	} END { exit bad }'
+	# the rest of each record passes through, fields added at the end
+	run -0 head -n1 cached.jsonl
+	[[ $output == '{"id":0,"embedding":['*'],"label":'?',"tart_p":'*',"tart_label":'[01]'}' ]]
+}
+
+@test "predict: embeddings as rows of a .npy file" {
+	m=$(tiny_model)
+	make_data 40 8 4 > all.jsonl
+	# the same vectors, once inline and once by row of a .npy made by npy-write
+	awk '{ match($0, /\[[^]]*\]/); print substr($0, RSTART + 1, RLENGTH - 2) }' all.jsonl > rows.txt
+	npy-write rows.txt emb.npy
+	awk '{ match($0, /"label":[01]/); printf "{\"row\":%d,%s}\n", NR - 1, substr($0, RSTART, RLENGTH) }' all.jsonl > byrow.jsonl
+	head -n 30 all.jsonl > t1.jsonl; tail -n 10 all.jsonl > q1.jsonl
+	head -n 30 byrow.jsonl > t2.jsonl; tail -n 10 byrow.jsonl > q2.jsonl
+	# 8-d embeddings: 8 components, tiled to the module's 16 inputs
+	run -0 tart-fit predict -q -m "$m" --train t1.jsonl --components 8 -k 20 q1.jsonl
+	a=$(grep -o '"tart_p":[^,}]*' <<<"$output")
+	run -0 tart-fit predict -q -m "$m" --train t2.jsonl --embeddings emb.npy --components 8 -k 20 q2.jsonl
+	b=$(grep -o '"tart_p":[^,}]*' <<<"$output")
+	[ -n "$a" ] && [ "$a" = "$b" ]
+	run -1 --separate-stderr tart-fit predict -q -m "$m" --train t2.jsonl --embeddings emb.npy -k 20 < /dev/null
+	[ "$stderr" = "tart-fit: t2.jsonl: embeddings have 8 dimensions, fewer than 16 components" ]
+	run -2 --separate-stderr tart-fit predict -q -m "$m" --train t2.jsonl --components 5 < /dev/null
+	[ "$stderr" = "tart-fit: --components: 5 does not divide the module's 16 inputs" ]
+	run -1 --separate-stderr tart-fit predict -q -m "$m" --train t2.jsonl --embeddings emb.npy --components 8 -k 20 <<<'{"row":40}'
+	[ "$stderr" = "tart-fit: stdin:1: row 40 is outside emb.npy (40 rows)" ]
+}
+
+@test "predict: k must exceed the 16 PCA components, and fit the module" {
+	m=$(tiny_model)
+	make_data 40 24 1 > train.jsonl
+	run -1 --separate-stderr tart-fit predict -m "$m" --train train.jsonl -k 16 < /dev/null
+	[ "$stderr" = "tart-fit: train.jsonl: 16 examples for 16 components: PCA needs more examples than components" ]
+	run -1 --separate-stderr tart-fit predict -m "$m" --train train.jsonl -k 41 < /dev/null
+	[ "$stderr" = "tart-fit: train.jsonl: -k 41 but only 40 examples" ]
+	make_data 300 24 1 > many.jsonl
+	run -1 --separate-stderr tart-fit predict -m "$m" --train many.jsonl -k 150 < /dev/null
+	[ "$stderr" = "tart-fit: $m: k = 150 needs 301 positions, the module has 260 (k <= 129)" ]
+}
+
+@test "bad input: file:line, wrong dimension, bad label, missing file" {
+	m=$(tiny_model)
+	make_data 30 24 1 > train.jsonl
+	printf '{"embedding":[1,2,3]}\n' > short.jsonl
+	run -1 --separate-stderr tart-fit predict -q -m "$m" --train train.jsonl -k 20 short.jsonl
+	[ "$stderr" = "tart-fit: short.jsonl:1: field 'embedding' has 3 dimensions, earlier records 24" ]
+	printf '{"embedding":[1,2\n' > bad.jsonl
+	run -1 --separate-stderr tart-fit predict -q -m "$m" --train train.jsonl -k 20 bad.jsonl
+	[[ $stderr == "tart-fit: bad.jsonl:1:"* ]]
+	sed '3s/"label":[01]/"label":7/' train.jsonl > badlabel.jsonl
+	run -1 --separate-stderr tart-fit predict -q -m "$m" --train badlabel.jsonl -k 20 short.jsonl
+	[ "$stderr" = "tart-fit: badlabel.jsonl:3: field 'label': expected a label 0 or 1" ]
+	run -1 --separate-stderr tart-fit predict -q -m nothere.safetensors --train train.jsonl
+	[[ $stderr == "tart-fit: nothere.safetensors: "* ]]
+	run -1 --separate-stderr tart-fit eval -q -m train.jsonl
+	[[ $stderr == "tart-fit: train.jsonl: "* ]]
+}
+
+@test "empty input, missing final newline, full disk, closed pipe, -o kept on failure" {
+	m=$(tiny_model)
+	make_data 30 24 1 > train.jsonl
+	make_data 5 24 9 > q.jsonl
+	run -0 tart-fit predict -q -m "$m" --train train.jsonl -k 20 < /dev/null
+	[ -z "$output" ]
+	printf '%s' "$(cat q.jsonl)" > nonl.jsonl
+	run -0 tart-fit predict -q -m "$m" --train train.jsonl -k 20 nonl.jsonl
+	[ "${#lines[@]}" -eq 5 ]
+	run -1 --separate-stderr bash -c "tart-fit predict -q -m '$m' --train train.jsonl -k 20 q.jsonl > /dev/full"
+	[[ $stderr == *"No space left on device"* ]]
+	run -0 --separate-stderr bash -c "cat q.jsonl q.jsonl q.jsonl | tart-fit predict -q -m '$m' --train train.jsonl -k 20 | head -n1"
+	[ -z "$stderr" ]
+	echo keep > out.jsonl
+	printf '{"embedding":[1]}\n' >> q.jsonl
+	run -1 tart-fit predict -q -m "$m" --train train.jsonl -k 20 -o out.jsonl q.jsonl
+	[ "$(cat out.jsonl)" = keep ]
+}
+
+@test "predict and eval are deterministic for a seed" {
+	m=$(tiny_model)
+	make_data 60 24 1 > train.jsonl
+	make_data 20 24 2 > test.jsonl
+	a=$(tart-fit predict -q -m "$m" --train train.jsonl -k 24 -s 7 test.jsonl)
+	b=$(tart-fit predict -q -m "$m" --train train.jsonl -k 24 -s 7 test.jsonl)
+	[ "$a" = "$b" ]
+	# another thread count may change the last bits (OpenBLAS sums in
+	# another order), never the labels
+	b=$(tart-fit predict -q -m "$m" --train train.jsonl -k 24 -s 7 -t 1 test.jsonl)
+	[ "$(grep -o '"tart_label":.' <<<"$a")" = "$(grep -o '"tart_label":.' <<<"$b")" ]
+	c=$(tart-fit predict -q -m "$m" --train train.jsonl -k 24 -s 8 test.jsonl)
+	[ "$a" != "$c" ]
+	a=$(tart-fit eval -q -m "$m" --ks 18 --tasks 5 --queries 20 -s 3)
+	b=$(tart-fit eval -q -m "$m" --ks 18 --tasks 5 --queries 20 -s 3)
+	[ "$a" = "$b" ]
+}
+
+@test "eval: logistic regression matches scikit-learn's accuracies from the research notes" {
+	m=$(tiny_model)
+	# research/embroid-tart.md T.4: sklearn LogisticRegression(C=1) on
+	# alpha = 10 tasks: 0.734 at k = 18, 0.883 at k = 64.  300 tasks x 200
+	# queries put the standard error near 0.003.
+	run -0 --separate-stderr tart-fit eval -m "$m" --ks 18,64 --tasks 300 --queries 200 -s 1
+	echo "$stderr"
+	[[ ${stderr_lines[0]} == *"tart"*"logreg"*"bayes"* ]]
+	awk '{ match($0, /"logreg":[0-9.]*/); lr = substr($0, RSTART + 9, RLENGTH - 9) + 0
+	       match($0, /"k":[0-9]*/); k = substr($0, RSTART + 4, RLENGTH - 4) + 0
+	       want = k == 18 ? 0.734 : 0.883
+	       if (lr < want - 0.02 || lr > want + 0.02) { print k, lr, want; exit 1 }
+	       match($0, /"bayes":[0-9.]*/); b = substr($0, RSTART + 8, RLENGTH - 8) + 0
+	       if (b < 0.975 || b > 0.995) { print "bayes", b; exit 1 } }' <<<"$output"
+	# k beyond the module's positions is skipped with a note
+	run -0 --separate-stderr tart-fit eval -m "$m" --ks 18,256 --tasks 1 --queries 5
+	[[ $stderr == *"k = 256 skipped: the module has 260 positions (k <= 129)"* ]]
+}

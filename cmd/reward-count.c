@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/printbuf.h>
+
 #include "cli.h"
+#include "numfmt.h"
 #include "rec.h"
 #include "rewardcount.h"
 
@@ -168,6 +171,34 @@ bin_text(struct rc_table *t, const double *x, uint64_t key, char *buf, size_t si
 	return (size_t)snprintf(buf, size, "\"%016llx\"", (unsigned long long)key);
 }
 
+/* The last few numbers printed, by their bits: bonuses repeat (they depend
+ * on the count alone unless normalised), so most are printed once. */
+#define MEMO_SIZE 256
+struct memo {
+	uint64_t bits[MEMO_SIZE];
+	unsigned char len[MEMO_SIZE];	/* 0: empty */
+	char text[MEMO_SIZE][NUMFMT_DOUBLE_MAX];
+};
+
+/* Set key to v as a JSON number (shortest text that reads back as v). */
+static int
+set_number(struct rec *r, const char *key, double v, struct memo *m)
+{
+	uint64_t bits;
+	size_t i;
+
+	if (!isfinite(v))
+		return loam_seterr("field '%s': %s is not a JSON number", key,
+		    isnan(v) ? "NaN" : "infinity");
+	memcpy(&bits, &v, sizeof bits);
+	i = (size_t)((bits * UINT64_C(0x9e3779b97f4a7c15)) >> 56);
+	if (!m->len[i] || m->bits[i] != bits) {
+		m->bits[i] = bits;
+		m->len[i] = (unsigned char)numfmt_double(m->text[i], v);
+	}
+	return rec_set_raw(r, key, m->text[i], m->len[i]);
+}
+
 static int
 cmd_run(int argc, char *argv[])
 {
@@ -208,6 +239,8 @@ cmd_run(int argc, char *argv[])
 	struct rec_reader rd;
 	struct rec *r;
 	struct cli_out out;
+	struct memo memo;
+	struct printbuf *pb = printbuf_new();
 	FILE *fp;
 
 	cli_init(&o, argc, argv, usage, help, 0);
@@ -274,6 +307,7 @@ cmd_run(int argc, char *argv[])
 	ro.range_min = lo;
 	ro.range_max = hi;
 
+	memset(memo.len, 0, sizeof memo.len);
 	fp = cli_out_open(&out, o.output);
 	for (int f = 0; f < (argc ? argc : 1); f++) {
 		if (rec_reader_open(&rd, argc ? argv[f] : "-") != 0) {
@@ -339,47 +373,63 @@ cmd_run(int argc, char *argv[])
 			if (!iter_given)
 				rc_end_batch(&t);	/* no iter: a record is a batch */
 
-			/* The record with bin, count, r_int (and r_total). */
+			/* The record with bin, count, r_int (and r_total), written
+			 * as text: no json-c value per field. */
 			int has_r = rec_get_double(r, "r", &rext) == REC_OK;
 			if (!vectorised) {
-				char bt[8192];
+				char bt[8192], num[NUMFMT_DOUBLE_MAX];
 				size_t bl = bin_text(&t, x, key[0], bt, sizeof bt);
 
 				rec_set_raw(r, "bin", bt, bl);
-				rec_set_int(r, "count", (int64_t)count[0]);
-				if (rec_set_double(r, "r_int", bonus[0]) != 0 ||
-				    (has_r && rec_set_double(r, "r_total", rext + bonus[0]) != 0))
+				rec_set_raw(r, "count", num, numfmt_uint64(num, count[0]));
+				if (set_number(r, "r_int", bonus[0], &memo) != 0 ||
+				    (has_r && set_number(r, "r_total", rext + bonus[0], &memo) != 0))
 					die("%s: %s", rec_where(r), loam_error());
 			} else {
-				json_object *b = json_object_new_array(), *cn = json_object_new_array();
-				json_object *ri = json_object_new_array(), *rt = NULL;
 				json_object *rv = NULL;
+				int rt = rec_get(r, "r", &rv) == REC_OK && rv &&
+				    json_object_is_type(rv, json_type_array);
+				char num[NUMFMT_DOUBLE_MAX];
 
-				if (rec_get(r, "r", &rv) == REC_OK && rv &&
-				    json_object_is_type(rv, json_type_array))
-					rt = json_object_new_array();
+				printbuf_reset(pb);
 				for (size_t i = 0; i < n; i++) {
 					char bt[8192];
-					size_t bl = bin_text(&t, x + i * d, key[i], bt, sizeof bt);
-					json_object *bv = json_tokener_parse(bt);
 
-					(void)bl;
-					json_object_array_add(b, bv);
-					json_object_array_add(cn, json_object_new_int64((int64_t)count[i]));
-					json_object_array_add(ri, rec_json_new_double(bonus[i]));
-					if (rt) {
-						double rr;
-
-						if (rec_json_double(json_object_array_get_idx(rv, i), "r", &rr) != 0)
-							die("%s: %s", rec_where(r), loam_error());
-						json_object_array_add(rt, rec_json_new_double(rr + bonus[i]));
-					}
+					printbuf_memappend(pb, i ? "," : "[", 1);
+					printbuf_memappend(pb, bt,
+					    (int)bin_text(&t, x + i * d, key[i], bt, sizeof bt));
 				}
-				rec_set_json(r, "bin", b);
-				rec_set_json(r, "count", cn);
-				rec_set_json(r, "r_int", ri);
-				if (rt)
-					rec_set_json(r, "r_total", rt);
+				printbuf_memappend(pb, n ? "]" : "[]", n ? 1 : 2);
+				rec_set_raw(r, "bin", pb->buf, (size_t)pb->bpos);
+				printbuf_reset(pb);
+				for (size_t i = 0; i < n; i++) {
+					printbuf_memappend(pb, i ? "," : "[", 1);
+					printbuf_memappend(pb, num, (int)numfmt_uint64(num, count[i]));
+				}
+				printbuf_memappend(pb, n ? "]" : "[]", n ? 1 : 2);
+				rec_set_raw(r, "count", pb->buf, (size_t)pb->bpos);
+				for (int which = 0; which < 1 + rt; which++) {
+					printbuf_reset(pb);
+					for (size_t i = 0; i < n; i++) {
+						double v = bonus[i], rr;
+
+						if (which) {
+							if (rec_json_double(json_object_array_get_idx(rv, i),
+							    "r", &rr) != 0)
+								die("%s: %s", rec_where(r), loam_error());
+							v += rr;
+						}
+						if (!isfinite(v))
+							die("%s: field '%s': %s is not a JSON number",
+							    rec_where(r), which ? "r_total" : "r_int",
+							    isnan(v) ? "NaN" : "infinity");
+						printbuf_memappend(pb, i ? "," : "[", 1);
+						printbuf_memappend(pb, num, (int)numfmt_double(num, v));
+					}
+					printbuf_memappend(pb, n ? "]" : "[]", n ? 1 : 2);
+					rec_set_raw(r, which ? "r_total" : "r_int", pb->buf,
+					    (size_t)pb->bpos);
+				}
 			}
 			if (rec_write(r, fp) != 0 || (unbuffered && fflush(fp) != 0))
 				cli_write_failed(o.output ? o.output : "stdout");
@@ -398,6 +448,7 @@ cmd_run(int argc, char *argv[])
 	} else if (save) {
 		note("no records: %s not written", save);
 	}
+	printbuf_free(pb);
 	free(bins);
 	free(lo);
 	free(hi);

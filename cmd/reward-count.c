@@ -233,7 +233,7 @@ cmd_run(int argc, char *argv[])
 	int c, rc, mode = RC_PROGRESS, started = 0, unbuffered = 0, have_iter = 0;
 	const char *field = NULL, *load = NULL, *save = NULL;
 	uint32_t *bins = NULL;
-	size_t nbins = 0, nrange = 0, xcap = 0, n = 0, d = 0, records = 0;
+	size_t nbins = 0, nrange = 0, xcap = 0, n = 0, d = 0, records = 0, ncap = 0;
 	double *lo = NULL, *hi = NULL, *x = NULL, *bonus = NULL;
 	uint64_t *key = NULL, *count = NULL, *scope = NULL, *task = NULL, last_iter = 0;
 	struct rec_reader rd;
@@ -351,11 +351,14 @@ cmd_run(int argc, char *argv[])
 				have_iter = 1;
 				last_iter = (uint64_t)iter;
 			}
-			key = xreallocarray(key, n ? n : 1, sizeof *key);
-			count = xreallocarray(count, n ? n : 1, sizeof *count);
-			bonus = xreallocarray(bonus, n ? n : 1, sizeof *bonus);
-			scope = xreallocarray(scope, n ? n : 1, sizeof *scope);
-			task = xreallocarray(task, n ? n : 1, sizeof *task);
+			if (n > ncap || !key) {
+				ncap = n > 1 ? n : 1;
+				key = xreallocarray(key, ncap, sizeof *key);
+				count = xreallocarray(count, ncap, sizeof *count);
+				bonus = xreallocarray(bonus, ncap, sizeof *bonus);
+				scope = xreallocarray(scope, ncap, sizeof *scope);
+				task = xreallocarray(task, ncap, sizeof *task);
+			}
 			{
 				uint64_t env = field_id(r, "env"), episode = field_id(r, "episode");
 				uint64_t tk = field_id(r, "task");

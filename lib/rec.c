@@ -2033,6 +2033,18 @@ raw_added_spill(struct rec *r)
 	raw_added_reset(r);
 }
 
+static const unsigned char json_escape_needed[256];
+
+/* Whether a key is written as it is between quotes. */
+static int
+plain_key(const char *key, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (json_escape_needed[(unsigned char)key[i]])
+			return 0;
+	return 1;
+}
+
 int
 rec_set_raw(struct rec *r, const char *key, const char *json, size_t len)
 {
@@ -2063,12 +2075,18 @@ rec_set_raw(struct rec *r, const char *key, const char *json, size_t len)
 			f->key = (uint32_t)r->rawkeyslen;
 			memcpy(r->rawkeys + r->rawkeyslen, key, keylen + 1);
 			r->rawkeyslen += keylen + 1;
-			printbuf_memappend(r->rawadd, ",", 1);
-			rec_escape_string(r->rawadd, key, keylen);
-			printbuf_memappend(r->rawadd, ":", 1);
+			printbuf_memappend_fast(r->rawadd, ",", 1);
+			if (plain_key(key, keylen)) {
+				printbuf_memappend_fast(r->rawadd, "\"", 1);
+				printbuf_memappend_fast(r->rawadd, key, (int)keylen);
+				printbuf_memappend_fast(r->rawadd, "\":", 2);
+			} else {
+				rec_escape_string(r->rawadd, key, keylen);
+				printbuf_memappend_fast(r->rawadd, ":", 1);
+			}
 			f->value = (uint32_t)r->rawadd->bpos;
 			f->len = (uint32_t)len;
-			printbuf_memappend(r->rawadd, json, (int)len);
+			printbuf_memappend_fast(r->rawadd, json, (int)len);
 			return 0;
 		}
 	}

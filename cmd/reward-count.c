@@ -171,6 +171,12 @@ bin_text(struct rc_table *t, const double *x, uint64_t key, char *buf, size_t si
 	return (size_t)snprintf(buf, size, "\"%016llx\"", (unsigned long long)key);
 }
 
+/* A record's keys, counts, scopes, tasks and bonuses, in one block grown
+ * as needed, and the text of its vectorised fields: file-scope, so that
+ * they stay reachable (no leak reported) when die() exits mid-record. */
+static uint64_t *step_space;
+static struct printbuf *pb;
+
 /* The last few numbers printed, by their bits: bonuses repeat (they depend
  * on the count alone unless normalised), so most are printed once. */
 #define MEMO_SIZE 256
@@ -240,7 +246,6 @@ cmd_run(int argc, char *argv[])
 	struct rec *r;
 	struct cli_out out;
 	struct memo memo;
-	struct printbuf *pb = printbuf_new();
 	FILE *fp;
 
 	cli_init(&o, argc, argv, usage, help, 0);
@@ -308,6 +313,7 @@ cmd_run(int argc, char *argv[])
 	ro.range_max = hi;
 
 	memset(memo.len, 0, sizeof memo.len);
+	pb = printbuf_new();
 	fp = cli_out_open(&out, o.output);
 	for (int f = 0; f < (argc ? argc : 1); f++) {
 		if (rec_reader_open(&rd, argc ? argv[f] : "-") != 0) {
@@ -351,13 +357,14 @@ cmd_run(int argc, char *argv[])
 				have_iter = 1;
 				last_iter = (uint64_t)iter;
 			}
-			if (n > ncap || !key) {
+			if (n > ncap || !step_space) {
 				ncap = n > 1 ? n : 1;
-				key = xreallocarray(key, ncap, sizeof *key);
-				count = xreallocarray(count, ncap, sizeof *count);
-				bonus = xreallocarray(bonus, ncap, sizeof *bonus);
-				scope = xreallocarray(scope, ncap, sizeof *scope);
-				task = xreallocarray(task, ncap, sizeof *task);
+				step_space = xreallocarray(step_space, ncap, 5 * sizeof *step_space);
+				key = step_space;
+				count = key + ncap;
+				scope = count + ncap;
+				task = scope + ncap;
+				bonus = (double *)(void *)(task + ncap);
 			}
 			{
 				uint64_t env = field_id(r, "env"), episode = field_id(r, "episode");
@@ -452,15 +459,13 @@ cmd_run(int argc, char *argv[])
 		note("no records: %s not written", save);
 	}
 	printbuf_free(pb);
+	pb = NULL;
 	free(bins);
 	free(lo);
 	free(hi);
 	free(x);
-	free(key);
-	free(count);
-	free(bonus);
-	free(scope);
-	free(task);
+	free(step_space);
+	step_space = NULL;
 	return cli_exit();
 }
 

@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/printbuf.h>
+
 #include "cli.h"
+#include "numfmt.h"
 #include "rec.h"
 #include "rewardcount.h"
 
@@ -168,6 +171,40 @@ bin_text(struct rc_table *t, const double *x, uint64_t key, char *buf, size_t si
 	return (size_t)snprintf(buf, size, "\"%016llx\"", (unsigned long long)key);
 }
 
+/* A record's keys, counts, scopes, tasks and bonuses, in one block grown
+ * as needed, and the text of its vectorised fields: file-scope, so that
+ * they stay reachable (no leak reported) when die() exits mid-record. */
+static uint64_t *step_space;
+static struct printbuf *pb;
+
+/* The last few numbers printed, by their bits: bonuses repeat (they depend
+ * on the count alone unless normalised), so most are printed once. */
+#define MEMO_SIZE 256
+struct memo {
+	uint64_t bits[MEMO_SIZE];
+	unsigned char len[MEMO_SIZE];	/* 0: empty */
+	char text[MEMO_SIZE][NUMFMT_DOUBLE_MAX];
+};
+
+/* Set key to v as a JSON number (shortest text that reads back as v). */
+static int
+set_number(struct rec *r, const char *key, double v, struct memo *m)
+{
+	uint64_t bits;
+	size_t i;
+
+	if (!isfinite(v))
+		return loam_seterr("field '%s': %s is not a JSON number", key,
+		    isnan(v) ? "NaN" : "infinity");
+	memcpy(&bits, &v, sizeof bits);
+	i = (size_t)((bits * UINT64_C(0x9e3779b97f4a7c15)) >> 56);
+	if (!m->len[i] || m->bits[i] != bits) {
+		m->bits[i] = bits;
+		m->len[i] = (unsigned char)numfmt_double(m->text[i], v);
+	}
+	return rec_set_raw(r, key, m->text[i], m->len[i]);
+}
+
 static int
 cmd_run(int argc, char *argv[])
 {
@@ -202,12 +239,13 @@ cmd_run(int argc, char *argv[])
 	int c, rc, mode = RC_PROGRESS, started = 0, unbuffered = 0, have_iter = 0;
 	const char *field = NULL, *load = NULL, *save = NULL;
 	uint32_t *bins = NULL;
-	size_t nbins = 0, nrange = 0, xcap = 0, n = 0, d = 0, records = 0;
+	size_t nbins = 0, nrange = 0, xcap = 0, n = 0, d = 0, records = 0, ncap = 0;
 	double *lo = NULL, *hi = NULL, *x = NULL, *bonus = NULL;
 	uint64_t *key = NULL, *count = NULL, *scope = NULL, *task = NULL, last_iter = 0;
 	struct rec_reader rd;
 	struct rec *r;
 	struct cli_out out;
+	struct memo memo;
 	FILE *fp;
 
 	cli_init(&o, argc, argv, usage, help, 0);
@@ -274,6 +312,8 @@ cmd_run(int argc, char *argv[])
 	ro.range_min = lo;
 	ro.range_max = hi;
 
+	memset(memo.len, 0, sizeof memo.len);
+	pb = printbuf_new();
 	fp = cli_out_open(&out, o.output);
 	for (int f = 0; f < (argc ? argc : 1); f++) {
 		if (rec_reader_open(&rd, argc ? argv[f] : "-") != 0) {
@@ -317,11 +357,15 @@ cmd_run(int argc, char *argv[])
 				have_iter = 1;
 				last_iter = (uint64_t)iter;
 			}
-			key = xreallocarray(key, n ? n : 1, sizeof *key);
-			count = xreallocarray(count, n ? n : 1, sizeof *count);
-			bonus = xreallocarray(bonus, n ? n : 1, sizeof *bonus);
-			scope = xreallocarray(scope, n ? n : 1, sizeof *scope);
-			task = xreallocarray(task, n ? n : 1, sizeof *task);
+			if (n > ncap || !step_space) {
+				ncap = n > 1 ? n : 1;
+				step_space = xreallocarray(step_space, ncap, 5 * sizeof *step_space);
+				key = step_space;
+				count = key + ncap;
+				scope = count + ncap;
+				task = scope + ncap;
+				bonus = (double *)(void *)(task + ncap);
+			}
 			{
 				uint64_t env = field_id(r, "env"), episode = field_id(r, "episode");
 				uint64_t tk = field_id(r, "task");
@@ -339,47 +383,63 @@ cmd_run(int argc, char *argv[])
 			if (!iter_given)
 				rc_end_batch(&t);	/* no iter: a record is a batch */
 
-			/* The record with bin, count, r_int (and r_total). */
+			/* The record with bin, count, r_int (and r_total), written
+			 * as text: no json-c value per field. */
 			int has_r = rec_get_double(r, "r", &rext) == REC_OK;
 			if (!vectorised) {
-				char bt[8192];
+				char bt[8192], num[NUMFMT_DOUBLE_MAX];
 				size_t bl = bin_text(&t, x, key[0], bt, sizeof bt);
 
 				rec_set_raw(r, "bin", bt, bl);
-				rec_set_int(r, "count", (int64_t)count[0]);
-				if (rec_set_double(r, "r_int", bonus[0]) != 0 ||
-				    (has_r && rec_set_double(r, "r_total", rext + bonus[0]) != 0))
+				rec_set_raw(r, "count", num, numfmt_uint64(num, count[0]));
+				if (set_number(r, "r_int", bonus[0], &memo) != 0 ||
+				    (has_r && set_number(r, "r_total", rext + bonus[0], &memo) != 0))
 					die("%s: %s", rec_where(r), loam_error());
 			} else {
-				json_object *b = json_object_new_array(), *cn = json_object_new_array();
-				json_object *ri = json_object_new_array(), *rt = NULL;
 				json_object *rv = NULL;
+				int rt = rec_get(r, "r", &rv) == REC_OK && rv &&
+				    json_object_is_type(rv, json_type_array);
+				char num[NUMFMT_DOUBLE_MAX];
 
-				if (rec_get(r, "r", &rv) == REC_OK && rv &&
-				    json_object_is_type(rv, json_type_array))
-					rt = json_object_new_array();
+				printbuf_reset(pb);
 				for (size_t i = 0; i < n; i++) {
 					char bt[8192];
-					size_t bl = bin_text(&t, x + i * d, key[i], bt, sizeof bt);
-					json_object *bv = json_tokener_parse(bt);
 
-					(void)bl;
-					json_object_array_add(b, bv);
-					json_object_array_add(cn, json_object_new_int64((int64_t)count[i]));
-					json_object_array_add(ri, rec_json_new_double(bonus[i]));
-					if (rt) {
-						double rr;
-
-						if (rec_json_double(json_object_array_get_idx(rv, i), "r", &rr) != 0)
-							die("%s: %s", rec_where(r), loam_error());
-						json_object_array_add(rt, rec_json_new_double(rr + bonus[i]));
-					}
+					printbuf_memappend(pb, i ? "," : "[", 1);
+					printbuf_memappend(pb, bt,
+					    (int)bin_text(&t, x + i * d, key[i], bt, sizeof bt));
 				}
-				rec_set_json(r, "bin", b);
-				rec_set_json(r, "count", cn);
-				rec_set_json(r, "r_int", ri);
-				if (rt)
-					rec_set_json(r, "r_total", rt);
+				printbuf_memappend(pb, n ? "]" : "[]", n ? 1 : 2);
+				rec_set_raw(r, "bin", pb->buf, (size_t)pb->bpos);
+				printbuf_reset(pb);
+				for (size_t i = 0; i < n; i++) {
+					printbuf_memappend(pb, i ? "," : "[", 1);
+					printbuf_memappend(pb, num, (int)numfmt_uint64(num, count[i]));
+				}
+				printbuf_memappend(pb, n ? "]" : "[]", n ? 1 : 2);
+				rec_set_raw(r, "count", pb->buf, (size_t)pb->bpos);
+				for (int which = 0; which < 1 + rt; which++) {
+					printbuf_reset(pb);
+					for (size_t i = 0; i < n; i++) {
+						double v = bonus[i], rr;
+
+						if (which) {
+							if (rec_json_double(json_object_array_get_idx(rv, i),
+							    "r", &rr) != 0)
+								die("%s: %s", rec_where(r), loam_error());
+							v += rr;
+						}
+						if (!isfinite(v))
+							die("%s: field '%s': %s is not a JSON number",
+							    rec_where(r), which ? "r_total" : "r_int",
+							    isnan(v) ? "NaN" : "infinity");
+						printbuf_memappend(pb, i ? "," : "[", 1);
+						printbuf_memappend(pb, num, (int)numfmt_double(num, v));
+					}
+					printbuf_memappend(pb, n ? "]" : "[]", n ? 1 : 2);
+					rec_set_raw(r, which ? "r_total" : "r_int", pb->buf,
+					    (size_t)pb->bpos);
+				}
 			}
 			if (rec_write(r, fp) != 0 || (unbuffered && fflush(fp) != 0))
 				cli_write_failed(o.output ? o.output : "stdout");
@@ -398,15 +458,14 @@ cmd_run(int argc, char *argv[])
 	} else if (save) {
 		note("no records: %s not written", save);
 	}
+	printbuf_free(pb);
+	pb = NULL;
 	free(bins);
 	free(lo);
 	free(hi);
 	free(x);
-	free(key);
-	free(count);
-	free(bonus);
-	free(scope);
-	free(task);
+	free(step_space);
+	step_space = NULL;
 	return cli_exit();
 }
 

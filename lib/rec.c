@@ -718,6 +718,15 @@ numbuf_of(json_object *v)
 /* ---- reading ---- */
 
 static void
+raw_added_reset(struct rec *r)
+{
+	r->nrawf = 0;
+	r->rawkeyslen = 0;
+	if (r->rawadd)
+		printbuf_reset(r->rawadd);
+}
+
+static void
 rec_clear(struct rec *r)
 {
 	if (r->obj)
@@ -727,6 +736,7 @@ rec_clear(struct rec *r)
 	r->obj = NULL;
 	r->added = NULL;
 	r->nlazy = 0;
+	raw_added_reset(r);
 	r->rewritten = 0;
 	r->nkeys_read = 0;
 	r->raw = NULL;
@@ -746,6 +756,15 @@ rec_release(struct rec *r)
 	free(r->own_raw);
 	free(r->strbuf);
 	r->strbuf = NULL;
+	if (r->rawadd)
+		printbuf_free(r->rawadd);
+	free(r->rawkeys);
+	free(r->rawf);
+	r->rawadd = NULL;
+	r->rawkeys = NULL;
+	r->rawf = NULL;
+	r->rawkeyscap = 0;
+	r->rawfcap = 0;
 	r->strcap = 0;
 	r->out = NULL;
 	r->tok = NULL;
@@ -1038,6 +1057,8 @@ static int
 rec_tree_tokener(struct rec *r);
 static int
 rec_tree(struct rec *r);
+static void
+raw_added_spill(struct rec *r);
 
 static int
 rec_tree_fast(struct rec *r)
@@ -1067,6 +1088,7 @@ rec_tree(struct rec *r)
 
 	if (r->obj)
 		return 0;
+	raw_added_spill(r);
 	rc = r->by_tokener ? rec_tree_tokener(r) : rec_tree_fast(r);
 	if (rc == 0 && r->added) {
 		json_object_object_foreach(r->added, k, v)
@@ -1365,6 +1387,10 @@ lookup(struct rec *r, const char *key, json_object **v)
 		return REC_BAD;
 	if (!json_object_object_get_ex(r->obj, key, v))
 		return REC_ABSENT;
+	/* A value set as text (rec_set_raw) is parsed for every getter. */
+	if (*v && json_object_is_type(*v, json_type_object) && json_object_get_userdata(*v) &&
+	    ((const struct rawtext *)json_object_get_userdata(*v))->kind == KIND_RAWTEXT)
+		*v = materialise(r, key, *v);
 	return REC_OK;
 }
 
@@ -1380,6 +1406,16 @@ rec_get(struct rec *r, const char *key, json_object **out)
 	return REC_OK;
 }
 
+/* The index of key among the raw added fields, or -1. */
+static int
+raw_added_find(const struct rec *r, const char *key)
+{
+	for (int i = 0; i < r->nrawf; i++)
+		if (strcmp(r->rawkeys + r->rawf[i].key, key) == 0)
+			return i;
+	return -1;
+}
+
 /* The line's top-level field called key, without the tree: 1 and *f
  * set, 0 when absent, -1 when the field table cannot answer (no table,
  * or the key was added since and lives in r->added). */
@@ -1392,6 +1428,8 @@ line_field(const struct rec *r, const char *key, const struct rec_field **f)
 	if (r->obj || !r->raw || r->nfields < 0)
 		return -1;
 	if (r->added && json_object_object_get_ex(r->added, key, NULL))
+		return -1;
+	if (raw_added_find(r, key) >= 0)
 		return -1;
 	/* The last of duplicate keys wins, as in the tree. */
 	for (int i = 0; i < r->nfields; i++)
@@ -1793,6 +1831,7 @@ rec_set_json(struct rec *r, const char *key, json_object *v)
 
 	if (!v)
 		return -1;
+	raw_added_spill(r);
 	/* A field the line does not have can wait beside it: the tree is
 	 * built only if the program looks into the record. */
 	if (!r->obj && r->raw && r->nfields >= 0) {
@@ -1965,8 +2004,8 @@ rawtext_delete(json_object *jso, void *userdata)
 	free(userdata);
 }
 
-int
-rec_set_raw(struct rec *r, const char *key, const char *json, size_t len)
+static json_object *
+rawtext_new(const char *json, size_t len)
 {
 	struct rawtext *rt = xmalloc(sizeof *rt + len);
 	json_object *stub = json_object_new_object();
@@ -1975,7 +2014,83 @@ rec_set_raw(struct rec *r, const char *key, const char *json, size_t len)
 	rt->len = len;
 	memcpy(rt->text, json, len);
 	json_object_set_serializer(stub, rawtext_to_json, rt, rawtext_delete);
-	return rec_set_json(r, key, stub);
+	return stub;
+}
+
+/* Move the raw added fields into r->added, in their order (they came
+ * before anything in it: a raw field is only kept as text while r->added
+ * is empty). */
+static void
+raw_added_spill(struct rec *r)
+{
+	if (r->nrawf == 0)
+		return;
+	if (!r->added)
+		r->added = json_object_new_object();
+	for (int i = 0; i < r->nrawf; i++)
+		json_object_object_add(r->added, r->rawkeys + r->rawf[i].key,
+		    rawtext_new(r->rawadd->buf + r->rawf[i].value, r->rawf[i].len));
+	raw_added_reset(r);
+}
+
+static const unsigned char json_escape_needed[256];
+
+/* Whether a key is written as it is between quotes. */
+static int
+plain_key(const char *key, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (json_escape_needed[(unsigned char)key[i]])
+			return 0;
+	return 1;
+}
+
+int
+rec_set_raw(struct rec *r, const char *key, const char *json, size_t len)
+{
+	size_t keylen = strlen(key);
+	int in_line = 0;
+
+	/* The common case: a new field on a record read from a line whose
+	 * tree nobody asked for.  Kept as output text. */
+	if (!r->obj && r->raw && r->nfields >= 0 && !r->added && len < UINT32_MAX / 2 &&
+	    raw_added_find(r, key) < 0) {
+		for (int i = 0; i < r->nfields && !in_line; i++)
+			in_line = r->fields[i].keylen == keylen &&
+			    memcmp(r->raw + r->fields[i].key, key, keylen) == 0;
+		if (!in_line && (!r->rawadd || (size_t)r->rawadd->bpos + len < UINT32_MAX / 2)) {
+			struct rec_rawfield *f;
+
+			if (!r->rawadd)
+				r->rawadd = printbuf_new();
+			if (r->nrawf == r->rawfcap) {
+				r->rawfcap = r->rawfcap ? 2 * r->rawfcap : 8;
+				r->rawf = xreallocarray(r->rawf, (size_t)r->rawfcap, sizeof *r->rawf);
+			}
+			if (r->rawkeyslen + keylen + 1 > r->rawkeyscap) {
+				r->rawkeyscap = 2 * (r->rawkeyslen + keylen + 1) + 64;
+				r->rawkeys = xrealloc(r->rawkeys, r->rawkeyscap);
+			}
+			f = &r->rawf[r->nrawf++];
+			f->key = (uint32_t)r->rawkeyslen;
+			memcpy(r->rawkeys + r->rawkeyslen, key, keylen + 1);
+			r->rawkeyslen += keylen + 1;
+			printbuf_memappend_fast(r->rawadd, ",", 1);
+			if (plain_key(key, keylen)) {
+				printbuf_memappend_fast(r->rawadd, "\"", 1);
+				printbuf_memappend_fast(r->rawadd, key, (int)keylen);
+				printbuf_memappend_fast(r->rawadd, "\":", 2);
+			} else {
+				rec_escape_string(r->rawadd, key, keylen);
+				printbuf_memappend_fast(r->rawadd, ":", 1);
+			}
+			f->value = (uint32_t)r->rawadd->bpos;
+			f->len = (uint32_t)len;
+			printbuf_memappend_fast(r->rawadd, json, (int)len);
+			return 0;
+		}
+	}
+	return rec_set_json(r, key, rawtext_new(json, len));
 }
 
 int
@@ -2120,7 +2235,8 @@ rec_to_string(struct rec *r, size_t *len)
 
 	if (r->raw && !r->rewritten) {
 		nkeys = r->obj ? (size_t)json_object_object_length(r->obj) : 0;
-		if (r->raw_compact && !r->added && (!r->obj || nkeys == r->nkeys_read)) {
+		if (r->raw_compact && !r->added && !r->nrawf &&
+		    (!r->obj || nkeys == r->nkeys_read)) {
 			*len = r->rawlen;
 			return r->raw;
 		}
@@ -2150,6 +2266,14 @@ rec_to_string(struct rec *r, size_t *len)
 				printbuf_memappend(r->out, ":", 1);
 				append_value(r->out, v);
 			}
+			printbuf_memappend(r->out, "}", 1);
+		} else if (r->nrawf) {
+			/* Raw added fields (no tree, no r->added): their text,
+			 * without its first comma when the object was "{}". */
+			int skip = r->nkeys_scanned == 0;
+
+			r->out->bpos--;
+			printbuf_memappend(r->out, r->rawadd->buf + skip, r->rawadd->bpos - skip);
 			printbuf_memappend(r->out, "}", 1);
 		}
 		*len = (size_t)printbuf_length(r->out);

@@ -116,6 +116,18 @@ struct rec {
 	char *parse;		/* scratch for building the tree, owned */
 	size_t parsecap;
 	struct printbuf *out;	/* rec_to_string's buffer, owned */
+	/* Fields added with rec_set_raw while there was neither a tree nor
+	 * r->added: their output text ",\"key\":value..." ready to splice
+	 * in, no json-c object per field.  Anything else that touches the
+	 * record's added fields first moves them into r->added. */
+	struct printbuf *rawadd;	/* owned */
+	char *rawkeys;			/* the keys, each NUL-ended, owned */
+	size_t rawkeyslen, rawkeyscap;
+	struct rec_rawfield {
+		uint32_t key;		/* into rawkeys */
+		uint32_t value, len;	/* the value's text in rawadd */
+	} *rawf;			/* owned */
+	int nrawf, rawfcap;
 };
 
 struct rec_reader {
@@ -202,7 +214,9 @@ int rec_set_floats(struct rec *r, const char *key, const float *v, size_t n);
 int rec_set_doubles(struct rec *r, const char *key, const double *v, size_t n);
 /* A value given as JSON text the caller has rendered and vouches for
  * (written as it is; read back through rec_get parses it).  For writers
- * that build values faster than json-c objects. */
+ * that build values faster than json-c objects: a new field added to a
+ * record read from a line, before anything built its tree, costs no
+ * json-c object and no allocation once the record's buffers have grown. */
 int rec_set_raw(struct rec *r, const char *key, const char *json, size_t len);
 /* Takes ownership of v (one reference). */
 int rec_set_json(struct rec *r, const char *key, json_object *v);

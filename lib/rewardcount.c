@@ -859,6 +859,8 @@ rc_end_batch(struct rc_table *t)
 	t->npending = 0;
 }
 
+#define RC_PREFETCH_AHEAD 16
+
 int
 rc_count_keys(struct rc_table *t, const uint64_t *keys, size_t n,
     uint64_t *counts_out)
@@ -879,6 +881,10 @@ rc_count_keys(struct rc_table *t, const uint64_t *keys, size_t n,
 		return 0;
 	}
 	for (i = 0; i < n; i++) {
+		/* Counts wanted back: keys go one by one (a lookup under
+		 * batch-sync, an add otherwise), so prefetch a few ahead. */
+		if (i + RC_PREFETCH_AHEAD < n)
+			htab_prefetch(t->counts, keys[i + RC_PREFETCH_AHEAD]);
 		switch (t->opts.update) {
 		case RC_UPDATE_BEFORE:
 			c = htab_add(t->counts, keys[i], 1);
@@ -1654,6 +1660,8 @@ rc_dump_release(struct rc_dump *d)
 void
 rc_reserve(struct rc_table *t, size_t expect)
 {
-	if (t->counts != NULL)
+	if (t->counts != NULL) {
 		htab_reserve(t->counts, expect);
+		htab_populate(t->counts);
+	}
 }

@@ -386,7 +386,8 @@ int rc_count_keys(struct rc_table *t, const uint64_t *keys, size_t n,
     uint64_t *counts_out);
 
 /* Make room for expect distinct keys now, so that the table does not
- * grow (and move every slot) while counting. */
+ * grow (and move every slot) while counting, and fault its memory in, so
+ * that counting does not wait on page faults either (htab_populate). */
 void rc_reserve(struct rc_table *t, size_t expect);
 
 /* The count of key now (0 if absent; pending BATCH_SYNC keys not

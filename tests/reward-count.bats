@@ -37,7 +37,7 @@ setup() {
 	run -0 reward-count -q --bonus inv_sqrt_plus1 --lambda 1 in.jsonl
 	assert_line --index 0 '{"progress":[0.5,0.5],"bin":[5,5],"count":0,"r_int":1}'
 	assert_line --index 1 '{"progress":[0.5,0.5],"r":1,"bin":[5,5],"count":1,"r_int":0.5,"r_total":1.5}'
-	assert_line --index 2 '{"progress":[0.55,0.5],"bin":[5,5],"count":2,"r_int":0.41421356237309509}'
+	assert_line --index 2 '{"progress":[0.55,0.5],"bin":[5,5],"count":2,"r_int":0.4142135623730951}'
 	assert_line --index 3 '{"progress":[0.9,0.1],"bin":[9,1],"count":0,"r_int":1}'
 }
 
@@ -45,7 +45,7 @@ setup() {
 	printf '%s\n' '{"iter":1,"progress":[0.5]}' '{"iter":1,"progress":[0.5]}' '{"iter":2,"progress":[0.5]}' > in.jsonl
 	# batch-sync: iter 1 sees N = 0 twice (max(N,1) = 1), iter 2 sees 2.
 	run -0 reward-count -q --lambda 1 in.jsonl
-	[ "$(printf '%s\n' "${lines[@]}" | grep -o '"count":[0-9]*,"r_int":[0-9.]*' | tr '\n' ' ')" = '"count":0,"r_int":1 "count":0,"r_int":1 "count":2,"r_int":0.70710678118654746 ' ]
+	[ "$(printf '%s\n' "${lines[@]}" | grep -o '"count":[0-9]*,"r_int":[0-9.]*' | tr '\n' ' ')" = '"count":0,"r_int":1 "count":0,"r_int":1 "count":2,"r_int":0.7071067811865475 ' ]
 	# before: the count before each step: 0, 1, 2.
 	run -0 reward-count -q --lambda 1 --update before in.jsonl
 	[ "$(printf '%s\n' "${lines[@]}" | grep -o '"count":[0-9]*' | tr '\n' ' ')" = '"count":0 "count":1 "count":2 ' ]
@@ -61,6 +61,19 @@ setup() {
 	reward-count -q vec.jsonl | grep -o '"r_int":\[[^]]*\]' | tr -d '[]"r_int:' | tr ',' '\n' > a.txt
 	reward-count -q steps.jsonl | grep -o '"r_int":[0-9.e-]*' | cut -d: -f2 > b.txt
 	diff a.txt b.txt
+}
+
+@test "added fields: shortest numbers that read back, vectors with r, fields replaced" {
+	printf '%s\n' '{"progress":[[0.5],[0.5],[0.1]],"r":[1,0.1,-2]}' \
+	    '{"progress":[[0.5],[0.5],[0.1]],"r":[1,0.1,-2],"iter":3}' \
+	    '{"count":"x","progress":[0.5],"r":0.2,"bin":null}' \
+	    '{ "progress" : [0.5] , "r" : 1e-3 }' > in.jsonl
+	run -0 reward-count -q --lambda 0.1 in.jsonl
+	assert_line --index 0 '{"progress":[[0.5],[0.5],[0.1]],"r":[1,0.1,-2],"bin":[[5],[5],[1]],"count":[0,0,0],"r_int":[0.1,0.1,0.1],"r_total":[1.1,0.2,-1.9]}'
+	# 0.1/sqrt(2), and 1 + 0.1/sqrt(2) (%.17g would print 0.070710678118654752)
+	assert_line --index 1 '{"progress":[[0.5],[0.5],[0.1]],"r":[1,0.1,-2],"iter":3,"bin":[[5],[5],[1]],"count":[2,2,1],"r_int":[0.07071067811865475,0.07071067811865475,0.1],"r_total":[1.0707106781186548,0.17071067811865476,-1.9]}'
+	assert_line --index 2 '{"count":2,"progress":[0.5],"r":0.2,"bin":[5],"r_int":0.07071067811865475,"r_total":0.2707106781186548}'
+	assert_line --index 3 '{"progress":[0.5],"r":1e-3,"bin":[5],"count":5,"r_int":0.044721359549995794,"r_total":0.045721359549995795}'
 }
 
 @test "simhash: same state, same code; the seed changes the projection" {

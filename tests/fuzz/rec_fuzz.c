@@ -66,6 +66,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		rec_free(back);
 		rec_free(lazy);
+
+		/* Raw added fields (kept as text while there is no tree),
+		 * one of them perhaps a key of the line, then read back. */
+		lazy = rec_parse(copy, len, "fuzz", 6);
+		if (!lazy)
+			abort();
+		rec_set_raw(lazy, "fuzz_raw", "[1,2]", 5);
+		rec_set_raw(lazy, "p", "0.5", 3);
+		rec_set_raw(lazy, "fuzz_raw2", "{\"k\":true}", 10);
+		t = rec_to_string(lazy, &len2);
+		back = rec_parse(t, len2, "fuzz", 7);
+		if (!back || rec_get_double(back, "p", dd) != REC_OK || dd[0] != 0.5)
+			abort();
+		rec_free(back);
+		if (rec_get_array_len(lazy, "fuzz_raw", &nn) != REC_OK || nn != 2)
+			abort();
+		rec_free(lazy);
 	}
 
 	/* Every getter on every key. */

@@ -171,8 +171,59 @@ test_many_keys(void)
 		    "htab_add_batch without deltas adds 1");
 		htab_free(one);
 		htab_free(batch);
+
+		/* with payloads, key 0, saturation, and growth between
+		 * chunks (the batch loop keeps the table's fields in
+		 * locals) */
+		one = htab_new(16, 0);
+		batch = htab_new(16, 0);
+		for (i = 0; i < m; i++) {
+			keys[i] = i % 97 == 0 ? 0 : rng_mix64(i % (m / 3));
+			deltas[i] = i % 89 == 0 ? UINT64_MAX - 5 : i % 7;
+			htab_add(one, keys[i], deltas[i]);
+		}
+		for (i = 0; i < m; i += 1000)
+			htab_add_batch(batch, keys + i, deltas + i, m - i < 1000 ? m - i : 1000);
+		c1 = c2 = differ = 0;
+		do {
+			a = htab_next(one, &c1);
+			b = htab_next(batch, &c2);
+			if ((a == NULL) != (b == NULL) || (a && (a->key !=
+			    b->key || a->count != b->count)))
+				differ++;
+		} while (a && b);
+		is_int((long long)differ, 0, "the same with payloads, key 0, "
+		    "saturated counts and chunks");
+		ok(htab_count(one) == htab_count(batch) && htab_lookup(batch, 0) &&
+		    htab_lookup(batch, 0)->count == htab_lookup(one, 0)->count,
+		    "key 0 counted alike");
+		htab_free(one);
+		htab_free(batch);
 		free(keys);
 		free(deltas);
+	}
+
+	/* htab_populate faults memory in and changes nothing else */
+	{
+		struct htab *big = htab_new(0, 200000), *small = htab_new(8, 10);
+		size_t lost = 0;
+
+		for (i = 1; i <= 1000; i++) {
+			htab_add(big, rng_mix64(i), i);
+			htab_add(small, rng_mix64(i), i);
+		}
+		htab_populate(big);	/* 4 MiB: mapped */
+		htab_populate(small);	/* malloc()ed: nothing to do */
+		for (i = 1; i <= 1000; i++)
+			lost += !htab_lookup(big, rng_mix64(i)) ||
+			    htab_lookup(big, rng_mix64(i))->count != i ||
+			    !htab_lookup(small, rng_mix64(i)) ||
+			    htab_lookup(small, rng_mix64(i))->count != i;
+		is_int((long long)lost, 0, "htab_populate keeps every entry");
+		ok(htab_count(big) == 1000 && htab_count(small) == 1000 &&
+		    htab_add(big, 0, 2) == 2, "and the table goes on working");
+		htab_free(big);
+		htab_free(small);
 	}
 
 	/* sequential keys: what a plain mask would pile into one run */

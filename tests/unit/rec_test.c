@@ -249,6 +249,77 @@ test_no_tree(void)
 	rec_free(r);
 }
 
+/* rec_set_raw on a record without a tree: kept as text, and every other
+ * access sees the fields as if they had been set as json-c values. */
+static void
+test_raw_added(void)
+{
+	const char *in = "{\"p\":[1,2],\"n\":7}";
+	const char text[] = "{\"a\":1}\n{}\n{ \"a\" : 2 }\n";
+	struct rec_reader rd;
+	struct rec *r = rec_parse(in, strlen(in), "t", 1);
+	json_object *v;
+	double x = 0;
+	int64_t n = 0;
+	FILE *fp;
+
+	rec_set_raw(r, "bin", "[0,1]", 5);
+	rec_set_raw(r, "count", "3", 1);
+	rec_set_raw(r, "r_int", "0.5", 3);
+	ok(r->obj == NULL && r->added == NULL && r->nrawf == 3, "raw fields kept as text");
+	is_str(line_of(r), "{\"p\":[1,2],\"n\":7,\"bin\":[0,1],\"count\":3,\"r_int\":0.5}",
+	    "spliced in, in order");
+	is_int(rec_get_int(r, "n", &n), REC_OK, "a line field is still read without a tree");
+	ok(n == 7 && r->obj == NULL, "its value, no tree");
+	is_int(rec_get_double(r, "r_int", &x), REC_OK, "a raw added field is read back");
+	ok(x == 0.5 && r->obj != NULL, "its value (through the tree)");
+	is_str(line_of(r), "{\"p\":[1,2],\"n\":7,\"bin\":[0,1],\"count\":3,\"r_int\":0.5}",
+	    "same output after the tree took them");
+	rec_free(r);
+
+	r = rec_parse(in, strlen(in), "t", 1);
+	rec_set_raw(r, "a", "1", 1);
+	rec_set_raw(r, "b", "2", 1);
+	rec_set_raw(r, "a", "10", 2);
+	rec_set_int(r, "c", 3);
+	rec_set_raw(r, "d", "4", 1);
+	ok(r->obj == NULL && r->nrawf == 0, "a re-set or json-c field moves raw ones beside the line");
+	is_str(line_of(r), "{\"p\":[1,2],\"n\":7,\"a\":10,\"b\":2,\"c\":3,\"d\":4}",
+	    "order kept, re-set field replaced in place");
+	rec_free(r);
+
+	r = rec_parse(in, strlen(in), "t", 1);
+	rec_set_raw(r, "n", "8", 1);
+	rec_set_raw(r, "k\"q", "true", 4);
+	is_str(line_of(r), "{\"p\":[1,2],\"n\":8,\"k\\\"q\":true}", "a line field replaced, a key escaped");
+	rec_free(r);
+
+	r = rec_parse(in, strlen(in), "t", 1);
+	rec_set_raw(r, "x", "{\"y\":[1]}", 9);
+	is_int(rec_get(r, "x", &v), REC_OK, "a raw object read back");
+	ok(json_object_is_type(v, json_type_object), "as an object");
+	is_int(rec_del(r, "x"), REC_OK, "and deleted");
+	is_str(line_of(r), in, "leaving the line");
+	rec_free(r);
+
+	/* The reader reuses one record: nothing may leak into the next. */
+	fp = memfile(text, sizeof text - 1);
+	rec_reader_init(&rd, fp, "t");
+	rec_next(&rd, &r);
+	rec_set_raw(r, "z", "1", 1);
+	is_str(line_of(r), "{\"a\":1,\"z\":1}", "first line");
+	rec_next(&rd, &r);
+	rec_set_raw(r, "z", "2", 1);
+	rec_set_raw(r, "w", "[]", 2);
+	is_str(line_of(r), "{\"z\":2,\"w\":[]}", "an empty object takes no comma first");
+	rec_next(&rd, &r);
+	rec_set_raw(r, "z", "3", 1);
+	is_str(line_of(r), "{\"a\":2,\"z\":3}", "a spaced line compacted, then the field");
+	is_int(rec_next(&rd, &r), 0, "end");
+	rec_reader_close(&rd);
+	fclose(fp);
+}
+
 static void
 test_numbers(void)
 {
@@ -674,6 +745,7 @@ main(void)
 	test_numbers();
 	test_fields();
 	test_no_tree();
+	test_raw_added();
 	test_arrays();
 	test_reader();
 	test_long_line();

@@ -77,7 +77,8 @@ DEPS_PKGS := g++ libyaml-dev libxxhash-dev libfaiss-dev libopenblas-openmp-dev \
 	liblapacke-dev libjson-c-dev bats bats-support bats-assert mandoc \
 	parallel jq time
 
-.PHONY: all deps bench-deps check test bench demo install uninstall lint fuzz clean
+.PHONY: all deps bench-deps check test bench demo install uninstall lint fuzz clean \
+	tart-model
 .DEFAULT_GOAL := all
 
 all: deps $(LIBA) $(CMD_BIN)
@@ -152,6 +153,17 @@ bench: all bench-deps $(BENCH_BIN) $(TOOL_BIN)
 
 demo: all $(TOOL_BIN)
 	@LOAM_OUT=$(OUT) tests/demo
+
+# The CPU-trained TART reasoning module shipped in testdata/ (tart-fit(1),
+# README).  Deterministic for a thread count; TART_RESUME=1 continues an
+# interrupted run from its last checkpoint (every 250 steps).
+TART_MODEL := testdata/tart-cpu.safetensors
+TART_STEPS := 12000
+tart-model: all
+	$(BIN)/tart-fit train --config tiny --positions 130 --batch 64 --lr 3e-4 \
+	    --dims 1:16:3:400 --points 18:130:16:500 --steps $(TART_STEPS) \
+	    --checkpoint-every 250 --log-every 50 -s 1 -t 2 \
+	    $(if $(TART_RESUME),--resume) -o $(TART_MODEL)
 
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 \

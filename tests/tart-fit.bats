@@ -129,7 +129,7 @@ setup() {
 	run -1 --separate-stderr tart-fit predict -q -m "$m" --train t2.jsonl --embeddings emb.npy -k 20 < /dev/null
 	[ "$stderr" = "tart-fit: t2.jsonl: embeddings have 8 dimensions, fewer than 16 components" ]
 	run -2 --separate-stderr tart-fit predict -q -m "$m" --train t2.jsonl --components 5 < /dev/null
-	[ "$stderr" = "tart-fit: --components: 5 does not divide the module's 16 inputs" ]
+	[ "${stderr_lines[0]}" = "tart-fit: --components: 5 does not divide the module's 16 inputs" ]
 	run -1 --separate-stderr tart-fit predict -q -m "$m" --train t2.jsonl --embeddings emb.npy --components 8 -k 20 <<<'{"row":40}'
 	[ "$stderr" = "tart-fit: stdin:1: row 40 is outside emb.npy (40 rows)" ]
 }
@@ -218,4 +218,16 @@ setup() {
 	# k beyond the module's positions is skipped with a note
 	run -0 --separate-stderr tart-fit eval -m "$m" --ks 18,256 --tasks 1 --queries 5
 	[[ $stderr == *"k = 256 skipped: the module has 260 positions (k <= 129)"* ]]
+}
+
+@test "the man page EXAMPLES run" {
+	command -v mandoc >/dev/null || skip "mandoc not installed"
+	make_data 40 8 1 > examples.jsonl
+	make_data 10 8 2 > queries.jsonl
+	mandoc -T ascii "$LOAM_TOP/man/tart-fit.1" | col -b |
+		sed -n '/^EXAMPLES/,/^SEE ALSO/p' | sed -n 's/^[[:space:]]*\$ //p' > examples.sh
+	[ "$(wc -l < examples.sh)" -ge 4 ]
+	run -0 bash -e examples.sh
+	[ "$(wc -l < labelled.jsonl)" -eq 10 ]
+	grep -a -q '"step":"40"' m.safetensors
 }

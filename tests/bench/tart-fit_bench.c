@@ -31,7 +31,7 @@ bench_predict(void)
 	struct gpt_config cfg = { 16, 0, 516, 12, 8, 256, 1 };
 	struct gpt m;
 	struct gpt_cache c;
-	size_t k = 128, P = 2 * k, Q = 10000, Qslow = 40;
+	size_t k = 128, P = 2 * k, Q = 10000, Qslow = 12;
 	float *x = malloc((k + Q) * 16 * sizeof *x), *y = malloc((k + Q) * sizeof *y);
 	float *z = malloc((P + 1) * 16 * sizeof *z), *logits = malloc(Q * sizeof *logits);
 	struct rng r;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "hedgehog.h"
+#include "linattn.h"
 #include "rng.h"
 #include "util.h"
 
@@ -605,12 +606,16 @@ hh_fit_opts_default(struct hh_fit_opts *o)
 	o->eval_every = 50;
 	o->patience = 10;
 	o->min_lr = 1e-5;
+	o->xent_factor = 1;
+	o->mse_factor = 0;
+	o->chunk = LINATTN_CHUNK;
 	o->seed = 0;
 }
 
 /* One head's buffers for a step. */
 struct head_ws {
 	float *fq, *fk, *zq, *zk, *dfq, *dfk, *dz, *loss, *grad;
+	float *yt, *ys, *dy, *den;	/* MSE term: [n, dv] x 3, [n] */
 };
 
 /*
@@ -647,26 +652,49 @@ g_bk(const struct group *g, const float *th)
 }
 
 /*
- * Loss of head h on sequence s, and (with grad) gscale times its
- * gradient added into grad, laid out like theta.
+ * Loss of one head on one sequence (q, k [n, d], v [n, dv] or NULL), and
+ * (with grad) gscale times its gradient added into grad, laid out like
+ * theta.  The MSE term compares the chunked linear attention's output
+ * with softmax attention's and flows back through linattn_backward.
  */
 static double
 head_step(const struct group *g, const float *th, struct head_ws *w,
-    const float *q, const float *k, int n, int causal, int block, int want_loss,
-    float gscale, float *grad)
+    const float *q, const float *k, const float *v, int n, int dv,
+    const struct hh_fit_opts *o, int want_loss, float gscale, float *grad)
 {
 	int d = g->d, df = g->df, f = 2 * df;
-	double L;
+	int mse = v && o->mse_factor > 0;
+	double L = 0;
 
 	hh_learned_forward(g->kind, w->fq, w->zq, q, g_wq(g, th), g_bq(g, th), n, d, df);
 	hh_learned_forward(g->kind, w->fk, w->zk, k, g_wk(g, th), g_bk(g, th), n, d, df);
+	if (grad) {
+		memset(w->dfq, 0, sizeof *w->dfq * (size_t)n * f);
+		memset(w->dfk, 0, sizeof *w->dfk * (size_t)n * f);
+	}
+	if (o->xent_factor > 0)
+		L = o->xent_factor * hh_distill(q, k, w->fq, w->fk, n, d, f, o->causal, o->block,
+		    want_loss, (float)(gscale * o->xent_factor), grad ? w->dfq : NULL,
+		    grad ? w->dfk : NULL, w->loss);
+	if (mse) {
+		size_t ny = (size_t)n * dv;
+		double se = 0;
+
+		softmax_attn_forward(w->yt, q, k, v, n, d, dv, 1 / sqrtf((float)d), 1, o->block);
+		linattn_forward(w->ys, w->den, w->fq, w->fk, v, n, f, dv, o->chunk);
+		for (size_t i = 0; i < ny; i++) {
+			double e = (double)w->ys[i] - w->yt[i];
+
+			se += e * e;
+			w->dy[i] = (float)(gscale * o->mse_factor * 2 * e / (double)ny);
+		}
+		L += o->mse_factor * se / (double)ny;
+		if (grad)
+			linattn_backward(w->dfq, w->dfk, NULL, w->dy, w->ys, w->den, w->fq, w->fk,
+			    v, n, f, dv, o->chunk);
+	}
 	if (!grad)
-		return hh_distill(q, k, w->fq, w->fk, n, d, f, causal, block, want_loss, 0,
-		    NULL, NULL, w->loss);
-	memset(w->dfq, 0, sizeof *w->dfq * (size_t)n * f);
-	memset(w->dfk, 0, sizeof *w->dfk * (size_t)n * f);
-	L = hh_distill(q, k, w->fq, w->fk, n, d, f, causal, block, want_loss, gscale,
-	    w->dfq, w->dfk, w->loss);
+		return L;
 	hh_learned_backward(g->kind, grad, g->bias ? grad + 2 * (size_t)d * df : NULL,
 	    w->dz, w->dfq, w->fq, w->zq, q, n, d, df);
 	hh_learned_backward(g->kind, grad + (size_t)d * df,
@@ -676,7 +704,7 @@ head_step(const struct group *g, const float *th, struct head_ws *w,
 }
 
 static void
-head_ws_init(struct head_ws *w, int n, int df, int block, size_t np)
+head_ws_init(struct head_ws *w, int n, int df, int dv, int block, size_t np)
 {
 	size_t nf = (size_t)n * 2 * df, nz = (size_t)n * df;
 
@@ -689,6 +717,13 @@ head_ws_init(struct head_ws *w, int n, int df, int block, size_t np)
 	w->dz = xmalloc(sizeof *w->dz * nz);
 	w->loss = xmalloc(sizeof *w->loss * (size_t)hh_loss_workspace(n, block));
 	w->grad = xmalloc(sizeof *w->grad * np);
+	w->yt = w->ys = w->dy = w->den = NULL;
+	if (dv > 0) {
+		w->yt = xmalloc(sizeof *w->yt * (size_t)n * dv);
+		w->ys = xmalloc(sizeof *w->ys * (size_t)n * dv);
+		w->dy = xmalloc(sizeof *w->dy * (size_t)n * dv);
+		w->den = xmalloc(sizeof *w->den * (size_t)n);
+	}
 }
 
 static void
@@ -703,31 +738,35 @@ head_ws_release(struct head_ws *w)
 	free(w->dz);
 	free(w->loss);
 	free(w->grad);
+	free(w->yt);
+	free(w->ys);
+	free(w->dy);
+	free(w->den);
 }
 
-/* Mean CE over the sequences seq[0..ns) and the heads h0..h0+nh. */
+/* Mean loss over the sequences seq[0..ns) and the heads h0..h0+nh. */
 static double
 group_loss(const struct group *g, const float *th, struct head_ws *ws,
-    const float *q, const float *k, int H, int n, int h0, int nh, const int *seq,
-    int ns, const struct hh_fit_opts *o)
+    const float *q, const float *k, const float *v, int H, int n, int dv, int h0,
+    int nh, const int *seq, int ns, const struct hh_fit_opts *o)
 {
 	double total = 0;
-	size_t hs = (size_t)n * g->d;
+	size_t hs = (size_t)n * g->d, vs = (size_t)n * dv;
 
 #pragma omp parallel for reduction(+:total) if (nh > 1 && !omp_in_parallel())
 	for (int a = 0; a < nh; a++)
 		for (int b = 0; b < ns; b++) {
-			size_t off = ((size_t)seq[b] * H + h0 + a) * hs;
+			size_t r = (size_t)seq[b] * H + h0 + a;
 
-			total += head_step(g, th, &ws[a], q + off, k + off, n, o->causal,
-			    o->block, 1, 0, NULL);
+			total += head_step(g, th, &ws[a], q + r * hs, k + r * hs,
+			    v ? v + r * vs : NULL, n, dv, o, 1, 0, NULL);
 		}
 	return total / ((double)nh * ns);
 }
 
 int
-hh_fit_layer(struct hh_maps *m, const float *q, const float *k, int S, int H,
-    int n, int d, const int *train, int ntrain, const int *val, int nval,
+hh_fit_layer(struct hh_maps *m, const float *q, const float *k, const float *v,
+    int S, int H, int n, int d, int dv, const int *train, int ntrain, const int *val, int nval,
     const struct hh_fit_opts *o, struct hh_fit_report *rep)
 {
 	struct group g = { d, m->df, m->bias, m->kind, 0 };
@@ -738,6 +777,10 @@ hh_fit_layer(struct hh_maps *m, const float *q, const float *k, int S, int H,
 	int failed = 0;
 
 	(void)S;
+	if (!v || o->mse_factor <= 0) {
+		v = NULL;
+		dv = 0;
+	}
 	g.np = 2 * (size_t)d * m->df + (m->bias ? 2 * (size_t)m->df : 0);
 	if (nval == 0) {	/* no held-out split: select on the training set */
 		val = train;
@@ -754,7 +797,7 @@ hh_fit_layer(struct hh_maps *m, const float *q, const float *k, int S, int H,
 		float *am = xcalloc(np, sizeof *am), *av = xcalloc(np, sizeof *av);
 		int *order = xmalloc(sizeof *order * (size_t)(ntrain ? ntrain : 1));
 		struct head_ws *ws = xmalloc(sizeof *ws * (size_t)nh);
-		double lr = o->lr, bestv, v;
+		double lr = o->lr, bestv, vl;
 		int bad = 0, epoch = -1, best_step = 0;
 
 		memcpy(th, m->wq + p * dd, sizeof *th * dd);
@@ -765,10 +808,10 @@ hh_fit_layer(struct hh_maps *m, const float *q, const float *k, int S, int H,
 		}
 		memcpy(best, th, sizeof *th * np);
 		for (int a = 0; a < nh; a++)
-			head_ws_init(&ws[a], n, m->df, o->block, np);
-		bestv = group_loss(&g, th, ws, q, k, H, n, h0, nh, val, nval, o);
+			head_ws_init(&ws[a], n, m->df, dv, o->block, np);
+		bestv = group_loss(&g, th, ws, q, k, v, H, n, dv, h0, nh, val, nval, o);
 		for (int a = 0; a < nh; a++)
-			rep->init_ce[h0 + a] = bestv;
+			rep->init_loss[h0 + a] = bestv;
 		if (!isfinite(bestv))
 			failed = 1;
 		for (int step = 0; step < total && !failed; step++) {
@@ -786,14 +829,15 @@ hh_fit_layer(struct hh_maps *m, const float *q, const float *k, int S, int H,
 			}
 #pragma omp parallel for if (nh > 1 && !omp_in_parallel())
 			for (int a = 0; a < nh; a++) {
-				size_t hs = (size_t)n * d;
+				size_t hs = (size_t)n * d, vs = (size_t)n * dv;
 
 				memset(ws[a].grad, 0, sizeof *ws[a].grad * np);
 				for (int b = 0; b < nb; b++) {
-					size_t off = ((size_t)order[b0 + b] * H + h0 + a) * hs;
+					size_t r = (size_t)order[b0 + b] * H + h0 + a;
 
-					head_step(&g, th, &ws[a], q + off, k + off, n, o->causal,
-					    o->block, 0, (float)(1.0 / ((double)nb * nh)), ws[a].grad);
+					head_step(&g, th, &ws[a], q + r * hs, k + r * hs,
+					    v ? v + r * vs : NULL, n, dv, o, 0,
+					    (float)(1.0 / ((double)nb * nh)), ws[a].grad);
 				}
 			}
 			memcpy(grad, ws[0].grad, sizeof *grad * np);
@@ -812,13 +856,13 @@ hh_fit_layer(struct hh_maps *m, const float *q, const float *k, int S, int H,
 				th[i] -= (float)(lr * (am[i] / c1) / (sqrt(av[i] / c2) + o->adam_eps));
 			}
 			if ((step + 1) % o->eval_every == 0 || step + 1 == total) {
-				v = group_loss(&g, th, ws, q, k, H, n, h0, nh, val, nval, o);
-				if (!isfinite(v)) {
+				vl = group_loss(&g, th, ws, q, k, v, H, n, dv, h0, nh, val, nval, o);
+				if (!isfinite(vl)) {
 					failed = 1;
 					break;
 				}
-				if (v < bestv) {
-					bestv = v;
+				if (vl < bestv) {
+					bestv = vl;
 					best_step = step + 1;
 					memcpy(best, th, sizeof *th * np);
 					bad = 0;
@@ -839,7 +883,7 @@ hh_fit_layer(struct hh_maps *m, const float *q, const float *k, int S, int H,
 			memcpy(m->bk + (size_t)p * m->df, best + 2 * dd + m->df, sizeof *th * m->df);
 		}
 		for (int a = 0; a < nh; a++) {
-			rep->best_ce[h0 + a] = bestv;
+			rep->best_loss[h0 + a] = bestv;
 			rep->best_step[h0 + a] = best_step;
 			head_ws_release(&ws[a]);
 		}

@@ -152,6 +152,9 @@ struct hh_fit_opts {
 	int eval_every;		/* steps between validations: 50 */
 	int patience;		/* validations without progress before lr *= 0.1: 10 */
 	double min_lr;		/* 1e-5 */
+	double xent_factor;	/* weight of the cross-entropy term: 1 */
+	double mse_factor;	/* weight of the output MSE term (needs v): 0 */
+	int chunk;		/* linear attention chunk for the MSE term: 64 */
 	uint64_t seed;		/* order of the training sequences */
 	/* called by one thread now and then with the steps done over all
 	 * parameter heads (out of H x steps), or NULL */
@@ -160,25 +163,27 @@ struct hh_fit_opts {
 };
 void hh_fit_opts_default(struct hh_fit_opts *o);
 
-/* What a fit reports per head: validation CE before and at its best
- * (training CE of the last step when there is no validation split), and
- * the step of the best. */
+/* What a fit reports per head: the validation loss before training and
+ * at its best, and the step of the best.  The loss is
+ * xent_factor CE + mse_factor MSE, the MSE being LoLCATs' output term
+ * mean (y_linear - y_softmax)^2 over the head's outputs. */
 struct hh_fit_report {
-	double *init_ce, *best_ce;	/* [H] */
+	double *init_loss, *best_loss;	/* [H] */
 	int *best_step;			/* [H] */
 	int steps;
 };
 
 /*
  * Train m (initialised by the caller) on one layer's activations
- * q, k [S, H, n, d]: sequences train[0..ntrain) for the steps, val[0..nval)
+ * q, k [S, H, n, d] (and v [S, H, n, dv] for the MSE term, else NULL and
+ * dv 0): sequences train[0..ntrain) for the steps, val[0..nval)
  * for the held-out CE; the weights of the best validation are kept.
  * Parameter heads train in parallel on the OpenMP threads.  rep's arrays
  * hold H entries each (the caller allocates).  Returns 0, or -1 with
  * loam_error() on a non-finite loss.
  */
-int hh_fit_layer(struct hh_maps *m, const float *q, const float *k, int S,
-    int H, int n, int d, const int *train, int ntrain, const int *val, int nval,
+int hh_fit_layer(struct hh_maps *m, const float *q, const float *k,
+    const float *v, int S, int H, int n, int d, int dv, const int *train, int ntrain, const int *val, int nval,
     const struct hh_fit_opts *o, struct hh_fit_report *rep);
 
 /* Features of head h for x [n, d] (q when which = 0, k when 1) through

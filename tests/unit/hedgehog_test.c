@@ -415,11 +415,11 @@ test_fit(int kind)
 	hh_fit_opts_default(&o);
 	o.steps = 300;
 	o.eval_every = 25;
-	rep.init_ce = init_ce;
-	rep.best_ce = best_ce;
+	rep.init_loss = init_ce;
+	rep.best_loss = best_ce;
 	rep.best_step = best_step;
 	kl0 = eval_kl(&m, kind, q, k, H, N, D, val, 2);
-	ok(hh_fit_layer(&m, q, k, S, H, N, D, train, 8, val, 2, &o, &rep) == 0,
+	ok(hh_fit_layer(&m, q, k, NULL, S, H, N, D, 0, train, 8, val, 2, &o, &rep) == 0,
 	    "%s: fit", hh_fmap_names[kind]);
 	kl = eval_kl(&m, kind, q, k, H, N, D, val, 2);
 	elu = eval_kl(NULL, HH_ELU1, q, k, H, N, D, val, 2);
@@ -429,7 +429,7 @@ test_fit(int kind)
 	    hh_fmap_names[kind], kl, kl0, elu);
 	/* the same seed gives the same weights */
 	hh_maps_init(&m2, kind, H, D, D, kind == HH_HEDGEHOG_EXP);
-	hh_fit_layer(&m2, q, k, S, H, N, D, train, 8, val, 2, &o, &rep);
+	hh_fit_layer(&m2, q, k, NULL, S, H, N, D, 0, train, 8, val, 2, &o, &rep);
 	ok(memcmp(m.wq, m2.wq, sizeof *m.wq * m.P * D * D) == 0 &&
 	    memcmp(m.wk, m2.wk, sizeof *m.wk * m.P * D * D) == 0,
 	    "%s: deterministic", hh_fmap_names[kind]);

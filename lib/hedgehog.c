@@ -300,20 +300,6 @@ hh_loss_workspace(int n, int block)
 	return 2L * block * n;
 }
 
-/* Softmax of t [len] in place (scaled logits in, weights out). */
-static void
-softmax_row(float *t, int len)
-{
-	float mx = -INFINITY, s = 0;
-
-	for (int j = 0; j < len; j++)
-		mx = t[j] > mx ? t[j] : mx;
-	for (int j = 0; j < len; j++)
-		s += t[j] = expf(t[j] - mx);
-	for (int j = 0; j < len; j++)
-		t[j] /= s;
-}
-
 #define S_FLOOR	1e-30f	/* guards 1/s in the gradient and log s */
 
 double
@@ -336,7 +322,7 @@ hh_distill(const float *q, const float *k, const float *fq, const float *fk,
 			float *t = T + (size_t)i * w, *s = G + (size_t)i * w, Z = 0, iz;
 			int len = causal ? r0 + i + 1 : n;
 
-			softmax_row(t, len);
+			linattn_softmax_row(t, len);
 			for (int j = 0; j < len; j++)
 				Z += s[j];
 			if (want_loss) {
@@ -486,7 +472,7 @@ hh_metrics_add(struct hh_metrics *mt, const float *q, const float *k,
 			double Z = 0, ce = 0, ht = 0, hp = 0, mt_ = 0, mp = 0;
 
 			memcpy(t, l, sizeof *t * (size_t)len);
-			softmax_row(t, len);
+			linattn_softmax_row(t, len);
 			for (int j = 0; j < len; j++)
 				Z += p[j];
 			for (int j = 0; j < len; j++) {

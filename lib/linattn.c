@@ -299,6 +299,24 @@ linattn_step(struct linattn_state *st, float *y, const float *fq,
 }
 
 void
+linattn_softmax_row(float *x, int len)
+{
+	float mx = -INFINITY, s = 0, inv;
+
+#pragma omp simd reduction(max:mx)
+	for (int j = 0; j < len; j++)
+		mx = x[j] > mx ? x[j] : mx;
+	for (int j = 0; j < len; j++) {
+		x[j] = expf(x[j] - mx);
+		s += x[j];
+	}
+	inv = 1 / s;
+#pragma omp simd
+	for (int j = 0; j < len; j++)
+		x[j] *= inv;
+}
+
+void
 softmax_attn_forward(float *y, const float *q, const float *k, const float *v,
     int n, int d, int dv, float scale, int causal, int block)
 {
@@ -312,17 +330,12 @@ softmax_attn_forward(float *y, const float *q, const float *k, const float *v,
 		/* P = scale q_block k[0:w]^T */
 		gemm(0, 1, m, w, d, scale, q + (size_t)r0 * d, d, k, d, 0, P, w);
 		for (int i = 0; i < m; i++) {
-			float *p = P + (size_t)i * w, mx = -INFINITY, s = 0;
+			float *p = P + (size_t)i * w;
 			int len = causal ? r0 + i + 1 : n;
 
-			for (int j = 0; j < len; j++)
-				mx = p[j] > mx ? p[j] : mx;
-			for (int j = 0; j < len; j++)
-				s += p[j] = expf(p[j] - mx);
-			for (int j = 0; j < len; j++)
-				p[j] /= s;
-			for (int j = len; j < w; j++)
-				p[j] = 0;
+			linattn_softmax_row(p, len);
+			if (len < w)
+				memset(p + len, 0, sizeof *p * (size_t)(w - len));
 		}
 		gemm(0, 0, m, dv, w, 1, P, w, v, dv, 0, y + (size_t)r0 * dv, dv);
 	}

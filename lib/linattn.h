@@ -76,6 +76,8 @@ void linattn_step(struct linattn_state *st, float *y, const float *fq,
  */
 void softmax_attn_forward(float *y, const float *q, const float *k,
     const float *v, int n, int d, int dv, float scale, int causal, int block);
+/* x [len] = softmax(x), with the max subtracted. */
+void linattn_softmax_row(float *x, int len);
 void softmax_attn_reference(float *y, const float *q, const float *k,
     const float *v, int n, int d, int dv, float scale, int causal);
 

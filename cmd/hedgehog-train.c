@@ -212,15 +212,18 @@ load(const struct job *j, int w, int l)
 	char *name;
 	float *x;
 
-	if (!j->pat[w] || !find(j, w, l, &t, &name)) {
+	if (!j->pat[w])
+		return NULL;
+	if (!find(j, w, l, &t, &name)) {
+		free(name);
 		if (w < 2)
 			die("no tensor for layer %d", l);
 		return NULL;
 	}
-	free(name);
 	x = xmalloc(sizeof *x * t.S * t.H * t.n * t.d);
 	if (hh_tensor_read(&t, x) != 0)
 		die("%s", loam_error());
+	free(name);
 	return x;
 }
 
@@ -742,11 +745,18 @@ cmd_eval(int argc, char *argv[])
 				have_maps = 1;
 		if (have_maps) {
 			/* the trained maps, or identity-initialised ones */
-			int kind = weights ? tw.kind : fm[0];
+			int kind = weights ? tw.kind : -1;
 
 			for (int a = 0; a < nf; a++)
-				if (hh_fmap_learned(fm[a]) && !weights)
+				if (hh_fmap_learned(fm[a])) {
+					if (weights && fm[a] != tw.kind)
+						usage_error("--fmap %s: %s holds %s maps",
+						    hh_fmap_names[fm[a]], weights, hh_fmap_names[tw.kind]);
+					if (kind >= 0 && fm[a] != kind)
+						usage_error("--fmap: one trained map at a time (%s, %s)",
+						    hh_fmap_names[kind], hh_fmap_names[fm[a]]);
 					kind = fm[a];
+				}
 			hh_maps_init(&m, kind, j.H, j.d, weights ? tw.df : df,
 			    weights ? tw.bias : kind != HH_HEDGEHOG);
 			if (weights) {
@@ -758,10 +768,6 @@ cmd_eval(int argc, char *argv[])
 				}
 			}
 		}
-		for (int a = 0; a < nf; a++)
-			if (hh_fmap_learned(fm[a]) && fm[a] != m.kind)
-				usage_error("--fmap %s: the maps are %s", hh_fmap_names[fm[a]],
-				    hh_fmap_names[m.kind]);
 #pragma omp parallel for schedule(dynamic) collapse(2)
 		for (int a = 0; a < nf; a++)
 			for (int h = 0; h < j.H; h++) {

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """hedgehog-to-pt - turn hedgehog-train's safetensors weights into the .pt
 state dict that LoLCATs loads (torch.load(path)['model_state_dict'], then
 model.load_state_dict(sd, strict=False)).

@@ -730,23 +730,31 @@ head_ws_release(struct head_ws *w)
 	free(w->den);
 }
 
-/* Mean loss over the sequences seq[0..ns) and the heads h0..h0+nh. */
+/* Work (multiply-adds) below which a parallel region costs more than it
+ * saves. */
+#define PAR_WORK	4e6
+
+/* Mean loss over the sequences seq[0..ns) and the heads h0..h0+nh,
+ * summed in a fixed order whatever the threads. */
 static double
 group_loss(const struct group *g, const float *th, struct head_ws *ws,
     const float *q, const float *k, const float *v, int H, int n, int dv, int h0,
-    int nh, const int *seq, int ns, const struct hh_fit_opts *o)
+    int nh, const int *seq, int ns, const struct hh_fit_opts *o, int par)
 {
-	double total = 0;
+	double total = 0, *part = xcalloc((size_t)nh, sizeof *part);
 	size_t hs = (size_t)n * g->d, vs = (size_t)n * dv;
 
-#pragma omp parallel for reduction(+:total) if (nh > 1 && !omp_in_parallel())
+#pragma omp parallel for if (par)
 	for (int a = 0; a < nh; a++)
 		for (int b = 0; b < ns; b++) {
 			size_t r = (size_t)seq[b] * H + h0 + a;
 
-			total += head_step(g, th, &ws[a], q + r * hs, k + r * hs,
+			part[a] += head_step(g, th, &ws[a], q + r * hs, k + r * hs,
 			    v ? v + r * vs : NULL, n, dv, o, 1, 0, NULL);
 		}
+	for (int a = 0; a < nh; a++)
+		total += part[a];
+	free(part);
 	return total / ((double)nh * ns);
 }
 
@@ -761,6 +769,11 @@ hh_fit_layer(struct hh_maps *m, const float *q, const float *k, const float *v,
 	int total = o->steps > 0 ? o->steps : o->epochs * spe;
 	long done = 0;
 	int failed = 0;
+	/* Threads over the heads of one step only when a head's work pays
+	 * for waking them; else one thread per parameter group, and BLAS
+	 * on that thread alone (OpenBLAS would split even small products
+	 * over every thread). */
+	int big = nh > 1 && (double)n * n * d * o->batch >= PAR_WORK;
 
 	(void)S;
 	if (!v || o->mse_factor <= 0) {
@@ -785,6 +798,10 @@ hh_fit_layer(struct hh_maps *m, const float *q, const float *k, const float *v,
 		struct head_ws *ws = xmalloc(sizeof *ws * (size_t)nh);
 		double lr = o->lr, bestv, vl;
 		int bad = 0, epoch = -1, best_step = 0;
+		int nthreads = omp_get_max_threads();
+
+		if (!big)
+			omp_set_num_threads(1);
 
 		memcpy(th, m->wq + p * dd, sizeof *th * dd);
 		memcpy(th + dd, m->wk + p * dd, sizeof *th * dd);
@@ -795,7 +812,7 @@ hh_fit_layer(struct hh_maps *m, const float *q, const float *k, const float *v,
 		memcpy(best, th, sizeof *th * np);
 		for (int a = 0; a < nh; a++)
 			head_ws_init(&ws[a], n, m->df, dv, o->block, np);
-		bestv = group_loss(&g, th, ws, q, k, v, H, n, dv, h0, nh, val, nval, o);
+		bestv = group_loss(&g, th, ws, q, k, v, H, n, dv, h0, nh, val, nval, o, big);
 		for (int a = 0; a < nh; a++)
 			rep->init_loss[h0 + a] = bestv;
 		if (!isfinite(bestv))
@@ -813,7 +830,7 @@ hh_fit_layer(struct hh_maps *m, const float *q, const float *k, const float *v,
 				rng_shuffle(&r, order, (size_t)ntrain, sizeof *order);
 				epoch = e;
 			}
-#pragma omp parallel for if (nh > 1 && !omp_in_parallel())
+#pragma omp parallel for if (big)
 			for (int a = 0; a < nh; a++) {
 				size_t hs = (size_t)n * d, vs = (size_t)n * dv;
 
@@ -842,7 +859,7 @@ hh_fit_layer(struct hh_maps *m, const float *q, const float *k, const float *v,
 				th[i] -= (float)(lr * (am[i] / c1) / (sqrt(av[i] / c2) + o->adam_eps));
 			}
 			if ((step + 1) % o->eval_every == 0 || step + 1 == total) {
-				vl = group_loss(&g, th, ws, q, k, v, H, n, dv, h0, nh, val, nval, o);
+				vl = group_loss(&g, th, ws, q, k, v, H, n, dv, h0, nh, val, nval, o, big);
 				if (!isfinite(vl)) {
 					failed = 1;
 					break;
@@ -880,6 +897,7 @@ hh_fit_layer(struct hh_maps *m, const float *q, const float *k, const float *v,
 		free(am);
 		free(av);
 		free(order);
+		omp_set_num_threads(nthreads);
 	}
 	if (failed)
 		return loam_seterr("the distillation loss is not finite");

@@ -153,6 +153,8 @@ job_open(struct job *j, char **files, int nfiles, int have_layers)
 			if (!rc)
 				break;
 			j->layers[j->nlayers++] = l;
+			if (!strstr(j->pat[0], "{L}"))
+				break;	/* names without a layer: one layer */
 		}
 		if (!j->nlayers) {
 			char *name = hh_layer_name(j->pat[0], 0);
@@ -625,6 +627,8 @@ struct result {
 	double mse;		/* output MSE, NaN without values */
 };
 
+static const char *out_name = "stdout";
+
 static void
 print_metrics(FILE *fp, const struct hh_metrics *m, double mse)
 {
@@ -632,9 +636,9 @@ print_metrics(FILE *fp, const struct hh_metrics *m, double mse)
 	    "\"max_weight\":%.17g,\"teacher_max_weight\":%.17g,\"monotonicity\":%.17g",
 	    m->ce, m->kl, m->entropy, m->teacher_entropy, m->max_weight,
 	    m->teacher_max_weight, m->monotonicity) < 0)
-		cli_write_failed("output");
+		cli_write_failed(out_name);
 	if (!isnan(mse) && fprintf(fp, ",\"mse\":%.17g", mse) < 0)
-		cli_write_failed("output");
+		cli_write_failed(out_name);
 }
 
 static int
@@ -832,15 +836,17 @@ cmd_eval(int argc, char *argv[])
 	}
 
 	fp = cli_out_open(&out, o.output);
+	if (o.output && strcmp(o.output, "-") != 0)
+		out_name = o.output;
 	for (int i = 0; i < nres; i++) {
 		struct result *r = &res[i];
 
 		if (fprintf(fp, "{\"layer\":%d,\"head\":%d,\"fmap\":\"%s\",\"trained\":%s,", r->layer,
 		    r->head, hh_fmap_names[r->fmap], r->trained ? "true" : "false") < 0)
-			cli_write_failed("output");
+			cli_write_failed(out_name);
 		print_metrics(fp, &r->m, r->mse);
 		if (fputs("}\n", fp) < 0)
-			cli_write_failed("output");
+			cli_write_failed(out_name);
 	}
 	/* means over layers and heads, one record per map, and the table */
 	if (!o.quiet)
@@ -871,10 +877,10 @@ cmd_eval(int argc, char *argv[])
 		mse /= cnt;
 		if (fprintf(fp, "{\"fmap\":\"%s\",\"mean\":true,\"trained\":%s,",
 		    hh_fmap_names[fm[a]], hh_fmap_learned(fm[a]) && weights ? "true" : "false") < 0)
-			cli_write_failed("output");
+			cli_write_failed(out_name);
 		print_metrics(fp, &mean, mse);
 		if (fputs("}\n", fp) < 0)
-			cli_write_failed("output");
+			cli_write_failed(out_name);
 		if (!o.quiet) {
 			fprintf(stderr, "%-13s %9.4f %9.4f %9.4f %9.4f %7.3f", hh_fmap_names[fm[a]],
 			    mean.kl, mean.ce, mean.entropy, mean.teacher_entropy, mean.monotonicity);

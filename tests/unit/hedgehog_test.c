@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "hedgehog.h"
+#include "hedgehog_io.h"
 #include "rng.h"
 #include "tap.h"
 #include "util.h"
@@ -439,9 +440,35 @@ test_fit(int kind)
 	free(k);
 }
 
+/* binary16: every half survives half -> float -> half; known values and
+ * rounding to nearest even. */
+static void
+test_half(void)
+{
+	int bad = 0;
+
+	for (unsigned h = 0; h < 65536; h++) {
+		float f = hh_half_to_float((uint16_t)h);
+
+		if (isnan(f) ? !isnan(hh_half_to_float(hh_float_to_half(f))) :
+		    hh_float_to_half(f) != h)
+			bad++;
+	}
+	is_int(bad, 0, "half: all 65536 values round-trip");
+	is_dbl(hh_half_to_float(0x3c00), 1, 0, "half 0x3c00 = 1");
+	is_dbl(hh_half_to_float(0xc000), -2, 0, "half 0xc000 = -2");
+	is_dbl(hh_half_to_float(0x0001), ldexp(1, -24), 0, "half 0x0001 = 2^-24");
+	is_int(hh_float_to_half(1 + ldexpf(1, -11)), 0x3c00, "1 + 2^-11 rounds to even (1)");
+	is_int(hh_float_to_half(1 + 3 * ldexpf(1, -11)), 0x3c02, "1 + 3 2^-11 rounds to even (up)");
+	is_int(hh_float_to_half(70000), 0x7c00, "70000 overflows to infinity");
+	is_int(hh_float_to_half(65519), 0x7bff, "65519 rounds to the largest half");
+	is_dbl(hh_bf16_to_float(0x3f80), 1, 0, "bf16 0x3f80 = 1");
+}
+
 int
 main(void)
 {
+	test_half();
 	test_identity();
 	for (int kind = HH_HEDGEHOG; kind <= HH_HEDGEHOG_FLA; kind++)
 		test_map_backward(kind);

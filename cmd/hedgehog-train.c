@@ -96,9 +96,11 @@ parse_map(struct job *j, const char *arg)
 	for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
 		int w = p[0] == 'q' ? 0 : p[0] == 'k' ? 1 : p[0] == 'v' ? 2 : -1;
 
-		if (w < 0 || p[1] != '=' || !p[2])
+		if (w >= 0 && p[1] == '=' && p[2]) {
+			free((char *)j->pat[w]);
+			j->pat[w] = xstrdup(p + 2);
+		} else
 			usage_error("--map: '%s' is not q=name, k=name or v=name", p);
-		j->pat[w] = xstrdup(p + 2);
 	}
 	free(copy);
 }
@@ -553,12 +555,13 @@ meta_int(const struct safetensors *st, const char *key)
 	char *end;
 	long v;
 
-	if (!s)
-		die("%s: no metadata '%s'", st->name, key);
-	v = strtol(s, &end, 10);
-	if (*end || v < 0 || v > 1 << 24)
-		die("%s: metadata '%s': '%s' is not a count", st->name, key, s);
-	return (int)v;
+	if (s) {
+		v = strtol(s, &end, 10);
+		if (*end || v < 0 || v > 1 << 24)
+			die("%s: metadata '%s': '%s' is not a count", st->name, key, s);
+		return (int)v;
+	}
+	die("%s: no metadata '%s'", st->name, key);
 }
 
 static void

@@ -268,3 +268,14 @@ EOF
 	printf '%s\n' "${stderr_lines[@]}" | sed -n '/^fmap  /,/^taylor/p' > got.txt
 	diff want.txt got.txt
 }
+
+@test "hedgehog-lm (the test-data tool): a few steps, a dump hedgehog-train reads" {
+	for i in $(seq 1 40); do echo "line $i of a small text for a byte-level model"; done > train.txt
+	for i in $(seq 1 20); do echo "held-out line $i"; done > heldout.txt
+	run -0 --separate-stderr hedgehog-lm -q --layers 1 --heads 2 --embd 16 --len 32 --batch 2 \
+	    --steps 3 --sequences 3 --values --f16 --heldout heldout.txt -o lm.safetensors train.txt
+	run -0 bash -c "$(declare -f header); header lm.safetensors | jq -r 'del(.__metadata__) | to_entries[] | \"\(.key) \(.value.dtype) \(.value.shape)\"' | sort"
+	assert_output "$(printf '%s\n' 'layers.0.k F16 [3,2,32,8]' 'layers.0.q F16 [3,2,32,8]' 'layers.0.v F16 [3,2,32,8]')"
+	hedgehog-train fit -q --steps 2 -o w.safetensors lm.safetensors > fit.jsonl
+	[ "$(wc -l < fit.jsonl)" -eq 2 ]
+}

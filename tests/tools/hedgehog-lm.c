@@ -42,20 +42,18 @@ enum {
 static void
 slurp(const char *path, unsigned char **buf, size_t *len)
 {
-	FILE *fp = fopen(path, "rb");
-	unsigned char tmp[65536];
+	unsigned char *map;
+	void *p;
 	size_t n;
 
-	if (!fp)
-		die("%s: cannot open", path);
-	while ((n = fread(tmp, 1, sizeof tmp, fp)) > 0) {
-		*buf = xrealloc(*buf, *len + n);
-		memcpy(*buf + *len, tmp, n);
-		*len += n;
-	}
-	if (ferror(fp))
-		die("%s: read error", path);
-	fclose(fp);
+	if (map_file(path, &p, &n) != 0)
+		die("%s", loam_error());
+	map = p;
+	*buf = xrealloc(*buf, *len + n + 1);
+	if (n)
+		memcpy(*buf + *len, map, n);
+	*len += n;
+	unmap_file(p, n);
 }
 
 /* Mean next-byte loss of S windows of T+1 bytes at evenly spaced offsets. */

@@ -85,9 +85,9 @@ all: deps $(LIBA) $(CMD_BIN)
 
 # Installs with apt-get only what dpkg says is missing; apt-get update runs
 # only when a package is unknown to the local lists.  No-op when complete.
-# The benchmarks' baselines need a little more (NumPy), installed only by
+# The benchmarks' baselines need a little more (NumPy, PyTorch), installed only by
 # make bench.
-BENCH_PKGS := python3-numpy
+BENCH_PKGS := python3-numpy python3-torch
 
 bench-deps:
 	@$(MAKE) --no-print-directory deps DEPS_PKGS="$(BENCH_PKGS)"

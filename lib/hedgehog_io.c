@@ -1,0 +1,264 @@
+/*
+ * hedgehog_io - activations by name from safetensors and .npy files; see
+ * hedgehog_io.h.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hedgehog_io.h"
+#include "util.h"
+
+static int
+has_suffix(const char *s, const char *suf)
+{
+	size_t n = strlen(s), m = strlen(suf);
+
+	return n >= m && strcmp(s + n - m, suf) == 0;
+}
+
+int
+hh_inputs_open(struct hh_inputs *in, char *const *paths, int n)
+{
+	memset(in, 0, sizeof *in);
+	in->st = xcalloc((size_t)n + 1, sizeof *in->st);
+	in->npy = xcalloc((size_t)n + 1, sizeof *in->npy);
+	in->npy_names = xcalloc((size_t)n + 1, sizeof *in->npy_names);
+	for (int i = 0; i < n; i++) {
+		if (has_suffix(paths[i], ".npy")) {
+			const char *base = strrchr(paths[i], '/');
+			char *name;
+
+			base = base ? base + 1 : paths[i];
+			if (npy_open(&in->npy[in->nnpy], paths[i]) != 0)
+				goto fail;
+			name = xstrdup(base);
+			name[strlen(name) - 4] = '\0';
+			in->npy_names[in->nnpy++] = name;
+		} else {
+			if (safetensors_open(&in->st[in->nst], paths[i]) != 0)
+				goto fail;
+			in->nst++;
+		}
+	}
+	return 0;
+fail:
+	{
+		char *msg = xstrdup(loam_error());
+
+		hh_inputs_close(in);
+		loam_seterr("%s", msg);
+		free(msg);
+	}
+	return -1;
+}
+
+void
+hh_inputs_close(struct hh_inputs *in)
+{
+	for (int i = 0; i < in->nst; i++)
+		safetensors_close(&in->st[i]);
+	for (int i = 0; i < in->nnpy; i++) {
+		npy_close(&in->npy[i]);
+		free(in->npy_names[i]);
+	}
+	free(in->st);
+	free(in->npy);
+	free(in->npy_names);
+	memset(in, 0, sizeof *in);
+}
+
+static int
+shape_of(struct hh_tensor *t, int ndim, const size_t *shape)
+{
+	if (ndim == 4) {
+		t->S = shape[0];
+		t->H = shape[1];
+		t->n = shape[2];
+		t->d = shape[3];
+	} else if (ndim == 3) {
+		t->S = 1;
+		t->H = shape[0];
+		t->n = shape[1];
+		t->d = shape[2];
+	} else
+		return loam_seterr("%s: tensor '%s': %d dimensions, expected 4 "
+		    "[sequences, heads, length, head_dim] or 3", t->file, t->name, ndim);
+	if (!t->S || !t->H || !t->n || !t->d)
+		return loam_seterr("%s: tensor '%s': empty", t->file, t->name);
+	return 0;
+}
+
+int
+hh_inputs_find(const struct hh_inputs *in, const char *name, struct hh_tensor *t)
+{
+	int found = 0;
+
+	memset(t, 0, sizeof *t);
+	t->name = name;
+	for (int i = 0; i < in->nst; i++) {
+		const struct safetensors_tensor *x = NULL;
+
+		for (size_t j = 0; j < in->st[i].ntensors; j++)
+			if (strcmp(in->st[i].tensors[j].name, name) == 0)
+				x = &in->st[i].tensors[j];
+		if (!x)
+			continue;
+		if (found++)
+			return loam_seterr("%s: tensor '%s' also in %s", in->st[i].name, name,
+			    t->file);
+		t->file = in->st[i].name;
+		t->st = x;
+		if (x->dtype != SAFETENSORS_F32 && x->dtype != SAFETENSORS_F64 &&
+		    x->dtype != SAFETENSORS_F16 && x->dtype != SAFETENSORS_BF16)
+			return loam_seterr("%s: tensor '%s': dtype %s, expected F32, F64, F16 "
+			    "or BF16", t->file, name, safetensors_dtype_name(x->dtype));
+		if (shape_of(t, x->ndim, x->shape) != 0)
+			return -1;
+	}
+	for (int i = 0; i < in->nnpy; i++) {
+		const struct npy *a = &in->npy[i];
+
+		if (strcmp(in->npy_names[i], name) != 0)
+			continue;
+		if (found++)
+			return loam_seterr("%s: tensor '%s' also in %s", a->name, name, t->file);
+		t->file = a->name;
+		t->npy = a;
+		if (a->dtype != NPY_F4 && a->dtype != NPY_F8)
+			return loam_seterr("%s: dtype '%s', expected '<f4' or '<f8'", a->name,
+			    npy_descr(a->dtype));
+		if (shape_of(t, a->ndim, a->shape) != 0)
+			return -1;
+	}
+	return found;
+}
+
+float
+hh_half_to_float(uint16_t h)
+{
+	int e = (h >> 10) & 0x1f, m = h & 0x3ff;
+	float v;
+
+	if (e == 0)
+		v = ldexpf((float)m, -24);
+	else if (e == 31)
+		v = m ? NAN : INFINITY;
+	else
+		v = ldexpf((float)(m | 0x400), e - 25);
+	return h & 0x8000 ? -v : v;
+}
+
+uint16_t
+hh_float_to_half(float f)
+{
+	uint32_t x, sign, mant;
+	int e;
+
+	memcpy(&x, &f, 4);
+	sign = (x >> 16) & 0x8000;
+	e = (int)((x >> 23) & 0xff) - 127 + 15;
+	mant = x & 0x7fffff;
+	if (((x >> 23) & 0xff) == 0xff)		/* inf, nan */
+		return (uint16_t)(sign | 0x7c00 | (mant ? 0x200 : 0));
+	if (e >= 31)
+		return (uint16_t)(sign | 0x7c00);
+	if (e <= 0) {				/* subnormal or zero */
+		uint32_t m, shift, r, half;
+
+		if (e < -10)
+			return (uint16_t)sign;
+		m = mant | 0x800000;
+		shift = (uint32_t)(14 - e);
+		r = m >> shift;
+		half = 1u << (shift - 1);
+		if ((m & ((half << 1) - 1)) > half || ((m & ((half << 1) - 1)) == half && (r & 1)))
+			r++;
+		return (uint16_t)(sign | r);
+	}
+	{
+		uint32_t r = ((uint32_t)e << 10) | (mant >> 13), rest = mant & 0x1fff;
+
+		if (rest > 0x1000 || (rest == 0x1000 && (r & 1)))
+			r++;			/* may carry into the exponent: right */
+		return (uint16_t)(sign | r);
+	}
+}
+
+float
+hh_bf16_to_float(uint16_t h)
+{
+	uint32_t x = (uint32_t)h << 16;
+	float f;
+
+	memcpy(&f, &x, 4);
+	return f;
+}
+
+int
+hh_tensor_read(const struct hh_tensor *t, float *dst)
+{
+	size_t count = t->S * t->H * t->n * t->d;
+
+	if (t->npy) {
+		if (npy_read_f32(t->npy, dst) != 0)
+			return -1;
+	} else {
+		const unsigned char *p = t->st->data;
+
+		for (size_t i = 0; i < count; i++) {
+			uint16_t h;
+			double dv;
+
+			switch (t->st->dtype) {
+			case SAFETENSORS_F32:
+				memcpy(&dst[i], p + 4 * i, 4);
+				break;
+			case SAFETENSORS_F64:
+				memcpy(&dv, p + 8 * i, 8);
+				dst[i] = (float)dv;
+				break;
+			case SAFETENSORS_F16:
+				memcpy(&h, p + 2 * i, 2);
+				dst[i] = hh_half_to_float(h);
+				break;
+			default:
+				memcpy(&h, p + 2 * i, 2);
+				dst[i] = hh_bf16_to_float(h);
+				break;
+			}
+		}
+	}
+	for (size_t i = 0; i < count; i++)
+		if (!isfinite(dst[i])) {
+			size_t c = i % t->d, r = i / t->d, pos = r % t->n, h = (r / t->n) % t->H;
+			size_t s = r / t->n / t->H;
+
+			return loam_seterr("%s: tensor '%s': non-finite value at [%zu, %zu, %zu, %zu]",
+			    t->file, t->name, s, h, pos, c);
+		}
+	return 0;
+}
+
+char *
+hh_layer_name(const char *pattern, int layer)
+{
+	size_t n = strlen(pattern), cap = n + 32 * 4 + 1, o = 0;
+	char *s = xmalloc(cap);
+
+	for (size_t i = 0; i < n; i++) {
+		if (strncmp(pattern + i, "{L}", 3) == 0) {
+			if (o + 16 > cap)
+				s = xrealloc(s, cap *= 2);
+			o += (size_t)snprintf(s + o, cap - o, "%d", layer);
+			i += 2;
+		} else {
+			if (o + 2 > cap)
+				s = xrealloc(s, cap *= 2);
+			s[o++] = pattern[i];
+		}
+	}
+	s[o] = '\0';
+	return s;
+}

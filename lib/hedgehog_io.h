@@ -1,0 +1,66 @@
+/*
+ * hedgehog_io - hedgehog-train's inputs: query/key/value activations in
+ * safetensors files or .npy files, found by name, read as float.
+ *
+ * A set of input files acts as one namespace of tensors: every tensor of
+ * every safetensors file, and each .npy file under its base name without
+ * ".npy" (so layers.0.q.npy holds the tensor "layers.0.q").  A name found
+ * twice is an error.  Activations have shape [sequences, heads, length,
+ * head_dim], or [heads, length, head_dim] for one sequence; dtypes F32,
+ * F64, F16 and BF16 (.npy: '<f4', '<f8').  A NaN or infinity is an error
+ * that names the file, the tensor and the element.
+ */
+#ifndef LOAM_HEDGEHOG_IO_H
+#define LOAM_HEDGEHOG_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "npy.h"
+#include "safetensors.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct hh_inputs {
+	int nst, nnpy;
+	struct safetensors *st;
+	struct npy *npy;
+	char **npy_names;	/* base names without .npy */
+};
+
+/* Open every path (".npy" by suffix, anything else as safetensors).
+ * -1 with loam_error() naming the file; nothing held then. */
+int hh_inputs_open(struct hh_inputs *in, char *const *paths, int n);
+void hh_inputs_close(struct hh_inputs *in);
+
+/* One activation tensor, viewed as [S, H, n, d]. */
+struct hh_tensor {
+	const char *name, *file;
+	size_t S, H, n, d;
+	const struct safetensors_tensor *st;	/* or */
+	const struct npy *npy;
+};
+
+/* 1 and t filled when NAME exists, 0 when it does not, -1 with
+ * loam_error() when it exists but is not [S, H, n, d] or [H, n, d] of a
+ * float dtype, or exists twice. */
+int hh_inputs_find(const struct hh_inputs *in, const char *name, struct hh_tensor *t);
+/* Copy t as float into dst [S*H*n*d]; -1 on a non-finite value. */
+int hh_tensor_read(const struct hh_tensor *t, float *dst);
+
+/* IEEE binary16 and bfloat16 <-> float (round to nearest even). */
+float hh_half_to_float(uint16_t h);
+uint16_t hh_float_to_half(float f);
+float hh_bf16_to_float(uint16_t h);
+
+/* PATTERN with every "{L}" replaced by the layer number, into a new
+ * string the caller frees. */
+char *hh_layer_name(const char *pattern, int layer);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

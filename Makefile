@@ -162,7 +162,7 @@ TART_STEPS := 12000
 tart-model: all
 	$(BIN)/tart-fit train --config tiny --positions 130 --batch 64 --lr 3e-4 \
 	    --dims 1:16:3:400 --points 18:130:16:500 --steps $(TART_STEPS) \
-	    --checkpoint-every 250 --log-every 50 -s 1 -t 2 \
+	    --checkpoint-every 250 --log-every 50 -s 1 -t 1 \
 	    $(if $(TART_RESUME),--resume) -o $(TART_MODEL)
 
 install: all

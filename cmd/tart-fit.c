@@ -28,7 +28,8 @@ static const char usage[] =
     "                      [--checkpoint-every n] [--log-every n] [--resume] [-s seed]\n"
     "                      [-t threads] -o model\n"
     "       tart-fit predict [-q] -m model [-k n] [--train file] [--components n]\n"
-    "                      [--no-cache] [--field name] [--label-field name] [-s seed]\n"
+    "                      [--train-labels file] [--embeddings file] [--no-cache]\n"
+    "                      [--field name] [--label-field name] [-s seed]\n"
     "                      [-t threads] [-o file] [file ...]\n"
     "       tart-fit eval [-q] -m model [--ks n,...] [--tasks n] [--queries n]\n"
     "                      [--alpha x] [--C x] [-s seed] [-t threads] [-o file]\n";
@@ -63,7 +64,7 @@ enum {
 	OPT_CONFIG = 256, OPT_LAYERS, OPT_WIDTH, OPT_HEADS, OPT_POSITIONS, OPT_STEPS,
 	OPT_BATCH, OPT_LR, OPT_ALPHA, OPT_DIMS, OPT_POINTS, OPT_CKPT, OPT_LOG,
 	OPT_RESUME, OPT_MODEL, OPT_TRAIN, OPT_COMPONENTS, OPT_NO_CACHE, OPT_FIELD,
-	OPT_LABEL_FIELD, OPT_KS, OPT_TASKS, OPT_QUERIES, OPT_C,
+	OPT_LABEL_FIELD, OPT_KS, OPT_TASKS, OPT_QUERIES, OPT_C, OPT_TRAIN_LABELS,
 };
 
 static void
@@ -338,6 +339,7 @@ static const char predict_help[] =
     "  -m, --model FILE     the reasoning module (safetensors)\n"
     "  --train FILE         in-context examples: records with an embedding and a label\n"
     "  -k N                 examples to use, class-balanced, seeded (default: all)\n"
+    "  --train-labels FILE  labels 0/1 (.npy) when --train is a .npy or .safetensors matrix\n"
     "  --embeddings FILE    rows for records that give \"row\" instead of an embedding\n"
     "                       (.npy, or .safetensors[:tensor])\n"
     "  --components N       PCA components (default: the module's 16; fewer are tiled)\n"
@@ -349,7 +351,8 @@ static const char predict_help[] =
     "  -o, --output FILE    write to FILE atomically\n"
     "  -t, --threads N      threads\n"
     "  -q, --quiet          no summary\n"
-    "Adds tart_p (probability of label 1) and tart_label to each query record.\n";
+    "Adds tart_p (probability of label 1) and tart_label to each query record;\n"
+    "a query file that is a .npy or .safetensors matrix gives records {\"row\":i}.\n";
 
 struct embedding_source {
 	const char *field;
@@ -458,11 +461,60 @@ flush_batch(struct batch *b, struct gpt *m, const struct gpt_cache *c,
 #define BATCH 512
 
 static int
+is_matrix(const char *path)
+{
+	size_t n = strlen(path);
+	return (n > 4 && strcmp(path + n - 4, ".npy") == 0) ||
+	    strstr(path, ".safetensors") != NULL;
+}
+
+/* n labels 0/1 from a 1-d (or n x 1) .npy file. */
+static int *
+read_labels(const char *path, size_t n)
+{
+	struct npy a;
+	double *v;
+	int *y;
+
+	if (npy_open(&a, path) != 0)
+		die("%s", loam_error());
+	if (a.count != n || a.ndim < 1 || a.ndim > 2 || (a.ndim == 2 && a.shape[1] != 1))
+		die("%s: %zu labels for %zu examples", path, a.count, n);
+	v = xmalloc((n + 1) * sizeof *v);
+	y = xmalloc((n + 1) * sizeof *y);
+	if (npy_read_f64(&a, v) != 0)
+		die("%s", loam_error());
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] != 0 && v[i] != 1)
+			die("%s: label %zu is %g, not 0 or 1", path, i, v[i]);
+		y[i] = (int)v[i];
+	}
+	free(v);
+	npy_close(&a);
+	return y;
+}
+
+/* Queue one query: its module input and its record text. */
+static void
+add_query(struct batch *b, const float *vec, int gold, const char *text,
+    size_t len, const struct tart_pca *pca, size_t ncomp, size_t W, float *proj)
+{
+	tart_pca_apply(pca, vec, 1, proj);
+	tile(proj, ncomp, b->x + b->n * W, W);
+	b->gold[b->n] = gold;
+	b->line[b->n] = xmalloc(len + 1);
+	memcpy(b->line[b->n], text, len);
+	b->line[b->n][len] = '\0';
+	b->len[b->n++] = len;
+}
+
+static int
 cmd_predict(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "model", required_argument, NULL, 'm' },
 		{ "train", required_argument, NULL, OPT_TRAIN },
+		{ "train-labels", required_argument, NULL, OPT_TRAIN_LABELS },
 		{ "embeddings", required_argument, NULL, OPT_POINTS },
 		{ "components", required_argument, NULL, OPT_COMPONENTS },
 		{ "field", required_argument, NULL, OPT_FIELD },
@@ -475,7 +527,7 @@ cmd_predict(int argc, char *argv[])
 	struct cli_out out;
 	struct embedding_source es = { "embedding", NULL, 0, 0, NULL };
 	const char *model_path = NULL, *train_path = NULL, *label_field = "label";
-	const char *emb_path = NULL;
+	const char *emb_path = NULL, *train_labels = NULL;
 	size_t k = 0, ncomp = 0, ntrain = 0, cap = 0, correct = 0, labelled = 0;
 	int c, no_cache = 0, heads = 8;
 	float *train_x = NULL, *vec = NULL;
@@ -491,6 +543,7 @@ cmd_predict(int argc, char *argv[])
 		case 'm': model_path = optarg; break;
 		case 'k': k = cli_parse_u64("-k", optarg, 1, 1 << 20); break;
 		case OPT_TRAIN: train_path = optarg; break;
+		case OPT_TRAIN_LABELS: train_labels = optarg; break;
 		case OPT_POINTS: emb_path = optarg; break;
 		case OPT_COMPONENTS: ncomp = cli_parse_u64("--components", optarg, 1, 4096); break;
 		case OPT_FIELD: es.field = optarg; break;
@@ -517,30 +570,45 @@ cmd_predict(int argc, char *argv[])
 		es.rows_name = emb_path;
 	}
 
-	/* The examples. */
+	/* The examples: records, or a matrix and a label vector. */
 	struct rec_reader rd;
 	struct rec *r;
 	int rc;
-	if (rec_reader_open(&rd, train_path) != 0)
-		die("%s", loam_error());
-	while ((rc = rec_next(&rd, &r)) != 0) {
-		int64_t y;
-		if (rc < 0)
+	if (is_matrix(train_path)) {
+		size_t dim;
+		if (train_labels == NULL)
+			usage_error("predict: --train %s needs --train-labels", train_path);
+		if (dense_load_f32(train_path, &train_x, &ntrain, &dim) != 0)
 			die("%s", loam_error());
-		read_embedding(r, &es, &vec);
-		rc = rec_get_int(r, label_field, &y);
-		if (rc != REC_OK || (y != 0 && y != 1))
-			die("%s: field '%s': expected a label 0 or 1", rec_where(r),
-			    label_field);
-		if (ntrain == cap) {
-			cap = cap ? 2 * cap : 256;
-			train_x = xreallocarray(train_x, cap * es.dim, sizeof *train_x);
-			train_y = xreallocarray(train_y, cap, sizeof *train_y);
+		if (es.dim != 0 && dim != es.dim)
+			die("%s: %zu dimensions, %s has %zu", train_path, dim, emb_path, es.dim);
+		es.dim = dim;
+		train_y = read_labels(train_labels, ntrain);
+		vec = xmalloc(dim * sizeof *vec);
+	} else {
+		if (train_labels != NULL)
+			usage_error("predict: --train-labels goes with a .npy or .safetensors --train");
+		if (rec_reader_open(&rd, train_path) != 0)
+			die("%s", loam_error());
+		while ((rc = rec_next(&rd, &r)) != 0) {
+			int64_t y;
+			if (rc < 0)
+				die("%s", loam_error());
+			read_embedding(r, &es, &vec);
+			rc = rec_get_int(r, label_field, &y);
+			if (rc != REC_OK || (y != 0 && y != 1))
+				die("%s: field '%s': expected a label 0 or 1", rec_where(r),
+				    label_field);
+			if (ntrain == cap) {
+				cap = cap ? 2 * cap : 256;
+				train_x = xreallocarray(train_x, cap * es.dim, sizeof *train_x);
+				train_y = xreallocarray(train_y, cap, sizeof *train_y);
+			}
+			memcpy(train_x + ntrain * es.dim, vec, es.dim * sizeof *vec);
+			train_y[ntrain++] = (int)y;
 		}
-		memcpy(train_x + ntrain * es.dim, vec, es.dim * sizeof *vec);
-		train_y[ntrain++] = (int)y;
+		rec_reader_close(&rd);
 	}
-	rec_reader_close(&rd);
 	if (k == 0)
 		k = ntrain;
 
@@ -606,6 +674,28 @@ cmd_predict(int argc, char *argv[])
 	int nfiles = argc - optind;
 	for (int f = 0; f < (nfiles > 0 ? nfiles : 1); f++) {
 		const char *path = nfiles > 0 ? argv[optind + f] : "-";
+		if (is_matrix(path)) {
+			float *qx;
+			size_t qn, qd;
+			if (dense_load_f32(path, &qx, &qn, &qd) != 0)
+				die("%s", loam_error());
+			if (qd != es.dim)
+				die("%s: %zu dimensions, the examples have %zu", path, qd, es.dim);
+			for (size_t i = 0; i < qn; i++) {
+				char text[48];
+				int len = snprintf(text, sizeof text, "{\"row\":%zu}", i);
+				for (size_t j = 0; j < qd; j++)
+					if (!isfinite(qx[i * qd + j]))
+						die("%s: row %zu: element %zu is not finite", path, i, j);
+				add_query(&b, qx + i * qd, -1, text, (size_t)len, &pca, ncomp, W,
+				    proj);
+				if (b.n == BATCH)
+					flush_batch(&b, &m, &cache, prefix, P, no_cache, fp,
+					    outname, &correct, &labelled);
+			}
+			free(qx);
+			continue;
+		}
 		if (strcmp(path, "-") == 0)
 			rec_reader_init(&rd, stdin, "stdin");
 		else if (rec_reader_open(&rd, path) != 0)
@@ -617,17 +707,11 @@ cmd_predict(int argc, char *argv[])
 			if (rc < 0)
 				die("%s", loam_error());
 			read_embedding(r, &es, &vec);
-			tart_pca_apply(&pca, vec, 1, proj);
-			tile(proj, ncomp, b.x + b.n * W, W);
-			b.gold[b.n] = rec_get_int(r, label_field, &y) == REC_OK &&
-			    (y == 0 || y == 1) ? (int)y : -1;
 			text = rec_to_string(r, &len);
 			if (text == NULL)
 				die("%s: %s", rec_where(r), loam_error());
-			b.line[b.n] = xmalloc(len + 1);
-			memcpy(b.line[b.n], text, len);
-			b.line[b.n][len] = '\0';
-			b.len[b.n++] = len;
+			add_query(&b, vec, rec_get_int(r, label_field, &y) == REC_OK &&
+			    (y == 0 || y == 1) ? (int)y : -1, text, len, &pca, ncomp, W, proj);
 			if (b.n == BATCH)
 				flush_batch(&b, &m, &cache, prefix, P, no_cache, fp, outname,
 				    &correct, &labelled);

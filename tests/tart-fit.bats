@@ -134,6 +134,28 @@ setup() {
 	[ "$stderr" = "tart-fit: stdin:1: row 40 is outside emb.npy (40 rows)" ]
 }
 
+@test "predict: examples and queries as .npy matrices give what records give" {
+	m=$(tiny_model)
+	make_data 50 20 4 > all.jsonl
+	awk '{ match($0, /\[[^]]*\]/); print substr($0, RSTART + 1, RLENGTH - 2) }' all.jsonl > rows.txt
+	awk '{ match($0, /"label":[01]/); print substr($0, RSTART + 8, 1) }' all.jsonl > labels.txt
+	head -n 40 rows.txt > trows.txt; tail -n 10 rows.txt > qrows.txt
+	head -n 40 labels.txt > tlabels.txt
+	npy-write trows.txt train.npy; npy-write qrows.txt queries.npy; npy-write tlabels.txt labels.npy
+	head -n 40 all.jsonl > train.jsonl; tail -n 10 all.jsonl > q.jsonl
+	run -0 tart-fit predict -q -m "$m" --train train.jsonl -k 20 -s 2 q.jsonl
+	a=$(grep -o '"tart_p":[^,}]*' <<<"$output")
+	run -0 tart-fit predict -q -m "$m" --train train.npy --train-labels labels.npy -k 20 -s 2 queries.npy
+	b=$(grep -o '"tart_p":[^,}]*' <<<"$output")
+	[ -n "$a" ] && [ "$a" = "$b" ]
+	assert_line --index 9 --regexp '^\{"row":9,"tart_p":[0-9.e-]+,"tart_label":[01]\}$'
+	run -2 --separate-stderr tart-fit predict -q -m "$m" --train train.npy queries.npy
+	[ "${stderr_lines[0]}" = "tart-fit: predict: --train train.npy needs --train-labels" ]
+	head -n 39 tlabels.txt > short.txt; npy-write short.txt short.npy
+	run -1 --separate-stderr tart-fit predict -q -m "$m" --train train.npy --train-labels short.npy queries.npy
+	[ "$stderr" = "tart-fit: short.npy: 39 labels for 40 examples" ]
+}
+
 @test "predict: k must exceed the 16 PCA components, and fit the module" {
 	m=$(tiny_model)
 	make_data 40 24 1 > train.jsonl

@@ -127,13 +127,11 @@ static void *
 pump_main(void *arg)
 {
 	struct pump *p = arg;
-	size_t cap = 1 << 17;
+	size_t cap = 1 << 17, live = p->nsinks;
 	char *buf = xmalloc(cap);
 	ssize_t n;
 
-	while ((n = read(p->src, buf, cap)) != 0) {
-		int stop = 0;
-
+	while (live > 0 && (n = read(p->src, buf, cap)) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -142,38 +140,45 @@ pump_main(void *arg)
 		p->bytes += (uint64_t)n;
 		for (char *q = buf; (q = memchr(q, '\n', (size_t)(buf + n - q))) != NULL; q++)
 			p->records++;
-		for (size_t i = 0; i < p->nsinks && !stop; i++) {
+		for (size_t i = 0; i < p->nsinks; i++) {
 			const char *w = buf;
 			size_t left = (size_t)n;
 
-			while (left > 0) {
+			while (p->sinks[i].fd >= 0 && left > 0) {
 				ssize_t k = write(p->sinks[i].fd, w, left);
 
 				if (k < 0 && errno == EINTR)
 					continue;
 				if (k < 0) {
-					/* A reader that went away stops the stage as a
-					 * pipe would (it gets SIGPIPE); anything else
-					 * is an error of the chain. */
+					/* A reader that went away no longer gets
+					 * data, while tee: files still get all of
+					 * it (they are outputs: never cut short
+					 * by when a reader stopped); when no sink
+					 * is left the stage gets SIGPIPE, as
+					 * through a pipe.  Any other error fails
+					 * the chain. */
 					if (errno != EPIPE) {
 						p->err = errno;
 						p->err_name = p->sinks[i].name;
+						live = 0;
 					}
-					stop = 1;
+					if (p->sinks[i].owned)
+						close(p->sinks[i].fd);
+					p->sinks[i].fd = -1;
+					if (live > 0)
+						live--;
 					break;
 				}
 				w += k;
 				left -= (size_t)k;
 			}
 		}
-		if (stop)
-			break;
 	}
 	free(buf);
 	close(p->src);
 	p->src = -1;
 	for (size_t i = 0; i < p->nsinks; i++)
-		if (p->sinks[i].owned)
+		if (p->sinks[i].owned && p->sinks[i].fd >= 0)
 			close(p->sinks[i].fd);
 	return NULL;
 }
@@ -971,6 +976,7 @@ main(int argc, char *argv[])
 		status = dry_run(&r);
 	} else if (check_sources(&pl) != 0) {
 		status = EXIT_FAIL;
+		o.quiet = 1;
 	} else {
 		lock_fd = take_lock(o.lock ? o.lock : pl.path, o.lock != NULL);
 		all_pids = xcalloc(pl.nstages, sizeof *all_pids);

@@ -75,20 +75,41 @@ pl_free_words(char **words)
 	free(words);
 }
 
-int
-pl_split_words(const char *s, char ***words, size_t *n)
+/* Shell operators in a command string are almost certainly a mistake. */
+static int
+is_shell_operator(const char *w)
+{
+	static const char *const ops[] = {
+		"|", "||", "&&", "&", ";", ">", ">>", "<", "2>", "2>&1", NULL,
+	};
+
+	for (size_t i = 0; ops[i]; i++)
+		if (strcmp(w, ops[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* pl_split_words, also telling the first unquoted word that is a shell
+ * operator (*op, NULL when none; points into *words). */
+static int
+split_words(const char *s, char ***words, size_t *n, const char **op)
 {
 	struct sbuf w = { 0 };
-	int inword = 0;
+	int inword = 0, quoted = 0;
 
 	*words = NULL;
 	*n = 0;
+	if (op)
+		*op = NULL;
 	for (const char *p = s;; p++) {
 		if (*p == '\0' || *p == ' ' || *p == '\t' || *p == '\n') {
-			if (inword)
+			if (inword) {
 				push_str(words, n, sb_take(&w));
+				if (op && !*op && !quoted && is_shell_operator((*words)[*n - 1]))
+					*op = (*words)[*n - 1];
+			}
 			w = (struct sbuf){ 0 };
-			inword = 0;
+			inword = quoted = 0;
 			if (*p == '\0')
 				break;
 			continue;
@@ -103,6 +124,7 @@ pl_split_words(const char *s, char ***words, size_t *n)
 			if (q == p + 1)
 				sb_add(&w, "", 0);
 			p = q;
+			quoted = 1;
 		} else if (*p == '"') {
 			for (p++; *p != '"'; p++) {
 				if (*p == '\0')
@@ -112,8 +134,10 @@ pl_split_words(const char *s, char ***words, size_t *n)
 				sb_addc(&w, *p);
 			}
 			sb_add(&w, "", 0);
+			quoted = 1;
 		} else if (*p == '\\' && p[1]) {
 			sb_addc(&w, *++p);
+			quoted = 1;
 		} else
 			sb_addc(&w, *p);
 	}
@@ -126,6 +150,12 @@ unterminated:
 	*words = NULL;
 	*n = 0;
 	return loam_seterr("unterminated quote");
+}
+
+int
+pl_split_words(const char *s, char ***words, size_t *n)
+{
+	return split_words(s, words, n, NULL);
 }
 
 static const struct pl_var *
@@ -390,21 +420,6 @@ load_paths(struct pipeline *pl, json_object *v, const char *stage_where, const c
 	return 0;
 }
 
-/* Shell operators in a command string are almost certainly a mistake. */
-static const char *
-shell_operator(char **words)
-{
-	static const char *const ops[] = {
-		"|", "||", "&&", "&", ";", ">", ">>", "<", "2>", "2>&1", NULL,
-	};
-
-	for (; *words; words++)
-		for (size_t i = 0; ops[i]; i++)
-			if (strcmp(*words, ops[i]) == 0)
-				return ops[i];
-	return NULL;
-}
-
 static int
 load_run(struct pipeline *pl, struct pl_stage *st, json_object *run)
 {
@@ -438,13 +453,14 @@ load_run(struct pipeline *pl, struct pl_stage *st, json_object *run)
 
 		if (!text)
 			return fail(conf_where(run), "run: expected a command string or a list of words");
-		if (pl_split_words(text, &raw, &nraw) != 0)
+		if (split_words(text, &raw, &nraw, &op) != 0)
 			return fail(conf_where(run), "run: %s", loam_error());
-		if ((op = shell_operator(raw)) != NULL) {
-			pl_free_words(raw);
-			return fail(conf_where(run), "run: '%s' is not run by a shell here: "
+		if (op) {
+			fail(conf_where(run), "run: '%s' is not run by a shell here: "
 			    "write pipes as separate stages and files as stdin:/stdout: "
 			    "(or quote it to pass it as an argument)", op);
+			pl_free_words(raw);
+			return -1;
 		}
 		for (size_t i = 0; i < nraw; i++) {
 			char *w;
@@ -623,7 +639,8 @@ writer_of(const struct pipeline *pl, const char *path)
 	return (size_t)-1;
 }
 
-static const char *
+/* The stage of chain c that writes path. */
+static const struct pl_stage *
 stage_writing(const struct pipeline *pl, size_t c, const char *path)
 {
 	const struct pl_chain *ch = &pl->chains[c];
@@ -631,8 +648,8 @@ stage_writing(const struct pipeline *pl, size_t c, const char *path)
 	for (size_t s = ch->first; s < ch->first + ch->count; s++)
 		if ((pl->stages[s].out && strcmp(pl->stages[s].out, path) == 0) ||
 		    has_str(pl->stages[s].tee, pl->stages[s].ntee, path))
-			return pl->stages[s].where;
-	return pl->stages[ch->first].where;
+			return &pl->stages[s];
+	return &pl->stages[ch->first];
 }
 
 static int
@@ -645,10 +662,11 @@ make_graph(struct pipeline *pl)
 			size_t w = writer_of(pl, pl->chains[c].outputs[o]);
 
 			if (w != c)
-				return fail(stage_writing(pl, c, pl->chains[c].outputs[o]),
+				return fail(stage_writing(pl, c, pl->chains[c].outputs[o])->where,
 				    "'%s' is also written by stage '%s' (%s): a file has one writer",
-				    pl->chains[c].outputs[o], pl->stages[pl->chains[w].first].name,
-				    stage_writing(pl, w, pl->chains[c].outputs[o]));
+				    pl->chains[c].outputs[o],
+				    stage_writing(pl, w, pl->chains[c].outputs[o])->name,
+				    stage_writing(pl, w, pl->chains[c].outputs[o])->where);
 		}
 	for (size_t c = 0; c < pl->nchains; c++) {
 		struct pl_chain *ch = &pl->chains[c];

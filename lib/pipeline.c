@@ -603,8 +603,6 @@ make_chains(struct pipeline *pl)
 		for (size_t j = 0; j < st->nneeds; j++)
 			if (!has_str(c->inputs, c->ninputs, st->needs[j]))
 				push_str(&c->inputs, &c->ninputs, xstrdup(st->needs[j]));
-		if (st->out)
-			push_str(&c->outputs, &c->noutputs, xstrdup(st->out));
 		for (size_t j = 0; j < st->ntee; j++) {
 			if (has_str(c->outputs, c->noutputs, st->tee[j]))
 				return fail(st->where, "stage '%s': '%s' is written twice",
@@ -612,11 +610,13 @@ make_chains(struct pipeline *pl)
 			push_str(&c->outputs, &c->noutputs, xstrdup(st->tee[j]));
 		}
 		/* The last stage's stdout first: it is what the chain makes. */
-		if (st->out && c->noutputs > 1) {
-			char *o = c->outputs[c->noutputs - 1];
-
+		if (st->out) {
+			if (has_str(c->outputs, c->noutputs, st->out))
+				return fail(st->where, "stage '%s': '%s' is written twice",
+				    st->name, st->out);
+			push_str(&c->outputs, &c->noutputs, NULL);
 			memmove(c->outputs + 1, c->outputs, (c->noutputs - 1) * sizeof *c->outputs);
-			c->outputs[0] = o;
+			c->outputs[0] = xstrdup(st->out);
 		}
 		free(c->name);
 		for (size_t j = c->first; j <= i; j++) {

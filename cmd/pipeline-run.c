@@ -738,13 +738,16 @@ deps_done(const struct runner *r, size_t c)
 	return 1;
 }
 
+/* What would run, in the order a run with -j 1 would take. */
 static int
 dry_run(struct runner *r)
 {
-	for (size_t i = 0; i < r->pl->nchains; i++) {
-		size_t c = r->pl->order[i];
+	for (size_t c = 0; c < r->pl->nchains; c++) {
 		const char *upstream = NULL;
 		int run;
+
+		if (r->cr[c].state != C_WAITING || !deps_done(r, c))
+			continue;
 
 		for (size_t k = 0; k < r->pl->chains[c].ndeps; k++)
 			if (r->cr[r->pl->chains[c].deps[k]].state == C_RAN)
@@ -756,6 +759,7 @@ dry_run(struct runner *r)
 			print_command(r->pl, c);
 		else
 			printf("# up to date: %s\n", r->pl->chains[c].outputs[0]);
+		c = (size_t)-1;
 	}
 	return EXIT_OK;
 }
@@ -796,8 +800,7 @@ run_pipeline(struct runner *r)
 		size_t nfds = 0;
 
 		/* Start what can start, in the file's order. */
-		for (size_t i = 0; i < r->pl->nchains && !r->failed; i++) {
-			size_t c = r->pl->order[i];
+		for (size_t c = 0; c < r->pl->nchains && !r->failed; c++) {
 			int run;
 
 			if (r->cr[c].state != C_WAITING || !deps_done(r, c))
@@ -812,7 +815,7 @@ run_pipeline(struct runner *r)
 			}
 			if (!run) {
 				r->cr[c].state = C_SKIPPED;
-				i = (size_t)-1;		/* its readers may start now */
+				c = (size_t)-1;		/* its readers may start now */
 				continue;
 			}
 			if (start_chain(r, c) != 0) {

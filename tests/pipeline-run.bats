@@ -468,3 +468,43 @@ man_file() {	# man page, name after "example-file:" -> the block's text
 	[ "$(wc -l < build/first.jsonl)" -eq 10 ]
 	[ "$(wc -l < build/upper.jsonl)" -eq 1000 ]
 }
+
+# The pipelines/ library: each runs on the shipped data, then is up to date.
+smoke() {	# pipeline name, then output files and their line counts
+	local p=$1 out=$BATS_TEST_TMPDIR/out
+	shift
+	cd "$LOAM_TOP"
+	run -0 --separate-stderr pipeline-run -j 2 --set out="$out" "pipelines/$p.yaml"
+	while [ $# -gt 0 ]; do
+		assert_equal "$(wc -l < "$out/$1")" "$2"
+		shift 2
+	done
+	run -0 --separate-stderr pipeline-run --explain --set out="$out" "pipelines/$p.yaml"
+	[ -z "$(printf '%s\n' "${stderr_lines[@]}" | grep ': runs: ' | grep -v 'writes no file')" ]
+}
+
+@test "pipelines/demo.yaml" {
+	smoke demo instructions.jsonl 1000 fixed.jsonl 300 rewards.jsonl 200 counts.jsonl 18
+	run -0 --separate-stderr pipeline-run -q --force --set out="$BATS_TEST_TMPDIR/out" pipelines/demo.yaml
+	assert_line --index 0 --regexp '^ +1000 .*/instructions.jsonl$'
+	[[ "$stderr" == *"embroid: embroid-fix: gold: accuracy 0.6867 -> 0.8633"* ]]
+	[[ "$stderr" == *"check: cookbook-gen: checked 1000 records: 0 mismatches"* ]]
+}
+
+@test "pipelines/cookbook-gen.yaml" {
+	smoke cookbook-gen train.jsonl 20000 train-chat.jsonl 20000 heldout.jsonl 1000
+	cookbook-gen check -q "$BATS_TEST_TMPDIR/out/heldout.jsonl"
+}
+
+@test "pipelines/skillit-mix.yaml" {
+	smoke skillit-mix train.jsonl 5000
+	[ "$(grep -c '"template":"lego"' "$BATS_TEST_TMPDIR/out/train.jsonl")" -gt 1000 ]
+}
+
+@test "pipelines/embroid-fix.yaml" {
+	smoke embroid-fix binary.jsonl 300 classes.jsonl 300
+}
+
+@test "pipelines/reward-count.yaml" {
+	smoke reward-count rewards.jsonl 200 counts.jsonl 18 rewards-simhash.jsonl 200
+}

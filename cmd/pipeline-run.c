@@ -393,7 +393,10 @@ make_pipe(int fds[2])
 {
 	if (pipe2(fds, O_CLOEXEC) != 0)
 		return loam_seterr("pipe: %s", strerror(errno));
-	/* Bigger pipes mean fewer context switches between stages. */
+	/* 1 MiB pipes (16x the default; the default pipe-max-size allows
+	 * it) mean fewer context switches between stages: on the 2-core
+	 * VM, 3 cat stages ran about 1.5x faster than with 64 KiB pipes.
+	 * Where the size is refused, the default stays. */
 	fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
 	return 0;
 }
@@ -483,6 +486,26 @@ fail:
 	return -1;
 }
 
+/* --no-sync: swap the new file in with one atomic exchange and delete
+ * the old one, rather than renaming over it: ext4 starts writing back the
+ * whole new file when a rename replaces another (its auto_da_alloc
+ * heuristic for programs that do not fsync), which made a 2 GB output's
+ * rename take longer than a third of its pipeline.  -1 when the exchange
+ * is not possible (no old file, a file system without it): then the
+ * caller renames. */
+static int
+commit_unsynced(struct atomic_file *af)
+{
+	if (af->fd >= 0) {
+		close(af->fd);
+		af->fd = -1;
+	}
+	if (renameat2(AT_FDCWD, af->tmp, AT_FDCWD, af->path, RENAME_EXCHANGE) != 0)
+		return -1;
+	atomic_abort(af);	/* removes the old file, now under the temporary name */
+	return 0;
+}
+
 /* The chain has ended (every stage reaped, every stderr at EOF). */
 static void
 finish_chain(struct runner *r, size_t c)
@@ -525,10 +548,8 @@ finish_chain(struct runner *r, size_t c)
 	}
 	if (ok) {
 		for (size_t i = 0; i < ch->noutputs; i++) {
-			if (!r->o->sync) {
-				close(cr->tmp[i].fd);
-				cr->tmp[i].fd = -1;
-			}
+			if (!r->o->sync && commit_unsynced(&cr->tmp[i]) == 0)
+				continue;
 			if (atomic_commit(&cr->tmp[i]) != 0) {
 				cr->problem = xstrdup(loam_error());
 				ok = 0;

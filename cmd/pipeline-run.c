@@ -977,6 +977,8 @@ main(int argc, char *argv[])
 		default: cli_common_option(&co, c);
 		}
 	o.quiet = co.quiet;
+	if (co.output)
+		usage_error("-o: the outputs are named in the pipeline (stdout:, tee:)");
 	if (optind == argc)
 		usage_error("no pipeline file given");
 	if (optind + 1 < argc)

@@ -36,6 +36,8 @@ wait_for() {
 	[ "${stderr_lines[0]}" = "pipeline-run: unknown option '--bogus'" ]
 	run -2 --separate-stderr pipeline-run
 	[ "${stderr_lines[0]}" = "pipeline-run: no pipeline file given" ]
+	run -2 --separate-stderr pipeline-run -o x p.yaml
+	[ "${stderr_lines[0]}" = "pipeline-run: -o: the outputs are named in the pipeline (stdout:, tee:)" ]
 	run -2 --separate-stderr pipeline-run -j 0 p.yaml
 	[ "${stderr_lines[0]}" = "pipeline-run: --jobs: '0' is not an integer in [1, 1024]" ]
 }

@@ -14,6 +14,7 @@
  * json_object_new_double (not _s, whose userdata is its text). */
 struct origin {
 	int kind;
+	char *text;		/* a scalar's text as written; NULL for collections */
 	char where[];
 };
 enum { ORIGIN_KIND = 0x59414d4c };
@@ -21,11 +22,14 @@ enum { ORIGIN_KIND = 0x59414d4c };
 static void
 origin_free(json_object *v, void *userdata)
 {
-	free(userdata);
+	struct origin *o = userdata;
+
+	free(o->text);
+	free(o);
 }
 
 static void
-set_origin(json_object *v, const char *name, yaml_mark_t mark)
+set_origin(json_object *v, const char *name, yaml_mark_t mark, const char *text)
 {
 	struct origin *o;
 	int n;
@@ -35,6 +39,7 @@ set_origin(json_object *v, const char *name, yaml_mark_t mark)
 	n = snprintf(NULL, 0, "%s:%zu:%zu", name, mark.line + 1, mark.column + 1);
 	o = xmalloc(sizeof *o + (size_t)n + 1);
 	o->kind = ORIGIN_KIND;
+	o->text = text ? xstrdup(text) : NULL;
 	snprintf(o->where, (size_t)n + 1, "%s:%zu:%zu", name, mark.line + 1, mark.column + 1);
 	json_object_set_userdata(v, o, origin_free);
 }
@@ -45,6 +50,14 @@ conf_where(json_object *v)
 	struct origin *o = v ? json_object_get_userdata(v) : NULL;
 
 	return o && o->kind == ORIGIN_KIND ? o->where : "";
+}
+
+const char *
+conf_text(json_object *v)
+{
+	struct origin *o = v ? json_object_get_userdata(v) : NULL;
+
+	return o && o->kind == ORIGIN_KIND ? o->text : NULL;
 }
 
 static int
@@ -318,7 +331,7 @@ conf_parse(const char *text, size_t len, const char *name)
 				rc = fail_at(name, ev.start_mark, msg);
 				break;
 			}
-			set_origin(v, name, ev.start_mark);
+			set_origin(v, name, ev.start_mark, (const char *)ev.data.scalar.value);
 			rc = attach(&ld, v, ev.start_mark, &ev);
 			break;
 		case YAML_SEQUENCE_START_EVENT:
@@ -330,7 +343,7 @@ conf_parse(const char *text, size_t len, const char *name)
 			}
 			v = ev.type == YAML_SEQUENCE_START_EVENT ?
 			    json_object_new_array() : json_object_new_object();
-			set_origin(v, name, ev.start_mark);
+			set_origin(v, name, ev.start_mark, NULL);
 			push(&ld, v);
 			break;
 		case YAML_SEQUENCE_END_EVENT:

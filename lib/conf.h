@@ -40,6 +40,12 @@ json_object *conf_parse(const char *text, size_t len, const char *name);
  * represents as NULL).  Borrowed from the value. */
 const char *conf_where(json_object *v);
 
+/* A scalar's text as written in the file (after YAML's unescaping of a
+ * quoted scalar), before type resolution: "010" for the integer 8, "1.50"
+ * for the float 1.5.  For commands, where a value is an argument word.
+ * NULL for collections, null and values not from a file.  Borrowed. */
+const char *conf_text(json_object *v);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,512 @@
+#!/usr/bin/env bats
+# pipeline-run: YAML pipelines (see man/pipeline-run.1, man/loam-pipeline.5).
+
+load helper
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+	printf 'b\na\nc\n' > in.txt
+}
+
+# wait_for FILE: until FILE is non-empty (at most 10 s).
+wait_for() {
+	for _ in $(seq 100); do
+		[ -s "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+@test "--help prints the usage to stdout and exits 0" {
+	run -0 --separate-stderr pipeline-run --help
+	assert_line --index 0 'usage: pipeline-run [-nq] [-j jobs] [--force] [--explain] [--stats]'
+	[ -z "$stderr" ]
+}
+
+@test "the usage lines match the man page SYNOPSIS" {
+	command -v mandoc >/dev/null || skip "mandoc not installed"
+	run -0 bash -c "mandoc -T ascii '$LOAM_TOP/man/pipeline-run.1' | col -b | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p'"
+	for opt in -nq '-j jobs' --force --explain --stats '--set name=value' '--lock file' --no-sync pipeline.yaml; do
+		assert_output --partial -- "$opt"
+	done
+}
+
+@test "usage errors exit 2" {
+	run -2 --separate-stderr pipeline-run --bogus p.yaml
+	[ "${stderr_lines[0]}" = "pipeline-run: unknown option '--bogus'" ]
+	run -2 --separate-stderr pipeline-run
+	[ "${stderr_lines[0]}" = "pipeline-run: no pipeline file given" ]
+	run -2 --separate-stderr pipeline-run -o x p.yaml
+	[ "${stderr_lines[0]}" = "pipeline-run: -o: the outputs are named in the pipeline (stdout:, tee:)" ]
+	run -2 --separate-stderr pipeline-run -j 0 p.yaml
+	[ "${stderr_lines[0]}" = "pipeline-run: --jobs: '0' is not an integer in [1, 1024]" ]
+}
+
+@test "a missing pipeline file exits 1 naming it" {
+	run -1 --separate-stderr pipeline-run nope.yaml
+	[ "$stderr" = "pipeline-run: nope.yaml: No such file or directory" ]
+}
+
+@test "an empty pipeline file is an error" {
+	: > p.yaml
+	run -2 --separate-stderr pipeline-run p.yaml
+	[ "$stderr" = "pipeline-run: p.yaml: empty file" ]
+}
+
+@test "pipes: stages without files between them are joined" {
+	printf 'stages:\n  - {name: a, run: [sort], stdin: in.txt}\n  - {name: b, run: [tr, a-z, A-Z]}\n  - {name: c, run: [head, -n, 2], stdout: out.txt}' > p.yaml
+	run -0 pipeline-run -q p.yaml
+	[ "$(cat out.txt)" = "$(printf 'A\nB')" ]
+	# no final newline in the YAML above: accepted
+}
+
+@test "files: stdin, stdout and needs; the last stage without stdout writes ours" {
+	cat > p.yaml <<'EOF'
+stages:
+  - name: copy
+    run: [cat]
+    stdin: in.txt
+    stdout: mid.txt
+  - name: show
+    run: [cat, mid.txt]
+    needs: mid.txt
+EOF
+	run -0 --separate-stderr pipeline-run -q p.yaml
+	[ "$output" = "$(cat in.txt)" ]
+	cmp in.txt mid.txt
+	# A stage that writes a file itself, without needs: after it, is
+	# joined to the next by a pipe: mid2.txt is not made yet.
+	printf 'stages:\n  - {run: [cp, in.txt, mid2.txt]}\n  - {run: [cat, mid2.txt], needs: mid2.txt}\n' > q.yaml
+	run -1 --separate-stderr pipeline-run q.yaml
+	[ "$stderr" = "pipeline-run: q.yaml:3:5: stage 'cat': mid2.txt: No such file or directory" ]
+}
+
+@test "a chain with no stdin reads /dev/null" {
+	printf 'stages:\n  - {run: [wc, -c], stdout: n.txt}\n' > p.yaml
+	pipeline-run -q p.yaml < in.txt
+	[ "$(tr -d ' ' < n.txt)" = 0 ]
+}
+
+@test "tee: copies of a middle stage's output, and of the last one's" {
+	cat > p.yaml <<'EOF'
+stages:
+  - {name: a, run: [sort], stdin: in.txt, tee: [sorted.txt, again.txt]}
+  - {name: b, run: [tr, a-z, A-Z], stdout: upper.txt, tee: upper-copy.txt}
+EOF
+	pipeline-run -q p.yaml
+	[ "$(cat sorted.txt)" = "$(printf 'a\nb\nc')" ]
+	cmp sorted.txt again.txt
+	[ "$(cat upper.txt)" = "$(printf 'A\nB\nC')" ]
+	cmp upper.txt upper-copy.txt
+}
+
+@test "DAG: chains run after the chains that write their inputs, whatever the file order" {
+	cat > p.yaml <<'EOF'
+stages:
+  - {name: last, run: [cat, b.txt], needs: b.txt, stdout: c.txt}
+  - {name: middle, run: [sort], stdin: a.txt, stdout: b.txt}
+  - {name: first, run: [cat], stdin: in.txt, stdout: a.txt}
+EOF
+	run -0 pipeline-run --explain p.yaml
+	[ "$(cat c.txt)" = "$(printf 'a\nb\nc')" ]
+	# The explanations come in the order the chains ran.
+	[ "$(printf '%s\n' "${lines[@]}" | grep -o '^pipeline-run: [a-z]*:' | tr -d '\n')" = \
+	    "pipeline-run: first:pipeline-run: middle:pipeline-run: last:" ]
+}
+
+@test "-j: independent chains run at the same time" {
+	# 'wait' waits for a file that 'make' (after it in the file) creates:
+	# one job at a time, it gives up; two at a time, it sees it.
+	cat > p.yaml <<'EOF'
+stages:
+  - name: wait
+    run: [sh, -c, 'for i in $(seq 100); do [ -e flag ] && exit 0; sleep 0.05; done; echo gave up >&2; exit 1']
+    stdout: waited.txt
+  - name: make
+    run: [touch, flag]
+    stdout: made.txt
+EOF
+	run -1 --separate-stderr pipeline-run -q -j 1 p.yaml
+	assert_equal "${stderr_lines[0]}" "wait: gave up"
+	rm -f flag
+	run -0 pipeline-run -q -j 2 p.yaml
+	[ -e waited.txt ] && [ -e made.txt ]
+}
+
+@test "variables: defaults, use in later variables, the environment, --set" {
+	cat > p.yaml <<'EOF'
+vars:
+  greeting: hello
+  who: world
+  line: ${greeting}, ${who}
+  price: $$5
+stages:
+  - run: [printf, '%s|%s|%s\n', "${line}", "${price}", 010]
+EOF
+	run -0 pipeline-run -q p.yaml
+	[ "$output" = 'hello, world|$5|010' ]
+	who=env run -0 pipeline-run -q p.yaml
+	[ "$output" = 'hello, env|$5|010' ]
+	who=env run -0 pipeline-run -q --set who=set --set greeting=hi p.yaml
+	[ "$output" = 'hi, set|$5|010' ]
+	run -2 --separate-stderr pipeline-run --set nobody=1 p.yaml
+	[ "$stderr" = "pipeline-run: --set: p.yaml has no variable 'nobody'" ]
+	run -2 --separate-stderr pipeline-run --set who p.yaml
+	[ "$stderr" = "pipeline-run: --set: 'who' is not name=value" ]
+}
+
+@test "a value with shell metacharacters reaches the program as one word, unchanged" {
+	v='a b; rm -rf x | y > z && $(touch pwned) `touch pwned2` "q" '"'r'"' * ~ $HOME \n'
+	cat > p.yaml <<'EOF'
+vars:
+  v: x
+stages:
+  - run: [printf, '<%s>\n', "${v}", '${v}']
+    stdout: list.txt
+  - name: str
+    run: printf '<%s>\n' ${v} "${v}"
+EOF
+	run -0 pipeline-run -q --set "v=$v" p.yaml
+	[ "${lines[0]}" = "<$v>" ]
+	[ "${lines[1]}" = "<$v>" ]
+	[ "$(cat list.txt)" = "$(printf '<%s>\n' "$v" "$v")" ]
+	[ ! -e pwned ] && [ ! -e pwned2 ] && [ ! -e z ]
+}
+
+@test "a command string with a shell operator is refused" {
+	printf 'stages:\n  - run: sort in.txt | head\n' > p.yaml
+	run -2 --separate-stderr pipeline-run p.yaml
+	[ "$stderr" = "pipeline-run: p.yaml:2:10: run: '|' is not run by a shell here: write pipes as separate stages and files as stdin:/stdout: (or quote it to pass it as an argument)" ]
+	printf 'stages:\n  - run: printf "%%s\\n" "|" x\\;y\n' > p.yaml
+	run -0 pipeline-run -q p.yaml
+	[ "$output" = "$(printf '|\nx;y')" ]
+}
+
+@test "a failing middle stage: exit 1, the stage named, its last stderr lines, outputs untouched" {
+	echo old > out.txt
+	cat > p.yaml <<'EOF'
+stages:
+  - {name: gen, run: [seq, 100000]}
+  - name: bad
+    run: [sh, -c, 'head -n 5 >/dev/null; for i in 1 2 3 4 5 6 7; do echo "line $i" >&2; done; exit 3']
+  - {name: last, run: [cat], stdout: out.txt, tee: copy.txt}
+EOF
+	run -1 --separate-stderr pipeline-run p.yaml
+	[ "$(cat out.txt)" = old ]
+	[ ! -e copy.txt ]
+	[ ! -e .out.txt.stamp ]
+	[ -z "$(ls -A | grep -e tmp -e stamp)" ]
+	assert_equal "${stderr_lines[0]}" "bad: line 1"
+	assert_equal "${stderr_lines[7]}" "pipeline-run: stage 'bad' failed with exit status 3; outputs left as they were; its last lines on stderr:"
+	assert_equal "${stderr_lines[8]}" "  bad: line 3"
+	assert_equal "${stderr_lines[12]}" "  bad: line 7"
+}
+
+@test "a stage killed by a signal is named with the signal" {
+	printf 'stages:\n  - {name: k, run: [sh, -c, "kill -USR1 $$$$"], stdout: o.txt}\n' > p.yaml
+	run -1 --separate-stderr pipeline-run p.yaml
+	assert_equal "${stderr_lines[0]}" "pipeline-run: stage 'k' failed with signal 10 (User defined signal 1); outputs left as they were (nothing on stderr)"
+}
+
+@test "a failure stops the other running chains, whose outputs stay as they were" {
+	echo old > slow.txt
+	cat > p.yaml <<'EOF'
+stages:
+  - {name: slow, run: [sleep, 30], stdout: slow.txt}
+  - {name: fail, run: [sh, -c, 'sleep 0.2; exit 4'], stdout: fail.txt}
+EOF
+	run -1 --separate-stderr timeout 20 pipeline-run -j 2 p.yaml
+	assert_equal "${stderr_lines[0]}" "pipeline-run: stage 'fail' failed with exit status 4; outputs left as they were (nothing on stderr)"
+	[ "$(cat slow.txt)" = old ]
+}
+
+@test "a stage that stops reading early (head) is not a failure" {
+	printf 'stages:\n  - {name: gen, run: [seq, 1000000]}\n  - {name: first, run: [head, -n, 2], stdout: h.txt}\n' > p.yaml
+	run -0 pipeline-run -q p.yaml
+	[ "$(cat h.txt)" = "$(printf '1\n2')" ]
+	run -0 pipeline-run -q --stats p.yaml
+}
+
+@test "pipeline-run | head -n1 ends quietly" {
+	printf 'stages:\n  - {name: gen, run: [seq, 1000000]}\n  - {name: cat, run: [cat]}\n' > p.yaml
+	run -0 bash -c 'pipeline-run p.yaml 2>err | head -n1; echo "${PIPESTATUS[0]}"'
+	[ "${lines[0]}" = 1 ]
+	[ "${lines[1]}" = 141 ]
+	[ ! -s err ]
+	run -0 bash -c 'pipeline-run --stats p.yaml 2>/dev/null | head -n1'
+	[ "$output" = 1 ]
+}
+
+@test "a full disk: writing to /dev/full fails with exit 1" {
+	printf 'stages:\n  - {run: [echo, hello]}\n' > p.yaml
+	run -1 --separate-stderr bash -c 'pipeline-run -q p.yaml > /dev/full'
+	[ "${stderr_lines[0]}" = "echo: echo: write error: No space left on device" ]
+	run -1 --separate-stderr bash -c 'pipeline-run -n p.yaml > /dev/full'
+	[ "$stderr" = "pipeline-run: stdout: write error: No space left on device" ]
+	printf 'stages:\n  - {name: e, run: [echo, hello], stdout: o.txt, tee: o2.txt}\n' > p.yaml
+	pipeline-run -q --no-sync p.yaml
+	[ "$(cat o2.txt)" = hello ]
+}
+
+@test "SIGTERM mid-run: the stages are stopped, outputs untouched, no temporary files" {
+	echo old > out.txt
+	cat > p.yaml <<'EOF'
+stages:
+  - {name: gen, run: [sh, -c, 'echo partial; echo $$ > pid; exec sleep 30']}
+  - {name: cat, run: [cat], stdout: out.txt, tee: copy.txt}
+EOF
+	pipeline-run -q p.yaml 3>&- &
+	pr=$!
+	wait_for pid
+	kill -TERM "$pr"
+	rc=0
+	wait "$pr" || rc=$?
+	[ "$rc" -eq 143 ]
+	[ "$(cat out.txt)" = old ]
+	[ ! -e copy.txt ]
+	[ -z "$(ls -A | grep tmp)" ]
+	for _ in $(seq 50); do kill -0 "$(cat pid)" 2>/dev/null || break; sleep 0.1; done
+	run ! kill -0 "$(cat pid)"
+}
+
+@test "cache: a second run skips; touching an input hits; changing it misses" {
+	cat > p.yaml <<'EOF'
+stages:
+  - {name: sort, run: [sort], stdin: in.txt, stdout: sorted.txt}
+  - {name: count, run: [wc, -l], stdin: sorted.txt, stdout: count.txt}
+EOF
+	run -0 --separate-stderr pipeline-run --explain p.yaml
+	[ "${stderr_lines[0]}" = "pipeline-run: sort: runs: sorted.txt does not exist" ]
+	[ "${stderr_lines[2]}" = "pipeline-run: 2 chains: 2 ran, 0 up to date (0.0 s)" ] ||
+		[[ "${stderr_lines[2]}" == "pipeline-run: 2 chains: 2 ran, 0 up to date ("* ]]
+	[ -s .sorted.txt.stamp ] && [ -s .count.txt.stamp ]
+	run -0 --separate-stderr pipeline-run --explain p.yaml
+	[ "${stderr_lines[0]}" = "pipeline-run: sort: up to date" ]
+	[ "${stderr_lines[1]}" = "pipeline-run: count: up to date" ]
+	touch -d '2001-01-01' in.txt
+	run -0 --separate-stderr pipeline-run --explain p.yaml
+	[ "${stderr_lines[0]}" = "pipeline-run: sort: up to date" ]
+	printf 'b\na\nd\n' > in.txt
+	run -0 --separate-stderr pipeline-run --explain p.yaml
+	[ "${stderr_lines[0]}" = "pipeline-run: sort: runs: input in.txt changed" ]
+	[ "${stderr_lines[1]}" = "pipeline-run: count: runs: input sorted.txt changed" ]
+	[ "$(cat sorted.txt)" = "$(printf 'a\nb\nd')" ]
+	# Same count: the chain after it ran, its input's contents are new.
+	printf 'd\nb\na\n' > in.txt
+	run -0 --separate-stderr pipeline-run --explain p.yaml
+	[ "${stderr_lines[0]}" = "pipeline-run: sort: runs: input in.txt changed" ]
+	[ "${stderr_lines[1]}" = "pipeline-run: count: up to date" ]
+}
+
+@test "cache: a changed command, a changed output, a deleted stamp, --force" {
+	printf 'vars: {n: 2}\nstages:\n  - {name: h, run: [head, -n, "${n}"], stdin: in.txt, stdout: o.txt}\n' > p.yaml
+	pipeline-run -q p.yaml
+	run -0 --separate-stderr pipeline-run --explain --set n=3 p.yaml
+	[ "${stderr_lines[0]}" = "pipeline-run: h: runs: the command of stage 'h' changed" ]
+	echo edited > o.txt
+	run -0 --separate-stderr pipeline-run --explain --set n=3 p.yaml
+	[ "${stderr_lines[0]}" = "pipeline-run: h: runs: o.txt changed since it was made" ]
+	[ "$(cat o.txt)" = "$(cat in.txt)" ]
+	rm .o.txt.stamp
+	run -0 --separate-stderr pipeline-run --explain --set n=3 p.yaml
+	[ "${stderr_lines[0]}" = "pipeline-run: h: runs: o.txt has no stamp" ]
+	run -0 --separate-stderr pipeline-run --explain --set n=3 --force p.yaml
+	[ "${stderr_lines[0]}" = "pipeline-run: h: runs: forced (--force)" ]
+}
+
+@test "cache: a changed program makes its chain run" {
+	printf '#!/bin/sh\ncat\n' > prog.sh
+	chmod +x prog.sh
+	printf 'stages:\n  - {name: p, run: [./prog.sh], stdin: in.txt, stdout: o.txt}\n' > p.yaml
+	pipeline-run -q p.yaml
+	printf '#!/bin/sh\nsort\n' > prog.sh
+	run -0 --separate-stderr pipeline-run --explain p.yaml
+	[ "${stderr_lines[0]}" = "pipeline-run: p: runs: program ./prog.sh changed" ]
+	[ "$(cat o.txt)" = "$(printf 'a\nb\nc')" ]
+}
+
+@test "--dry-run prints shell commands that do the same, and runs nothing" {
+	cat > p.yaml <<'EOF'
+vars:
+  q: "it's a 'test'"
+stages:
+  - {name: a, run: [sort], stdin: in.txt, tee: sub/sorted.txt}
+  - {name: b, run: [sed, "s/^/${q} /"], stdout: sub/out.txt}
+  - {name: c, run: [wc, -l], stdin: sub/out.txt, stdout: sub/n.txt}
+EOF
+	run -0 pipeline-run -n p.yaml
+	[ ! -e sub ]
+	assert_line --index 0 "mkdir -p sub"
+	assert_line --index 2 "sort < in.txt | tee sub/sorted.txt | sed 's/^/it'\\''s a '\\''test'\\'' /' > sub/out.txt"
+	assert_line --index 4 "wc -l < sub/out.txt > sub/n.txt"
+	bash -o pipefail -c "$output"
+	mkdir ref && mv sub ref/
+	pipeline-run -q p.yaml
+	diff -r -x '.*.stamp' ref/sub sub
+	run -0 pipeline-run -n p.yaml
+	[ "$output" = "$(printf '# up to date: sub/out.txt\n# up to date: sub/n.txt')" ]
+}
+
+@test "--stats: wall time, bytes and records per stage" {
+	printf 'stages:\n  - {name: gen, run: [seq, 1000]}\n  - {name: even, run: [sed, -n, "n;p"], stdout: e.txt}\n' > p.yaml
+	run -0 --separate-stderr pipeline-run -q --stats p.yaml
+	[ "$(echo "${stderr_lines[0]}" | tr -s ' ')" = "stage status wall_s cpu_s bytes_out records_out" ]
+	[ "$(echo "${stderr_lines[1]}" | awk '{print $1, $2, $5, $6}')" = "gen 0 3893 1000" ]
+	[ "$(echo "${stderr_lines[2]}" | awk '{print $1, $2, $5, $6}')" = "even 0 $(seq 2 2 1000 | wc -c) 500" ]
+	run -0 --separate-stderr pipeline-run -q --stats p.yaml
+	[ "$(echo "${stderr_lines[1]}" | awk '{print $1, $2}')" = "gen cached" ]
+}
+
+@test "the lock: a second run of the same pipeline exits 75" {
+	printf 'stages:\n  - {name: s, run: [sh, -c, "echo $$$$ > pid; exec sleep 30"], stdout: o.txt}\n' > p.yaml
+	pipeline-run -q p.yaml 3>&- &
+	pr=$!
+	wait_for pid
+	run -75 --separate-stderr pipeline-run p.yaml
+	[ "$stderr" = "pipeline-run: p.yaml: another pipeline-run holds its lock; not starting" ]
+	# Another lock file lets it through (it then fails on its own).
+	printf 'stages:\n  - {name: s, run: [echo, hi], stdout: o2.txt}\n' > q.yaml
+	# Another pipeline may use p.yaml as its lock: held too.
+	run -75 pipeline-run -q --lock p.yaml q.yaml
+	run -0 pipeline-run -q --lock other.lock q.yaml
+	kill -TERM "$pr"
+	wait "$pr" || true
+	# Released with the process: a new run goes.
+	printf 'stages:\n  - {name: s, run: [echo, hi], stdout: o.txt}\n' > p.yaml
+	run -0 pipeline-run -q p.yaml
+}
+
+@test "errors in the file: exit 2 with file:line:column, before anything runs" {
+	check() {	# yaml, expected message
+		printf '%b' "$1" > bad.yaml
+		run -2 --separate-stderr pipeline-run bad.yaml
+		assert_equal "$stderr" "pipeline-run: $2"
+		[ ! -e ran ]
+	}
+	t='  - {name: t, run: [touch, ran]}\n'
+	check "stages:\n$t  - run: [cat\n" "bad.yaml:4:1: did not find expected ',' or ']' (while parsing a flow sequence at line 3 column 10)"
+	check "stages:\n$t  - {run: [cat], color: red}\n" "bad.yaml:3:25: unknown key 'color' in a stage (expected name, run, stdin, stdout, tee or needs)"
+	check "stages:\n$t  - {run: [cat], run: [sort]}\n" "bad.yaml:3:18: duplicate key 'run'"
+	check "stages:\n$t  - {run: [cat], stdout:o.txt}\n" "bad.yaml:3:18: key 'stdout:o.txt' has no value: a space is needed after ':' ('stdout:o.txt' reads as one key)"
+	check "stages:\n$t  - {run: [cat, \"\${nope}\"]}\n" "bad.yaml:3:17: run: undefined variable 'nope'"
+	check "stages:\n$t  - {run: [no-such-program-x]}\n" "bad.yaml:3:11: stage 'no-such-program-x': program 'no-such-program-x' not found in PATH"
+	check "stages:\n$t  - {name: a, run: cat, stdin: x, stdout: y}\n  - {name: b, run: cat, stdin: y, stdout: x}\n" \
+	    "bad.yaml:3:5: cycle: b -> a -> b (each reads a file the one before writes)"
+	check "stages:\n$t  - {name: a, run: cat, stdout: x}\n  - {name: b, run: cat, stdout: ./x}\n" \
+	    "bad.yaml:4:5: 'x' is also written by stage 'a' (bad.yaml:3:5): a file has one writer"
+	check "stages:\n$t  - {run: [cat]}\n  - {run: [cat]}\n" "bad.yaml:4:5: a second stage named 'cat' (the first is at bad.yaml:3:5): give each a name:"
+	check "colour: 1\nstages:\n$t" "bad.yaml:1:9: unknown key 'colour' (expected description, vars or stages)"
+	check "stages: []\n" "bad.yaml:1:9: stages: expected a list of stages"
+	check "stages:\n$t  - {run: 'a \"b'}\n" "bad.yaml:3:11: run: unterminated quote"
+	check "stages:\n$t  - {name: 'a b', run: [cat]}\n" "bad.yaml:3:12: name: 'a b' is not a valid stage name (letters, digits, '.', '_' and '-')"
+}
+
+@test "an input that nothing makes and that does not exist: exit 1 before anything runs" {
+	printf 'stages:\n  - {name: t, run: [touch, ran]}\n  - {name: c, run: [cat], stdin: missing.txt}\n' > p.yaml
+	run -1 --separate-stderr pipeline-run p.yaml
+	[ "$stderr" = "pipeline-run: p.yaml:3:5: stage 'c': missing.txt: No such file or directory" ]
+	[ ! -e ran ]
+}
+
+@test "determinism: two runs give the same outputs" {
+	printf 'stages:\n  - {run: [sort, -r], stdin: in.txt, stdout: a.txt, tee: b.txt}\n' > p.yaml
+	pipeline-run -q p.yaml
+	cp a.txt first.txt
+	pipeline-run -q --force p.yaml
+	cmp a.txt first.txt
+	cmp a.txt b.txt
+}
+
+# The man page examples: the pipeline file, the commands, the crontab
+# line and the Makefile rule, taken from the man page source.
+man_file() {	# man page, name after "example-file:" -> the block's text
+	awk -v want="$2" '
+		$0 == ".\\\" example-file: " want { found = 1; next }
+		found && /^\.Bd/ { inblock = 1; next }
+		inblock && /^\.Ed/ { exit }
+		inblock { gsub(/\\e/, "\\"); print }' "$1"
+}
+
+@test "the man page EXAMPLES run: commands, crontab line, Makefile rule" {
+	command -v mandoc >/dev/null || skip "mandoc not installed"
+	man="$LOAM_TOP/man/pipeline-run.1"
+	man_file "$man" mix.yaml > mix.yaml
+	[ -s mix.yaml ]
+	mandoc -T ascii "$man" | col -b | sed -n '/^EXAMPLES/,/^SEE ALSO/p' |
+		sed -n 's/^[[:space:]]*\$ //p' > examples.sh
+	[ "$(wc -l < examples.sh)" -ge 4 ]
+	run -0 bash -e examples.sh
+	[ "$(wc -l < data/mix.jsonl)" -eq 100 ]
+	# The crontab line: its command as cron would run it.
+	man_file "$man" crontab > crontab
+	[ "$(wc -l < crontab)" -eq 1 ]
+	mkdir -p home/data
+	cp mix.yaml home/data/
+	cmd=$(cut -d' ' -f6- crontab)
+	HOME=$PWD/home run -0 sh -c "$cmd"
+	[ "$(wc -l < home/data/data/mix.jsonl)" -eq 100 ]
+	HOME=$PWD/home run -0 sh -c "$cmd"
+	[ ! -s home/data/mix.log ]
+	# The Makefile rule.
+	man_file "$man" Makefile > Makefile
+	grep -q '^	pipeline-run' Makefile
+	rm -rf data
+	run -0 make -s
+	[ "$(wc -l < data/mix.jsonl)" -eq 100 ]
+	run -0 make -s
+}
+
+@test "loam-pipeline(5) EXAMPLES run" {
+	man="$LOAM_TOP/man/loam-pipeline.5"
+	awk '/^\.Sh EXAMPLES/ { ex = 1 } ex && /^\.Bd/ { inb = 1; next } inb && /^\.Ed/ { exit } inb { print }' \
+		"$man" > p.yaml
+	ln -s "$TESTDATA" testdata
+	run -0 pipeline-run -q p.yaml
+	[ "$(cat build/count.txt)" = 300 ]
+	# And the file in DESCRIPTION.
+	awk '/^\.Sh DESCRIPTION/ { d = 1 } d && /^\.Bd/ { inb = 1; next } inb && /^\.Ed/ { exit } inb { print }' \
+		"$man" > d.yaml
+	run -0 pipeline-run -q d.yaml
+	[ "$(wc -l < build/first.jsonl)" -eq 10 ]
+	[ "$(wc -l < build/upper.jsonl)" -eq 1000 ]
+}
+
+# The pipelines/ library: each runs on the shipped data, then is up to date.
+smoke() {	# pipeline name, then output files and their line counts
+	local p=$1 out=$BATS_TEST_TMPDIR/out
+	shift
+	cd "$LOAM_TOP"
+	run -0 --separate-stderr pipeline-run -j 2 --set out="$out" "pipelines/$p.yaml"
+	while [ $# -gt 0 ]; do
+		assert_equal "$(wc -l < "$out/$1")" "$2"
+		shift 2
+	done
+	run -0 --separate-stderr pipeline-run --explain --set out="$out" "pipelines/$p.yaml"
+	[ -z "$(printf '%s\n' "${stderr_lines[@]}" | grep ': runs: ' | grep -v 'writes no file')" ]
+}
+
+@test "pipelines/demo.yaml" {
+	smoke demo instructions.jsonl 1000 fixed.jsonl 300 rewards.jsonl 200 counts.jsonl 18
+	run -0 --separate-stderr pipeline-run -q --force --set out="$BATS_TEST_TMPDIR/out" pipelines/demo.yaml
+	assert_line --index 0 --regexp '^ +1000 .*/instructions.jsonl$'
+	[[ "$stderr" == *"embroid: embroid-fix: gold: accuracy 0.6867 -> 0.8633"* ]]
+	[[ "$stderr" == *"check: cookbook-gen: checked 1000 records: 0 mismatches"* ]]
+}
+
+@test "pipelines/cookbook-gen.yaml" {
+	smoke cookbook-gen train.jsonl 20000 train-chat.jsonl 20000 heldout.jsonl 1000
+	cookbook-gen check -q "$BATS_TEST_TMPDIR/out/heldout.jsonl"
+}
+
+@test "pipelines/skillit-mix.yaml" {
+	smoke skillit-mix train.jsonl 5000
+	[ "$(grep -c '"template":"lego"' "$BATS_TEST_TMPDIR/out/train.jsonl")" -gt 1000 ]
+}
+
+@test "pipelines/embroid-fix.yaml" {
+	smoke embroid-fix binary.jsonl 300 classes.jsonl 300
+}
+
+@test "pipelines/reward-count.yaml" {
+	smoke reward-count rewards.jsonl 200 counts.jsonl 18 rewards-simhash.jsonl 200
+}

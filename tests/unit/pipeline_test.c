@@ -1,0 +1,200 @@
+/* pipeline_test - unit tests for lib/pipeline (TAP): words, variables,
+ * quoting, paths, chains and the graph, stamps. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "pipeline.h"
+#include "tap.h"
+#include "util.h"
+
+static char dir[] = "/tmp/pipeline_testXXXXXX";
+
+/* The words of s joined by '|'; "ERR: message" on failure. */
+static char *
+split(const char *s)
+{
+	static char out[512];
+	char **w;
+	size_t n;
+
+	if (pl_split_words(s, &w, &n) != 0) {
+		snprintf(out, sizeof out, "ERR: %s", loam_error());
+		return out;
+	}
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s", i ? "|" : "", w[i]);
+	if (w[n] != NULL)
+		snprintf(out, sizeof out, "not NULL-terminated");
+	pl_free_words(w);
+	return out;
+}
+
+static void
+expand_is(const struct pl_var *vars, size_t n, const char *s, const char *want,
+    const char *what)
+{
+	char *out = NULL;
+
+	if (pl_expand(vars, n, s, &out) != 0)
+		is_str(loam_error(), want, "expand: %s", what);
+	else
+		is_str(out, want, "expand: %s", what);
+	free(out);
+}
+
+static void
+write_file(const char *name, const char *text)
+{
+	FILE *fp = fopen(name, "w");
+
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static int
+load(struct pipeline *pl, const char *yaml)
+{
+	int bad;
+
+	write_file("p.yaml", yaml);
+	return pipeline_load(pl, "p.yaml", NULL, 0, &bad);
+}
+
+int
+main(void)
+{
+	char n1[] = "a", v1[] = "A", n2[] = "long_name-2", v2[] = "x y", n3[] = "empty",
+	    v3[] = "", w[] = "";
+	struct pl_var vars[] = {
+		{ n1, v1, w, 0 }, { n2, v2, w, 0 }, { n3, v3, w, 0 },
+	};
+	struct pipeline pl;
+	struct pl_stamp st, back;
+	json_object *v;
+	char *s;
+
+	is_str(split("a b\tc\n d"), "a|b|c|d", "blanks separate words");
+	is_str(split("  "), "", "no words");
+	is_str(split("'a b' \"c d\" e\\ f"), "a b|c d|e f", "quotes and backslash");
+	is_str(split("x'y'\"z\""), "xyz", "quoted parts join");
+	is_str(split("'' \"\""), "|", "empty quoted words are words");
+	is_str(split("\"a\\\"b\\\\c\\$d\\n\""), "a\"b\\c$d\\n", "escapes inside double quotes");
+	is_str(split("'a\\b'"), "a\\b", "no escapes inside single quotes");
+	is_str(split("'abc"), "ERR: unterminated quote", "unterminated single quote");
+	is_str(split("\"abc"), "ERR: unterminated quote", "unterminated double quote");
+
+	expand_is(vars, 3, "${a}-${long_name-2}", "A-x y", "two variables");
+	expand_is(vars, 3, "[${empty}]", "[]", "an empty value");
+	expand_is(vars, 3, "$$a $${a} $a $", "$a ${a} $a $", "$$ and lone dollars");
+	expand_is(vars, 3, "${nope_x_123}", "undefined variable 'nope_x_123'", "undefined");
+	expand_is(vars, 3, "${a", "unterminated ${ in '${a'", "unterminated");
+	setenv("PIPELINE_TEST_ENV", "from env", 1);
+	expand_is(vars, 3, "${PIPELINE_TEST_ENV}", "from env", "the environment");
+
+	s = pl_shell_quote("plain-word_1.txt");
+	is_str(s, "plain-word_1.txt", "a plain word is not quoted");
+	free(s);
+	s = pl_shell_quote("it's $x");
+	is_str(s, "'it'\\''s $x'", "single quotes");
+	free(s);
+	s = pl_shell_quote("");
+	is_str(s, "''", "the empty word");
+	free(s);
+
+	s = pl_clean_path("./a//b/./c/");
+	is_str(s, "a/b/c", "clean ./a//b/./c/");
+	free(s);
+	s = pl_clean_path("/x/./y");
+	is_str(s, "/x/y", "clean an absolute path");
+	free(s);
+	s = pl_clean_path("./");
+	is_str(s, ".", "clean ./");
+	free(s);
+	s = pl_stamp_path("d/e/out.jsonl");
+	is_str(s, "d/e/.out.jsonl.stamp", "stamp beside its output");
+	free(s);
+	s = pl_stamp_path("out");
+	is_str(s, ".out.stamp", "stamp of a file in .");
+	free(s);
+
+	/* conf_text: numbers keep their text for argument words. */
+	v = conf_parse("[010, 1.50, true, 'q']", 22, "t.yaml");
+	is_str(conf_text(json_object_array_get_idx(v, 0)), "010", "conf_text of an integer");
+	is_str(conf_text(json_object_array_get_idx(v, 1)), "1.50", "conf_text of a float");
+	is_str(conf_text(json_object_array_get_idx(v, 2)), "true", "conf_text of a boolean");
+	ok(conf_text(v) == NULL, "no conf_text for a collection");
+	json_object_put(v);
+
+	if (!mkdtemp(dir) || chdir(dir) != 0)
+		return ok(0, "temporary directory"), tap_done();
+
+	/* Chains: stdout or stdin between stages cut; the graph orders. */
+	ok(load(&pl, "vars: {n: 007}\nstages:\n"
+	    "  - {name: c, run: [cat], stdin: mid.txt, stdout: out.txt}\n"
+	    "  - {name: a, run: 'seq ${n}'}\n"
+	    "  - {name: b, run: [cat], tee: [t1, ./t2], stdout: mid.txt}\n"
+	    "  - {name: d, run: [cat], needs: [out.txt]}\n") == 0, "load: %s", loam_error());
+	is_int((long long)pl.nchains, 3, "three chains");
+	is_str(pl.chains[1].name, "a|b", "a and b are joined");
+	is_str(pl.stages[1].argv[1], "007", "a variable's text as written");
+	is_int((long long)pl.chains[1].noutputs, 3, "b's outputs");
+	is_str(pl.chains[1].outputs[0], "mid.txt", "the stdout file first");
+	is_str(pl.chains[1].outputs[2], "t2", "tee paths tidied");
+	is_int((long long)pl.order[0], 1, "a|b runs first");
+	is_int((long long)pl.order[1], 0, "then c");
+	is_int((long long)pl.order[2], 2, "then d");
+	ok(strcmp(pl.stages[0].prog, "cat") != 0 && strchr(pl.stages[0].prog, '/'),
+	    "programs found in PATH: %s", pl.stages[0].prog);
+
+	/* Stamps: computed, written, read back, compared. */
+	write_file("mid.txt", "hello\n");
+	write_file("out.txt", "x\n");
+	{
+		struct pl_hash_cache *cache = NULL;
+		char buf[256];
+		const char *why;
+		int r;
+
+		ok(pl_chain_stamp(&pl, 0, NULL, &cache, &st) == 0, "stamp of chain c");
+		ok(pl_stamp_add_outputs(&pl, 0, &st) == 0, "outputs added");
+		ok(pl_stamp_write(".out.txt.stamp", &st) == 0, "stamp written");
+		r = pl_stamp_read(".out.txt.stamp", &back);
+		ok(r == 0 && back.key == st.key && back.n == st.n, "stamp read back");
+		why = pl_stamp_reason(&pl, 0, &back, r, &st, buf, sizeof buf);
+		ok(why == NULL, "up to date: %s", why ? why : "");
+		pl_stamp_release(&st);
+		write_file("mid.txt", "changed\n");
+		ok(pl_chain_stamp(&pl, 0, &back, &cache, &st) == 0, "stamp again");
+		why = pl_stamp_reason(&pl, 0, &back, r, &st, buf, sizeof buf);
+		is_str(why, "input mid.txt changed", "a changed input");
+		pl_stamp_release(&st);
+		pl_stamp_release(&back);
+		is_int(pl_stamp_read("absent.stamp", &back), 1, "no stamp");
+		write_file("bad.stamp", "loam-stamp 1\nkey 12\nnonsense\n");
+		is_int(pl_stamp_read("bad.stamp", &back), -1, "a bad stamp");
+		is_str(loam_error(), "bad.stamp:3: not a stamp line", "its message");
+		pl_hash_cache_free(cache);
+	}
+	pipeline_release(&pl);
+
+	ok(load(&pl, "stages:\n  - {run: [cat], stdin: a, stdout: b}\n"
+	    "  - {name: x, run: [cat], stdin: b, stdout: a}\n") != 0 &&
+	    strstr(loam_error(), "cycle: ") != NULL, "a cycle: %s", loam_error());
+	pipeline_release(&pl);
+	ok(load(&pl, "stages:\n  - {run: [cat], stdout: \"a\\nb\"}\n") != 0 &&
+	    strstr(loam_error(), "not a usable file name") != NULL, "a newline in a path");
+	pipeline_release(&pl);
+
+	unlink("p.yaml");
+	unlink("mid.txt");
+	unlink("out.txt");
+	unlink(".out.txt.stamp");
+	unlink("bad.stamp");
+	if (chdir("/") == 0)
+		rmdir(dir);
+	return tap_done();
+}

@@ -165,11 +165,14 @@ setup() {
 	reward-count -q many.jsonl > b.jsonl
 	cmp a.jsonl b.jsonl
 	coproc RC { reward-count -q --unbuffered; }
+	# bash unsets RC_PID when the coprocess ends, which may be before
+	# the wait below: keep the pid (wait still reports its status).
+	rc_pid=$RC_PID
 	echo '{"progress":[0.5]}' >&"${RC[1]}"
 	read -t 5 -r line <&"${RC[0]}"
 	[[ "$line" == '{"progress":[0.5],"bin":[5],'* ]]
 	exec {RC[1]}>&-
-	wait "$RC_PID"
+	wait "$rc_pid"
 }
 
 @test "the man page EXAMPLES run" {

@@ -85,6 +85,7 @@ setup() {
 @test "weights --follow answers each evaluation at once (coprocess)" {
 	echo '{"skills":["a","b"],"graph":[[1,0],[0,1]]}' > g.json
 	coproc SK { skillit-mix weights --follow --graph g.json; }
+	sk_pid=$SK_PID	# bash unsets SK_PID when the coprocess ends
 	read -t 5 -r first <&"${SK[0]}"
 	[[ "$first" == '{"round":0,'* ]]
 	echo '{"step":5,"losses":{"a":1,"b":2}}' >&"${SK[1]}"
@@ -94,7 +95,7 @@ setup() {
 	read -t 5 -r third <&"${SK[0]}"
 	[[ "$third" == '{"round":2,"step":6,'* ]]
 	exec {SK[1]}>&-
-	wait "$SK_PID"
+	wait "$sk_pid"
 }
 
 @test "weights: bad input names file:line" {

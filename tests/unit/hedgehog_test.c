@@ -18,6 +18,7 @@
 #include "rng.h"
 #include "tap.h"
 #include "util.h"
+#include "vexp.h"
 
 static float *
 randv(struct rng *r, size_t n, double sd)
@@ -465,9 +466,27 @@ test_half(void)
 	is_dbl(hh_bf16_to_float(0x3f80), 1, 0, "bf16 0x3f80 = 1");
 }
 
+/* vexpf against exp in double over its whole range, on a geometric walk. */
+static void
+test_vexp(void)
+{
+	double worst = 0;
+	int n = 0;
+
+	for (float x = -87.3f; x < 88.0f; x += fabsf(x) * 1e-4f + 1e-6f, n++) {
+		double e = exp((double)x), rel = fabs(vexpf(x) - e) / e;
+		if (rel > worst)
+			worst = rel;
+	}
+	ok(worst < 3e-7, "vexpf within 3e-7 relative of exp on [-87.3, 88] (%d points, worst %.2g)", n, worst);
+	ok(vexpf(-200.0f) > 0 && vexpf(-200.0f) < 1e-37f, "vexpf clamps far below: tiny, positive");
+	ok(vexpf(0.0f) == 1.0f, "vexpf(0) = 1");
+}
+
 int
 main(void)
 {
+	test_vexp();
 	test_half();
 	test_identity();
 	for (int kind = HH_HEDGEHOG; kind <= HH_HEDGEHOG_FLA; kind++)

@@ -65,6 +65,11 @@ hh_feature_count(int kind, int d, int df)
 /* u [k] = softmax(sign * z [k]), clamped below at HH_FEATURE_MIN.  The
  * feature maps are a large part of linear attention's time: the loops are
  * written to vectorise (vexpf, not a libm call). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+/* An AVX2+FMA clone beside the baseline one, chosen at load time: the
+ * build targets plain x86-64 (SSE2), and 8 lanes halve this loop. */
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
 static void
 softmax_into(float *u, const float *z, int k, float sign)
 {

@@ -401,6 +401,24 @@ make_pipe(int fds[2])
 	return 0;
 }
 
+/*
+ * Drop the cached pages of the output a chain is about to replace (the
+ * file itself stays as it is until the rename).  Writing a fresh 2 GB
+ * temporary file while the old version's pages stay cached ran 2x slower
+ * on the development VM than writing over a truncated file, which drops
+ * them (bash's `> out`); dropping them first makes the two alike.
+ */
+static void
+drop_old_cache(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return;
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	close(fd);
+}
+
 static int
 start_chain(struct runner *r, size_t c)
 {
@@ -415,6 +433,7 @@ start_chain(struct runner *r, size_t c)
 	for (size_t i = 0; i < ch->noutputs; i++)
 		cr->tmp[i].fd = -1;
 	for (size_t i = 0; i < ch->noutputs; i++) {
+		drop_old_cache(ch->outputs[i]);
 		if (make_parents(ch->outputs[i]) != 0 || atomic_open(&cr->tmp[i], ch->outputs[i]) != 0)
 			return -1;
 		set_cloexec(cr->tmp[i].fd);

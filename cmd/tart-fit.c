@@ -189,9 +189,9 @@ cmd_train(int argc, char *argv[])
 	struct cli_opts o;
 	struct tart_train_opts t;
 	struct gpt_config cfg;
-	struct gpt m;
+	static struct gpt m;	/* static: reachable when die() ends the run */
 	int c, config = 2, layers = 0, width = 0, heads = 0, positions = 258;
-	int resume = 0, seed_set = 0;
+	int resume = 0, seed_set = 0, points_set = 0;
 	long steps = 24000, ckpt_every = 1000, log_every = 100, step0 = 0;
 	double loss_sum = 0.0, last_loss = NAN, step_loss = NAN;
 	long loss_n = 0;
@@ -210,7 +210,7 @@ cmd_train(int argc, char *argv[])
 		case OPT_LR: t.adam.lr = (float)cli_parse_double("--lr", optarg, 0, 10); break;
 		case OPT_ALPHA: t.alpha = cli_parse_double("--alpha", optarg, 0, 1e6); break;
 		case OPT_DIMS: parse_ramp("--dims", optarg, &t.dims); break;
-		case OPT_POINTS: parse_ramp("--points", optarg, &t.points); break;
+		case OPT_POINTS: parse_ramp("--points", optarg, &t.points); points_set = 1; break;
 		case OPT_CKPT: ckpt_every = (long)cli_parse_u64("--checkpoint-every", optarg, 1, 1L << 40); break;
 		case OPT_LOG: log_every = (long)cli_parse_u64("--log-every", optarg, 1, 1L << 40); break;
 		case OPT_RESUME: resume = 1; break;
@@ -225,6 +225,12 @@ cmd_train(int argc, char *argv[])
 	if (t.dims.end > t.n_dims)
 		usage_error("--dims: end %d is more than the %d input dimensions",
 		    t.dims.end, t.n_dims);
+	/* The default length curriculum stops at the longest sequence. */
+	if (!points_set && t.points.end > positions) {
+		t.points.end = positions;
+		if (t.points.start > positions)
+			t.points.start = positions;
+	}
 	if (t.points.end > positions)
 		usage_error("--points: end %d is more than --positions %d",
 		    t.points.end, positions);
@@ -525,18 +531,23 @@ cmd_predict(int argc, char *argv[])
 	};
 	struct cli_opts o;
 	struct cli_out out;
-	struct embedding_source es = { "embedding", NULL, 0, 0, NULL };
+	/* Static, like every buffer below: die() can end the run at any
+	 * record, and LeakSanitizer must still find them reachable. */
+	static struct embedding_source es;
 	const char *model_path = NULL, *train_path = NULL, *label_field = "label";
 	const char *emb_path = NULL, *train_labels = NULL;
 	size_t k = 0, ncomp = 0, ntrain = 0, cap = 0, correct = 0, labelled = 0;
 	int c, no_cache = 0, heads = 8;
-	float *train_x = NULL, *vec = NULL;
-	int *train_y = NULL;
-	struct gpt m;
-	struct tart_pca pca;
-	struct gpt_cache cache = { 0, NULL, NULL };
+	static float *train_x, *vec, *kx, *proj, *prefix;
+	static int *train_y;
+	static size_t *pick;
+	static struct gpt m;
+	static struct tart_pca pca;
+	static struct gpt_cache cache;
+	static struct batch b;
 	FILE *fp;
 
+	es.field = "embedding";
 	cli_init(&o, argc, argv, usage, predict_help, CLI_BLAS);
 	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS("m:k:"), longopts, NULL)) != -1)
 		switch (c) {
@@ -613,9 +624,11 @@ cmd_predict(int argc, char *argv[])
 		k = ntrain;
 
 	/* k examples, half of each class (the odd one a 1), in seeded order. */
-	size_t *pick = xmalloc((ntrain + 1) * sizeof *pick), npick = 0;
+	size_t npick = 0;
+	pick = xmalloc((ntrain + 1) * sizeof *pick);
 	{
-		size_t *cls[2], ncls[2] = { 0, 0 }, want[2] = { k / 2, k - k / 2 };
+		static size_t *cls[2];
+		size_t ncls[2] = { 0, 0 }, want[2] = { k / 2, k - k / 2 };
 		struct rng rg;
 		cls[0] = xmalloc((ntrain + 1) * sizeof *cls[0]);
 		cls[1] = xmalloc((ntrain + 1) * sizeof *cls[1]);
@@ -647,13 +660,14 @@ cmd_predict(int argc, char *argv[])
 		    model_path, k, 2 * k + 1, m.cfg.max_len, (m.cfg.max_len - 1) / 2);
 
 	/* PCA and whitening fitted on the k examples only. */
-	float *kx = xmalloc(k * es.dim * sizeof *kx), *proj = xmalloc(ncomp * sizeof *proj);
+	kx = xmalloc(k * es.dim * sizeof *kx);
+	proj = xmalloc(ncomp * sizeof *proj);
 	for (size_t i = 0; i < k; i++)
 		memcpy(kx + i * es.dim, train_x + pick[i] * es.dim, es.dim * sizeof *kx);
 	if (tart_pca_fit(&pca, kx, k, es.dim, ncomp) != 0)
 		die("%s: %s", train_path, loam_error());
 	size_t P = 2 * k;
-	float *prefix = xcalloc(P * W + 1, sizeof *prefix);
+	prefix = xcalloc(P * W + 1, sizeof *prefix);
 	for (size_t i = 0; i < k; i++) {
 		tart_pca_apply(&pca, kx + i * es.dim, 1, proj);
 		tile(proj, ncomp, prefix + 2 * i * W, W);
@@ -663,7 +677,6 @@ cmd_predict(int argc, char *argv[])
 		gpt_cache_prefix(&m, &cache, prefix, P);
 
 	/* The queries. */
-	struct batch b = { 0 };
 	b.cap = BATCH;
 	b.line = xcalloc(BATCH, sizeof *b.line);
 	b.len = xcalloc(BATCH, sizeof *b.len);
@@ -771,7 +784,7 @@ cmd_eval(int argc, char *argv[])
 	size_t tasks = 200, queries = 500;
 	double alpha = NAN, Creg = 1.0;
 	int c, heads = 8;
-	struct gpt m;
+	static struct gpt m;	/* static: reachable when die() ends the run */
 	FILE *fp;
 
 	cli_init(&o, argc, argv, usage, eval_help, CLI_BLAS);
@@ -826,10 +839,15 @@ cmd_eval(int argc, char *argv[])
 				    "(k <= %d)", k, m.cfg.max_len, (m.cfg.max_len - 1) / 2);
 			continue;
 		}
-		float *x = xmalloc(N * W * sizeof *x), *y = xmalloc(N * sizeof *y);
-		float *w = xmalloc(W * sizeof *w), *z = xmalloc(2 * k * W * sizeof *z + 1);
-		float *logits = xmalloc(queries * sizeof *logits);
-		double *lr = xmalloc((W + 1) * sizeof *lr);
+		/* static: reachable when die() ends the run mid-way */
+		static float *x, *y, *w, *z, *logits;
+		static double *lr;
+		x = xmalloc(N * W * sizeof *x);
+		y = xmalloc(N * sizeof *y);
+		w = xmalloc(W * sizeof *w);
+		z = xmalloc(2 * k * W * sizeof *z + 1);
+		logits = xmalloc(queries * sizeof *logits);
+		lr = xmalloc((W + 1) * sizeof *lr);
 		double acc_t = 0, acc_l = 0, acc_b = 0;
 		for (size_t t = 0; t < tasks; t++) {
 			struct rng rg;

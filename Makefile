@@ -158,9 +158,9 @@ demo: all $(TOOL_BIN)
 # README).  Deterministic for a thread count; TART_RESUME=1 continues an
 # interrupted run from its last checkpoint (every 250 steps).
 TART_MODEL := testdata/tart-cpu.safetensors
-TART_STEPS := 12000
+TART_STEPS := 5750
 tart-model: all
-	$(BIN)/tart-fit train --config tiny --positions 130 --batch 64 --lr 3e-4 \
+	$(BIN)/tart-fit train --config tiny --positions 130 --batch 64 --lr 1e-3 \
 	    --dims 1:16:3:400 --points 18:130:16:500 --steps $(TART_STEPS) \
 	    --checkpoint-every 250 --log-every 50 -s 1 -t 1 \
 	    $(if $(TART_RESUME),--resume) -o $(TART_MODEL)

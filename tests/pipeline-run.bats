@@ -486,10 +486,13 @@ smoke() {	# pipeline name, then output files and their line counts
 }
 
 @test "pipelines/demo.yaml" {
-	smoke demo instructions.jsonl 1000 fixed.jsonl 300 rewards.jsonl 200 counts.jsonl 18
+	smoke demo instructions.jsonl 1000 fixed.jsonl 300 rewards.jsonl 200 counts.jsonl 18 \
+	    tart.jsonl 300 hedgehog-eval.jsonl 30
 	run -0 --separate-stderr pipeline-run -q --force --set out="$BATS_TEST_TMPDIR/out" pipelines/demo.yaml
 	assert_line --index 0 --regexp '^ +1000 .*/instructions.jsonl$'
 	[[ "$stderr" == *"embroid: embroid-fix: gold: accuracy 0.6867 -> 0.8633"* ]]
+	[[ "$stderr" == *"tart: tart-fit: predict: k = 64, accuracy "*" on 300 labelled queries"* ]]
+	[[ "$stderr" == *"hedgehog-eval: hedgehog "* && "$stderr" == *"hedgehog-eval: elu1 "* ]]
 	[[ "$stderr" == *"check: cookbook-gen: checked 1000 records: 0 mismatches"* ]]
 }
 
@@ -505,6 +508,16 @@ smoke() {	# pipeline name, then output files and their line counts
 
 @test "pipelines/embroid-fix.yaml" {
 	smoke embroid-fix binary.jsonl 300 classes.jsonl 300
+}
+
+@test "pipelines/tart-fit.yaml" {
+	smoke tart-fit labelled.jsonl 300 eval.jsonl 3
+	grep -q '"tart_label":' "$BATS_TEST_TMPDIR/out/labelled.jsonl"
+}
+
+@test "pipelines/hedgehog-train.yaml" {
+	smoke hedgehog-train fit.jsonl 4 fit-exp.jsonl 4 eval.jsonl 30 eval-exp.jsonl 5
+	[ -s "$BATS_TEST_TMPDIR/out/maps.safetensors" ]
 }
 
 @test "pipelines/reward-count.yaml" {

@@ -65,6 +65,7 @@ enum {
 	OPT_BATCH, OPT_LR, OPT_ALPHA, OPT_DIMS, OPT_POINTS, OPT_CKPT, OPT_LOG,
 	OPT_RESUME, OPT_MODEL, OPT_TRAIN, OPT_COMPONENTS, OPT_NO_CACHE, OPT_FIELD,
 	OPT_LABEL_FIELD, OPT_KS, OPT_TASKS, OPT_QUERIES, OPT_C, OPT_TRAIN_LABELS,
+	OPT_EMBEDDINGS,
 };
 
 static void
@@ -521,7 +522,7 @@ cmd_predict(int argc, char *argv[])
 		{ "model", required_argument, NULL, 'm' },
 		{ "train", required_argument, NULL, OPT_TRAIN },
 		{ "train-labels", required_argument, NULL, OPT_TRAIN_LABELS },
-		{ "embeddings", required_argument, NULL, OPT_POINTS },
+		{ "embeddings", required_argument, NULL, OPT_EMBEDDINGS },
 		{ "components", required_argument, NULL, OPT_COMPONENTS },
 		{ "field", required_argument, NULL, OPT_FIELD },
 		{ "label-field", required_argument, NULL, OPT_LABEL_FIELD },
@@ -555,7 +556,7 @@ cmd_predict(int argc, char *argv[])
 		case 'k': k = cli_parse_u64("-k", optarg, 1, 1 << 20); break;
 		case OPT_TRAIN: train_path = optarg; break;
 		case OPT_TRAIN_LABELS: train_labels = optarg; break;
-		case OPT_POINTS: emb_path = optarg; break;
+		case OPT_EMBEDDINGS: emb_path = optarg; break;
 		case OPT_COMPONENTS: ncomp = cli_parse_u64("--components", optarg, 1, 4096); break;
 		case OPT_FIELD: es.field = optarg; break;
 		case OPT_LABEL_FIELD: label_field = optarg; break;

@@ -253,3 +253,13 @@ setup() {
 	[ "$(wc -l < labelled.jsonl)" -eq 10 ]
 	grep -a -q '"step":"40"' m.safetensors
 }
+
+@test "the shipped CPU module (make tart-model) learnt in-context logistic regression" {
+	m=$TESTDATA/tart-cpu.safetensors
+	[ -f "$m" ] || skip "testdata/tart-cpu.safetensors absent"
+	grep -a -q '"format":"loam-tart"' "$m"
+	# chance is 0.5; the module reached about 0.8 at k = 64 (README.md)
+	run -0 tart-fit eval -q -t 1 -m "$m" --ks 64 --tasks 50 --queries 100 -s 9
+	awk '{ match($0, /"tart":[0-9.]*/); a = substr($0, RSTART + 7, RLENGTH - 7) + 0
+	       if (a < 0.7) { print "accuracy " a; exit 1 } }' <<<"$output"
+}

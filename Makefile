@@ -158,7 +158,7 @@ demo: all $(TOOL_BIN)
 # README).  Deterministic for a thread count; TART_RESUME=1 continues an
 # interrupted run from its last checkpoint (every 250 steps).
 TART_MODEL := testdata/tart-cpu.safetensors
-TART_STEPS := 5750
+TART_STEPS := 12000
 tart-model: all
 	$(BIN)/tart-fit train --config tiny --positions 130 --batch 64 --lr 1e-3 \
 	    --dims 1:16:3:400 --points 18:130:16:500 --steps $(TART_STEPS) \

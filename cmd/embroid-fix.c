@@ -15,12 +15,12 @@
 #include <json-c/printbuf.h>
 
 #include "cli.h"
+#include "dense.h"
 #include "embroid.h"
 #include "knn.h"
 #include "labelmodel.h"
 #include "npy.h"
 #include "rec.h"
-#include "safetensors.h"
 
 static const char usage[] =
     "usage: embroid-fix [-q] --votes field [--zero-one | --classes k] [-e name=file]\n"
@@ -187,31 +187,14 @@ read_rows(struct rows *rw, const char *path, const char *votes_field, int zero_o
 static void
 load_space(struct space *sp, size_t n)
 {
-	size_t len = strlen(sp->path);
+	size_t rows;
 
-	if (len > 12 && strcmp(sp->path + len - 12, ".safetensors") == 0) {
-		struct safetensors st;
-		const struct safetensors_tensor *t = NULL;
-
-		if (safetensors_open(&st, sp->path) != 0)
+	if (sp->kind != SPACE_NEIGHBORS) {
+		/* a safetensors file's tensor named as the space, or its only one */
+		if (dense_load_f32(sp->path, sp->name, &sp->x, &rows, &sp->d) != 0)
 			die("%s", loam_error());
-		for (size_t i = 0; i < st.ntensors && !t; i++)
-			if (strcmp(st.tensors[i].name, sp->name) == 0)
-				t = &st.tensors[i];
-		if (!t && st.ntensors == 1)
-			t = &st.tensors[0];
-		if (!t)
-			die("%s: no tensor named '%s', and more than one tensor", sp->path, sp->name);
-		if (t->ndim != 2 || (t->dtype != SAFETENSORS_F32 && t->dtype != SAFETENSORS_F64))
-			die("%s: tensor '%s' must be a 2-d F32 or F64 matrix", sp->path, t->name);
-		if (t->shape[0] != n)
-			die("%s: %zu rows but %zu records", sp->path, t->shape[0], n);
-		sp->d = t->shape[1];
-		sp->x = xreallocarray(NULL, n * sp->d > 0 ? n * sp->d : 1, sizeof *sp->x);
-		for (size_t i = 0; i < n * sp->d; i++)
-			sp->x[i] = t->dtype == SAFETENSORS_F32 ? ((const float *)t->data)[i] :
-			    (float)((const double *)t->data)[i];
-		safetensors_close(&st);
+		if (rows != n)
+			die("%s: %zu rows but %zu records", sp->path, rows, n);
 		return;
 	}
 	struct npy a;
@@ -222,17 +205,10 @@ load_space(struct space *sp, size_t n)
 		die("%s: expected a 2-d array, not %d-d", sp->path, a.ndim);
 	if (a.shape[0] != n)
 		die("%s: %zu rows but %zu records", sp->path, a.shape[0], n);
-	if (sp->kind == SPACE_NEIGHBORS) {
-		sp->ncols = a.shape[1];
-		sp->nbr = xreallocarray(NULL, n * sp->ncols > 0 ? n * sp->ncols : 1, sizeof *sp->nbr);
-		if (npy_read_i64(&a, sp->nbr) != 0)
-			die("%s", loam_error());
-	} else {
-		sp->d = a.shape[1];
-		sp->x = xreallocarray(NULL, n * sp->d > 0 ? n * sp->d : 1, sizeof *sp->x);
-		if (npy_read_f32(&a, sp->x) != 0)
-			die("%s", loam_error());
-	}
+	sp->ncols = a.shape[1];
+	sp->nbr = xreallocarray(NULL, n * sp->ncols > 0 ? n * sp->ncols : 1, sizeof *sp->nbr);
+	if (npy_read_i64(&a, sp->nbr) != 0)
+		die("%s", loam_error());
 	npy_close(&a);
 }
 

@@ -121,6 +121,23 @@ meta_double(const struct safetensors *st, const char *key)
 	return d;
 }
 
+/* An integer setting: seeds use all 64 bits, which a double cannot hold. */
+static uint64_t
+meta_u64(const struct safetensors *st, const char *key)
+{
+	const char *v = safetensors_meta(st, key);
+	char *end;
+	unsigned long long u;
+
+	if (v == NULL)
+		die("%s: no '%s' in __metadata__", st->name, key);
+	errno = 0;
+	u = strtoull(v, &end, 10);
+	if (*v < '0' || *v > '9' || *end != '\0' || errno != 0)
+		die("%s: bad __metadata__ %s '%s'", st->name, key, v);
+	return u;
+}
+
 /* The model file's training settings, and every setting needed to use it. */
 static void
 save_model(const struct gpt *m, const char *path, const struct tart_train_opts *o,
@@ -245,12 +262,12 @@ cmd_train(int argc, char *argv[])
 			die("%s", loam_error());
 		if (gpt_init(&m, &cfg) != 0 || gpt_load(&m, &st, 0) != 0)
 			die("%s", loam_error());
-		step0 = (long)meta_double(&st, "step");
+		step0 = (long)meta_u64(&st, "step");
 		t.alpha = meta_double(&st, "alpha");
 		t.adam.lr = (float)meta_double(&st, "lr");
-		t.batch = (int)meta_double(&st, "batch");
+		t.batch = (int)meta_u64(&st, "batch");
 		if (!seed_set)
-			t.seed = (uint64_t)meta_double(&st, "seed");
+			t.seed = meta_u64(&st, "seed");
 		if (safetensors_meta(&st, "loss") != NULL)
 			step_loss = strtod(safetensors_meta(&st, "loss"), NULL);
 		if (ramp_from_meta(&st, "dims", &t.dims) != 0 ||
@@ -467,14 +484,6 @@ flush_batch(struct batch *b, struct gpt *m, const struct gpt_cache *c,
 
 #define BATCH 512
 
-static int
-is_matrix(const char *path)
-{
-	size_t n = strlen(path);
-	return (n > 4 && strcmp(path + n - 4, ".npy") == 0) ||
-	    strstr(path, ".safetensors") != NULL;
-}
-
 /* n labels 0/1 from a 1-d (or n x 1) .npy file. */
 static int *
 read_labels(const char *path, size_t n)
@@ -577,7 +586,7 @@ cmd_predict(int argc, char *argv[])
 		usage_error("--components: %zu does not divide the module's %zu inputs",
 		    ncomp, W);
 	if (emb_path != NULL) {
-		if (dense_load_f32(emb_path, &es.rows, &es.nrows, &es.dim) != 0)
+		if (dense_load_f32(emb_path, NULL, &es.rows, &es.nrows, &es.dim) != 0)
 			die("%s", loam_error());
 		es.rows_name = emb_path;
 	}
@@ -586,11 +595,11 @@ cmd_predict(int argc, char *argv[])
 	struct rec_reader rd;
 	struct rec *r;
 	int rc;
-	if (is_matrix(train_path)) {
+	if (dense_is_spec(train_path)) {
 		size_t dim;
 		if (train_labels == NULL)
 			usage_error("predict: --train %s needs --train-labels", train_path);
-		if (dense_load_f32(train_path, &train_x, &ntrain, &dim) != 0)
+		if (dense_load_f32(train_path, NULL, &train_x, &ntrain, &dim) != 0)
 			die("%s", loam_error());
 		if (es.dim != 0 && dim != es.dim)
 			die("%s: %zu dimensions, %s has %zu", train_path, dim, emb_path, es.dim);
@@ -688,10 +697,10 @@ cmd_predict(int argc, char *argv[])
 	int nfiles = argc - optind;
 	for (int f = 0; f < (nfiles > 0 ? nfiles : 1); f++) {
 		const char *path = nfiles > 0 ? argv[optind + f] : "-";
-		if (is_matrix(path)) {
+		if (dense_is_spec(path)) {
 			float *qx;
 			size_t qn, qd;
-			if (dense_load_f32(path, &qx, &qn, &qd) != 0)
+			if (dense_load_f32(path, NULL, &qx, &qn, &qd) != 0)
 				die("%s", loam_error());
 			if (qd != es.dim)
 				die("%s: %zu dimensions, the examples have %zu", path, qd, es.dim);

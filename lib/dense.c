@@ -11,8 +11,8 @@
 #include "util.h"
 
 static int
-load_safetensors(const char *path, const char *name, float **x, size_t *rows,
-    size_t *cols)
+load_safetensors(const char *path, const char *name, const char *prefer,
+    float **x, size_t *rows, size_t *cols)
 {
 	struct safetensors st;
 	const struct safetensors_tensor *t = NULL;
@@ -22,11 +22,16 @@ load_safetensors(const char *path, const char *name, float **x, size_t *rows,
 		return -1;
 	if (name != NULL)
 		t = safetensors_find(&st, name);
-	else if (st.ntensors == 1)
-		t = &st.tensors[0];
-	else
-		loam_seterr("%s: %zu tensors: name one as %s:NAME", path,
-		    st.ntensors, path);
+	else {
+		for (size_t i = 0; prefer != NULL && i < st.ntensors && !t; i++)
+			if (strcmp(st.tensors[i].name, prefer) == 0)
+				t = &st.tensors[i];
+		if (t == NULL && st.ntensors == 1)
+			t = &st.tensors[0];
+		if (t == NULL)
+			loam_seterr("%s: %zu tensors: name one as %s:NAME", path,
+			    st.ntensors, path);
+	}
 	if (t == NULL) {
 		safetensors_close(&st);
 		return -1;
@@ -58,19 +63,38 @@ load_safetensors(const char *path, const char *name, float **x, size_t *rows,
 	return 0;
 }
 
-int
-dense_load_f32(const char *spec, float **x, size_t *rows, size_t *cols)
+/* The ".safetensors" of a spec followed by its end or ":NAME", or NULL. */
+static const char *
+safetensors_suffix(const char *spec)
 {
 	const char *dot = strstr(spec, ".safetensors");
+
+	return dot != NULL && (dot[12] == '\0' || dot[12] == ':') ? dot : NULL;
+}
+
+int
+dense_is_spec(const char *spec)
+{
+	size_t n = strlen(spec);
+
+	return (n > 4 && strcmp(spec + n - 4, ".npy") == 0) ||
+	    safetensors_suffix(spec) != NULL;
+}
+
+int
+dense_load_f32(const char *spec, const char *prefer, float **x, size_t *rows,
+    size_t *cols)
+{
+	const char *dot = safetensors_suffix(spec);
 	struct npy a;
 
 	*x = NULL;
-	if (dot != NULL && (dot[12] == '\0' || dot[12] == ':')) {
+	if (dot != NULL) {
 		char *path = xstrdup(spec);
 		int rc;
 		path[dot - spec + 12] = '\0';
-		rc = load_safetensors(path, dot[12] == ':' ? dot + 13 : NULL, x, rows,
-		    cols);
+		rc = load_safetensors(path, dot[12] == ':' ? dot + 13 : NULL, prefer, x,
+		    rows, cols);
 		free(path);
 		return rc;
 	}

@@ -650,11 +650,10 @@ gpt_load(struct gpt *m, const struct safetensors *st, int which)
 			    want->name, safetensors_dtype_name(t->dtype));
 		if (t->ndim != want->ndim || t->shape[0] != want->shape[0] ||
 		    (t->ndim > 1 && t->shape[1] != want->shape[1]))
-			return loam_seterr("%s: tensor '%s' has shape (%zu%s%s), "
-			    "expected (%zu, %zu)", st->name, want->name,
-			    t->ndim > 0 ? t->shape[0] : 0, t->ndim > 1 ? ", " : "",
-			    t->ndim > 1 ? "..." : "", want->shape[0],
-			    want->ndim > 1 ? want->shape[1] : 1);
+			return loam_seterr("%s: tensor '%s' has %d dimensions (%zu, %zu), "
+			    "expected (%zu, %zu)", st->name, want->name, t->ndim,
+			    t->ndim > 0 ? t->shape[0] : 1, t->ndim > 1 ? t->shape[1] : 1,
+			    want->shape[0], want->shape[1]);
 		memcpy(block + want->offset, t->data, want->count * sizeof *block);
 	}
 	return 0;

@@ -36,13 +36,13 @@ void
 tart_sample_task(struct rng *r, int n_dims, int d, double alpha, size_t N,
     float *x, float *y, float *w)
 {
-	double wv[256];
+	double *wv = xmalloc((size_t)n_dims * sizeof *wv + 1);
 
 	if (d > n_dims)
 		d = n_dims;
 	/* The whole w is drawn whatever d is, so that the draws of a task do
 	 * not shift with the curriculum; only x's coordinates are cut. */
-	for (int j = 0; j < n_dims && j < 256; j++)
+	for (int j = 0; j < n_dims; j++)
 		wv[j] = alpha * rng_normal(r);
 	for (size_t i = 0; i < N; i++) {
 		double dot = 0.0;
@@ -59,6 +59,7 @@ tart_sample_task(struct rng *r, int n_dims, int d, double alpha, size_t N,
 	if (w != NULL)
 		for (int j = 0; j < n_dims; j++)
 			w[j] = j < d ? (float)wv[j] : 0.0f;
+	free(wv);
 }
 
 void

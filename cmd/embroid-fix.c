@@ -357,18 +357,21 @@ main(int argc, char *argv[])
 		CLI_COMMON_LONGOPTS,
 	};
 	struct cli_opts o;
-	struct space *sp = NULL;
+	/* Static: die() can end the run at any point, and LeakSanitizer must
+	 * still find these reachable (as locals they were, or were not,
+	 * depending on what a register held: a flaky report). */
+	static struct space *sp;
+	static struct rows rw;
 	size_t nsp = 0, n, m, E, width;
-	struct rows rw = { 0 };
 	const char *votes_field = NULL, *gold_field = NULL, *index = NULL, *thresholds = NULL;
 	const char *metric_name = "cosine";
 	enum knn_metric metric;
 	int c, k = 10, zero_one = 0, classes = 0, explain = 0, metric_flags;
 	double class_balance = 0.5, t0, t_knn = 0, t_rest;
-	int8_t *bin, *L;
-	double *tp, *tn, *proba, *best_p, *acc;
-	int *label, *before;
-	struct labelmodel lm;
+	static int8_t *bin, *L;
+	static double *tp, *tn, *proba, *best_p, *acc;
+	static int *label, *before;
+	static struct labelmodel lm;
 	struct labelmodel_opts lo;
 	struct printbuf *extra = printbuf_new();
 	struct cli_out out;

@@ -25,14 +25,17 @@ static const char usage[] =
     "usage: tart-fit train [-q] [--config tiny|small|standard] [--layers n] [--width n]\n"
     "                      [--heads n] [--positions n] [--steps n] [--batch n] [--lr x]\n"
     "                      [--alpha x] [--dims a:b:inc:every] [--points a:b:inc:every]\n"
-    "                      [--checkpoint-every n] [--log-every n] [--resume] [-s seed]\n"
+    "                      [--decay start:end:min] [--checkpoint-every n]\n"
+    "                      [--log-every n] [--resume] [-s seed]\n"
     "                      [-t threads] -o model\n"
     "       tart-fit predict [-q] -m model [-k n] [--train file] [--components n]\n"
-    "                      [--train-labels file] [--embeddings file] [--no-cache]\n"
+    "                      [--train-labels file] [--embeddings file] [--orders n]\n"
+    "                      [--no-cache]\n"
     "                      [--field name] [--label-field name] [-s seed]\n"
     "                      [-t threads] [-o file] [file ...]\n"
     "       tart-fit eval [-q] -m model [--ks n,...] [--tasks n] [--queries n]\n"
-    "                      [--alpha x] [--C x] [-s seed] [-t threads] [-o file]\n";
+    "                      [--alpha x] [--C x] [--orders n] [-s seed] [-t threads]\n"
+    "                      [-o file]\n";
 static const char help[] =
     "TART's reasoning module: train on synthetic logistic regression, predict labels\n"
     "of embeddings from k labelled examples, evaluate against logistic regression.\n"
@@ -49,6 +52,8 @@ static const char train_help[] =
     "  --steps N            training steps (default 24000, the released checkpoint's)\n"
     "  --batch N            tasks per step (default 128)\n"
     "  --lr X               Adam learning rate (default 1e-4)\n"
+    "  --decay S:E:MIN      lr falls linearly from --lr at step S to MIN at step E\n"
+    "                       (default: constant, as the reference)\n"
     "  --alpha X            task weight scale (default 10)\n"
     "  --dims A:B:INC:EVERY   dimension curriculum (default 4:16:4:1000)\n"
     "  --points A:B:INC:EVERY length curriculum (default 18:258:30:1000)\n"
@@ -65,8 +70,32 @@ enum {
 	OPT_BATCH, OPT_LR, OPT_ALPHA, OPT_DIMS, OPT_POINTS, OPT_CKPT, OPT_LOG,
 	OPT_RESUME, OPT_MODEL, OPT_TRAIN, OPT_COMPONENTS, OPT_NO_CACHE, OPT_FIELD,
 	OPT_LABEL_FIELD, OPT_KS, OPT_TASKS, OPT_QUERIES, OPT_C, OPT_TRAIN_LABELS,
-	OPT_EMBEDDINGS,
+	OPT_EMBEDDINGS, OPT_DECAY, OPT_ORDERS,
 };
+
+/* --decay START:END:MIN */
+static int
+parse_decay(const char *s, struct tart_decay *d)
+{
+	char *end;
+	long a, b;
+	double lo;
+
+	errno = 0;
+	a = strtol(s, &end, 10);
+	if (end == s || *end != ':' || errno != 0 || a < 0)
+		return -1;
+	s = end + 1;
+	b = strtol(s, &end, 10);
+	if (end == s || *end != ':' || errno != 0 || b <= a)
+		return -1;
+	s = end + 1;
+	lo = strtod(s, &end);
+	if (end == s || *end != '\0' || !(lo >= 0 && lo <= 10))
+		return -1;
+	*d = (struct tart_decay){ a, b, (float)lo };
+	return 0;
+}
 
 static void
 parse_ramp(const char *opt, const char *s, struct tart_ramp *r)
@@ -144,6 +173,7 @@ save_model(const struct gpt *m, const char *path, const struct tart_train_opts *
     long step, double loss)
 {
 	char steps[32], seed[32], alpha[32], lr[32], batch[32], lossb[32], nd[32];
+	char decay[96];
 	char *dims = fmt_ramp(&o->dims), *points = fmt_ramp(&o->points);
 	char adam_path[4096];
 	struct safetensors_kv meta[] = {
@@ -155,8 +185,15 @@ save_model(const struct gpt *m, const char *path, const struct tart_train_opts *
 		{ "read_out_at", "x positions (even tokens)" },
 		{ "tokens", "x_1, (y_1, 0, ...), x_2, ... ; y in {0, 1}" },
 		{ "activation", "gelu_new" }, { "layer_norm_epsilon", "1e-05" },
+		{ "decay", decay },	/* last: left out when there is none */
 	};
 	size_t nmeta = sizeof meta / sizeof *meta;
+
+	if (o->decay.end > o->decay.start)
+		snprintf(decay, sizeof decay, "%ld:%ld:%.9g", o->decay.start,
+		    o->decay.end, (double)o->decay.min);
+	else
+		nmeta--;
 
 	snprintf(steps, sizeof steps, "%ld", step);
 	snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
@@ -201,6 +238,7 @@ cmd_train(int argc, char *argv[])
 		{ "checkpoint-every", required_argument, NULL, OPT_CKPT },
 		{ "log-every", required_argument, NULL, OPT_LOG },
 		{ "resume", no_argument, NULL, OPT_RESUME },
+		{ "decay", required_argument, NULL, OPT_DECAY },
 		CLI_COMMON_LONGOPTS,
 	};
 	static const char *const config_names[] = { "tiny", "small", "standard" };
@@ -232,6 +270,11 @@ cmd_train(int argc, char *argv[])
 		case OPT_CKPT: ckpt_every = (long)cli_parse_u64("--checkpoint-every", optarg, 1, 1L << 40); break;
 		case OPT_LOG: log_every = (long)cli_parse_u64("--log-every", optarg, 1, 1L << 40); break;
 		case OPT_RESUME: resume = 1; break;
+		case OPT_DECAY:
+			if (parse_decay(optarg, &t.decay) != 0)
+				usage_error("--decay: '%s' is not start:end:min with "
+				    "start < end and 0 <= min <= 10", optarg);
+			break;
 		case 's': seed_set = 1; /* FALLTHROUGH */
 		default: cli_common_option(&o, c);
 		}
@@ -268,6 +311,11 @@ cmd_train(int argc, char *argv[])
 		t.batch = (int)meta_u64(&st, "batch");
 		if (!seed_set)
 			t.seed = meta_u64(&st, "seed");
+		t.decay = (struct tart_decay){ 0, 0, 0.0f };
+		if (safetensors_meta(&st, "decay") != NULL &&
+		    parse_decay(safetensors_meta(&st, "decay"), &t.decay) != 0)
+			die("%s: bad __metadata__ decay '%s'", o.output,
+			    safetensors_meta(&st, "decay"));
 		if (safetensors_meta(&st, "loss") != NULL)
 			step_loss = strtod(safetensors_meta(&st, "loss"), NULL);
 		if (ramp_from_meta(&st, "dims", &t.dims) != 0 ||
@@ -308,9 +356,9 @@ cmd_train(int argc, char *argv[])
 			last_loss = loss_sum / (double)loss_n;
 			if (!o.quiet && !pr.tty) {
 				double el = cli_now() - t0, rate = (double)(s + 1 - step0) / el;
-				note("step %ld/%ld  loss %.4f  d %d  points %d  %.2f steps/s  eta %.0f s",
+				note("step %ld/%ld  loss %.4f  d %d  points %d  lr %.3g  %.2f steps/s  eta %.0f s",
 				    s + 1, steps, last_loss, tart_ramp_at(&t.dims, s),
-				    tart_ramp_at(&t.points, s), rate, (double)(steps - s - 1) / rate);
+				    tart_ramp_at(&t.points, s), (double)tart_lr_at(&t, s), rate, (double)(steps - s - 1) / rate);
 			}
 			loss_sum = 0.0;
 			loss_n = 0;
@@ -370,6 +418,8 @@ static const char predict_help[] =
     "  --field NAME         embedding field (default embedding)\n"
     "  --label-field NAME   label field of the examples (default label)\n"
     "  --heads N            heads of a checkpoint without loam metadata (default 8)\n"
+    "  --orders N           average the logit over N orders of the examples\n"
+    "                       (default 1, the reference's single order)\n"
     "  --no-cache           recompute the whole context for every query (slow)\n"
     "  -s, --seed N         seed of the choice and order of the examples\n"
     "  -o, --output FILE    write to FILE atomically\n"
@@ -444,24 +494,32 @@ struct batch {
 
 static void
 flush_batch(struct batch *b, struct gpt *m, const struct gpt_cache *c,
-    const float *prefix, size_t P, int no_cache, FILE *fp, const char *outname,
-    size_t *correct, size_t *labelled)
+    const float *prefix, size_t P, size_t norders, int no_cache, FILE *fp,
+    const char *outname, size_t *correct, size_t *labelled)
 {
 	size_t W = (size_t)m->cfg.n_in;
-	float *logits = xmalloc((b->n + 1) * sizeof *logits);
+	float *logits = xcalloc(b->n + 1, sizeof *logits);
+	float *one = xmalloc((b->n + 1) * sizeof *one);
 
-	if (no_cache) {
-		/* The reference's way: the whole sequence for every query. */
-		float *seq = xmalloc((P + 1) * W * sizeof *seq);
-		memcpy(seq, prefix, P * W * sizeof *seq);
-		for (size_t i = 0; i < b->n; i++) {
-			memcpy(seq + P * W, b->x + i * W, W * sizeof *seq);
-			gpt_forward(m, seq, NULL, 1, P + 1);
-			logits[i] = m->a.logits[P];
-		}
-		free(seq);
-	} else
-		gpt_cache_query(m, c, b->x, b->n, logits);
+	for (size_t r = 0; r < norders; r++) {
+		if (no_cache) {
+			/* The reference's way: the whole sequence for every query. */
+			float *seq = xmalloc((P + 1) * W * sizeof *seq);
+			memcpy(seq, prefix + r * P * W, P * W * sizeof *seq);
+			for (size_t i = 0; i < b->n; i++) {
+				memcpy(seq + P * W, b->x + i * W, W * sizeof *seq);
+				gpt_forward(m, seq, NULL, 1, P + 1);
+				one[i] = m->a.logits[P];
+			}
+			free(seq);
+		} else
+			gpt_cache_query(m, &c[r], b->x, b->n, one);
+		for (size_t i = 0; i < b->n; i++)
+			logits[i] += one[i];
+	}
+	for (size_t i = 0; i < b->n; i++)
+		logits[i] /= (float)norders;
+	free(one);
 	for (size_t i = 0; i < b->n; i++) {
 		struct rec *r = rec_parse(b->line[i], b->len[i], "query", 0);
 		float p = sigmoidf(logits[i]);
@@ -537,6 +595,7 @@ cmd_predict(int argc, char *argv[])
 		{ "label-field", required_argument, NULL, OPT_LABEL_FIELD },
 		{ "heads", required_argument, NULL, OPT_HEADS },
 		{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
+		{ "orders", required_argument, NULL, OPT_ORDERS },
 		CLI_COMMON_LONGOPTS,
 	};
 	struct cli_opts o;
@@ -548,12 +607,13 @@ cmd_predict(int argc, char *argv[])
 	const char *emb_path = NULL, *train_labels = NULL;
 	size_t k = 0, ncomp = 0, ntrain = 0, cap = 0, correct = 0, labelled = 0;
 	int c, no_cache = 0, heads = 8;
+	size_t norders = 1;
 	static float *train_x, *vec, *kx, *proj, *prefix;
 	static int *train_y;
 	static size_t *pick;
 	static struct gpt m;
 	static struct tart_pca pca;
-	static struct gpt_cache cache;
+	static struct gpt_cache *cache;
 	static struct batch b;
 	FILE *fp;
 
@@ -571,6 +631,7 @@ cmd_predict(int argc, char *argv[])
 		case OPT_LABEL_FIELD: label_field = optarg; break;
 		case OPT_HEADS: heads = (int)cli_parse_u64("--heads", optarg, 1, 1024); break;
 		case OPT_NO_CACHE: no_cache = 1; break;
+		case OPT_ORDERS: norders = cli_parse_u64("--orders", optarg, 1, 1024); break;
 		default: cli_common_option(&o, c);
 		}
 	if (model_path == NULL)
@@ -676,15 +737,31 @@ cmd_predict(int argc, char *argv[])
 		memcpy(kx + i * es.dim, train_x + pick[i] * es.dim, es.dim * sizeof *kx);
 	if (tart_pca_fit(&pca, kx, k, es.dim, ncomp) != 0)
 		die("%s: %s", train_path, loam_error());
+	/* One prefix per order: the seeded order first, then reshuffles. */
 	size_t P = 2 * k;
-	prefix = xcalloc(P * W + 1, sizeof *prefix);
-	for (size_t i = 0; i < k; i++) {
-		tart_pca_apply(&pca, kx + i * es.dim, 1, proj);
-		tile(proj, ncomp, prefix + 2 * i * W, W);
-		prefix[(2 * i + 1) * W] = (float)train_y[pick[i]];
+	prefix = xcalloc(norders * P * W + 1, sizeof *prefix);
+	cache = xcalloc(norders, sizeof *cache);
+	{
+		size_t *ord = xmalloc(k * sizeof *ord);
+		for (size_t i = 0; i < k; i++)
+			ord[i] = i;
+		for (size_t oi = 0; oi < norders; oi++) {
+			float *pre = prefix + oi * P * W;
+			if (oi > 0) {
+				struct rng rg;
+				rng_init(&rg, o.seed, 3, oi);
+				rng_shuffle(&rg, ord, k, sizeof *ord);
+			}
+			for (size_t i = 0; i < k; i++) {
+				tart_pca_apply(&pca, kx + ord[i] * es.dim, 1, proj);
+				tile(proj, ncomp, pre + 2 * i * W, W);
+				pre[(2 * i + 1) * W] = (float)train_y[pick[ord[i]]];
+			}
+			if (!no_cache)
+				gpt_cache_prefix(&m, &cache[oi], pre, P);
+		}
+		free(ord);
 	}
-	if (!no_cache)
-		gpt_cache_prefix(&m, &cache, prefix, P);
 
 	/* The queries. */
 	b.cap = BATCH;
@@ -713,7 +790,7 @@ cmd_predict(int argc, char *argv[])
 				add_query(&b, qx + i * qd, -1, text, (size_t)len, &pca, ncomp, W,
 				    proj);
 				if (b.n == BATCH)
-					flush_batch(&b, &m, &cache, prefix, P, no_cache, fp,
+					flush_batch(&b, &m, cache, prefix, P, norders, no_cache, fp,
 					    outname, &correct, &labelled);
 			}
 			free(qx);
@@ -736,12 +813,12 @@ cmd_predict(int argc, char *argv[])
 			add_query(&b, vec, rec_get_int(r, label_field, &y) == REC_OK &&
 			    (y == 0 || y == 1) ? (int)y : -1, text, len, &pca, ncomp, W, proj);
 			if (b.n == BATCH)
-				flush_batch(&b, &m, &cache, prefix, P, no_cache, fp, outname,
+				flush_batch(&b, &m, cache, prefix, P, norders, no_cache, fp, outname,
 				    &correct, &labelled);
 		}
 		rec_reader_close(&rd);
 	}
-	flush_batch(&b, &m, &cache, prefix, P, no_cache, fp, outname, &correct,
+	flush_batch(&b, &m, cache, prefix, P, norders, no_cache, fp, outname, &correct,
 	    &labelled);
 	cli_out_commit(&out);
 	if (!o.quiet && labelled > 0)
@@ -752,7 +829,9 @@ cmd_predict(int argc, char *argv[])
 	free(prefix); free(kx); free(proj); free(pick); free(vec);
 	free(train_x); free(train_y); free(es.rows);
 	tart_pca_release(&pca);
-	gpt_cache_release(&cache);
+	for (size_t oi = 0; oi < norders; oi++)
+		gpt_cache_release(&cache[oi]);
+	free(cache);
 	gpt_release(&m);
 	return cli_exit();
 }
@@ -769,6 +848,8 @@ static const char eval_help[] =
     "  --queries N          test points per task (default 500)\n"
     "  --alpha X            weight scale of the tasks (default: the module's training alpha)\n"
     "  --C X                inverse L2 strength of logistic regression (default 1)\n"
+    "  --orders N           average the module's logit over N orders of the\n"
+    "                       examples (default 1)\n"
     "  --heads N            heads of a checkpoint without loam metadata (default 8)\n"
     "  -s, --seed N         seed of the tasks\n"
     "  -o, --output FILE    records to FILE atomically\n"
@@ -786,12 +867,13 @@ cmd_eval(int argc, char *argv[])
 		{ "alpha", required_argument, NULL, OPT_ALPHA },
 		{ "C", required_argument, NULL, OPT_C },
 		{ "heads", required_argument, NULL, OPT_HEADS },
+		{ "orders", required_argument, NULL, OPT_ORDERS },
 		CLI_COMMON_LONGOPTS,
 	};
 	struct cli_opts o;
 	struct cli_out out;
 	const char *model_path = NULL, *ks_arg = "18,32,64,128,256";
-	size_t tasks = 200, queries = 500;
+	size_t tasks = 200, queries = 500, norders = 1;
 	double alpha = NAN, Creg = 1.0;
 	int c, heads = 8;
 	static struct gpt m;	/* static: reachable when die() ends the run */
@@ -807,6 +889,7 @@ cmd_eval(int argc, char *argv[])
 		case OPT_ALPHA: alpha = cli_parse_double("--alpha", optarg, 0, 1e6); break;
 		case OPT_C: Creg = cli_parse_double("--C", optarg, 1e-9, 1e9); break;
 		case OPT_HEADS: heads = (int)cli_parse_u64("--heads", optarg, 1, 1024); break;
+		case OPT_ORDERS: norders = cli_parse_u64("--orders", optarg, 1, 1024); break;
 		default: cli_common_option(&o, c);
 		}
 	if (optind != argc)
@@ -850,13 +933,18 @@ cmd_eval(int argc, char *argv[])
 			continue;
 		}
 		/* static: reachable when die() ends the run mid-way */
-		static float *x, *y, *w, *z, *logits;
+		static float *x, *y, *w, *z, *logits, *one, *xo, *yo;
+		static size_t *ord;
 		static double *lr;
 		x = xmalloc(N * W * sizeof *x);
 		y = xmalloc(N * sizeof *y);
 		w = xmalloc(W * sizeof *w);
 		z = xmalloc(2 * k * W * sizeof *z + 1);
 		logits = xmalloc(queries * sizeof *logits);
+		one = xmalloc(queries * sizeof *one);
+		xo = xmalloc(k * W * sizeof *xo);
+		yo = xmalloc(k * sizeof *yo);
+		ord = xmalloc(k * sizeof *ord);
 		lr = xmalloc((W + 1) * sizeof *lr);
 		double acc_t = 0, acc_l = 0, acc_b = 0;
 		for (size_t t = 0; t < tasks; t++) {
@@ -865,10 +953,27 @@ cmd_eval(int argc, char *argv[])
 			size_t ct = 0, cl = 0, cb = 0;
 			rng_init(&rg, o.seed, 1000 + k, t);
 			tart_sample_task(&rg, W, W, alpha, N, x, y, w);
-			tart_interleave(x, y, k, W, z);
-			gpt_cache_prefix(&m, &cache, z, 2 * k);
-			gpt_cache_query(&m, &cache, x + k * W, queries, logits);
-			gpt_cache_release(&cache);
+			/* The drawn order first, then seeded reshuffles. */
+			memset(logits, 0, queries * sizeof *logits);
+			for (size_t i = 0; i < k; i++)
+				ord[i] = i;
+			for (size_t r = 0; r < norders; r++) {
+				if (r > 0) {
+					struct rng ro;
+					rng_init(&ro, o.seed, 3000 + k, t * 1024 + r);
+					rng_shuffle(&ro, ord, k, sizeof *ord);
+				}
+				for (size_t i = 0; i < k; i++) {
+					memcpy(xo + i * W, x + ord[i] * W, W * sizeof *xo);
+					yo[i] = y[ord[i]];
+				}
+				tart_interleave(xo, yo, k, W, z);
+				gpt_cache_prefix(&m, &cache, z, 2 * k);
+				gpt_cache_query(&m, &cache, x + k * W, queries, one);
+				gpt_cache_release(&cache);
+				for (size_t q = 0; q < queries; q++)
+					logits[q] += one[q] / (float)norders;
+			}
 			if (tart_logreg_fit(x, y, k, (size_t)W, Creg, lr) < 0)
 				note("eval: k = %zu task %zu: logistic regression did not "
 				    "converge in 100 Newton steps", k, t);
@@ -897,6 +1002,7 @@ cmd_eval(int argc, char *argv[])
 		    acc_t, acc_l, acc_b, tasks, queries, alpha, Creg) < 0)
 			cli_write_failed(o.output ? o.output : "stdout");
 		free(x); free(y); free(w); free(z); free(logits); free(lr);
+		free(one); free(xo); free(yo); free(ord);
 	}
 	cli_out_commit(&out);
 	gpt_release(&m);

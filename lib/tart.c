@@ -20,6 +20,20 @@ tart_ramp_at(const struct tart_ramp *r, long step)
 	return v > r->end ? r->end : (int)v;
 }
 
+float
+tart_lr_at(const struct tart_train_opts *o, long step)
+{
+	const struct tart_decay *d = &o->decay;
+	double f;
+
+	if (d->end <= d->start || step < d->start)
+		return o->adam.lr;
+	if (step >= d->end)
+		return d->min;
+	f = (double)(step - d->start) / (double)(d->end - d->start);
+	return (float)(o->adam.lr + f * ((double)d->min - o->adam.lr));
+}
+
 void
 tart_train_defaults(struct tart_train_opts *o)
 {
@@ -104,7 +118,9 @@ tart_train_step(struct gpt *m, const struct tart_train_opts *o, long step)
 	nn_bce_backward(dlogits, m->a.logits, target, mask, B * T);
 	gpt_zero_grad(m);
 	gpt_backward(m, dlogits, z, NULL);
-	gpt_adam_step(m, &o->adam);
+	struct nn_adamw adam = o->adam;
+	adam.lr = tart_lr_at(o, step);
+	gpt_adam_step(m, &adam);
 	free(z);
 	free(x);
 	free(y);

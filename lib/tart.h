@@ -26,6 +26,12 @@ struct tart_ramp {
 };
 int tart_ramp_at(const struct tart_ramp *r, long step);
 
+/* The learning rate falls linearly from adam.lr at step `start` to `min`
+ * at step `end` and stays there; none when end <= start. */
+struct tart_decay {
+	long start, end;
+	float min;
+};
 struct tart_train_opts {
 	int n_dims;			/* 16 */
 	double alpha;			/* weight scale, 10 */
@@ -33,9 +39,12 @@ struct tart_train_opts {
 	struct tart_ramp dims;		/* 4 -> 16 by 4 every 1000 steps */
 	struct tart_ramp points;	/* 18 -> 258 by 30 every 1000 steps */
 	struct nn_adamw adam;		/* lr 1e-4, no weight decay */
+	struct tart_decay decay;	/* none */
 	uint64_t seed;
 };
 void tart_train_defaults(struct tart_train_opts *o);
+/* The learning rate of `step` (0-based). */
+float tart_lr_at(const struct tart_train_opts *o, long step);
 
 /*
  * Draw one task: w ~ alpha N(0, I_d), then N points x ~ N(0, I_d) with

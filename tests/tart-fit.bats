@@ -47,7 +47,8 @@ setup() {
 	run -0 bash -c "mandoc -T ascii '$LOAM_TOP/man/tart-fit.1' | col -b | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p'"
 	for opt in --config --layers --width --heads --positions --steps --batch --lr --alpha \
 	    --dims --points --checkpoint-every --log-every --resume --train --components \
-	    --no-cache --field --label-field --embeddings --ks --tasks --queries --C; do
+	    --no-cache --field --label-field --embeddings --ks --tasks --queries --C \
+	    --decay --orders; do
 		assert_output --partial -- "$opt"
 	done
 }
@@ -75,6 +76,15 @@ setup() {
 	[ -f c.safetensors.adam ]
 	run -0 tart-fit train -q --resume --steps 12 -o c.safetensors
 	cmp a.safetensors c.safetensors
+	# with a learning-rate decay, kept in __metadata__ for the resume
+	run -0 tart-fit train -q $args --decay 5:11:1e-5 -o d.safetensors
+	grep -a -q '"decay":"5:11:9.99999975e-06"' d.safetensors
+	! cmp -s a.safetensors d.safetensors
+	run -0 tart-fit train -q ${args/--steps 12/--steps 7} --decay 5:11:1e-5 -o e.safetensors
+	run -0 tart-fit train -q --resume --steps 12 -o e.safetensors
+	cmp d.safetensors e.safetensors
+	run -2 --separate-stderr tart-fit train --decay 9:3:0 -o m
+	[ "${stderr_lines[0]}" = "tart-fit: --decay: '9:3:0' is not start:end:min with start < end and 0 <= min <= 10" ]
 }
 
 @test "the model file has the reference's names and every setting in __metadata__" {
@@ -109,6 +119,28 @@ setup() {
 	# the rest of each record passes through, fields added at the end
 	run -0 head -n1 cached.jsonl
 	[[ $output == '{"id":0,"embedding":['*'],"label":'?',"tart_p":'*',"tart_label":'[01]'}' ]]
+}
+
+@test "predict: --orders averages over orders of the examples, cached or not" {
+	m=$(tiny_model)
+	make_data 40 24 1 > train.jsonl
+	make_data 30 24 2 > test.jsonl
+	run -0 tart-fit predict -q -m "$m" --train train.jsonl -k 18 -s 3 -o one.jsonl test.jsonl
+	run -0 tart-fit predict -q -m "$m" --train train.jsonl -k 18 -s 3 --orders 1 -o one1.jsonl test.jsonl
+	cmp one.jsonl one1.jsonl
+	run -0 tart-fit predict -q -m "$m" --train train.jsonl -k 18 -s 3 --orders 3 -o three.jsonl test.jsonl
+	run -0 tart-fit predict -q -m "$m" --train train.jsonl -k 18 -s 3 --orders 3 --no-cache -o full.jsonl test.jsonl
+	! cmp -s one.jsonl three.jsonl
+	paste -d'\t' three.jsonl full.jsonl | awk -F'\t' '{
+		match($1, /"tart_p":[^,}]*/); a = substr($1, RSTART + 9, RLENGTH - 9)
+		match($2, /"tart_p":[^,}]*/); b = substr($2, RSTART + 9, RLENGTH - 9)
+		d = a - b; if (d < 0) d = -d
+		if (d > 1e-5 * (a > 1e-3 ? a : 1e-3)) { print "line " NR ": " a " vs " b; bad = 1 }
+	} END { exit bad }'
+	run -0 tart-fit predict -q -m "$m" --train train.jsonl -k 18 -s 3 --orders 3 -o again.jsonl test.jsonl
+	cmp three.jsonl again.jsonl
+	run -2 --separate-stderr tart-fit predict -m "$m" --train train.jsonl --orders 0
+	[[ ${stderr_lines[0]} == "tart-fit: --orders: "* ]]
 }
 
 @test "predict: embeddings as rows of a .npy file" {
@@ -262,4 +294,12 @@ setup() {
 	run -0 tart-fit eval -q -t 1 -m "$m" --ks 64 --tasks 50 --queries 100 -s 9
 	awk '{ match($0, /"tart":[0-9.]*/); a = substr($0, RSTART + 7, RLENGTH - 7) + 0
 	       if (a < 0.7) { print "accuracy " a; exit 1 } }' <<<"$output"
+	# averaging over 8 orders of the examples helps at k = 128, where one
+	# order leaves the later examples little weight (man page)
+	run -0 tart-fit eval -q -t 1 -m "$m" --ks 128 --tasks 20 --queries 100 -s 9
+	one=$output
+	run -0 tart-fit eval -q -t 1 -m "$m" --ks 128 --tasks 20 --queries 100 -s 9 --orders 8
+	awk -v one="$one" '{ match(one, /"tart":[0-9.]*/); a = substr(one, RSTART + 7, RLENGTH - 7) + 0
+	       match($0, /"tart":[0-9.]*/); b = substr($0, RSTART + 7, RLENGTH - 7) + 0
+	       if (b < a + 0.02) { print "orders 8: " b " against " a; exit 1 } }' <<<"$output"
 }

@@ -81,6 +81,17 @@ test_interleave_and_ramp(void)
 	    tart_ramp_at(&r, 1000) == 48 && tart_ramp_at(&r, 7999) == 228 &&
 	    tart_ramp_at(&r, 8000) == 258 && tart_ramp_at(&r, 100000) == 258,
 	    "curriculum: 18 + 30 per 1000 steps, capped at 258");
+
+	struct tart_train_opts o;
+	tart_train_defaults(&o);
+	o.adam.lr = 1e-3f;
+	ok(tart_lr_at(&o, 0) == 1e-3f && tart_lr_at(&o, 1000000) == 1e-3f,
+	    "learning rate: constant without --decay");
+	o.decay = (struct tart_decay){ 100, 300, 1e-5f };
+	ok(tart_lr_at(&o, 99) == 1e-3f && tart_lr_at(&o, 100) == 1e-3f &&
+	    fabsf(tart_lr_at(&o, 200) - 5.05e-4f) < 1e-9f &&
+	    tart_lr_at(&o, 300) == 1e-5f && tart_lr_at(&o, 5000) == 1e-5f,
+	    "learning rate: linear from lr at start to min at end, then min");
 }
 
 static void

@@ -158,11 +158,11 @@ demo: all $(TOOL_BIN)
 # README).  Deterministic for a thread count; TART_RESUME=1 continues an
 # interrupted run from its last checkpoint (every 250 steps).
 TART_MODEL := testdata/tart-cpu.safetensors
-TART_STEPS := 12000
 tart-model: all
-	$(BIN)/tart-fit train --config tiny --positions 130 --batch 64 --lr 1e-3 \
-	    --dims 1:16:3:400 --points 18:130:16:500 --steps $(TART_STEPS) \
-	    --checkpoint-every 250 --log-every 50 -s 1 -t 1 \
+	$(BIN)/tart-fit train --layers 3 --width 96 --heads 4 --positions 130 \
+	    --batch 64 --lr 1e-3 --decay 5712:11424:2e-5 \
+	    --dims 1:16:3:400 --points 18:130:16:500 --steps 11424 \
+	    --checkpoint-every 250 --log-every 50 -s 1 -t 2 \
 	    $(if $(TART_RESUME),--resume) -o $(TART_MODEL)
 
 install: all

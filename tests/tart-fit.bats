@@ -30,6 +30,16 @@ make_data() {
 	}'
 }
 
+# same_p A B: line by line, A's and B's tart_p agree within 1e-5 relative.
+same_p() {
+	paste -d'\t' "$1" "$2" | awk -F'\t' '{
+		match($1, /"tart_p":[^,}]*/); a = substr($1, RSTART + 9, RLENGTH - 9)
+		match($2, /"tart_p":[^,}]*/); b = substr($2, RSTART + 9, RLENGTH - 9)
+		d = a - b; if (d < 0) d = -d
+		if (d > 1e-5 * (a > 1e-3 ? a : 1e-3)) { print "line " NR ": " a " vs " b; bad = 1 }
+	} END { exit bad }'
+}
+
 setup() {
 	cd "$BATS_TEST_TMPDIR"
 }
@@ -110,12 +120,7 @@ setup() {
 	run -0 tart-fit predict -q -m "$m" --train train.jsonl -k 18 -s 3 -o cached.jsonl test.jsonl
 	run -0 tart-fit predict -q -m "$m" --train train.jsonl -k 18 -s 3 --no-cache -o full.jsonl test.jsonl
 	[ "$(wc -l < cached.jsonl)" -eq 30 ]
-	paste -d'\t' cached.jsonl full.jsonl | awk -F'\t' '{
-		match($1, /"tart_p":[^,}]*/); a = substr($1, RSTART + 9, RLENGTH - 9)
-		match($2, /"tart_p":[^,}]*/); b = substr($2, RSTART + 9, RLENGTH - 9)
-		d = a - b; if (d < 0) d = -d
-		if (d > 1e-5 * (a > 1e-3 ? a : 1e-3)) { print "line " NR ": " a " vs " b; bad = 1 }
-	} END { exit bad }'
+	same_p cached.jsonl full.jsonl
 	# the rest of each record passes through, fields added at the end
 	run -0 head -n1 cached.jsonl
 	[[ $output == '{"id":0,"embedding":['*'],"label":'?',"tart_p":'*',"tart_label":'[01]'}' ]]
@@ -131,12 +136,7 @@ setup() {
 	run -0 tart-fit predict -q -m "$m" --train train.jsonl -k 18 -s 3 --orders 3 -o three.jsonl test.jsonl
 	run -0 tart-fit predict -q -m "$m" --train train.jsonl -k 18 -s 3 --orders 3 --no-cache -o full.jsonl test.jsonl
 	! cmp -s one.jsonl three.jsonl
-	paste -d'\t' three.jsonl full.jsonl | awk -F'\t' '{
-		match($1, /"tart_p":[^,}]*/); a = substr($1, RSTART + 9, RLENGTH - 9)
-		match($2, /"tart_p":[^,}]*/); b = substr($2, RSTART + 9, RLENGTH - 9)
-		d = a - b; if (d < 0) d = -d
-		if (d > 1e-5 * (a > 1e-3 ? a : 1e-3)) { print "line " NR ": " a " vs " b; bad = 1 }
-	} END { exit bad }'
+	same_p three.jsonl full.jsonl
 	run -0 tart-fit predict -q -m "$m" --train train.jsonl -k 18 -s 3 --orders 3 -o again.jsonl test.jsonl
 	cmp three.jsonl again.jsonl
 	run -2 --separate-stderr tart-fit predict -m "$m" --train train.jsonl --orders 0

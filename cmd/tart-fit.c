@@ -26,7 +26,7 @@ static const char usage[] =
     "                      [--heads n] [--positions n] [--steps n] [--batch n] [--lr x]\n"
     "                      [--alpha x] [--dims a:b:inc:every] [--points a:b:inc:every]\n"
     "                      [--decay start:end:min] [--checkpoint-every n]\n"
-    "                      [--log-every n] [--resume] [-s seed]\n"
+    "                      [--log-every n] [--resume] [--init model] [-s seed]\n"
     "                      [-t threads] -o model\n"
     "       tart-fit predict [-q] -m model [-k n] [--train file] [--components n]\n"
     "                      [--train-labels file] [--embeddings file] [--orders n]\n"
@@ -60,6 +60,7 @@ static const char train_help[] =
     "  --checkpoint-every N write the model (and Adam's state) every N steps (1000)\n"
     "  --log-every N        a progress line every N steps when stderr is no terminal (100)\n"
     "  --resume             continue the run saved in the -o file\n"
+    "  --init FILE          start from FILE's weights (and sizes), Adam afresh\n"
     "  -o, --output FILE    the model (safetensors); FILE.adam holds Adam's state\n"
     "  -s, --seed N         seed of the initialisation and of every task\n"
     "  -t, --threads N      threads\n"
@@ -70,7 +71,7 @@ enum {
 	OPT_BATCH, OPT_LR, OPT_ALPHA, OPT_DIMS, OPT_POINTS, OPT_CKPT, OPT_LOG,
 	OPT_RESUME, OPT_MODEL, OPT_TRAIN, OPT_COMPONENTS, OPT_NO_CACHE, OPT_FIELD,
 	OPT_LABEL_FIELD, OPT_KS, OPT_TASKS, OPT_QUERIES, OPT_C, OPT_TRAIN_LABELS,
-	OPT_EMBEDDINGS, OPT_DECAY, OPT_ORDERS,
+	OPT_EMBEDDINGS, OPT_DECAY, OPT_ORDERS, OPT_INIT,
 };
 
 /* --decay START:END:MIN */
@@ -170,7 +171,7 @@ meta_u64(const struct safetensors *st, const char *key)
 /* The model file's training settings, and every setting needed to use it. */
 static void
 save_model(const struct gpt *m, const char *path, const struct tart_train_opts *o,
-    long step, double loss)
+    const char *init, long step, double loss)
 {
 	char steps[32], seed[32], alpha[32], lr[32], batch[32], lossb[32], nd[32];
 	char decay[96];
@@ -185,15 +186,17 @@ save_model(const struct gpt *m, const char *path, const struct tart_train_opts *
 		{ "read_out_at", "x positions (even tokens)" },
 		{ "tokens", "x_1, (y_1, 0, ...), x_2, ... ; y in {0, 1}" },
 		{ "activation", "gelu_new" }, { "layer_norm_epsilon", "1e-05" },
-		{ "decay", decay },	/* last: left out when there is none */
+		{ NULL, NULL }, { NULL, NULL },	/* init and decay, when set */
 	};
-	size_t nmeta = sizeof meta / sizeof *meta;
+	size_t nmeta = sizeof meta / sizeof *meta - 2;
 
-	if (o->decay.end > o->decay.start)
+	if (init != NULL)
+		meta[nmeta++] = (struct safetensors_kv){ "init", init };
+	if (o->decay.end > o->decay.start) {
 		snprintf(decay, sizeof decay, "%ld:%ld:%.9g", o->decay.start,
 		    o->decay.end, (double)o->decay.min);
-	else
-		nmeta--;
+		meta[nmeta++] = (struct safetensors_kv){ "decay", decay };
+	}
 
 	snprintf(steps, sizeof steps, "%ld", step);
 	snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->seed);
@@ -220,6 +223,8 @@ static const struct {
 	{ "tiny", 3, 64, 2 }, { "small", 6, 128, 4 }, { "standard", 12, 256, 8 },
 };
 
+static void load_model(struct gpt *m, const char *path, int heads);
+
 static int
 cmd_train(int argc, char *argv[])
 {
@@ -239,6 +244,7 @@ cmd_train(int argc, char *argv[])
 		{ "log-every", required_argument, NULL, OPT_LOG },
 		{ "resume", no_argument, NULL, OPT_RESUME },
 		{ "decay", required_argument, NULL, OPT_DECAY },
+		{ "init", required_argument, NULL, OPT_INIT },
 		CLI_COMMON_LONGOPTS,
 	};
 	static const char *const config_names[] = { "tiny", "small", "standard" };
@@ -248,6 +254,7 @@ cmd_train(int argc, char *argv[])
 	static struct gpt m;	/* static: reachable when die() ends the run */
 	int c, config = 2, layers = 0, width = 0, heads = 0, positions = 258;
 	int resume = 0, seed_set = 0, points_set = 0;
+	static char *init_path;	/* static: reachable when die() ends the run */
 	long steps = 24000, ckpt_every = 1000, log_every = 100, step0 = 0;
 	double loss_sum = 0.0, last_loss = NAN, step_loss = NAN;
 	long loss_n = 0;
@@ -270,6 +277,7 @@ cmd_train(int argc, char *argv[])
 		case OPT_CKPT: ckpt_every = (long)cli_parse_u64("--checkpoint-every", optarg, 1, 1L << 40); break;
 		case OPT_LOG: log_every = (long)cli_parse_u64("--log-every", optarg, 1, 1L << 40); break;
 		case OPT_RESUME: resume = 1; break;
+		case OPT_INIT: init_path = xstrdup(optarg); break;
 		case OPT_DECAY:
 			if (parse_decay(optarg, &t.decay) != 0)
 				usage_error("--decay: '%s' is not start:end:min with "
@@ -283,6 +291,16 @@ cmd_train(int argc, char *argv[])
 	if (o.output == NULL || strcmp(o.output, "-") == 0)
 		usage_error("train: -o model file required");
 	t.seed = o.seed;
+	if (init_path != NULL && resume)
+		usage_error("train: --init starts a run, --resume continues one");
+	if (init_path != NULL) {
+		/* The sizes are the init module's; Adam starts afresh. */
+		load_model(&m, init_path, 8);
+		if (m.cfg.n_in != t.n_dims)
+			die("%s: %d inputs, training draws %d dimensions", init_path,
+			    m.cfg.n_in, t.n_dims);
+		positions = m.cfg.max_len / 2;
+	}
 	if (t.dims.end > t.n_dims)
 		usage_error("--dims: end %d is more than the %d input dimensions",
 		    t.dims.end, t.n_dims);
@@ -311,6 +329,8 @@ cmd_train(int argc, char *argv[])
 		t.batch = (int)meta_u64(&st, "batch");
 		if (!seed_set)
 			t.seed = meta_u64(&st, "seed");
+		if (safetensors_meta(&st, "init") != NULL)
+			init_path = xstrdup(safetensors_meta(&st, "init"));
 		t.decay = (struct tart_decay){ 0, 0, 0.0f };
 		if (safetensors_meta(&st, "decay") != NULL &&
 		    parse_decay(safetensors_meta(&st, "decay"), &t.decay) != 0)
@@ -329,6 +349,9 @@ cmd_train(int argc, char *argv[])
 		if (gpt_load_adam(&m, &sa, step0) != 0)
 			die("%s", loam_error());
 		safetensors_close(&sa);
+	} else if (init_path != NULL) {
+		cfg = m.cfg;
+		gpt_train_init(&m);
 	} else {
 		cfg = (struct gpt_config){ t.n_dims, 0, 2 * positions,
 		    layers ? layers : configs[config].layers, heads ? heads : configs[config].heads,
@@ -365,11 +388,12 @@ cmd_train(int argc, char *argv[])
 		}
 		progress_update(&pr, (uint64_t)(s + 1));
 		if ((s + 1) % ckpt_every == 0 && s + 1 < steps)
-			save_model(&m, o.output, &t, s + 1, step_loss);
+			save_model(&m, o.output, &t, init_path, s + 1, step_loss);
 	}
 	progress_end(&pr);
-	save_model(&m, o.output, &t, steps > step0 ? steps : step0, step_loss);
+	save_model(&m, o.output, &t, init_path, steps > step0 ? steps : step0, step_loss);
 	gpt_release(&m);
+	free(init_path);
 	return cli_exit();
 }
 

@@ -58,7 +58,7 @@ setup() {
 	for opt in --config --layers --width --heads --positions --steps --batch --lr --alpha \
 	    --dims --points --checkpoint-every --log-every --resume --train --components \
 	    --no-cache --field --label-field --embeddings --ks --tasks --queries --C \
-	    --decay --orders; do
+	    --decay --orders --init; do
 		assert_output --partial -- "$opt"
 	done
 }
@@ -93,6 +93,20 @@ setup() {
 	run -0 tart-fit train -q ${args/--steps 12/--steps 7} --decay 5:11:1e-5 -o e.safetensors
 	run -0 tart-fit train -q --resume --steps 12 -o e.safetensors
 	cmp d.safetensors e.safetensors
+	# --init: another run from these weights, with a fresh Adam; resumable
+	run -0 tart-fit train -q --init a.safetensors --dims 16:16:0:1 --points 20:20:0:1 \
+	    --batch 4 --steps 6 -s 6 -o f.safetensors
+	grep -a -q '"init":"a.safetensors"' f.safetensors
+	grep -a -q '"n_positions":"40"' f.safetensors
+	run -0 tart-fit train -q --init a.safetensors --dims 16:16:0:1 --points 20:20:0:1 \
+	    --batch 4 --steps 3 -s 6 -o g.safetensors
+	run -0 tart-fit train -q --resume --steps 6 -o g.safetensors
+	cmp f.safetensors g.safetensors
+	run -2 --separate-stderr tart-fit train --init a.safetensors --resume -o g.safetensors
+	[ "${stderr_lines[0]}" = "tart-fit: train: --init starts a run, --resume continues one" ]
+	run -1 --separate-stderr tart-fit train --init nosuch.safetensors -o h.safetensors
+	[[ ${stderr_lines[0]} == "tart-fit: nosuch.safetensors: "* ]]
+	[ ! -e h.safetensors ]
 	run -2 --separate-stderr tart-fit train --decay 9:3:0 -o m
 	[ "${stderr_lines[0]}" = "tart-fit: --decay: '9:3:0' is not start:end:min with start < end and 0 <= min <= 10" ]
 }

@@ -155,15 +155,21 @@ demo: all $(TOOL_BIN)
 	@LOAM_OUT=$(OUT) tests/demo
 
 # The CPU-trained TART reasoning module shipped in testdata/ (tart-fit(1),
-# README).  Deterministic for a thread count; TART_RESUME=1 continues an
-# interrupted run from its last checkpoint (every 250 steps).
+# README), in two stages: 12,000 steps through the curricula on one thread
+# (TART_RESUME=1 continues an interrupted stage 1 from its last checkpoint,
+# every 250 steps), then 5,500 steps at full size from stage 1's weights
+# with a fresh Adam and a linear decay.  Deterministic for the thread counts.
 TART_MODEL := testdata/tart-cpu.safetensors
+TART_STAGE1 := $(OUT)/build/tart-stage1.safetensors
 tart-model: all
-	$(BIN)/tart-fit train --layers 3 --width 96 --heads 4 --positions 130 \
-	    --batch 64 --lr 1e-3 --decay 5712:11424:2e-5 \
-	    --dims 1:16:3:400 --points 18:130:16:500 --steps 11424 \
-	    --checkpoint-every 250 --log-every 50 -s 1 -t 2 \
-	    $(if $(TART_RESUME),--resume) -o $(TART_MODEL)
+	$(BIN)/tart-fit train --config tiny --positions 130 --batch 64 --lr 1e-3 \
+	    --dims 1:16:3:400 --points 18:130:16:500 --steps 12000 \
+	    --checkpoint-every 250 --log-every 50 -s 1 -t 1 \
+	    $(if $(TART_RESUME),--resume) -o $(TART_STAGE1)
+	$(BIN)/tart-fit train --init $(TART_STAGE1) --batch 64 --lr 5e-4 \
+	    --decay 0:5500:1e-5 --dims 16:16:0:1 --points 130:130:0:1 \
+	    --steps 5500 --checkpoint-every 250 --log-every 50 -s 2 -t 2 \
+	    -o $(TART_MODEL)
 
 install: all
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANPREFIX)/man1 \

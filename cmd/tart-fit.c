@@ -253,7 +253,7 @@ cmd_train(int argc, char *argv[])
 	struct gpt_config cfg;
 	static struct gpt m;	/* static: reachable when die() ends the run */
 	int c, config = 2, layers = 0, width = 0, heads = 0, positions = 258;
-	int resume = 0, seed_set = 0, points_set = 0;
+	int resume = 0, seed_set = 0, points_set = 0, sizes_set = 0;
 	static char *init_path;	/* static: reachable when die() ends the run */
 	long steps = 24000, ckpt_every = 1000, log_every = 100, step0 = 0;
 	double loss_sum = 0.0, last_loss = NAN, step_loss = NAN;
@@ -263,11 +263,11 @@ cmd_train(int argc, char *argv[])
 	cli_init(&o, argc, argv, usage, train_help, CLI_BLAS);
 	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS(""), longopts, NULL)) != -1)
 		switch (c) {
-		case OPT_CONFIG: config = cli_parse_choice("--config", optarg, config_names, 3); break;
-		case OPT_LAYERS: layers = (int)cli_parse_u64("--layers", optarg, 1, 256); break;
-		case OPT_WIDTH: width = (int)cli_parse_u64("--width", optarg, 1, 65536); break;
-		case OPT_HEADS: heads = (int)cli_parse_u64("--heads", optarg, 1, 1024); break;
-		case OPT_POSITIONS: positions = (int)cli_parse_u64("--positions", optarg, 2, 1 << 20); break;
+		case OPT_CONFIG: config = cli_parse_choice("--config", optarg, config_names, 3); sizes_set = 1; break;
+		case OPT_LAYERS: layers = (int)cli_parse_u64("--layers", optarg, 1, 256); sizes_set = 1; break;
+		case OPT_WIDTH: width = (int)cli_parse_u64("--width", optarg, 1, 65536); sizes_set = 1; break;
+		case OPT_HEADS: heads = (int)cli_parse_u64("--heads", optarg, 1, 1024); sizes_set = 1; break;
+		case OPT_POSITIONS: positions = (int)cli_parse_u64("--positions", optarg, 2, 1 << 20); sizes_set = 1; break;
 		case OPT_STEPS: steps = (long)cli_parse_u64("--steps", optarg, 0, 1L << 40); break;
 		case OPT_BATCH: t.batch = (int)cli_parse_u64("--batch", optarg, 1, 1 << 20); break;
 		case OPT_LR: t.adam.lr = (float)cli_parse_double("--lr", optarg, 0, 10); break;
@@ -293,6 +293,9 @@ cmd_train(int argc, char *argv[])
 	t.seed = o.seed;
 	if (init_path != NULL && resume)
 		usage_error("train: --init starts a run, --resume continues one");
+	if (init_path != NULL && sizes_set)
+		usage_error("train: --init takes the sizes of its module; no --config, "
+		    "--layers, --width, --heads or --positions");
 	if (init_path != NULL) {
 		/* The sizes are the init module's; Adam starts afresh. */
 		load_model(&m, init_path, 8);
@@ -496,6 +499,23 @@ read_embedding(struct rec *r, struct embedding_source *es, float **buf)
 		if (!isfinite((*buf)[i]))
 			die("%s: field '%s': element %zu is not finite", rec_where(r),
 			    es->field, i);
+}
+
+/* The r-th order of k examples for --orders: the identity for r = 0, then
+ * each order a seeded reshuffle of the one before (call with r = 0, 1, ...). */
+static void
+next_order(size_t *ord, size_t k, size_t r, uint64_t seed, uint64_t stream,
+    uint64_t index)
+{
+	struct rng rg;
+
+	if (r == 0) {
+		for (size_t i = 0; i < k; i++)
+			ord[i] = i;
+		return;
+	}
+	rng_init(&rg, seed, stream, index);
+	rng_shuffle(&rg, ord, k, sizeof *ord);
 }
 
 /* PCA output (ncomp) tiled to the module's width, as the reference
@@ -767,15 +787,9 @@ cmd_predict(int argc, char *argv[])
 	cache = xcalloc(norders, sizeof *cache);
 	{
 		size_t *ord = xmalloc(k * sizeof *ord);
-		for (size_t i = 0; i < k; i++)
-			ord[i] = i;
 		for (size_t oi = 0; oi < norders; oi++) {
 			float *pre = prefix + oi * P * W;
-			if (oi > 0) {
-				struct rng rg;
-				rng_init(&rg, o.seed, 3, oi);
-				rng_shuffle(&rg, ord, k, sizeof *ord);
-			}
+			next_order(ord, k, oi, o.seed, 3, oi);
 			for (size_t i = 0; i < k; i++) {
 				tart_pca_apply(&pca, kx + ord[i] * es.dim, 1, proj);
 				tile(proj, ncomp, pre + 2 * i * W, W);
@@ -979,14 +993,9 @@ cmd_eval(int argc, char *argv[])
 			tart_sample_task(&rg, W, W, alpha, N, x, y, w);
 			/* The drawn order first, then seeded reshuffles. */
 			memset(logits, 0, queries * sizeof *logits);
-			for (size_t i = 0; i < k; i++)
-				ord[i] = i;
 			for (size_t r = 0; r < norders; r++) {
-				if (r > 0) {
-					struct rng ro;
-					rng_init(&ro, o.seed, 3000 + k, t * 1024 + r);
-					rng_shuffle(&ro, ord, k, sizeof *ord);
-				}
+				/* --orders is at most 1024: one index per (task, order) */
+				next_order(ord, k, r, o.seed, 3000 + k, t * 1024 + r);
 				for (size_t i = 0; i < k; i++) {
 					memcpy(xo + i * W, x + ord[i] * W, W * sizeof *xo);
 					yo[i] = y[ord[i]];
@@ -996,8 +1005,10 @@ cmd_eval(int argc, char *argv[])
 				gpt_cache_query(&m, &cache, x + k * W, queries, one);
 				gpt_cache_release(&cache);
 				for (size_t q = 0; q < queries; q++)
-					logits[q] += one[q] / (float)norders;
+					logits[q] += one[q];
 			}
+			for (size_t q = 0; q < queries; q++)
+				logits[q] /= (float)norders;
 			if (tart_logreg_fit(x, y, k, (size_t)W, Creg, lr) < 0)
 				note("eval: k = %zu task %zu: logistic regression did not "
 				    "converge in 100 Newton steps", k, t);

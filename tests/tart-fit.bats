@@ -102,6 +102,8 @@ setup() {
 	    --batch 4 --steps 3 -s 6 -o g.safetensors
 	run -0 tart-fit train -q --resume --steps 6 -o g.safetensors
 	cmp f.safetensors g.safetensors
+	run -2 --separate-stderr tart-fit train --init a.safetensors --layers 6 -o g.safetensors
+	[ "${stderr_lines[0]}" = "tart-fit: train: --init takes the sizes of its module; no --config, --layers, --width, --heads or --positions" ]
 	run -2 --separate-stderr tart-fit train --init a.safetensors --resume -o g.safetensors
 	[ "${stderr_lines[0]}" = "tart-fit: train: --init starts a run, --resume continues one" ]
 	run -1 --separate-stderr tart-fit train --init nosuch.safetensors -o h.safetensors

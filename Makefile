@@ -73,11 +73,7 @@ BENCH_BIN := $(patsubst tests/bench/%,$(TBIN)/bench/%,$(basename $(BENCH_SRC)))
 MAN1      := $(sort $(wildcard man/*.1))
 MAN5      := $(sort $(wildcard man/*.5))
 
-DEPS_PKGS := g++ libyaml-dev libxxhash-dev libfaiss-dev libopenblas-openmp-dev \
-	liblapacke-dev libjson-c-dev bats bats-support bats-assert mandoc \
-	parallel jq time
-
-.PHONY: all deps bench-deps check test bench demo install uninstall lint fuzz clean \
+.PHONY: all deps bench-deps lint-deps fuzz-deps deps-list check test bench demo install uninstall lint fuzz clean \
 	tart-model
 .DEFAULT_GOAL := all
 
@@ -85,12 +81,20 @@ all: deps $(LIBA) $(CMD_BIN)
 
 # Installs with apt-get only what dpkg says is missing; apt-get update runs
 # only when a package is unknown to the local lists.  No-op when complete.
-# The benchmarks' baselines need a little more (NumPy, PyTorch), installed only by
-# make bench.
-BENCH_PKGS := python3-numpy python3-torch
-
+# The lists are in config.mk; the benchmarks' baselines (NumPy, PyTorch),
+# lint and fuzz need a little more, installed only by those targets.
 bench-deps:
 	@$(MAKE) --no-print-directory deps DEPS_PKGS="$(BENCH_PKGS)"
+
+lint-deps:
+	@$(MAKE) --no-print-directory deps DEPS_PKGS="$(LINT_PKGS)"
+
+fuzz-deps:
+	@$(MAKE) --no-print-directory deps DEPS_PKGS="$(FUZZ_PKGS)"
+
+# Every package any target installs, one a line (tests/deps.bats).
+deps-list:
+	@printf '%s\n' $(DEPS_PKGS) $(BENCH_PKGS) $(LINT_PKGS) $(FUZZ_PKGS)
 
 deps:
 	@missing=; for p in $(DEPS_PKGS); do \
@@ -183,7 +187,7 @@ uninstall:
 	    $(MAN1:man/%=$(DESTDIR)$(MANPREFIX)/man1/%) \
 	    $(MAN5:man/%=$(DESTDIR)$(MANPREFIX)/man5/%)
 
-lint: deps
+lint: deps lint-deps
 	mandoc -T lint -W warning $(MAN1) $(MAN5)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 	    --std=c11 --inline-suppr -Ilib -D_POSIX_C_SOURCE=200809L \
@@ -194,9 +198,7 @@ lint: deps
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/*_fuzz.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_CC  := clang
-fuzz: deps
-	@command -v $(FUZZ_CC) >/dev/null || { sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
-	    $$sudo apt-get install -y -q clang; }
+fuzz: deps fuzz-deps
 	@$(MAKE) --no-print-directory $(FUZZ_BIN)
 
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(FAISS_SHIM)

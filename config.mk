@@ -34,3 +34,15 @@ FAISS_CFLAGS =
 FAISS_LIBS   =
 
 LIBS = -ljson-c -lyaml -lxxhash -lstdc++ -lm -lpthread
+
+# Debian packages, installed with apt-get by `make deps` (what the build,
+# make check and make demo need on a bookworm minbase system with git, gcc
+# and make) and by the targets that need more: make bench (the baselines),
+# make lint.  tests/deps.bats checks that every external command the tests,
+# scripts and Makefile call comes from one of these lists or from minbase.
+DEPS_PKGS  = g++ libyaml-dev libxxhash-dev libfaiss-dev libopenblas-openmp-dev \
+	liblapacke-dev libjson-c-dev bats bats-support bats-assert mandoc \
+	man-db parallel jq time
+BENCH_PKGS = python3 python3-numpy python3-torch
+LINT_PKGS  = cppcheck
+FUZZ_PKGS  = clang

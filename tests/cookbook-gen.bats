@@ -17,7 +17,7 @@ TEMPLATES="docqa-span mcq-overlap yesno-contains entity-match entity-disambig co
 
 @test "the usage lines match the man page SYNOPSIS" {
 	command -v mandoc >/dev/null || skip "mandoc not installed"
-	run -0 bash -c "mandoc -T ascii '$LOAM_TOP/man/cookbook-gen.1' | col -b | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p'"
+	run -0 bash -c "man_text '$LOAM_TOP/man/cookbook-gen.1' | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p'"
 	for cmd in list gen check align mix; do
 		assert_output --partial "cookbook-gen $cmd"
 	done
@@ -194,7 +194,7 @@ J
 
 @test "the man page EXAMPLES run" {
 	command -v mandoc >/dev/null || skip "mandoc not installed"
-	mandoc -T ascii "$LOAM_TOP/man/cookbook-gen.1" | col -b |
+	man_text "$LOAM_TOP/man/cookbook-gen.1" |
 		sed -n '/^EXAMPLES/,/^SEE ALSO/p' | sed -n 's/^[[:space:]]*\$ //p' > examples.sh
 	[ "$(wc -l < examples.sh)" -ge 5 ]
 	run -0 bash -e examples.sh

@@ -10,7 +10,6 @@ setup() {
 }
 
 demo_records() {
-	[ -f "$DEMO/votes.npy" ] || skip "external data absent: ../shared/external/embroid-dbpedia-animal"
 	npy-cat votes="$DEMO/votes.npy" label="$DEMO/labels.npy" > demo.jsonl
 }
 
@@ -27,7 +26,7 @@ NBRS() {
 
 @test "the usage line matches the man page SYNOPSIS" {
 	command -v mandoc >/dev/null || skip "mandoc not installed"
-	run -0 bash -c "mandoc -T ascii '$LOAM_TOP/man/embroid-fix.1' | col -b | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p'"
+	run -0 bash -c "man_text '$LOAM_TOP/man/embroid-fix.1' | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p'"
 	for opt in --votes --zero-one --classes --embed-field --neighbors --metric --index \
 	    --thresholds --class-balance --explain --gold; do
 		assert_output --partial -- "$opt"
@@ -152,7 +151,7 @@ NBRS() {
 @test "the man page EXAMPLES run" {
 	command -v mandoc >/dev/null || skip "mandoc not installed"
 	cp "$CL" clusters.jsonl
-	mandoc -T ascii "$LOAM_TOP/man/embroid-fix.1" | col -b |
+	man_text "$LOAM_TOP/man/embroid-fix.1" |
 		sed -n '/^EXAMPLES/,/^SEE ALSO/p' | sed -n 's/^[[:space:]]*\$ //p' > examples.sh
 	[ "$(wc -l < examples.sh)" -ge 2 ]
 	run -0 bash -e examples.sh

@@ -34,7 +34,7 @@ mean() {
 
 @test "the usage lines match the man page SYNOPSIS" {
 	command -v mandoc >/dev/null || skip "mandoc not installed"
-	run -0 bash -c "mandoc -T ascii '$LOAM_TOP/man/hedgehog-train.1' | col -b | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p'"
+	run -0 bash -c "man_text '$LOAM_TOP/man/hedgehog-train.1' | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p'"
 	for opt in fit eval --fmap --feature-dim --bias --no-bias --layers --map --causal --bidirectional \
 	    --lr --weight-decay --epochs --steps --batch --val --eval-every --patience --block \
 	    --xent-factor --mse-factor --prefix --applied-after --weights --all; do
@@ -257,12 +257,12 @@ EOF
 
 @test "the man page EXAMPLES run" {
 	command -v mandoc >/dev/null || skip "mandoc not installed"
-	mandoc -T ascii "$LOAM_TOP/man/hedgehog-train.1" | col -b |
+	man_text "$LOAM_TOP/man/hedgehog-train.1" |
 		sed -n '/^EXAMPLES/,/^SEE ALSO/p' | sed -n 's/^[[:space:]]*\$ //p' > examples.sh
 	[ "$(wc -l < examples.sh)" -ge 4 ]
 	run -0 --separate-stderr bash -e examples.sh
 	# the table printed is the one in the man page
-	mandoc -T ascii "$LOAM_TOP/man/hedgehog-train.1" | col -bx |
+	man_text "$LOAM_TOP/man/hedgehog-train.1" |
 		sed -n '/^ *fmap  /,/^ *taylor/p' | sed 's/^ *//' > want.txt
 	[ "$(wc -l < want.txt)" -eq 7 ]
 	printf '%s\n' "${stderr_lines[@]}" | sed -n '/^fmap  /,/^taylor/p' > got.txt

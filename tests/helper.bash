@@ -8,5 +8,10 @@ bats_load_library bats-assert
 case $LOAM_OUT in /*) ;; *) LOAM_OUT=$LOAM_TOP/$LOAM_OUT ;; esac
 PATH=$LOAM_OUT/bin:$LOAM_OUT/build/tests/tools:$PATH
 export LOAM_TOP LOAM_OUT PATH
-EXTERNAL=$LOAM_TOP/../shared/external
+EXTERNAL=$LOAM_TOP/testdata/external
 TESTDATA=$LOAM_TOP/testdata
+
+# man_text FILE: a manual page as plain text, mandoc's overstrikes (bold,
+# underline) removed: what `col -bx` does, without bsdextrautils.
+man_text() { mandoc -T ascii "$1" | sed 's/.\x08//g'; }
+export -f man_text

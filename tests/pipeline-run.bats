@@ -25,7 +25,7 @@ wait_for() {
 
 @test "the usage lines match the man page SYNOPSIS" {
 	command -v mandoc >/dev/null || skip "mandoc not installed"
-	run -0 bash -c "mandoc -T ascii '$LOAM_TOP/man/pipeline-run.1' | col -b | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p'"
+	run -0 bash -c "man_text '$LOAM_TOP/man/pipeline-run.1' | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p'"
 	for opt in -nq '-j jobs' --force --explain --stats '--set name=value' '--lock file' --no-sync pipeline.yaml; do
 		assert_output --partial -- "$opt"
 	done
@@ -432,7 +432,7 @@ man_file() {	# man page, name after "example-file:" -> the block's text
 	man="$LOAM_TOP/man/pipeline-run.1"
 	man_file "$man" mix.yaml > mix.yaml
 	[ -s mix.yaml ]
-	mandoc -T ascii "$man" | col -b | sed -n '/^EXAMPLES/,/^SEE ALSO/p' |
+	man_text "$man" | sed -n '/^EXAMPLES/,/^SEE ALSO/p' |
 		sed -n 's/^[[:space:]]*\$ //p' > examples.sh
 	[ "$(wc -l < examples.sh)" -ge 4 ]
 	run -0 bash -e examples.sh

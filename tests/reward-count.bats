@@ -15,7 +15,7 @@ setup() {
 
 @test "the usage lines match the man page SYNOPSIS" {
 	command -v mandoc >/dev/null || skip "mandoc not installed"
-	run -0 bash -c "mandoc -T ascii '$LOAM_TOP/man/reward-count.1' | col -b | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p'"
+	run -0 bash -c "man_text '$LOAM_TOP/man/reward-count.1' | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p'"
 	for opt in --mode --field --bins --total-bins --range --key --update --bonus --lambda \
 	    --normalize --scope --simhash-bits --quantum --load --save --unbuffered merge dump; do
 		assert_output --partial -- "$opt"
@@ -177,7 +177,7 @@ setup() {
 
 @test "the man page EXAMPLES run" {
 	command -v mandoc >/dev/null || skip "mandoc not installed"
-	mandoc -T ascii "$LOAM_TOP/man/reward-count.1" | col -b |
+	man_text "$LOAM_TOP/man/reward-count.1" |
 		sed -n '/^EXAMPLES/,/^SEE ALSO/p' | sed -n 's/^[[:space:]]*\$ //p' > examples.sh
 	[ "$(wc -l < examples.sh)" -ge 3 ]
 	run -0 bash -e examples.sh

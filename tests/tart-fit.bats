@@ -54,7 +54,7 @@ setup() {
 
 @test "the usage lines match the man page SYNOPSIS" {
 	command -v mandoc >/dev/null || skip "mandoc not installed"
-	run -0 bash -c "mandoc -T ascii '$LOAM_TOP/man/tart-fit.1' | col -b | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p'"
+	run -0 bash -c "man_text '$LOAM_TOP/man/tart-fit.1' | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p'"
 	for opt in --config --layers --width --heads --positions --steps --batch --lr --alpha \
 	    --dims --points --checkpoint-every --log-every --resume --train --components \
 	    --no-cache --field --label-field --embeddings --ks --tasks --queries --C \
@@ -294,7 +294,7 @@ setup() {
 	command -v mandoc >/dev/null || skip "mandoc not installed"
 	make_data 40 8 1 > examples.jsonl
 	make_data 10 8 2 > queries.jsonl
-	mandoc -T ascii "$LOAM_TOP/man/tart-fit.1" | col -b |
+	man_text "$LOAM_TOP/man/tart-fit.1" |
 		sed -n '/^EXAMPLES/,/^SEE ALSO/p' | sed -n 's/^[[:space:]]*\$ //p' > examples.sh
 	[ "$(wc -l < examples.sh)" -ge 4 ]
 	run -0 bash -e examples.sh

@@ -1,4 +1,4 @@
-# bow.awk - DBPedia sentences (../shared/external/embroid-dbpedia-animal/
+# bow.awk - DBPedia sentences (HazyResearch/embroid's data/
 # dbpedia_animal.tsv) to 64-d signed hashed bag-of-words embeddings, the
 # simplest "embedding model": tart-fit consumes any vectors.
 BEGIN { FS = "\t"; for (i = 1; i < 256; i++) ord[sprintf("%c", i)] = i; D = 64 }

@@ -1,7 +1,7 @@
 /*
  * skillit_test - lib/skillit: the golden vectors V1-V12 of
  * research/skillit-cookbook.md §A4.3 (the shipped graphs under
- * ../shared/external), the three settings of §A1.2, every variant on a
+ * testdata/external), the three settings of §A1.2, every variant on a
  * case worked by hand, log-sum-exp at a huge eta, the fast kernel
  * against the plain one, graph estimation on loss logs made from a
  * known graph, the idealised closed loop on the LEGO graph, the
@@ -21,7 +21,7 @@
 #include "tap.h"
 #include "util.h"
 
-#define EXT	"../shared/external/skillit-graphs/"
+#define EXT	"testdata/external/skillit-graphs/"
 #define TOL6	5e-7		/* "to 6 decimals": half a unit in the 6th */
 
 /* The reference's flattened LEGO pre-training graph (§A2): skill 1 helps
@@ -37,7 +37,7 @@ static const double lego[25] = {
 /* Aioli's SlimPajama graphs, seed 0 (HazyResearch/aioli at 910d524,
  * skillit_graphs/slimpj_arxiv_stackexchange_normalized_seed_0.npy and
  * slimpj_arxiv_book_stackexchange_normalized_seed_0.npy; the values as
- * numpy prints them with %.17g).  Not under ../shared/external, so
+ * numpy prints them with %.17g).  Not in testdata/external, so
  * embedded here. */
 static const double aioli2[4] = {
 	0.75759289419712883, 0.522238425082027,
@@ -82,17 +82,15 @@ sum(const double *v, size_t n)
 	return s;
 }
 
-/* Load a 2-d .npy as C-order doubles; NULL (and a SKIP) when absent. */
+/* Load a 2-d .npy as C-order doubles; NULL (and a failure) when absent. */
 static double *
 load(const char *path, size_t *rows, size_t *cols)
 {
 	struct npy a;
 	double *d;
 
-	if (access(path, R_OK) == -1) {
-		ok(1, "# SKIP %s absent", path);
+	if (!ok(access(path, R_OK) == 0, "%s is shipped", path))
 		return NULL;
-	}
 	if (npy_open(&a, path) == -1 || a.ndim != 2) {
 		ok(0, "load %s: %s", path, loam_error());
 		npy_close(&a);
@@ -226,7 +224,7 @@ test_v7(void)
 		return;
 	if (access(EXT "top_23.txt", R_OK) == -1 ||
 	    read_names(EXT "top_23.txt", names, 23) == -1) {
-		ok(1, "# SKIP " EXT "top_23.txt absent");
+		ok(0, "read " EXT "top_23.txt");
 		free(g);
 		return;
 	}

@@ -239,3 +239,22 @@ records() {
 	[ "$(wc -l < examples.sh)" -ge 4 ]
 	run -0 bash -e examples.sh
 }
+
+@test "closed loop (simulated learner): Skill-It ends below stratified and random" {
+	# build/tests/tools/skillit-loop: LEGO k = 5, the real skillit-mix
+	# as a coprocess choosing each round's mixture from the evaluations;
+	# the learner is a simulation, which the output must say.
+	run -0 --separate-stderr skillit-loop
+	assert_line --index 0 --partial 'SIMULATED learner'
+	# Round 1 is V1, then the mixture follows the losses.
+	assert_line --regexp '^skillit .* mixtures 0\.16/0\.35/0\.16/0\.16/0\.16 0\.10/'
+	json=${lines[${#lines[@]} - 1]}
+	jq -e '.method == "skillit" and .learner == "simulated" and
+	    .skillit < .stratified and .skillit < .random and
+	    .steps_skillit < .steps_stratified and .steps_random == null' <<< "$json"
+	# Deterministic: a second run prints the same.
+	run -0 --separate-stderr skillit-loop
+	[ "${lines[${#lines[@]} - 1]}" = "$json" ]
+	run -1 --separate-stderr skillit-loop --mix ./no-such-program
+	[ "${stderr_lines[1]}" = "skillit-loop: ./no-such-program: no mixture came back" ]
+}

@@ -32,7 +32,7 @@ static const char usage[] =
 static const char help[] =
     "Run the stages of a YAML pipeline (loam-pipeline(5)): pipes, atomic outputs, caching.\n"
     "  -j, --jobs N          run up to N independent chains at once (default 1)\n"
-    "  -n, --dry-run         print the equivalent shell commands of what would run\n"
+    "  -n, --dry-run         print the shell commands; up-to-date ones commented\n"
     "      --force           run every chain, even those whose stamp matches\n"
     "      --explain         say why each chain runs or is skipped\n"
     "      --stats           per-stage wall time, CPU time, bytes and records out\n"
@@ -674,8 +674,13 @@ chain_over(const struct runner *r, size_t c)
 
 /* --- deciding what runs --------------------------------------------------- */
 
+/*
+ * Chain c as one shell command line, each line after prefix.  A stage's
+ * program is written as the file it resolved to, not its name, so that
+ * the line runs what pipeline-run would run whatever the reader's PATH.
+ */
 static void
-print_command(const struct pipeline *pl, size_t c)
+print_command(const struct pipeline *pl, size_t c, const char *prefix)
 {
 	const struct pl_chain *ch = &pl->chains[c];
 
@@ -689,12 +694,13 @@ print_command(const struct pipeline *pl, size_t c)
 			dir[slash - ch->outputs[i]] = '\0';
 			if (stat(dir, &sb) != 0) {
 				q = pl_shell_quote(dir);
-				printf("mkdir -p %s\n", q);
+				printf("%smkdir -p %s\n", prefix, q);
 				free(q);
 			}
 			free(dir);
 		}
 	}
+	fputs(prefix, stdout);
 	for (size_t s = ch->first; s < ch->first + ch->count; s++) {
 		const struct pl_stage *st = &pl->stages[s];
 		char *q;
@@ -702,7 +708,7 @@ print_command(const struct pipeline *pl, size_t c)
 		if (s > ch->first)
 			fputs(" | ", stdout);
 		for (size_t i = 0; i < st->argc; i++) {
-			q = pl_shell_quote(st->argv[i]);
+			q = pl_shell_quote(i ? st->argv[i] : st->prog);
 			printf("%s%s", i ? " " : "", q);
 			free(q);
 		}
@@ -778,7 +784,12 @@ deps_done(const struct runner *r, size_t c)
 	return 1;
 }
 
-/* What would run, in the order a run with -j 1 would take. */
+/*
+ * What would run, in the order a run with -j 1 would take.  A chain that
+ * is up to date is shown too, under "# up to date: its first output",
+ * its lines commented out: the whole output still runs, through a shell,
+ * only what pipeline-run would run, and shows every command.
+ */
 static int
 dry_run(struct runner *r)
 {
@@ -795,10 +806,9 @@ dry_run(struct runner *r)
 		if ((run = must_run(r, c, upstream)) < 0)
 			return EXIT_FAIL;
 		r->cr[c].state = run ? C_RAN : C_SKIPPED;
-		if (run)
-			print_command(r->pl, c);
-		else
+		if (!run)
 			printf("# up to date: %s\n", r->pl->chains[c].outputs[0]);
+		print_command(r->pl, c, run ? "" : "# ");
 		c = (size_t)-1;
 	}
 	return EXIT_OK;

@@ -483,25 +483,41 @@ load_run(struct pipeline *pl, struct pl_stage *st, json_object *run)
 	return 0;
 }
 
-/* argv[0] through PATH, as execvp would find it. */
-static char *
-find_program(const char *name)
+/* An executable regular file, as execvp would accept it. */
+static int
+is_program(const char *path)
+{
+	struct stat sb;
+
+	return access(path, X_OK) == 0 && stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+char *
+pl_find_program(const char *name, const char *dir)
 {
 	const char *path = getenv("PATH");
 	const char *p;
 
 	if (strchr(name, '/'))
 		return access(name, X_OK) == 0 ? xstrdup(name) : NULL;
+	if (dir) {
+		size_t len = strlen(dir) + strlen(name) + 2;
+		char *full = xmalloc(len);
+
+		snprintf(full, len, "%s/%s", dir, name);
+		if (is_program(full))
+			return full;
+		free(full);
+	}
 	if (!path)
 		path = "/usr/local/bin:/usr/bin:/bin";
 	for (p = path;; ) {
 		size_t n = strcspn(p, ":");
 		size_t len = (n ? n : 1) + strlen(name) + 2;
 		char *full = xmalloc(len);
-		struct stat sb;
 
 		snprintf(full, len, "%.*s/%s", n ? (int)n : 1, n ? p : ".", name);
-		if (access(full, X_OK) == 0 && stat(full, &sb) == 0 && S_ISREG(sb.st_mode))
+		if (is_program(full))
 			return full;
 		free(full);
 		if (!p[n])
@@ -509,6 +525,30 @@ find_program(const char *name)
 		p += n + 1;
 	}
 	return NULL;
+}
+
+/*
+ * The directory of the running executable, from /proc/self/exe as git
+ * finds its git-* commands: loam's programs are built and installed
+ * beside pipeline-run, so a pipeline runs the ones that came with it
+ * whether or not the user put them on PATH, and a build tree's programs
+ * are never mixed with an installed copy's.  NULL where /proc is not
+ * there (then PATH alone).
+ */
+static char *
+self_dir(void)
+{
+	char buf[4096];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+	char *slash;
+
+	if (n <= 0 || (size_t)n >= sizeof buf - 1)
+		return NULL;
+	buf[n] = '\0';
+	if (buf[0] != '/' || !(slash = strrchr(buf, '/')))
+		return NULL;
+	*slash = '\0';
+	return xstrdup(slash == buf ? "/" : buf);
 }
 
 static int
@@ -563,7 +603,7 @@ load_stage(struct pipeline *pl, struct pl_stage *st, json_object *obj, size_t in
 	if (json_object_object_get_ex(obj, "needs", &v) &&
 	    load_paths(pl, v, st->where, "needs", &st->needs, &st->nneeds) != 0)
 		return -1;
-	if (!(st->prog = find_program(st->argv[0]))) {
+	if (!(st->prog = pl_find_program(st->argv[0], pl->bindir))) {
 		json_object_object_get_ex(obj, "run", &v);
 		return fail(where_or(v, st->where), "stage '%s': program '%s' not found%s",
 		    st->name, st->argv[0], strchr(st->argv[0], '/') ? "" : " in PATH");
@@ -759,6 +799,7 @@ pipeline_load(struct pipeline *pl, const char *path, char *const *sets, size_t n
 
 	memset(pl, 0, sizeof *pl);
 	pl->path = xstrdup(path);
+	pl->bindir = self_dir();
 	*bad_input = 0;
 	if (access(path, R_OK) != 0) {
 		loam_seterr("%s: %s", path, strerror(errno));
@@ -841,6 +882,7 @@ pipeline_release(struct pipeline *pl)
 	free(pl->chains);
 	free(pl->order);
 	free(pl->path);
+	free(pl->bindir);
 	memset(pl, 0, sizeof *pl);
 }
 

@@ -9,10 +9,10 @@
  * the unit that runs, succeeds or fails, and is cached.  Chains form a
  * graph through the files they read (stdin:, needs:) and write (stdout:,
  * tee:).  Loading resolves variables, splits command strings into words,
- * finds each program in PATH, and refuses anything wrong (unknown or
- * duplicate keys, undefined variables, missing programs, two writers of
- * one file, cycles) with "file:line:column: message", before anything
- * runs.
+ * finds each program (beside the running executable, then in PATH), and
+ * refuses anything wrong (unknown or duplicate keys, undefined variables,
+ * missing programs, two writers of one file, cycles) with
+ * "file:line:column: message", before anything runs.
  *
  * Nothing here runs a program or prints: cmd/pipeline-run.c does.
  */
@@ -39,7 +39,7 @@ struct pl_stage {
 	char *where;		/* file:line:column of the stage */
 	char **argv;		/* argc words, NULL-terminated, variables substituted */
 	size_t argc;
-	char *prog;		/* argv[0] found in PATH: the file executed */
+	char *prog;		/* argv[0] found (pl_find_program): the file executed */
 	char *in, *out;		/* stdin: and stdout: files; NULL when none */
 	char **tee;
 	size_t ntee;
@@ -61,6 +61,7 @@ struct pl_chain {
 
 struct pipeline {
 	char *path;
+	char *bindir;		/* the running executable's directory; NULL if unknown */
 	struct pl_var *vars;
 	size_t nvars;
 	struct pl_stage *stages;
@@ -81,6 +82,13 @@ struct pipeline {
 int pipeline_load(struct pipeline *pl, const char *path, char *const *sets,
     size_t nsets, int *bad_input);
 void pipeline_release(struct pipeline *pl);
+
+/* The file a stage's program name stands for; malloc'd, NULL when there
+ * is none.  A name with a slash is itself.  Otherwise dir/name when dir
+ * is not NULL and that is an executable file (pipeline_load passes the
+ * running executable's directory: loam's programs sit beside
+ * pipeline-run), else the first executable file in PATH. */
+char *pl_find_program(const char *name, const char *dir);
 
 /* Split a command string into words as a shell would, without expanding
  * anything: blanks separate words; '...' and "..." quote (a backslash

@@ -336,15 +336,91 @@ stages:
 EOF
 	run -0 pipeline-run -n p.yaml
 	[ ! -e sub ]
+	# Programs as the files they resolved to.
+	sort=$(command -v sort) sed=$(command -v sed) wc=$(command -v wc)
 	assert_line --index 0 "mkdir -p sub"
-	assert_line --index 2 "sort < in.txt | tee sub/sorted.txt | sed 's/^/it'\\''s a '\\''test'\\'' /' > sub/out.txt"
-	assert_line --index 4 "wc -l < sub/out.txt > sub/n.txt"
+	assert_line --index 2 "$sort < in.txt | tee sub/sorted.txt | $sed 's/^/it'\\''s a '\\''test'\\'' /' > sub/out.txt"
+	assert_line --index 4 "$wc -l < sub/out.txt > sub/n.txt"
 	bash -o pipefail -c "$output"
 	mkdir ref && mv sub ref/
 	pipeline-run -q p.yaml
 	diff -r -x '.*.stamp' ref/sub sub
+	# After a run: every chain, its lines commented out under a mark,
+	# so that the output still runs nothing.
 	run -0 pipeline-run -n p.yaml
-	[ "$output" = "$(printf '# up to date: sub/out.txt\n# up to date: sub/n.txt')" ]
+	[ "${#lines[@]}" -eq 4 ]
+	assert_line --index 0 "# up to date: sub/out.txt"
+	assert_line --index 1 "# $sort < in.txt | tee sub/sorted.txt | $sed 's/^/it'\\''s a '\\''test'\\'' /' > sub/out.txt"
+	assert_line --index 2 "# up to date: sub/n.txt"
+	assert_line --index 3 "# $wc -l < sub/out.txt > sub/n.txt"
+	# Only the chain whose input changed would run, and so the one after
+	# it (its input is still to be made).
+	printf 'z\n' >> in.txt
+	run -0 pipeline-run -n p.yaml
+	assert_line --index 0 "$sort < in.txt | tee sub/sorted.txt | $sed 's/^/it'\\''s a '\\''test'\\'' /' > sub/out.txt"
+	assert_line --index 1 "$wc -l < sub/out.txt > sub/n.txt"
+	printf 'stages:\n  - {run: [sort], stdin: in.txt, stdout: s.txt}\n  - {run: [cat], stdin: in.txt, stdout: c.txt}\n' > q.yaml
+	pipeline-run -q q.yaml
+	echo x > c.txt
+	run -0 pipeline-run -n q.yaml
+	[ "$output" = "$(printf '# up to date: s.txt\n# %s < in.txt > s.txt\n%s < in.txt > c.txt' "$sort" "$(command -v cat)")" ]
+}
+
+# A copy of pipeline-run in d/ with a fake cookbook-gen beside it, and
+# p/, programs that only PATH names.
+fake_install() {
+	mkdir d p
+	cp "$LOAM_OUT/bin/pipeline-run" d/
+	printf '#!/bin/sh\necho "beside: $*"\n' > d/cookbook-gen
+	printf '#!/bin/sh\necho "in PATH: $*"\n' > p/cookbook-gen
+	printf '#!/bin/sh\necho "only in PATH: $*"\n' > p/only-in-path
+	chmod +x d/cookbook-gen p/cookbook-gen p/only-in-path
+}
+
+@test "programs: found beside pipeline-run without PATH, then in PATH" {
+	bin=$(cd "$LOAM_OUT/bin" && pwd -P)	# as /proc/self/exe has it
+	cat > p.yaml <<END
+stages:
+  - {name: gen, run: cookbook-gen gen -q -n 5 -s 1 lego, stdout: gen.jsonl}
+  - {name: count, run: [reward-count, -q], stdin: $TESTDATA/pipeline/trajectories.jsonl, stdout: r.jsonl}
+END
+	PATH=/usr/bin:/bin run -0 --separate-stderr "$LOAM_OUT/bin/pipeline-run" -q p.yaml
+	[ "$(wc -l < gen.jsonl)" -eq 5 ]
+	[ "$(wc -l < r.jsonl)" -eq 200 ]
+	# The stamp hashes the file that ran, named by its resolved path.
+	grep -qx "prog [0-9a-f]\{16\} $bin/cookbook-gen" .gen.jsonl.stamp
+	PATH=/usr/bin:/bin run -0 "$LOAM_OUT/bin/pipeline-run" -n p.yaml
+	assert_line --index 1 "# $bin/cookbook-gen gen -q -n 5 -s 1 lego < /dev/null > gen.jsonl"
+	# A missing program: exit 2, before anything runs, as before.
+	printf 'stages:\n  - {run: [cookbook-gen, gen], stdout: x.jsonl}\n  - {run: [no-such-program-x]}\n' > bad.yaml
+	PATH=/usr/bin:/bin run -2 --separate-stderr "$LOAM_OUT/bin/pipeline-run" bad.yaml
+	[ "$stderr" = "pipeline-run: bad.yaml:3:11: stage 'no-such-program-x': program 'no-such-program-x' not found in PATH" ]
+	[ ! -e x.jsonl ]
+}
+
+@test "programs: one beside pipeline-run wins over PATH; -n and the stamp name it" {
+	fake_install
+	bin=$(cd "$LOAM_OUT/bin" && pwd -P) here=$(pwd -P)
+	printf 'stages:\n  - {run: [cookbook-gen, a], stdout: a.txt}\n  - {run: [only-in-path, b], stdout: b.txt}\n' > p.yaml
+	PATH=$here/p:$PATH run -0 --separate-stderr d/pipeline-run -q p.yaml
+	[ "$(cat a.txt)" = "beside: a" ]
+	[ "$(cat b.txt)" = "only in PATH: b" ]
+	grep -qx "prog [0-9a-f]\{16\} $here/d/cookbook-gen" .a.txt.stamp
+	grep -qx "prog [0-9a-f]\{16\} $here/p/only-in-path" .b.txt.stamp
+	rm a.txt b.txt
+	PATH=$here/p:$PATH run -0 d/pipeline-run -n p.yaml
+	[ "$output" = "$(printf '%s a < /dev/null > a.txt\n%s b < /dev/null > b.txt' \
+	    "$here/d/cookbook-gen" "$here/p/only-in-path")" ]
+	# The real pipeline-run has the real cookbook-gen beside it: PATH's
+	# fake is not the one.
+	PATH=$here/p:$PATH run -0 "$LOAM_OUT/bin/pipeline-run" -n p.yaml
+	assert_line --index 0 "$bin/cookbook-gen a < /dev/null > a.txt"
+	# A changed program beside makes its chain run.
+	PATH=$here/p:$PATH d/pipeline-run -q p.yaml
+	printf '#!/bin/sh\necho "new: $*"\n' > d/cookbook-gen
+	PATH=$here/p:$PATH run -0 --separate-stderr d/pipeline-run --explain p.yaml
+	[ "${stderr_lines[0]}" = "pipeline-run: cookbook-gen: runs: program $here/d/cookbook-gen changed" ]
+	[ "$(cat a.txt)" = "new: a" ]
 }
 
 @test "--stats: wall time, bytes and records per stage" {
@@ -488,8 +564,11 @@ smoke() {	# pipeline name, then output files and their line counts
 @test "pipelines/demo.yaml" {
 	smoke demo instructions.jsonl 1000 fixed.jsonl 300 rewards.jsonl 200 counts.jsonl 18 \
 	    tart.jsonl 300 hedgehog-eval.jsonl 30
+	# Every chain writes a file, so a second run has nothing to do.
+	[ "${stderr_lines[-1]%% (*}" = "pipeline-run: 11 chains: 0 ran, 11 up to date" ]
 	run -0 --separate-stderr pipeline-run -q --force --set out="$BATS_TEST_TMPDIR/out" pipelines/demo.yaml
-	assert_line --index 0 --regexp '^ +1000 .*/instructions.jsonl$'
+	[ -z "$output" ]
+	grep -Eq '^ +1000 .*/instructions.jsonl$' "$BATS_TEST_TMPDIR/out/summary.txt"
 	[[ "$stderr" == *"embroid: embroid-fix: gold: accuracy 0.6867 -> 0.8633"* ]]
 	[[ "$stderr" == *"tart: tart-fit: predict: k = 64, accuracy "*" on 300 labelled queries"* ]]
 	[[ "$stderr" == *"hedgehog-eval: hedgehog "* && "$stderr" == *"hedgehog-eval: elu1 "* ]]

@@ -1,9 +1,10 @@
 /* pipeline_test - unit tests for lib/pipeline (TAP): words, variables,
- * quoting, paths, chains and the graph, stamps. */
+ * quoting, paths, chains and the graph, stamps, finding programs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "conf.h"
 #include "pipeline.h"
@@ -188,6 +189,40 @@ main(void)
 	ok(load(&pl, "stages:\n  - {run: [cat], stdout: \"a\\nb\"}\n") != 0 &&
 	    strstr(loam_error(), "not a usable file name") != NULL, "a newline in a path");
 	pipeline_release(&pl);
+
+	/* Programs: the given directory (pipeline-run's own) before PATH;
+	 * only an executable regular file there counts. */
+	{
+		char *f;
+
+		if (mkdir("bin", 0777) != 0 || mkdir("bin/sort", 0777) != 0)
+			ok(0, "mkdir bin");
+		write_file("bin/cat", "#!/bin/sh\n");
+		write_file("bin/tr", "#!/bin/sh\n");
+		chmod("bin/cat", 0755);
+		f = pl_find_program("cat", "bin");
+		is_str(f, "bin/cat", "a program beside wins over PATH");
+		free(f);
+		f = pl_find_program("tr", "bin");
+		ok(f && strcmp(f, "bin/tr") != 0 && strchr(f, '/'),
+		    "not executable beside: PATH's (%s)", f ? f : "NULL");
+		free(f);
+		f = pl_find_program("sort", "bin");
+		ok(f && strcmp(f, "bin/sort") != 0, "a directory beside: PATH's (%s)",
+		    f ? f : "NULL");
+		free(f);
+		f = pl_find_program("cat", NULL);
+		ok(f && strcmp(f, "bin/cat") != 0, "no directory: PATH's (%s)", f ? f : "NULL");
+		free(f);
+		ok(pl_find_program("loam-no-such-program", "bin") == NULL, "none anywhere");
+		f = pl_find_program("./bin/cat", "/nonexistent");
+		is_str(f, "./bin/cat", "a name with a slash is itself");
+		free(f);
+		unlink("bin/cat");
+		unlink("bin/tr");
+		rmdir("bin/sort");
+		rmdir("bin");
+	}
 
 	unlink("p.yaml");
 	unlink("mid.txt");

@@ -24,7 +24,8 @@ static const char usage[] =
     "usage: cookbook-gen list [-hV]\n"
     "       cookbook-gen gen [-q] [-n count] [--mix file] [-p [template.]name=value]\n"
     "                        [--vocab file] [--format record|alpaca|chat|text]\n"
-    "                        [-s seed] [--shard i/n] [-o file] [template ...]\n"
+    "                        [-s seed] [--shard i/n] [--unique] [-o file]\n"
+    "                        [template ...]\n"
     "       cookbook-gen check [-q] [-p [template.]name=value] [--vocab file] [file ...]\n"
     "       cookbook-gen align [-q] [--templates name,...] [-o file] [file ...]\n"
     "       cookbook-gen mix [-q] [--details] [--templates name,...] [--temperature t]\n"
@@ -46,6 +47,7 @@ static const char help[] =
     "      --templates L   align: the templates to apply (default: all with a rule\n"
     "                      that reads natural-language input)\n"
     "      --shard I/N     write only the I-th of N equal parts (0-based)\n"
+    "      --unique        gen: no two examples of a template alike (per part)\n"
     "      --temperature T mix: softmax temperature of the weights (default 0.1)\n"
     "      --details       mix: per template and task accuracies instead of the map\n"
     "  -s, --seed N        random seed (default 0)\n"
@@ -56,7 +58,7 @@ static const char help[] =
 
 enum {
 	OPT_MIX = 256, OPT_VOCAB, OPT_FORMAT, OPT_SHARD, OPT_TEMPLATES,
-	OPT_TEMPERATURE, OPT_DETAILS,
+	OPT_TEMPERATURE, OPT_DETAILS, OPT_UNIQUE,
 };
 enum format { FMT_RECORD, FMT_ALPACA, FMT_CHAT, FMT_TEXT };
 
@@ -361,6 +363,42 @@ plan_find(const struct plan *p, uint64_t s)
 	return lo;
 }
 
+/*
+ * --unique: a set per template of the examples the part [lo, hi) has
+ * made.  Each template's share of the part is counted first, so that a
+ * setting with fewer distinct examples than that fails before any
+ * output rather than after a long search.  Unsharded the shares are the
+ * plan's counts; a shard's come from walking its positions, as cheap as
+ * the shuffle that the generation loop does anyway.
+ */
+#define UNIQUE_RESERVE_MAX	(UINT64_C(1) << 24)
+
+static struct ck_unique **
+unique_sets(const struct plan *p, const struct settings *st, uint64_t seed,
+    uint64_t lo, uint64_t hi)
+{
+	struct ck_unique **seen = xcalloc(p->n, sizeof *seen);
+	uint64_t *n = xcalloc(p->n, sizeof *n), total = p->start[p->n];
+
+	if (lo == 0 && hi == total)
+		memcpy(n, p->count, p->n * sizeof *n);
+	else
+		for (uint64_t pos = lo; pos < hi; pos++)
+			n[plan_find(p, rng_permute(pos, total, seed, STREAM_ORDER))]++;
+	for (size_t i = 0; i < p->n; i++) {
+		const long *param = st->param[catalogue_index(st, p->t[i])];
+
+		if (ck_unique_check(p->t[i], param, n[i]) != 0)
+			die("%s", loam_error());
+		/* room up front for a usual run; a huge one grows as it goes
+		 * rather than claim gigabytes before its first example */
+		seen[i] = ck_unique_new(p->t[i], param,
+		    (size_t)(n[i] < UNIQUE_RESERVE_MAX ? n[i] : UNIQUE_RESERVE_MAX));
+	}
+	free(n);
+	return seen;
+}
+
 static int
 cmd_gen(int argc, char *argv[])
 {
@@ -371,11 +409,13 @@ cmd_gen(int argc, char *argv[])
 		{ "vocab", required_argument, NULL, OPT_VOCAB },
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "shard", required_argument, NULL, OPT_SHARD },
+		{ "unique", no_argument, NULL, OPT_UNIQUE },
 		CLI_COMMON_LONGOPTS,
 	};
 	struct cli_opts o;
 	struct settings st;
 	struct plan plan = { 0 };
+	struct ck_unique **seen = NULL;	/* --unique: per plan template */
 	struct cli_out out;
 	struct ck_example ex;
 	struct progress prog;
@@ -384,7 +424,7 @@ cmd_gen(int argc, char *argv[])
 	enum format fmt = FMT_RECORD;
 	uint64_t total = 1000, shard = 0, nshards = 1, lo, hi;
 	FILE *fp;
-	int c;
+	int c, unique = 0;
 
 	cli_init(&o, argc, argv, usage, help, 0);
 	settings_init(&st);
@@ -411,6 +451,9 @@ cmd_gen(int argc, char *argv[])
 		}
 		case OPT_SHARD:
 			cli_parse_shard("--shard", optarg, &shard, &nshards);
+			break;
+		case OPT_UNIQUE:
+			unique = 1;
 			break;
 		default:
 			cli_common_option(&o, c);
@@ -441,6 +484,8 @@ cmd_gen(int argc, char *argv[])
 	/* Shard s of S writes positions [total*s/S, total*(s+1)/S). */
 	lo = (uint64_t)((unsigned __int128)total * shard / nshards);
 	hi = (uint64_t)((unsigned __int128)total * (shard + 1) / nshards);
+	if (unique)
+		seen = unique_sets(&plan, &st, o.seed, lo, hi);
 	fp = cli_out_open(&out, o.output);
 	ck_example_init(&ex);
 	progress_init(&prog, "examples", hi - lo, o.quiet);
@@ -455,7 +500,10 @@ cmd_gen(int argc, char *argv[])
 		struct rng r;
 
 		rng_init(&r, o.seed, 1 + ci, slot - plan.start[i]);
-		t->generate(t, st.param[ci], &st.vocab, &r, &ex);
+		if (!seen)
+			t->generate(t, st.param[ci], &st.vocab, &r, &ex);
+		else if (ck_unique_generate(seen[i], &st.vocab, &r, &ex) != 0)
+			die("%s", loam_error());
 		render(pb, tmp, fmt, pos, t, &ex);
 		if (fwrite(pb->buf, 1, (size_t)pb->bpos, fp) != (size_t)pb->bpos)
 			cli_write_failed(o.output ? o.output : "stdout");
@@ -466,6 +514,9 @@ cmd_gen(int argc, char *argv[])
 	cli_out_commit(&out);
 	if (o.output)
 		progress_end(&prog);
+	for (size_t i = 0; seen && i < plan.n; i++)
+		ck_unique_free(seen[i]);
+	free(seen);
 	ck_example_release(&ex);
 	printbuf_free(pb);
 	printbuf_free(tmp);

@@ -125,12 +125,14 @@
  * index as a decimal string: for LEGO the queried variable's position in
  * the chain (0 is the root, which is assigned a constant), for addition
  * the digit position (0 is the ones digit).  The reference also drops
- * duplicate sentences within a skill; ours cannot, since each example is
- * made from its own generator alone.
+ * duplicate sentences within a skill (LEGO); plain generation cannot,
+ * since each example is made from its own generator alone, so that is
+ * the opt-in ck_unique below (`gen --unique`).
  *
  * Randomness comes only from the struct rng a generator is given (the
  * command starts one per example from seed, template and index), so
- * example i never depends on examples before it.
+ * example i never depends on examples before it, except under
+ * ck_unique, where whether a draw is kept does.
  */
 #ifndef LOAM_COOKBOOK_H
 #define LOAM_COOKBOOK_H
@@ -274,6 +276,11 @@ struct ck_template {
 	 * each parameter's range; NULL when none.  Use ck_template_check(). */
 	int (*check)(const struct ck_template *t, const long *param,
 	    const struct ck_vocab *v);
+	/* How many distinct examples generate can make, saturating at
+	 * UINT64_MAX; NULL where it is not computed (the random-token
+	 * templates, whose count is a power of the vocabulary size).  Use
+	 * ck_template_distinct(). */
+	uint64_t (*distinct)(const struct ck_template *t, const long *param);
 };
 
 /* The catalogue, in a fixed order. */
@@ -289,6 +296,52 @@ int ck_template_param_index(const struct ck_template *t, const char *name);
  * 70 + answer_len 3 exceeds doc_len 64"). */
 int ck_template_check(const struct ck_template *t, const long *param,
     const struct ck_vocab *v);
+
+/* The number of distinct examples (ck_unique's sense of equal) that t
+ * can make with param: UINT64_MAX when it is at least that, 0 when it is
+ * not computed for t.  Every example is drawn with positive probability,
+ * and for lego and addition all of them equally likely. */
+uint64_t ck_template_distinct(const struct ck_template *t, const long *param);
+
+/*
+ * Unique generation, for one template with fixed parameters: the set of
+ * examples made so far, kept as 64-bit hashes (XXH3, htab_hash) of the
+ * skill, the input and the options, NUL-separated.  Two examples are
+ * equal when those three are byte for byte equal (the output then is
+ * too: the rule derives it from them).  Examples with distinct hashes
+ * are distinct; two distinct examples share a hash with probability
+ * 2^-64, so among n examples some pair does with probability about
+ * n^2 / 2^65, and then the later one is taken for a duplicate and drawn
+ * again: output is never a duplicate, it is at worst, and negligibly,
+ * not quite uniform.  Memory: one htab slot (16 bytes) per example, at
+ * most twice that while the table is between doublings.
+ */
+#define CK_UNIQUE_MAX_REJECTS	(UINT64_C(1) << 20)
+struct ck_unique;
+
+/* A set for t with param, with room for expect examples; t's distinct
+ * count (if known) sets the bound on consecutive rejected draws, which
+ * is the larger of CK_UNIQUE_MAX_REJECTS and 64 times that count. */
+struct ck_unique *ck_unique_new(const struct ck_template *t,
+    const long *param, size_t expect);
+void ck_unique_free(struct ck_unique *u);
+/* Examples in the set. */
+size_t ck_unique_count(const struct ck_unique *u);
+/* 0 when t can make n distinct examples or it is not known that it
+ * cannot; else -1 with a message naming the template, its parameters,
+ * the distinct count and n. */
+int ck_unique_check(const struct ck_template *t, const long *param,
+    uint64_t n);
+/* Add ex: 1 when it is new (and now in the set), 0 when it equals an
+ * example already there. */
+int ck_unique_add(struct ck_unique *u, const struct ck_example *ex);
+/* Generate from r into ex, and again from r, continuing where the last
+ * draw stopped, for as long as the example is already in the set; then
+ * add it.  0, or -1 with loam_error() when the bound on consecutive
+ * rejected draws is reached (the template has too few distinct examples
+ * left). */
+int ck_unique_generate(struct ck_unique *u, const struct ck_vocab *v,
+    struct rng *r, struct ck_example *ex);
 
 /* parse + rule, compared with a record's output and answer_index: 0 when
  * they agree, else -1 with the parse or rule error or with "output 'x'

@@ -34,6 +34,10 @@ int ck_addition_parse(const struct ck_template *t, const char *input,
 int ck_addition_rule(const struct ck_template *t, const long *param,
     const struct ck_query *q, struct ck_buf *output, int *answer_index);
 
+/* The distinct examples of each: see ck_template_distinct(). */
+uint64_t ck_lego_distinct(const struct ck_template *t, const long *param);
+uint64_t ck_addition_distinct(const struct ck_template *t, const long *param);
+
 /* skill below k, for both */
 int ck_skill_check(const struct ck_template *t, const long *param,
     const struct ck_vocab *v);

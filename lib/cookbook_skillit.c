@@ -40,6 +40,16 @@ put_str(struct ck_buf *b, const char *s)
 	ck_buf_add(b, s, strlen(s));
 }
 
+/* a * b, or UINT64_MAX when that does not fit: distinct counts only need
+ * to be compared with a count of examples, itself below 2^63. */
+static uint64_t
+mul_sat(uint64_t a, uint64_t b)
+{
+	if (a != 0 && b > UINT64_MAX / a)
+		return UINT64_MAX;
+	return a * b;
+}
+
 int
 ck_skill_check(const struct ck_template *t, const long *param,
     const struct ck_vocab *v)
@@ -121,6 +131,29 @@ ck_lego_generate(const struct ck_template *t, const long *param,
 	rng_shuffle(r, order, k, sizeof *order);
 	ck_lego_format(letters, bits, k, order, query, &ex->input, &ex->output);
 	ex->skill = skill_name[query];
+}
+
+/*
+ * An input is determined by, and determines, the chain's letters in
+ * order (26!/(26-k)! choices), its bits (2^k: the root's value and, for
+ * each other variable, val or not, a bijection from the bits), the order
+ * of the k clauses (k!, all different texts since the names differ) and
+ * the queried variable (k, when the skill is not fixed); the output is
+ * the rule's.  Each of these is drawn uniformly, so all examples are
+ * equally likely.
+ */
+uint64_t
+ck_lego_distinct(const struct ck_template *t, const long *param)
+{
+	uint64_t k = (uint64_t)param[LEGO_K], n = 1, i;
+
+	(void)t;
+	for (i = 0; i < k; i++) {
+		n = mul_sat(n, LEGO_LETTERS - i);	/* letters */
+		n = mul_sat(n, 2);			/* bits */
+		n = mul_sat(n, i + 1);			/* clause order */
+	}
+	return param[LEGO_SKILL] >= 0 ? n : mul_sat(n, k);
 }
 
 int
@@ -338,6 +371,22 @@ ck_addition_generate(const struct ck_template *t, const long *param,
 	a2 = rng_uniform_int(r, top - 1);
 	ck_addition_format(a1, a2, k, digit, &ex->input, &ex->output);
 	ex->skill = skill_name[digit];
+}
+
+/* Two operands of 10^k - 1 values each, written zero-padded (so every
+ * pair reads differently), times the k digits when the skill is not
+ * fixed; all equally likely. */
+uint64_t
+ck_addition_distinct(const struct ck_template *t, const long *param)
+{
+	uint64_t top = 1, n;
+	long i;
+
+	(void)t;
+	for (i = 0; i < param[ADD_K]; i++)
+		top *= 10;
+	n = mul_sat(top - 1, top - 1);
+	return param[ADD_SKILL] >= 0 ? n : mul_sat(n, (uint64_t)param[ADD_K]);
 }
 
 int

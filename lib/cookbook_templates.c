@@ -1310,6 +1310,7 @@ static const struct ck_template catalogue[] = {
 		"Document: ", "Question: ",
 		docqa_params, NPARAMS(docqa_params), 0,
 		docqa_generate, parse_labelled, docqa_rule, docqa_check,
+		NULL,
 	},
 	{
 		"mcq-overlap", "selection",
@@ -1319,6 +1320,7 @@ static const struct ck_template catalogue[] = {
 		"Context: ", "Question: ",
 		mcq_params, NPARAMS(mcq_params), 1,
 		mcq_generate, parse_labelled, max_overlap_rule, mcq_check,
+		NULL,
 	},
 	{
 		"yesno-contains", "search", "yes/no QA (BoolQ)",
@@ -1327,6 +1329,7 @@ static const struct ck_template catalogue[] = {
 		"Passage: ", "Question: ",
 		yesno_params, NPARAMS(yesno_params), 0,
 		yesno_generate, parse_labelled, yesno_rule, yesno_check,
+		NULL,
 	},
 	{
 		"entity-match", "comparison", "entity matching",
@@ -1335,6 +1338,7 @@ static const struct ck_template catalogue[] = {
 		"Entity A: ", "Entity B: ",
 		match_params, NPARAMS(match_params), 0,
 		match_generate, parse_labelled, match_rule, match_check,
+		NULL,
 	},
 	{
 		"entity-disambig", "selection", "entity disambiguation",
@@ -1343,7 +1347,7 @@ static const struct ck_template catalogue[] = {
 		"Context: ", "Mention: ",
 		disambig_params, NPARAMS(disambig_params), 1,
 		disambig_generate, parse_labelled, max_overlap_rule,
-		disambig_check,
+		disambig_check, NULL,
 	},
 	{
 		"continuation", "selection", "sentence completion (HellaSwag)",
@@ -1352,7 +1356,7 @@ static const struct ck_template catalogue[] = {
 		"Sequence: ", NULL,
 		continuation_params, NPARAMS(continuation_params), 1,
 		continuation_generate, parse_labelled, continuation_rule,
-		continuation_check,
+		continuation_check, NULL,
 	},
 	{
 		"fill-blank", "selection", "fill in the blank (WinoGrande)",
@@ -1361,6 +1365,7 @@ static const struct ck_template catalogue[] = {
 		"Context: ", "Sentence: ",
 		blank_params, NPARAMS(blank_params), 1,
 		blank_generate, parse_labelled, blank_rule, blank_check,
+		NULL,
 	},
 	{
 		"two-choice", "selection", "two-choice commonsense (PIQA)",
@@ -1368,7 +1373,7 @@ static const struct ck_template catalogue[] = {
 		"Goal: ", NULL,
 		twochoice_params, NPARAMS(twochoice_params), 1,
 		twochoice_generate, parse_labelled, max_overlap_rule,
-		twochoice_check,
+		twochoice_check, NULL,
 	},
 	{
 		"lego", "skill", "LEGO variable resolution (Skill-It)",
@@ -1376,6 +1381,7 @@ static const struct ck_template catalogue[] = {
 		"Input: ", NULL,
 		ck_lego_params, CK_LEGO_NPARAMS, 0,
 		ck_lego_generate, ck_lego_parse, ck_lego_rule, ck_skill_check,
+		ck_lego_distinct,
 	},
 	{
 		"addition", "skill", "multi-digit addition (Skill-It)",
@@ -1384,7 +1390,7 @@ static const struct ck_template catalogue[] = {
 		"Input: ", NULL,
 		ck_addition_params, CK_ADDITION_NPARAMS, 0,
 		ck_addition_generate, ck_addition_parse, ck_addition_rule,
-		ck_skill_check,
+		ck_skill_check, ck_addition_distinct,
 	},
 };
 

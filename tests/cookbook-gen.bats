@@ -238,3 +238,73 @@ J
 	run -1 --separate-stderr cookbook-gen gen -n 10 --mix mix.json
 	[ "$stderr" = "cookbook-gen: mix.json:1:7: unknown template 'r1' (cookbook-gen list shows them)" ]
 }
+
+# The input fields of records, one a line (lego and addition inputs hold no
+# quotes).
+inputs() {
+	grep -o '"input":"[^"]*"' "$@"
+}
+
+@test "--unique: lego k=2 has repeats, and none with --unique; check passes" {
+	cookbook-gen gen -n 5000 -p k=2 lego > plain.jsonl
+	cookbook-gen gen -n 5000 -p k=2 --unique lego > uniq.jsonl
+	[ "$(inputs plain.jsonl | sort | uniq -d | wc -l)" -gt 500 ]
+	[ "$(wc -l < uniq.jsonl)" -eq 5000 ]
+	[ "$(inputs uniq.jsonl | sort | uniq -d | wc -l)" -eq 0 ]
+	run -0 --separate-stderr cookbook-gen check uniq.jsonl
+	[ "$stderr" = "cookbook-gen: checked 5000 records: 0 mismatches" ]
+	# a repeat is replaced in its place: the records before the plain
+	# run's first repeat are the same, that one is not
+	first=$(inputs plain.jsonl | awk 'seen[$0]++ { print NR; exit }')
+	[ "$first" -gt 1 ]
+	cmp <(head -n $((first - 1)) plain.jsonl) <(head -n $((first - 1)) uniq.jsonl)
+	! cmp -s <(sed -n "${first}p" plain.jsonl) <(sed -n "${first}p" uniq.jsonl)
+	[ "$(sed -n "${first}p" uniq.jsonl | grep -o '"id":[0-9]*')" = "\"id\":$((first - 1))" ]
+}
+
+@test "--unique: every distinct example when -n is exactly their number" {
+	cookbook-gen gen -n 10400 -p k=2 --unique lego > l.jsonl
+	[ "$(inputs l.jsonl | sort -u | wc -l)" -eq 10400 ]
+	cookbook-gen gen -n 19602 -p addition.k=2 --unique addition > a.jsonl
+	[ "$(inputs a.jsonl | sort -u | wc -l)" -eq 19602 ]
+}
+
+@test "--unique: same seed, same bytes; another seed differs; no repeats, no change" {
+	cookbook-gen gen -n 3000 -s 5 -p k=2 --unique lego addition > a.jsonl
+	cookbook-gen gen -n 3000 -s 5 -p k=2 --unique lego addition > b.jsonl
+	cookbook-gen gen -n 3000 -s 6 -p k=2 --unique lego addition > c.jsonl
+	cmp a.jsonl b.jsonl
+	! cmp -s a.jsonl c.jsonl
+	# where the plain run has no repeats --unique changes nothing
+	cookbook-gen gen -n 2000 -s 5 docqa-span fill-blank > p.jsonl
+	cookbook-gen gen -n 2000 -s 5 --unique docqa-span fill-blank | cmp - p.jsonl
+}
+
+@test "--unique --shard: each part unique, parts may repeat each other" {
+	cookbook-gen gen -n 9000 -p k=2 lego addition --unique --shard 0/3 > s0.jsonl
+	cookbook-gen gen -n 9000 -p k=2 lego addition --unique --shard 1/3 > s1.jsonl
+	cookbook-gen gen -n 9000 -p k=2 lego addition --unique --shard 2/3 > s2.jsonl
+	for i in 0 1 2; do
+		[ "$(wc -l < s$i.jsonl)" -eq 3000 ]
+		[ "$(inputs s$i.jsonl | sort | uniq -d | wc -l)" -eq 0 ]
+	done
+	[ "$(cat s0.jsonl s1.jsonl s2.jsonl | inputs | sort | uniq -d | wc -l)" -gt 0 ]
+	# 20000 lego examples are more than k=2's 10400, half of them not
+	cookbook-gen gen -n 20000 -p k=2 --unique --shard 1/2 lego > half.jsonl
+	[ "$(inputs half.jsonl | sort -u | wc -l)" -eq 10000 ]
+}
+
+@test "--unique: too few distinct examples is an error, exit 1" {
+	run -1 --separate-stderr cookbook-gen gen -n 10401 -p k=2 --unique lego
+	[ "$stderr" = "cookbook-gen: lego (k=2 skill=-1) has 10400 distinct examples; --unique cannot make 10401" ]
+	[ -z "$output" ]
+	run -1 --separate-stderr cookbook-gen gen -n 120 -p lego.k=1 -p lego.skill=0 --unique lego addition
+	[ "$stderr" = "cookbook-gen: lego (k=1 skill=0) has 52 distinct examples; --unique cannot make 60" ]
+	run -1 --separate-stderr cookbook-gen gen -n 20802 -p k=2 --unique --shard 0/2 lego
+	[ "$stderr" = "cookbook-gen: lego (k=2 skill=-1) has 10400 distinct examples; --unique cannot make 10401" ]
+	# uncounted templates: the bound on rejected draws, and -o stays unmade
+	printf 'aa\nbb\ncc\n' > v.txt
+	run -1 --separate-stderr cookbook-gen gen -n 100 --vocab v.txt -p goal_len=1 -p solution_len=1 --unique -o t.jsonl two-choice
+	[[ "$stderr" == "cookbook-gen: two-choice: 1048576 draws in a row repeated earlier examples ("*" distinct made): too few distinct examples for --unique" ]]
+	[ ! -e t.jsonl ]
+}

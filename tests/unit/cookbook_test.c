@@ -2,8 +2,9 @@
  * cookbook_test - lib/cookbook: every template's examples pass their own
  * rule (default parameters, other parameters, the smallest vocabulary
  * each allows, a vocabulary file with upper case and UTF-8), determinism,
- * label balance, Skill-It's exact strings, vocabulary files, the
- * tokeniser, and the messages of rules that cannot apply.
+ * label balance, Skill-It's exact strings, --unique's sets and distinct
+ * counts, vocabulary files, the tokeniser, and the messages of rules that
+ * cannot apply.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -613,6 +614,135 @@ test_addition(const struct ck_vocab *v)
 	ck_buf_release(&rule);
 }
 
+/* ---- --unique ---- */
+
+/*
+ * Draw one generator dry: a set that takes every new example reaches the
+ * distinct count exactly, and then fails.  That checks the count itself:
+ * one too high and the set never fills, one too low and the draw after
+ * the count still finds a new example.
+ */
+static void
+unique_exhaust(const struct ck_vocab *v, const char *name, long k,
+    long skill, uint64_t want)
+{
+	const struct ck_template *t = ck_template_find(name);
+	long param[CK_MAX_PARAMS];
+	struct ck_unique *u;
+	struct ck_example ex;
+	struct rng r;
+	uint64_t d, i;
+	int failed = 0;
+
+	ck_template_defaults(t, param);
+	param[ck_template_param_index(t, "k")] = k;
+	param[ck_template_param_index(t, "skill")] = skill;
+	d = ck_template_distinct(t, param);
+	is_int((long long)d, (long long)want, "unique: %s k=%ld skill=%ld has "
+	    "%llu distinct examples", name, k, skill, (unsigned long long)want);
+	u = ck_unique_new(t, param, (size_t)d);
+	ck_example_init(&ex);
+	rng_init(&r, SEED, 77, (uint64_t)k);
+	for (i = 0; i < d && !failed; i++)
+		failed = ck_unique_generate(u, v, &r, &ex) != 0;
+	ok(!failed && ck_unique_count(u) == d, "unique: %s k=%ld skill=%ld: "
+	    "all %llu made (%s)", name, k, skill, (unsigned long long)d,
+	    failed ? loam_error() : "ok");
+	ok(ck_unique_generate(u, v, &r, &ex) != 0 &&
+	    strstr(loam_error(), "too few distinct examples") != NULL &&
+	    ck_unique_count(u) == d, "unique: %s k=%ld skill=%ld: then the "
+	    "bound on rejected draws fails the next", name, k, skill);
+	ok(ck_unique_check(t, param, d) == 0 &&
+	    ck_unique_check(t, param, d + 1) != 0, "unique: %s k=%ld "
+	    "skill=%ld: check allows %llu, not one more", name, k, skill,
+	    (unsigned long long)d);
+	ck_example_release(&ex);
+	ck_unique_free(u);
+}
+
+static void
+test_unique(const struct ck_vocab *v)
+{
+	const struct ck_template *lego = ck_template_find("lego");
+	const struct ck_template *add = ck_template_find("addition");
+	const struct ck_template *mcq = ck_template_find("mcq-overlap");
+	long param[CK_MAX_PARAMS];
+	struct ck_example ex, plain;
+	struct ck_unique *u;
+	struct rng r, r2;
+	size_t n;
+
+	unique_exhaust(v, "lego", 1, -1, 52);
+	unique_exhaust(v, "lego", 2, 1, 5200);
+	unique_exhaust(v, "lego", 2, -1, 10400);
+	unique_exhaust(v, "addition", 1, -1, 81);
+	unique_exhaust(v, "addition", 2, 0, 9801);
+	unique_exhaust(v, "addition", 2, -1, 19602);
+
+	ck_template_defaults(lego, param);
+	is_int((long long)ck_template_distinct(lego, param), 151557120000LL,
+	    "unique: lego at its defaults (k=5)");
+	param[0] = 26;
+	ok(ck_template_distinct(lego, param) == UINT64_MAX,
+	    "unique: lego k=26 saturates");
+	ck_template_defaults(add, param);
+	param[0] = 9;
+	ok(ck_template_distinct(add, param) == UINT64_C(8999999982000000009),
+	    "unique: addition k=9 is 9 (10^9 - 1)^2, just in range");
+	param[0] = 18;
+	ok(ck_template_distinct(add, param) == UINT64_MAX,
+	    "unique: addition k=18 saturates");
+	ck_template_defaults(mcq, param);
+	ok(ck_template_distinct(mcq, param) == 0 &&
+	    ck_unique_check(mcq, param, UINT64_MAX / 2) == 0,
+	    "unique: random-token templates are not counted, and not refused");
+	ck_template_defaults(lego, param);
+	param[0] = 2;
+	ok(ck_unique_check(lego, param, 10401) != 0, "unique: refused");
+	is_str(loam_error(), "lego (k=2 skill=-1) has 10400 distinct examples; "
+	    "--unique cannot make 10401", "unique: the refusal names the "
+	    "setting, its count and the count asked for");
+
+	/* Equal means same skill, input and options; the output follows. */
+	ck_example_init(&ex);
+	ck_template_defaults(mcq, param);
+	u = ck_unique_new(mcq, param, 0);
+	generate(mcq, param, v, SEED, 0, &ex);
+	ok(ck_unique_add(u, &ex) == 1, "unique: a first example is new");
+	ok(ck_unique_add(u, &ex) == 0, "unique: the same again is not");
+	ex.output.s[0] ^= 1;
+	ok(ck_unique_add(u, &ex) == 0, "unique: the output is not compared");
+	n = ex.optbuf.len - 2;		/* the last option's last byte */
+	ex.optbuf.s[n] ^= 1;
+	ok(ck_unique_add(u, &ex) == 1, "unique: the options are");
+	ex.skill = "0";
+	ok(ck_unique_add(u, &ex) == 1, "unique: so is the skill");
+	ok(ck_unique_add(u, &ex) == 0 && ck_unique_count(u) == 3,
+	    "unique: three distinct examples in the set");
+	ck_unique_free(u);
+
+	/* The first draw is the plain example: --unique changes the output
+	 * only where there are repeats. */
+	ck_example_init(&plain);
+	ck_template_defaults(lego, param);
+	u = ck_unique_new(lego, param, 0);
+	rng_init(&r, SEED, 5, 123);
+	r2 = r;
+	lego->generate(lego, param, v, &r, &plain);
+	ok(ck_unique_generate(u, v, &r2, &ex) == 0 &&
+	    strcmp(ex.input.s, plain.input.s) == 0 &&
+	    memcmp(&r, &r2, sizeof r) == 0, "unique: a new example is the "
+	    "plain draw, consuming the same randomness");
+	lego->generate(lego, param, v, &r, &plain);	/* the second draw */
+	rng_init(&r2, SEED, 5, 123);
+	ok(ck_unique_generate(u, v, &r2, &ex) == 0 &&
+	    strcmp(ex.input.s, plain.input.s) == 0, "unique: a repeat is "
+	    "replaced by the generator's next draw");
+	ck_unique_free(u);
+	ck_example_release(&plain);
+	ck_example_release(&ex);
+}
+
 /* ---- vocabularies ---- */
 
 static void
@@ -962,6 +1092,7 @@ main(void)
 	test_lego_format();
 	test_lego_generated(&v);
 	test_addition(&v);
+	test_unique(&v);
 	test_vocab_builtin();
 	test_vocab_file();
 	test_tokenize();

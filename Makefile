@@ -4,6 +4,7 @@
 #   make check      run every test suite; last line "N passed, N failed"
 #   make bench      run tests/bench/*, one line each
 #   make demo       run the demo on embedded data
+#   make evidence   each method's central claim, reproduced on CPU
 #   make deps       apt-get install whatever is missing
 #   make install / uninstall / lint / fuzz / clean
 #
@@ -73,7 +74,7 @@ BENCH_BIN := $(patsubst tests/bench/%,$(TBIN)/bench/%,$(basename $(BENCH_SRC)))
 MAN1      := $(sort $(wildcard man/*.1))
 MAN5      := $(sort $(wildcard man/*.5))
 
-.PHONY: all deps bench-deps lint-deps fuzz-deps deps-list check test bench demo install uninstall lint fuzz clean \
+.PHONY: all deps bench-deps lint-deps fuzz-deps deps-list check test bench demo evidence install uninstall lint fuzz clean \
 	tart-model
 .DEFAULT_GOAL := all
 
@@ -158,6 +159,10 @@ bench: all bench-deps $(BENCH_BIN) $(TOOL_BIN)
 demo: all $(TOOL_BIN)
 	@LOAM_OUT=$(OUT) tests/demo
 
+# Each method's central claim at CPU scale, from runs (README, Evidence).
+evidence: all $(TOOL_BIN) $(TBIN)/unit/gridworld_test
+	@LOAM_OUT=$(OUT) tests/evidence
+
 # The CPU-trained TART reasoning module shipped in testdata/ (tart-fit(1),
 # README), in two stages: 12,000 steps through the curricula on one thread
 # (TART_RESUME=1 continues an interrupted stage 1 from its last checkpoint,
@@ -190,8 +195,8 @@ uninstall:
 lint: deps lint-deps
 	mandoc -T lint -W warning $(MAN1) $(MAN5)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-	    --std=c11 --inline-suppr -Ilib -D_POSIX_C_SOURCE=200809L \
-	    --suppress=missingIncludeSystem lib cmd
+	    --std=c11 --inline-suppr -Ilib -D_POSIX_C_SOURCE=200809L -D__GNUC__ \
+	    --library=tests/cppcheck.cfg --suppress=missingIncludeSystem lib cmd
 
 # libFuzzer targets (clang); not part of check.  Run one with
 #   build/fuzz/rec_fuzz -max_total_time=60 tests/fuzz/corpus/rec

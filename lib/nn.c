@@ -470,6 +470,8 @@ nn_softmax_ce_forward(const float *logits, const int *targets, size_t N,
 		double sum = 0.0;
 		for (size_t j = 0; j < V; j++)
 			sum += exp((double)l[j] - mx);
+		/* sum >= 1: the maximum's own term is exp(0) */
+		/* cppcheck-suppress invalidFunctionArg */
 		loss += log(sum) + mx - l[targets[i]];
 	}
 	return N > 0 ? loss / (double)N : 0.0;

@@ -419,6 +419,24 @@ drop_old_cache(const char *path)
 	close(fd);
 }
 
+/* The stage of chain c that writes path (its stdout: or a tee:). */
+static const char *
+writer_of(const struct pipeline *pl, size_t c, const char *path)
+{
+	const struct pl_chain *ch = &pl->chains[c];
+
+	for (size_t s = ch->first; s < ch->first + ch->count; s++) {
+		const struct pl_stage *st = &pl->stages[s];
+
+		if (st->out && strcmp(st->out, path) == 0)
+			return st->name;
+		for (size_t t = 0; t < st->ntee; t++)
+			if (strcmp(st->tee[t], path) == 0)
+				return st->name;
+	}
+	return pl->stages[ch->first].name;
+}
+
 static int
 start_chain(struct runner *r, size_t c)
 {
@@ -434,13 +452,22 @@ start_chain(struct runner *r, size_t c)
 		cr->tmp[i].fd = -1;
 	for (size_t i = 0; i < ch->noutputs; i++) {
 		drop_old_cache(ch->outputs[i]);
-		if (make_parents(ch->outputs[i]) != 0 || atomic_open(&cr->tmp[i], ch->outputs[i]) != 0)
-			return -1;
+		if (make_parents(ch->outputs[i]) != 0 || atomic_open(&cr->tmp[i], ch->outputs[i]) != 0) {
+			char why[512];
+
+			snprintf(why, sizeof why, "%s", loam_error());
+			loam_seterr("stage '%s': cannot write %s (%s)",
+			    writer_of(r->pl, c, ch->outputs[i]), ch->outputs[i], why);
+			goto fail;
+		}
 		set_cloexec(cr->tmp[i].fd);
 	}
 	if ((in = open(r->pl->stages[ch->first].in ? r->pl->stages[ch->first].in : "/dev/null",
-	    O_RDONLY | O_CLOEXEC)) < 0)
-		return loam_seterr("%s: %s", r->pl->stages[ch->first].in, strerror(errno));
+	    O_RDONLY | O_CLOEXEC)) < 0) {
+		loam_seterr("stage '%s': %s: %s", r->pl->stages[ch->first].name,
+		    r->pl->stages[ch->first].in, strerror(errno));
+		goto fail;
+	}
 	for (size_t s = ch->first; s < ch->first + ch->count; s++) {
 		const struct pl_stage *st = &r->pl->stages[s];
 		struct stage_run *sr = &r->sr[s];
@@ -872,6 +899,12 @@ run_pipeline(struct runner *r)
 				r->cr[c].problem = xstrdup(loam_error());
 				r->failed = 1;
 				stop_everything(r);
+				/* Nothing of it may have started (an output that
+				 * cannot be created): then no child will ever end
+				 * to finish it, so finish it here, or the loop
+				 * would wait forever with the lock held. */
+				if (chain_over(r, c))
+					finish_chain(r, c);
 			}
 		}
 		if (r->running == 0)

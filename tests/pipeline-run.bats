@@ -602,3 +602,16 @@ smoke() {	# pipeline name, then output files and their line counts
 @test "pipelines/reward-count.yaml" {
 	smoke reward-count rewards.jsonl 200 counts.jsonl 18 rewards-simhash.jsonl 200
 }
+
+@test "an output that cannot be created: the stage and path named, exit 1, no hang, the lock released" {
+	touch p.yaml
+	printf 'stages:\n  - {name: g, run: [echo, new], stdout: p.yaml/x.txt}\n' > q.yaml
+	run -1 --separate-stderr timeout 20 pipeline-run q.yaml
+	[ "${stderr_lines[0]}" = "pipeline-run: stage 'g': cannot write p.yaml/x.txt (p.yaml/x.txt: Not a directory)" ]
+	# the lock is free: a second run fails the same way, not with 75
+	run -1 --separate-stderr timeout 20 pipeline-run q.yaml
+	printf 'stages:\n  - {name: h, run: [echo, hi], tee: [/proc/loam/x], stdout: o.txt}\n' > t.yaml
+	run -1 --separate-stderr timeout 20 pipeline-run t.yaml
+	assert_equal "${stderr_lines[0]}" "pipeline-run: stage 'h': cannot write /proc/loam/x (/proc/loam: No such file or directory)"
+	[ ! -e o.txt ]
+}

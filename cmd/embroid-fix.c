@@ -27,7 +27,8 @@ static const char usage[] =
     "                   [--embed-field name] [--neighbors name=file] [-k k]\n"
     "                   [--metric cosine|l2|ip] [--index flat|spec]\n"
     "                   [--thresholds t+,t-[;t+,t-...]] [--class-balance p|estimate]\n"
-    "                   [--explain] [--gold field] [-t threads] [-o file] [file]\n";
+    "                   [--min-z z] [--reference] [--explain] [--gold field]\n"
+    "                   [-t threads] [-o file] [file]\n";
 static const char help[] =
     "Correct votes by kNN consistency across embedding spaces (Embroid).\n"
     "  --votes FIELD          per-source votes: an array (or one number) in {-1,0,+1}\n"
@@ -42,6 +43,10 @@ static const char help[] =
     "  --thresholds T         t+,t- for every source, or t+,t-;t+,t-;... per source\n"
     "                         (default: each source's share of positive votes)\n"
     "  --class-balance P      P(y = +1): a number, or estimate (default 0.5)\n"
+    "  --min-z Z              skip a triplet whose |M_jk| is within Z standard\n"
+    "                         errors of 0 (default 2; 0: only M_jk = 0)\n"
+    "  --reference            FlyingSquid's label model with its defects, as the\n"
+    "                         reference runs it\n"
     "  --explain              add the smoothed votes and the sources' accuracies\n"
     "  --gold FIELD           report accuracy and macro-F1 before and after\n"
     "  -t, --threads N        threads for FAISS and OpenBLAS\n"
@@ -53,6 +58,7 @@ static const char help[] =
 enum {
 	OPT_VOTES = 256, OPT_ZERO_ONE, OPT_CLASSES, OPT_EMBED_FIELD, OPT_NEIGHBORS,
 	OPT_METRIC, OPT_INDEX, OPT_THRESHOLDS, OPT_CLASS_BALANCE, OPT_EXPLAIN, OPT_GOLD,
+	OPT_MIN_Z, OPT_REFERENCE,
 };
 
 enum space_kind { SPACE_FILE, SPACE_FIELD, SPACE_NEIGHBORS };
@@ -354,6 +360,8 @@ main(int argc, char *argv[])
 		{ "class-balance", required_argument, NULL, OPT_CLASS_BALANCE },
 		{ "explain", no_argument, NULL, OPT_EXPLAIN },
 		{ "gold", required_argument, NULL, OPT_GOLD },
+		{ "min-z", required_argument, NULL, OPT_MIN_Z },
+		{ "reference", no_argument, NULL, OPT_REFERENCE },
 		CLI_COMMON_LONGOPTS,
 	};
 	struct cli_opts o;
@@ -367,6 +375,8 @@ main(int argc, char *argv[])
 	const char *metric_name = "cosine";
 	enum knn_metric metric;
 	int c, k = 10, zero_one = 0, classes = 0, explain = 0, metric_flags;
+	int reference = 0;
+	double min_z = -1;	/* -1: the label model's default */
 	double class_balance = 0.5, t0, t_knn = 0, t_rest;
 	static int8_t *bin, *L;
 	static double *tp, *tn, *proba, *best_p, *acc;
@@ -422,6 +432,10 @@ main(int argc, char *argv[])
 			break;
 		case OPT_EXPLAIN: explain = 1; break;
 		case OPT_GOLD: gold_field = optarg; break;
+		case OPT_MIN_Z:
+			min_z = cli_parse_double("--min-z", optarg, 0, 1e6);
+			break;
+		case OPT_REFERENCE: reference = 1; break;
 		default:
 			cli_common_option(&o, c);
 		}
@@ -519,9 +533,14 @@ main(int argc, char *argv[])
 			die("%s", loam_error());
 		if (smooth_keep)
 			memcpy(smooth_keep + q * n * width, L, n * width);
-		labelmodel_opts_default(&lo);
+		if (reference)
+			labelmodel_opts_reference(&lo);
+		else
+			labelmodel_opts_default(&lo);
 		lo.class_balance = class_balance;
 		lo.tie = LABELMODEL_TIE_NEGATIVE;	/* the reference's rule */
+		if (min_z >= 0)
+			lo.min_z = min_z;
 		labelmodel_init(&lm, &lo);
 		if (labelmodel_fit(&lm, L, n, width) != 0)
 			die("%s%s%zu: %s", classes ? "class " : "", classes ? "" : "",

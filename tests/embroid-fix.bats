@@ -28,7 +28,7 @@ NBRS() {
 	command -v mandoc >/dev/null || skip "mandoc not installed"
 	run -0 bash -c "man_text '$LOAM_TOP/man/embroid-fix.1' | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p'"
 	for opt in --votes --zero-one --classes --embed-field --neighbors --metric --index \
-	    --thresholds --class-balance --explain --gold; do
+	    --thresholds --class-balance --min-z --reference --explain --gold; do
 		assert_output --partial -- "$opt"
 	done
 }
@@ -155,4 +155,49 @@ NBRS() {
 		sed -n '/^EXAMPLES/,/^SEE ALSO/p' | sed -n 's/^[[:space:]]*\$ //p' > examples.sh
 	[ "$(wc -l < examples.sh)" -ge 2 ]
 	run -0 bash -e examples.sh
+}
+
+# 5000 synthetic rows: sources 60/70/80% accurate, 30% positive, two
+# 4-d spaces whose means follow the label (seeded, perl as in minbase).
+synthetic() {
+	perl -e '
+		srand(11);
+		sub g { my $u = 1 - rand(); my $v = rand(); sqrt(-2 * log($u)) * cos(6.283185307179586 * $v) }
+		for (1 .. 5000) {
+			my $y = rand() < 0.3 ? 1 : -1;
+			my @v = map { rand() < $_ ? $y : -$y } 0.6, 0.7, 0.8;
+			my @a = map { sprintf "%.4f", 0.6 * $y + g() } 1 .. 4;
+			my @b = map { sprintf "%.4f", 0.4 * $y + g() } 1 .. 4;
+			printf "{\"votes\":[%s],\"gold\":%d,\"e1\":[%s],\"e2\":[%s]}\n",
+			    join(",", @v), $y, join(",", @a), join(",", @b);
+		}' > synth.jsonl
+}
+
+labels() { embroid-fix -q --votes votes --embed-field e1 --embed-field e2 "$@" synth.jsonl | grep -o '"embroid":-\?1'; }
+differ() { paste -d' ' "$1" "$2" | awk '$1 != $2' | wc -l; }
+
+@test "--min-z: the triplet significance rule changes labels at k = 5 (37 of 5000), none at k = 15; 0 turns it off as --reference does" {
+	synthetic
+	labels -k 5 > d5; labels -k 5 --min-z 0 > z5; labels -k 5 --reference > r5
+	labels -k 5 --min-z 2 > t5
+	[ "$(wc -l < d5)" -eq 5000 ]
+	[ "$(differ d5 z5)" -eq 37 ]
+	[ "$(differ z5 r5)" -eq 0 ]
+	cmp d5 t5	# 2 is the default
+	labels -k 15 > d15; labels -k 15 --min-z 0 > z15
+	[ "$(differ d15 z15)" -eq 0 ]
+}
+
+@test "--reference on the DBPedia demo gives the reference's numbers; bad --min-z exits 2" {
+	demo_records
+	run -0 --separate-stderr embroid-fix --reference --zero-one --votes votes --gold label -k 10 $(NBRS) demo.jsonl
+	[[ "${stderr_lines[0]}" == *"flipped 342 of 2000" ]]
+	[ "${stderr_lines[2]}" = "embroid-fix: gold: accuracy 0.7230 -> 0.7670, macro-F1 0.7203 -> 0.7670" ]
+	# with the reference's (0.5, 0.5) thresholds its flip of negative cells gives 0.7610
+	run -0 --separate-stderr embroid-fix --reference --thresholds 0.5,0.5 --zero-one --votes votes --gold label -k 10 $(NBRS) demo.jsonl
+	[[ "${stderr_lines[2]}" == *"macro-F1 0.7203 -> 0.7610" ]]
+	run -2 --separate-stderr embroid-fix --min-z -1 --votes v --embed-field e
+	[ "${stderr_lines[0]}" = "embroid-fix: --min-z: '-1' is not a number in [0, 1e+06]" ]
+	run -2 --separate-stderr embroid-fix --min-z two --votes v --embed-field e
+	[ "${stderr_lines[0]}" = "embroid-fix: --min-z: 'two' is not a number in [0, 1e+06]" ]
 }

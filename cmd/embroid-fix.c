@@ -448,6 +448,10 @@ main(int argc, char *argv[])
 		usage_error("no embedding space: give -e, --embed-field or --neighbors");
 	if (zero_one && classes)
 		usage_error("--zero-one and --classes exclude each other");
+	/* The reference's label model averages every triplet: a threshold
+	 * given with it would be silently ignored. */
+	if (reference && min_z >= 0)
+		usage_error("--min-z and --reference exclude each other");
 	if (argc > 1)
 		usage_error("one input file at most");
 	if (knn_metric_parse(metric_name, &metric, &metric_flags) != 0)

@@ -200,4 +200,6 @@ differ() { paste -d' ' "$1" "$2" | awk '$1 != $2' | wc -l; }
 	[ "${stderr_lines[0]}" = "embroid-fix: --min-z: '-1' is not a number in [0, 1e+06]" ]
 	run -2 --separate-stderr embroid-fix --min-z two --votes v --embed-field e
 	[ "${stderr_lines[0]}" = "embroid-fix: --min-z: 'two' is not a number in [0, 1e+06]" ]
+	run -2 --separate-stderr embroid-fix --min-z 0 --reference --votes v --embed-field e
+	[ "${stderr_lines[0]}" = "embroid-fix: --min-z and --reference exclude each other" ]
 }

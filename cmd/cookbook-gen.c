@@ -388,8 +388,14 @@ unique_sets(const struct plan *p, const struct settings *st, uint64_t seed,
 	for (size_t i = 0; i < p->n; i++) {
 		const long *param = st->param[catalogue_index(st, p->t[i])];
 
-		if (ck_unique_check(p->t[i], param, n[i]) != 0)
+		if (ck_unique_check(p->t[i], param, n[i]) != 0) {
+			/* freed first: die() leaves LeakSanitizer to judge */
+			for (size_t j = 0; j < i; j++)
+				ck_unique_free(seen[j]);
+			free(seen);
+			free(n);
 			die("%s", loam_error());
+		}
 		/* room up front for a usual run; a huge one grows as it goes
 		 * rather than claim gigabytes before its first example */
 		seen[i] = ck_unique_new(p->t[i], param,

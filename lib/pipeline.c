@@ -1014,7 +1014,7 @@ pipeline_load(struct pipeline *pl, const char *path, char *const *sets, size_t n
 	}
 	/* Text, as everywhere else a scalar is (a number as written). */
 	if (json_object_object_get_ex(root, "description", &v) && !scalar_text(v)) {
-		fail(where_or(v, path), "description: expected a string");
+		fail(where_or(v, where_or(root, path)), "description: expected a string");
 		goto out;
 	}
 	if (load_vars(pl, json_object_object_get_ex(root, "vars", &v) ? v : NULL,

@@ -177,10 +177,12 @@ resolve_scalar(const yaml_event_t *ev, json_object **out)
 }
 
 /*
- * An event's explicit tag, or NULL.  Any tag is refused: a tag asks for
- * a type or an object the schema does not have (!!python/object), and
- * even the core schema's (!!str, !!int) would let one file mean different
- * things to loam and to another YAML reader; quoting makes a string.
+ * An event's explicit tag, or NULL.  Any tag is refused, on collections
+ * and keys too: a tag asks the reader for a type or an object
+ * (!!python/object) that loam's callers never look for, so honouring a
+ * few and ignoring the rest let "run: !foo [echo]" through as if the tag
+ * meant something.  The core schema's were only ever a way to say "this
+ * is a string", which quoting says.
  */
 static const char *
 event_tag(const yaml_event_t *ev)

@@ -139,24 +139,14 @@ resolve_scalar(const yaml_event_t *ev, json_object **out)
 		"+.INF", "-.inf", "-.Inf", "-.INF", NULL,
 	};
 	const char *s = (const char *)ev->data.scalar.value;
-	const char *tag = (const char *)ev->data.scalar.tag;
 	size_t len = ev->data.scalar.length;
-	int plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 	long long i;
 	int r;
 
 	*out = NULL;
-	if (tag && strcmp(tag, YAML_STR_TAG) == 0)
-		plain = 0;
-	else if (tag && strcmp(tag, "!") != 0 && strcmp(tag, YAML_INT_TAG) != 0 &&
-	    strcmp(tag, YAML_FLOAT_TAG) != 0 && strcmp(tag, YAML_BOOL_TAG) != 0 &&
-	    strcmp(tag, YAML_NULL_TAG) != 0)
-		return loam_seterr("unsupported tag '%s'", tag);
-	else if (tag)
-		plain = 1;
 	if (strlen(s) != len)
 		return loam_seterr("NUL character in a scalar");
-	if (!plain) {
+	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
 		*out = json_object_new_string_len(s, (int)len);
 		return 0;
 	}
@@ -182,10 +172,48 @@ resolve_scalar(const yaml_event_t *ev, json_object **out)
 	}
 	if (one_of(s, nonfinite))
 		return loam_seterr("%s is not allowed (NaN and infinities are not numbers loam uses)", s);
-	if (tag && strcmp(tag, "!") != 0)
-		return loam_seterr("'%s' is not a valid %s", s, tag);
 	*out = json_object_new_string_len(s, (int)len);
 	return 0;
+}
+
+/*
+ * An event's explicit tag, or NULL.  Any tag is refused, on collections
+ * and keys too: a tag asks the reader for a type or an object
+ * (!!python/object) that loam's callers never look for, so honouring a
+ * few and ignoring the rest let "run: !foo [echo]" through as if the tag
+ * meant something.  The core schema's were only ever a way to say "this
+ * is a string", which quoting says.
+ */
+static const char *
+event_tag(const yaml_event_t *ev)
+{
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		return (const char *)ev->data.scalar.tag;
+	case YAML_SEQUENCE_START_EVENT:
+		return (const char *)ev->data.sequence_start.tag;
+	case YAML_MAPPING_START_EVENT:
+		return (const char *)ev->data.mapping_start.tag;
+	default:
+		return NULL;
+	}
+}
+
+static int
+refuse_tag(const char *name, const yaml_event_t *ev, const char *tag)
+{
+	static const char core[] = "tag:yaml.org,2002:";
+	char msg[300];
+
+	/* libyaml hands over the tag resolved; show it as it was written. */
+	if (strncmp(tag, core, sizeof core - 1) == 0)
+		snprintf(msg, sizeof msg, "tags are not supported ('!!%.100s'): "
+		    "quote a value to make it a string", tag + sizeof core - 1);
+	else
+		snprintf(msg, sizeof msg, "tags are not supported ('%.100s'): "
+		    "quote a value to make it a string", tag);
+	return loam_seterr("%s:%zu:%zu: %s", name, ev->start_mark.line + 1,
+	    ev->start_mark.column + 1, msg);
 }
 
 /* The stack of open collections while events arrive. */
@@ -292,6 +320,18 @@ conf_parse(const char *text, size_t len, const char *name)
 	yaml_event_t ev;
 	int done = 0, documents = 0, rc = 0;
 
+	if (len > CONF_MAX_SIZE) {
+		/* Say where the limit is crossed, as for any other error. */
+		yaml_mark_t mark = { 0 };
+		const char *p = text, *end = text + CONF_MAX_SIZE, *nl;
+
+		while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL)
+			p = nl + 1, mark.line++;
+		mark.column = (size_t)(end - p);
+		fail_at(name, mark, "larger than " CONF_MAX_SIZE_TEXT
+		    " (a configuration file, not data)");
+		return NULL;
+	}
 	if (!yaml_parser_initialize(&parser)) {
 		loam_seterr("%s: cannot initialise the YAML parser", name);
 		return NULL;
@@ -310,6 +350,11 @@ conf_parse(const char *text, size_t len, const char *name)
 			else
 				snprintf(msg, sizeof msg, "%s", parser.problem);
 			rc = fail_at(name, parser.problem_mark, msg);
+			break;
+		}
+		if (event_tag(&ev)) {
+			rc = refuse_tag(name, &ev, event_tag(&ev));
+			yaml_event_delete(&ev);
 			break;
 		}
 		switch (ev.type) {
@@ -339,6 +384,13 @@ conf_parse(const char *text, size_t len, const char *name)
 			if (ld.depth > 0 && json_object_is_type(ld.stack[ld.depth - 1].node,
 			    json_type_object) && !ld.stack[ld.depth - 1].key) {
 				rc = fail_at(name, ev.start_mark, "keys must be scalars");
+				break;
+			}
+			/* Checked as the events come, so that libyaml stops
+			 * early: it is quadratic in the depth of flow nesting. */
+			if (ld.depth >= CONF_MAX_DEPTH) {
+				rc = fail_at(name, ev.start_mark, "nested deeper than "
+				    CONF_MAX_DEPTH_TEXT " levels");
 				break;
 			}
 			v = ev.type == YAML_SEQUENCE_START_EVENT ?
@@ -372,21 +424,26 @@ conf_load(const char *path)
 {
 	FILE *fp = fopen(path, "r");
 	char *text = NULL;
-	size_t len = 0, cap = 0, n;
+	size_t len = 0, cap = 0, n, want;
 	json_object *root;
 
 	if (!fp) {
 		loam_seterr("%s: %s", path, strerror(errno));
 		return NULL;
 	}
+	/* One byte past the limit is enough for conf_parse to refuse it;
+	 * reading stops there (the file may be endless, like /dev/zero). */
 	do {
 		if (cap - len < 65536) {
 			cap = cap ? cap * 2 : 65536;
 			text = xrealloc(text, cap);
 		}
-		n = fread(text + len, 1, cap - len, fp);
+		want = cap - len;
+		if (want > CONF_MAX_SIZE + 1 - len)
+			want = CONF_MAX_SIZE + 1 - len;
+		n = fread(text + len, 1, want, fp);
 		len += n;
-	} while (n > 0);
+	} while (n > 0 && len <= CONF_MAX_SIZE);
 	if (ferror(fp)) {
 		loam_seterr("%s: %s", path, strerror(errno));
 		fclose(fp);

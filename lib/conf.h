@@ -7,10 +7,13 @@
  *  - resolves plain scalars by the YAML 1.2 core schema: null (~, null,
  *    empty), booleans (true/false in three casings), integers (decimal,
  *    0o octal, 0x hex, into int64), floats (including 1e3 and .5);
- *    quoted and block scalars are strings; the tags !!str, !!int,
- *    !!float, !!bool and !!null are honoured, any other tag is an error;
- *  - refuses .nan and .inf (loam never prints them), aliases, complex
- *    keys, more than one document, and duplicate keys;
+ *    quoted and block scalars are strings;
+ *  - refuses .nan and .inf (loam never prints them), aliases, tags (any:
+ *    !!str as much as !!python/object), complex keys, more than one
+ *    document, and duplicate keys;
+ *  - refuses a file larger than CONF_MAX_SIZE or nested deeper than
+ *    CONF_MAX_DEPTH collections, before libyaml spends long on it (its
+ *    time grows with the square of flow nesting);
  *  - refuses a plain key with a null value that contains ": "-less colon
  *    such as {a:1}, which YAML reads as the single key "a:1" (a trap for
  *    people writing JSON by hand).
@@ -30,6 +33,12 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Configuration, not data: limits far above any real file's. */
+#define CONF_MAX_SIZE ((size_t)16 << 20)
+#define CONF_MAX_SIZE_TEXT "16 MiB"
+#define CONF_MAX_DEPTH 64
+#define CONF_MAX_DEPTH_TEXT "64"
 
 /* NULL and loam_seterr("file:line:column: message") on failure. */
 json_object *conf_load(const char *path);

@@ -167,8 +167,16 @@ find_var(const struct pl_var *vars, size_t nvars, const char *name, size_t len)
 	return NULL;
 }
 
-int
-pl_expand(const struct pl_var *vars, size_t nvars, const char *s, char **out)
+/*
+ * pl_expand, with limits: variables made of variables grow
+ * exponentially (nine levels of ten references are 10^9 times the
+ * first), so no value may grow past PL_MAX_VALUE, and, when budget is
+ * not NULL, what substitution adds over a whole pipeline is taken from
+ * *budget (a thousand words of a 1 MiB value would be 1 GB).
+ */
+static int
+expand(const struct pl_var *vars, size_t nvars, const char *s, char **out,
+    size_t *budget)
 {
 	struct sbuf b = { 0 };
 
@@ -177,6 +185,7 @@ pl_expand(const struct pl_var *vars, size_t nvars, const char *s, char **out)
 		const char *end, *val;
 		const struct pl_var *v;
 		char *name;
+		size_t n;
 
 		if (p[0] != '$' || (p[1] != '{' && p[1] != '$')) {
 			sb_addc(&b, *p);
@@ -202,12 +211,41 @@ pl_expand(const struct pl_var *vars, size_t nvars, const char *s, char **out)
 			free(b.s);
 			return -1;
 		}
+		n = strlen(val);
+		if (b.len + n > PL_MAX_VALUE || (budget && n > *budget)) {
+			if (b.len + n > PL_MAX_VALUE)
+				loam_seterr("${%.100s} makes the value longer than "
+				    PL_MAX_VALUE_TEXT " (the limit for one value)", name);
+			else
+				loam_seterr("${%.100s}: the variables substituted come to more "
+				    "than " PL_MAX_EXPANDED_TEXT " in all (the limit for a "
+				    "pipeline)", name);
+			free(name);
+			free(b.s);
+			return -1;
+		}
+		if (budget)
+			*budget -= n;
 		free(name);
-		sb_add(&b, val, strlen(val));
+		sb_add(&b, val, n);
 		p = end;
 	}
 	*out = sb_take(&b);
 	return 0;
+}
+
+int
+pl_expand(const struct pl_var *vars, size_t nvars, const char *s, char **out)
+{
+	return expand(vars, nvars, s, out, NULL);
+}
+
+/* Expansion while loading: the first nvars of the pipeline's variables,
+ * and its budget. */
+static int
+subst(struct pipeline *pl, size_t nvars, const char *s, char **out)
+{
+	return expand(pl->vars, nvars, s, out, &pl->expand_budget);
 }
 
 char *
@@ -329,7 +367,7 @@ load_vars(struct pipeline *pl, json_object *vars, char *const *sets, size_t nset
 				text = "";
 			if (!text)
 				return fail(conf_where(val), "vars: %s: expected a string or a number", key);
-			if (pl_expand(pl->vars, pl->nvars, text, &value) != 0)
+			if (subst(pl, pl->nvars, text, &value) != 0)
 				return fail(where_or(val, conf_where(vars)), "vars: %s: %s", key,
 				    loam_error());
 			pl->vars = xreallocarray(pl->vars, pl->nvars + 1, sizeof *pl->vars);
@@ -368,7 +406,7 @@ load_vars(struct pipeline *pl, json_object *vars, char *const *sets, size_t nset
 		if (pl->vars[i].from != PL_FROM_FILE)
 			continue;
 		json_object_object_get_ex(vars, pl->vars[i].name, &val);
-		if (pl_expand(pl->vars, i, val ? scalar_text(val) : "", &value) != 0)
+		if (subst(pl, i, val ? scalar_text(val) : "", &value) != 0)
 			return fail(pl->vars[i].where, "vars: %s: %s", pl->vars[i].name, loam_error());
 		free(pl->vars[i].value);
 		pl->vars[i].value = value;
@@ -386,7 +424,7 @@ load_path(struct pipeline *pl, json_object *v, const char *stage_where, const ch
 
 	if (!text)
 		return fail(where_or(v, stage_where), "%s: expected a file name", what);
-	if (pl_expand(pl->vars, pl->nvars, text, &s) != 0)
+	if (subst(pl, pl->nvars, text, &s) != 0)
 		return fail(where_or(v, stage_where), "%s: %s", what, loam_error());
 	if (!*s || strchr(s, '\n')) {
 		free(s);
@@ -440,7 +478,7 @@ load_run(struct pipeline *pl, struct pl_stage *st, json_object *run)
 				return fail(where_or(e, conf_where(run)),
 				    "run: word %zu is not a string or a number", i + 1);
 			}
-			if (pl_expand(pl->vars, pl->nvars, text, &w) != 0) {
+			if (subst(pl, pl->nvars, text, &w) != 0) {
 				free_strv(words, n);
 				return fail(where_or(e, conf_where(run)), "run: %s", loam_error());
 			}
@@ -465,7 +503,7 @@ load_run(struct pipeline *pl, struct pl_stage *st, json_object *run)
 		for (size_t i = 0; i < nraw; i++) {
 			char *w;
 
-			if (pl_expand(pl->vars, pl->nvars, raw[i], &w) != 0) {
+			if (subst(pl, pl->nvars, raw[i], &w) != 0) {
 				pl_free_words(raw);
 				free_strv(words, n);
 				return fail(conf_where(run), "run: %s", loam_error());
@@ -579,7 +617,9 @@ load_stage(struct pipeline *pl, struct pl_stage *st, json_object *obj, size_t in
 	if (json_object_object_get_ex(obj, "name", &v)) {
 		const char *text = scalar_text(v);
 
-		if (!text || !valid_name(text))
+		if (!text)
+			return fail(where_or(v, st->where), "name: expected a string");
+		if (!valid_name(text))
 			return fail(where_or(v, st->where), "name: '%s' is not a valid stage name "
 			    "(letters, digits, '.', '_' and '-')", text ? text : "");
 		st->name = xstrdup(text);
@@ -665,6 +705,155 @@ make_chains(struct pipeline *pl)
 			sb_add(&name, pl->stages[j].name, strlen(pl->stages[j].name));
 		}
 		c->name = sb_take(&name);
+	}
+	return 0;
+}
+
+/*
+ * A file's name for comparing with another's: realpath's where the file
+ * exists; else the longest leading part that exists resolved by
+ * realpath, and the rest applied as written ("." dropped, ".." going up
+ * a level), since pipeline-run creates the missing directories as plain
+ * directories: "nodir/../p.yaml" is p.yaml once nodir is made.  malloc'd.
+ */
+static char *
+canonical_name(const char *path)
+{
+	struct sbuf b = { 0 };
+	char *real, *cwd;
+	const char *p = path;
+	int exists = 1;
+
+	if ((real = realpath(path, NULL)) != NULL)
+		return real;
+	if (*p == '/')
+		cwd = xstrdup("/");
+	else if (!(cwd = realpath(".", NULL)))
+		cwd = xstrdup(".");
+	sb_add(&b, cwd, strlen(cwd));
+	free(cwd);
+	while (*p) {
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		if (!(n = strcspn(p, "/")))
+			break;
+		if (n == 1 && p[0] == '.') {
+			p += n;
+			continue;
+		}
+		if (exists) {
+			size_t len = b.len;
+
+			if (b.s[b.len - 1] != '/')
+				sb_addc(&b, '/');
+			sb_add(&b, p, n);
+			if ((real = realpath(b.s, NULL)) != NULL) {
+				b.len = 0;
+				sb_add(&b, real, strlen(real));
+				free(real);
+				p += n;
+				continue;
+			}
+			exists = 0;
+			b.len = len;
+			b.s[len] = '\0';
+		}
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			char *slash = strrchr(b.s, '/');
+
+			b.len = slash && slash != b.s ? (size_t)(slash - b.s) : 1;
+			b.s[b.len] = '\0';
+		} else {
+			if (b.s[b.len - 1] != '/')
+				sb_addc(&b, '/');
+			sb_add(&b, p, n);
+		}
+		p += n;
+	}
+	return sb_take(&b);
+}
+
+/* Whether two names are one file: by device and inode where both exist
+ * (hard links too), else by canonical_name (a name whose directories do
+ * not exist yet may still come to be the other file). */
+static int
+same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	int same;
+	char *ca, *cb;
+
+	if (strcmp(a, b) == 0)
+		return 1;
+	if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+		return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	ca = canonical_name(a);
+	cb = canonical_name(b);
+	same = strcmp(ca, cb) == 0;
+	free(ca);
+	free(cb);
+	return same;
+}
+
+/* Where the file name in a stage's key (the idx'th of a list) was written. */
+static const char *
+path_where(json_object *stage, const char *key, size_t idx, const char *fallback)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(stage, key, &v))
+		return fallback;
+	if (v && json_object_is_type(v, json_type_array))
+		return where_or(json_object_array_get_idx(v, idx), where_or(v, fallback));
+	return where_or(v, fallback);
+}
+
+/*
+ * Refuse an output that is the pipeline file (it would be truncated as
+ * the chain starts, and the run ends with exit 0 and the pipeline gone)
+ * or a file the same chain reads (the reader would see it truncated, or
+ * its own output).  Names are compared as files, not strings: "p.yaml",
+ * "./p.yaml", "/abs/p.yaml" and a link to it are one file.
+ */
+static int
+check_outputs(struct pipeline *pl, json_object *stages)
+{
+	for (size_t c = 0; c < pl->nchains; c++) {
+		const struct pl_chain *ch = &pl->chains[c];
+
+		for (size_t s = ch->first; s < ch->first + ch->count; s++) {
+			const struct pl_stage *st = &pl->stages[s];
+			json_object *obj = json_object_array_get_idx(stages, s);
+
+			for (size_t o = 0; o < st->ntee + (st->out != NULL); o++) {
+				const char *out = o < st->ntee ? st->tee[o] : st->out;
+				const char *key = o < st->ntee ? "tee" : "stdout";
+				const char *where = path_where(obj, key, o < st->ntee ? o : 0,
+				    st->where);
+
+				if (same_file(out, pl->path))
+					return fail(where, "%s: '%s' is the pipeline file itself: "
+					    "writing it would destroy the pipeline", key, out);
+				for (size_t r = ch->first; r < ch->first + ch->count; r++) {
+					const struct pl_stage *rd = &pl->stages[r];
+					json_object *robj = json_object_array_get_idx(stages, r);
+
+					for (size_t i = 0; i < rd->nneeds + (rd->in != NULL); i++) {
+						const char *in = i < rd->nneeds ? rd->needs[i] : rd->in;
+						const char *rkey = i < rd->nneeds ? "needs" : "stdin";
+
+						if (same_file(out, in))
+							return fail(where, "%s: '%s' is also an input of "
+							    "its chain (%s: of stage '%s', %s): a chain "
+							    "cannot write a file it reads", key, out, rkey,
+							    rd->name, path_where(robj, rkey,
+							    i < rd->nneeds ? i : 0, rd->where));
+					}
+				}
+			}
+		}
 	}
 	return 0;
 }
@@ -800,6 +989,7 @@ pipeline_load(struct pipeline *pl, const char *path, char *const *sets, size_t n
 	memset(pl, 0, sizeof *pl);
 	pl->path = xstrdup(path);
 	pl->bindir = self_dir();
+	pl->expand_budget = PL_MAX_EXPANDED;
 	*bad_input = 0;
 	if (access(path, R_OK) != 0) {
 		loam_seterr("%s: %s", path, strerror(errno));
@@ -822,6 +1012,11 @@ pipeline_load(struct pipeline *pl, const char *path, char *const *sets, size_t n
 			}
 		}
 	}
+	/* Text, as everywhere else a scalar is (a number as written). */
+	if (json_object_object_get_ex(root, "description", &v) && !scalar_text(v)) {
+		fail(where_or(v, where_or(root, path)), "description: expected a string");
+		goto out;
+	}
 	if (load_vars(pl, json_object_object_get_ex(root, "vars", &v) ? v : NULL,
 	    sets, nsets) != 0)
 		goto out;
@@ -843,7 +1038,7 @@ pipeline_load(struct pipeline *pl, const char *path, char *const *sets, size_t n
 				goto out;
 			}
 	}
-	if (make_chains(pl) != 0 || make_graph(pl) != 0)
+	if (make_chains(pl) != 0 || check_outputs(pl, stages) != 0 || make_graph(pl) != 0)
 		goto out;
 	rc = 0;
 out:

@@ -69,6 +69,7 @@ struct pipeline {
 	struct pl_chain *chains;
 	size_t nchains;
 	size_t *order;		/* chain indices, every writer before its readers */
+	size_t expand_budget;	/* what substitution may still add (PL_MAX_EXPANDED) */
 };
 
 /*
@@ -100,8 +101,16 @@ void pl_free_words(char **words);
 
 /* Substitute ${name} in s with the variables' values ($$ is one $).  The
  * variables are vars[0..nvars); a name not among them is looked up in
- * the environment.  -1 and loam_seterr("undefined variable 'x'") or
- * ("unterminated ${") on failure; *out is malloc'd. */
+ * the environment.  -1 and loam_seterr("undefined variable 'x'"),
+ * ("unterminated ${") or (a substitution would make the value longer
+ * than PL_MAX_VALUE) on failure; *out is malloc'd.  pipeline_load also
+ * refuses a pipeline whose substitutions add up to more than
+ * PL_MAX_EXPANDED, so that variables of variables cannot make gigabytes
+ * from a small file. */
+#define PL_MAX_VALUE ((size_t)1 << 20)
+#define PL_MAX_VALUE_TEXT "1 MiB"
+#define PL_MAX_EXPANDED ((size_t)64 << 20)
+#define PL_MAX_EXPANDED_TEXT "64 MiB"
 int pl_expand(const struct pl_var *vars, size_t nvars, const char *s, char **out);
 
 /* s quoted for a POSIX shell when it needs quoting; malloc'd. */

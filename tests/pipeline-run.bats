@@ -615,3 +615,124 @@ smoke() {	# pipeline name, then output files and their line counts
 	assert_equal "${stderr_lines[0]}" "pipeline-run: stage 'h': cannot write /proc/loam/x (/proc/loam: No such file or directory)"
 	[ ! -e o.txt ]
 }
+
+@test "an output that is the pipeline file or an input of its own chain: exit 2 at load, nothing written" {
+	check() {	# yaml, expected message
+		printf '%b' "$1" > p.yaml
+		cp p.yaml before.yaml
+		run -2 --separate-stderr pipeline-run p.yaml
+		assert_equal "$stderr" "pipeline-run: $2"
+		cmp p.yaml before.yaml
+		[ ! -e ran ]
+	}
+	t='  - {name: t, run: [touch, ran]}\n'
+	check "stages:\n$t  - {name: a, run: [echo, hi], stdout: p.yaml}\n" \
+	    "p.yaml:3:40: stdout: 'p.yaml' is the pipeline file itself: writing it would destroy the pipeline"
+	check "stages:\n$t  - {name: a, run: [echo, hi], tee: [x, ./p.yaml]}\n" \
+	    "p.yaml:3:41: tee: 'p.yaml' is the pipeline file itself: writing it would destroy the pipeline"
+	check "stages:\n$t  - {name: a, run: [echo, hi], stdout: $PWD/p.yaml}\n" \
+	    "p.yaml:3:40: stdout: '$PWD/p.yaml' is the pipeline file itself: writing it would destroy the pipeline"
+	# Through a link, and through a directory made by the run.
+	ln -s p.yaml link.yaml
+	check "stages:\n$t  - {name: a, run: [echo, hi], stdout: link.yaml}\n" \
+	    "p.yaml:3:40: stdout: 'link.yaml' is the pipeline file itself: writing it would destroy the pipeline"
+	check "stages:\n$t  - {name: a, run: [echo, hi], stdout: new/../p.yaml}\n" \
+	    "p.yaml:3:40: stdout: 'new/../p.yaml' is the pipeline file itself: writing it would destroy the pipeline"
+	[ ! -e new ]
+	# An input of the same chain: stdin: or needs: of any of its stages.
+	check "stages:\n$t  - {name: a, run: [sort], stdin: in.txt}\n  - {name: b, run: [cat], stdout: ./in.txt}\n" \
+	    "p.yaml:4:35: stdout: 'in.txt' is also an input of its chain (stdin: of stage 'a', p.yaml:3:35): a chain cannot write a file it reads"
+	ln in.txt hard.txt
+	check "stages:\n$t  - {name: a, run: [sort], needs: [x.txt, in.txt], tee: hard.txt}\n" \
+	    "p.yaml:3:57: tee: 'hard.txt' is also an input of its chain (needs: of stage 'a', p.yaml:3:43): a chain cannot write a file it reads"
+	check "stages:\n$t  - {name: a, run: [cat], needs: o.txt}\n  - {name: b, run: [cat], stdout: o.txt}\n" \
+	    "p.yaml:4:35: stdout: 'o.txt' is also an input of its chain (needs: of stage 'a', p.yaml:3:34): a chain cannot write a file it reads"
+	# Another chain reading it is the usual case, and the pipeline file
+	# may be read.
+	printf 'stages:\n  - {name: a, run: [cat], stdin: p.yaml, stdout: o.txt}\n  - {name: b, run: [cat], stdin: o.txt, stdout: o2.txt}\n' > p.yaml
+	run -0 pipeline-run -q p.yaml
+	cmp o2.txt p.yaml
+}
+
+@test "YAML limits: tags refused, nesting and size capped, each with file:line:column" {
+	check() {	# yaml, expected message
+		printf '%b' "$1" > bad.yaml
+		run -2 --separate-stderr pipeline-run bad.yaml
+		assert_equal "$stderr" "pipeline-run: $2"
+		[ ! -e ran ]
+	}
+	t='  - {name: t, run: [touch, ran]}\n'
+	check "stages:\n$t  - {name: a, run: !foo [echo]}\n" "bad.yaml:3:20: tags are not supported ('!foo'): quote a value to make it a string"
+	check "stages:\n$t  - {name: a, run: [echo, !!str 1]}\n" "bad.yaml:3:27: tags are not supported ('!!str'): quote a value to make it a string"
+	check "stages:\n$t  - !!python/object:os.system {name: a, run: [echo]}\n" "bad.yaml:3:5: tags are not supported ('!!python/object:os.system'): quote a value to make it a string"
+	check "!!map\nstages:\n$t" "bad.yaml:1:1: tags are not supported ('!!map'): quote a value to make it a string"
+	# 100000 levels of flow nesting took libyaml 25 s and more: refused at
+	# the 65th, at once.
+	{ printf 'stages: '; head -c 100000 /dev/zero | tr '\0' '['; } > bad.yaml
+	run -2 --separate-stderr timeout 5 pipeline-run bad.yaml
+	assert_equal "$stderr" "pipeline-run: bad.yaml:1:72: nested deeper than 64 levels"
+	# 17 MB: refused without parsing.
+	{ printf 'stages:\n'; head -c 17000000 /dev/zero | tr '\0' ' '; } > bad.yaml
+	run -2 --separate-stderr timeout 5 pipeline-run bad.yaml
+	assert_equal "$stderr" "pipeline-run: bad.yaml:2:16777209: larger than 16 MiB (a configuration file, not data)"
+	# The other readers of YAML have the same rules.
+	printf 'lego: !!float 1\n' > mix.yaml
+	run -1 --separate-stderr cookbook-gen gen -n 10 --mix mix.yaml
+	[[ "$stderr" == *"mix.yaml:1:7: tags are not supported ('!!float')"* ]]
+}
+
+@test "values are typed: description: and name: are text, stdin:/stdout:/tee:/needs: file names" {
+	check() {	# yaml, expected message
+		printf '%b' "$1" > bad.yaml
+		run -2 --separate-stderr pipeline-run bad.yaml
+		assert_equal "$stderr" "pipeline-run: $2"
+	}
+	s='stages:\n  - {name: a, run: [echo]}\n'
+	check "description: [1]\n$s" "bad.yaml:1:14: description: expected a string"
+	check "description: {a: b}\n$s" "bad.yaml:1:14: description: expected a string"
+	check "description:\n$s" "bad.yaml:1:1: description: expected a string"
+	check "vars: [a]\n$s" "bad.yaml:1:7: vars: expected a mapping of names to values"
+	check "vars: {a: [1]}\n$s" "bad.yaml:1:11: vars: a: expected a string or a number"
+	check "stages: {a: 1}\n" "bad.yaml:1:9: stages: expected a list of stages"
+	check "stages:\n  - {name: [a], run: [echo]}\n" "bad.yaml:2:12: name: expected a string"
+	check "stages:\n  - {name: a, run: {x: 1}}\n" "bad.yaml:2:20: run: expected a command string or a list of words"
+	check "stages:\n  - {name: a, run: [echo, [x]]}\n" "bad.yaml:2:27: run: word 2 is not a string or a number"
+	check "stages:\n  - {name: a, run: [echo], stdin: [x]}\n" "bad.yaml:2:35: stdin: expected a file name"
+	check "stages:\n  - {name: a, run: [echo], stdout: {x: 1}}\n" "bad.yaml:2:36: stdout: expected a file name"
+	check "stages:\n  - {name: a, run: [echo], tee: [[x]]}\n" "bad.yaml:2:34: tee: expected a file name"
+	check "stages:\n  - {name: a, run: [echo], needs: {x: 1}}\n" "bad.yaml:2:35: needs: expected a file name"
+	# A number is text as written, here as everywhere.
+	printf 'description: 2026\nstages:\n  - {name: 7, run: [echo, 010]}\n' > ok.yaml
+	run -0 --separate-stderr pipeline-run -q ok.yaml
+	[ "$output" = 010 ]
+}
+
+@test "variables of variables: a value past 1 MiB is an error naming the variable and where it is used" {
+	{
+		printf 'vars:\n  x0: %s\n' "$(head -c 100 /dev/zero | tr '\0' a)"
+		for i in 1 2 3 4 5 6 7 8 9; do
+			printf '  x%d: "' "$i"
+			for _ in 1 2 3 4 5 6 7 8 9 10; do printf '${x%d}' $((i - 1)); done
+			printf '"\n'
+		done
+		printf 'stages:\n  - {name: a, run: [echo, "${x9}"]}\n'
+	} > p.yaml
+	run -2 --separate-stderr timeout 10 pipeline-run p.yaml
+	assert_equal "$stderr" "pipeline-run: p.yaml:7:7: vars: x5: \${x4} makes the value longer than 1 MiB (the limit for one value)"
+	# In a command word, from the environment.
+	printf 'stages:\n  - {name: a, run: [echo, "%s"]}\n' "$(printf '${big}%.0s' $(seq 11))" > p.yaml
+	big=$(head -c 100000 /dev/zero | tr '\0' b) run -2 --separate-stderr pipeline-run p.yaml
+	assert_equal "$stderr" "pipeline-run: p.yaml:2:27: run: \${big} makes the value longer than 1 MiB (the limit for one value)"
+	# Many values under 1 MiB each: 64 MiB in all (word 135 crosses it).
+	{
+		printf 'vars:\n  a: %s\n' "$(head -c 500000 /dev/zero | tr '\0' a)"
+		printf 'stages:\n  - {name: a, run: [echo'
+		for _ in $(seq 140); do printf ', "${a}"'; done
+		printf ']}\n'
+	} > p.yaml
+	run -2 --separate-stderr pipeline-run p.yaml
+	assert_equal "$stderr" "pipeline-run: p.yaml:4:1099: run: \${a}: the variables substituted come to more than 64 MiB in all (the limit for a pipeline)"
+	# Just under the limit still runs.
+	printf 'vars:\n  a: "%s"\n  b: "${a}${a}"\nstages:\n  - {name: a, run: [wc, -c], stdin: in.txt}\n' "$(head -c 524288 /dev/zero | tr '\0' a)" > p.yaml
+	run -0 pipeline-run -q p.yaml
+}

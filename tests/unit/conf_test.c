@@ -43,14 +43,14 @@ main(void)
 	const char *s;
 
 	v = parse("a: 1\nb: 2.5\nc: true\nd: ~\ne: \"7\"\nf: 0x1f\ng: 0o17\n"
-	    "h: hello world\ni: [1, two, {k: v}]\nj: !!str 12\nk: .5\nl: 1e3\n"
+	    "h: hello world\ni: [1, two, {k: v}]\nj: '12'\nk: .5\nl: 1e3\n"
 	    "m: 'x'\nn: False\n");
 	ok(v != NULL, "parse a block mapping: %s", v ? "" : loam_error());
 	s = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
 	is_str(s, "{\"a\":1,\"b\":2.5,\"c\":true,\"d\":null,\"e\":\"7\",\"f\":31,"
 	    "\"g\":15,\"h\":\"hello world\",\"i\":[1,\"two\",{\"k\":\"v\"}],"
 	    "\"j\":\"12\",\"k\":0.5,\"l\":1000.0,\"m\":\"x\",\"n\":false}",
-	    "core-schema types resolved; quoted and !!str scalars stay strings");
+	    "core-schema types resolved; quoted scalars stay strings");
 	json_object_object_get_ex(v, "i", &x);
 	is_str(conf_where(x), "t.yaml:9:4", "values remember file:line:column");
 	json_object_object_get_ex(v, "b", &x);
@@ -70,11 +70,67 @@ main(void)
 	expect_error("a: &x 1\nb: *x\n", "aliases");
 	expect_error("? [1, 2]\n: 3\n", "keys must be scalars");
 	expect_error("a: 1\n---\nb: 2\n", "more than one document");
-	expect_error("a: !!int x\n", "'x' is not a valid");
-	expect_error("a: !custom 1\n", "unsupported tag");
+	/* No tag at all: not the core schema's, not on a collection or key. */
+	expect_error("a: !!int x\n", "t.yaml:1:4: tags are not supported ('!!int')");
+	expect_error("a: !!str 12\n", "t.yaml:1:4: tags are not supported ('!!str')");
+	expect_error("a: !custom 1\n", "t.yaml:1:4: tags are not supported ('!custom')");
+	expect_error("a: ! 1\n", "t.yaml:1:4: tags are not supported ('!')");
+	expect_error("run: !foo [echo]\n", "t.yaml:1:6: tags are not supported ('!foo')");
+	expect_error("a: !!python/object:os.system {}\n",
+	    "t.yaml:1:4: tags are not supported ('!!python/object:os.system')");
+	expect_error("!!str a: 1\n", "t.yaml:1:1: tags are not supported");
+	expect_error("--- !!map\na: 1\n", "t.yaml:1:5: tags are not supported ('!!map')");
+	expect_error("%TAG !e! tag:example.com,2000:\n---\na: !e!x 1\n",
+	    "t.yaml:3:4: tags are not supported ('tag:example.com,2000:x')");
 	expect_error("a:\n\t- 1\n", "t.yaml:2:1: found character that cannot start any token");
 	expect_error("a: [1, 2\n", "t.yaml:");
 	expect_error("", "empty file");
+
+	/* Limits: nesting, checked as libyaml goes (100000 levels of flow
+	 * nesting took it 25 s and more); size, before it starts. */
+	{
+		size_t n = 100000;
+		char *deep = xmalloc(2 * n + 1);
+
+		memset(deep, '[', n);
+		memset(deep + n, ']', n);
+		deep[2 * n] = '\0';
+		expect_error(deep, "t.yaml:1:65: nested deeper than 64 levels");
+		memcpy(deep + CONF_MAX_DEPTH, deep + n, CONF_MAX_DEPTH);
+		deep[2 * CONF_MAX_DEPTH] = '\0';
+		v = parse(deep);
+		ok(v != NULL, "64 levels are allowed: %s", v ? "" : loam_error());
+		json_object_put(v);
+		strcpy(deep, "a:\n");
+		for (size_t i = 1; i <= CONF_MAX_DEPTH; i++) {
+			size_t len = strlen(deep);
+
+			memset(deep + len, ' ', 2 * i);
+			snprintf(deep + len + 2 * i, 16, "- \n");
+		}
+		/* 64 block sequences below the mapping: one too many. */
+		v = parse(deep);
+		ok(v == NULL && strstr(loam_error(), "nested deeper than 64 levels"),
+		    "block nesting too: %s", v ? "accepted" : loam_error());
+		json_object_put(v);
+		free(deep);
+	}
+	{
+		char *big = xmalloc(CONF_MAX_SIZE + 2);
+
+		memset(big, ' ', CONF_MAX_SIZE + 1);
+		memcpy(big, "a: 1\nb: ", 8);
+		big[CONF_MAX_SIZE + 1] = '\0';
+		v = conf_parse(big, CONF_MAX_SIZE + 1, "big.yaml");
+		ok(v == NULL && strcmp(loam_error(), "big.yaml:2:16777212: larger than 16 MiB "
+		    "(a configuration file, not data)") == 0, "too large: %s",
+		    v ? "accepted" : loam_error());
+		json_object_put(v);
+		v = conf_parse(big, CONF_MAX_SIZE, "big.yaml");
+		ok(v != NULL, "16 MiB exactly is allowed: %s", v ? "" : loam_error());
+		json_object_put(v);
+		free(big);
+	}
 	ok(conf_load("/nonexistent.yaml") == NULL &&
 	    strcmp(loam_error(), "/nonexistent.yaml: No such file or directory") == 0,
 	    "a missing file: %s", loam_error());

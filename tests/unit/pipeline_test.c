@@ -95,6 +95,22 @@ main(void)
 	expand_is(vars, 3, "${a", "unterminated ${ in '${a'", "unterminated");
 	setenv("PIPELINE_TEST_ENV", "from env", 1);
 	expand_is(vars, 3, "${PIPELINE_TEST_ENV}", "from env", "the environment");
+	{
+		/* 1 MiB a value: exactly is allowed, a byte more is not. */
+		char *half = xmalloc(PL_MAX_VALUE / 2 + 1), *out = NULL;
+
+		memset(half, 'h', PL_MAX_VALUE / 2);
+		half[PL_MAX_VALUE / 2] = '\0';
+		setenv("PIPELINE_TEST_HALF", half, 1);
+		ok(pl_expand(vars, 3, "${PIPELINE_TEST_HALF}${PIPELINE_TEST_HALF}", &out) == 0 &&
+		    strlen(out) == PL_MAX_VALUE, "expand: 1 MiB is allowed");
+		free(out);
+		expand_is(vars, 3, "${a}${PIPELINE_TEST_HALF}${PIPELINE_TEST_HALF}",
+		    "${PIPELINE_TEST_HALF} makes the value longer than 1 MiB (the limit for "
+		    "one value)", "a byte more is not");
+		unsetenv("PIPELINE_TEST_HALF");
+		free(half);
+	}
 
 	s = pl_shell_quote("plain-word_1.txt");
 	is_str(s, "plain-word_1.txt", "a plain word is not quoted");
@@ -185,6 +201,36 @@ main(void)
 	ok(load(&pl, "stages:\n  - {run: [cat], stdin: a, stdout: b}\n"
 	    "  - {name: x, run: [cat], stdin: b, stdout: a}\n") != 0 &&
 	    strstr(loam_error(), "cycle: ") != NULL, "a cycle: %s", loam_error());
+	pipeline_release(&pl);
+	/* An output that is the pipeline file, or read by its own chain,
+	 * compared as files. */
+	ok(load(&pl, "stages:\n  - {run: [echo], stdout: ./p.yaml}\n") != 0,
+	    "the pipeline file as an output: %s", loam_error());
+	is_str(loam_error(), "p.yaml:2:27: stdout: 'p.yaml' is the pipeline file itself: "
+	    "writing it would destroy the pipeline", "its message");
+	pipeline_release(&pl);
+	{
+		char yaml[4096];
+
+		snprintf(yaml, sizeof yaml, "stages:\n  - {run: [echo], tee: [a, %s/d/../p.yaml]}\n",
+		    dir);
+		ok(load(&pl, yaml) != 0 && strstr(loam_error(), "is the pipeline file itself"),
+		    "absolute, through a directory that does not exist: %s", loam_error());
+		pipeline_release(&pl);
+	}
+	ok(load(&pl, "stages:\n  - {run: [cat], needs: x/y}\n  - {run: [tr, a, b], "
+	    "stdout: x//y}\n") != 0 && strstr(loam_error(), "p.yaml:3:31: stdout: 'x/y' is also "
+	    "an input of its chain (needs: of stage 'cat', p.yaml:2:25)"),
+	    "an output its own chain reads: %s", loam_error());
+	pipeline_release(&pl);
+	ok(load(&pl, "stages:\n  - {run: [cat], stdin: p.yaml, stdout: o}\n"
+	    "  - {run: [tr, a, b], stdin: o, stdout: o2}\n") == 0,
+	    "reading the pipeline file, and another chain's output: %s",
+	    pl.nstages ? "" : loam_error());
+	pipeline_release(&pl);
+	ok(load(&pl, "description: [1]\nstages:\n  - {run: [cat]}\n") != 0 &&
+	    strcmp(loam_error(), "p.yaml:1:14: description: expected a string") == 0,
+	    "description: is text: %s", loam_error());
 	pipeline_release(&pl);
 	ok(load(&pl, "stages:\n  - {run: [cat], stdout: \"a\\nb\"}\n") != 0 &&
 	    strstr(loam_error(), "not a usable file name") != NULL, "a newline in a path");

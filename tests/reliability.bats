@@ -237,7 +237,7 @@ dead_pid() {
 	# so the named temporary file is used; the pid in its name is global.
 	run -0 unshare -m bash -c '
 		umount -l /proc || exit 3
-		cookbook-gen gen -q -n 100000000 -o out.jsonl lego &
+		cookbook-gen gen -q -n 100000000 -o out.jsonl lego 2>/dev/null &
 		pid=$!
 		for _ in $(seq 100); do
 			ls -A | grep -q "^\.out\.jsonl\.loam-tmp\.$pid\." && break

@@ -581,7 +581,8 @@ finish_chain(struct runner *r, size_t c)
 		for (size_t i = 0; i < ch->noutputs; i++) {
 			if (cr->tmp[i].in_place)
 				in_place = 1;
-			if ((r->o->sync ? atomic_commit : atomic_commit_unsynced)(&cr->tmp[i]) != 0) {
+			if ((r->o->sync ? atomic_commit(&cr->tmp[i]) :
+			    atomic_commit_unsynced(&cr->tmp[i])) != 0) {
 				cr->problem = xstrdup(loam_error());
 				ok = 0;
 				break;

@@ -411,9 +411,14 @@ make_pipe(int fds[2])
 static void
 drop_old_cache(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat sb;
+	int fd;
 
-	if (fd < 0)
+	/* Only a regular file: opening a FIFO or a device to read it is not
+	 * without effect (a tape rewinds). */
+	if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+		return;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
 		return;
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	close(fd);
@@ -532,33 +537,13 @@ fail:
 	return -1;
 }
 
-/* --no-sync: swap the new file in with one atomic exchange and delete
- * the old one, rather than renaming over it: ext4 starts writing back the
- * whole new file when a rename replaces another (its auto_da_alloc
- * heuristic for programs that do not fsync), which made a 2 GB output's
- * rename take longer than a third of its pipeline.  -1 when the exchange
- * is not possible (no old file, a file system without it): then the
- * caller renames. */
-static int
-commit_unsynced(struct atomic_file *af)
-{
-	if (af->fd >= 0) {
-		close(af->fd);
-		af->fd = -1;
-	}
-	if (renameat2(AT_FDCWD, af->tmp, AT_FDCWD, af->path, RENAME_EXCHANGE) != 0)
-		return -1;
-	atomic_abort(af);	/* removes the old file, now under the temporary name */
-	return 0;
-}
-
 /* The chain has ended (every stage reaped, every stderr at EOF). */
 static void
 finish_chain(struct runner *r, size_t c)
 {
 	const struct pl_chain *ch = &r->pl->chains[c];
 	struct chain_run *cr = &r->cr[c];
-	int ok = cr->culprit < 0 && !cr->problem;
+	int ok = cr->culprit < 0 && !cr->problem, in_place = 0;
 
 	cr->t1 = cli_now();
 	for (size_t s = ch->first; s < ch->first + ch->count; s++) {
@@ -594,15 +579,18 @@ finish_chain(struct runner *r, size_t c)
 	}
 	if (ok) {
 		for (size_t i = 0; i < ch->noutputs; i++) {
-			if (!r->o->sync && commit_unsynced(&cr->tmp[i]) == 0)
-				continue;
-			if (atomic_commit(&cr->tmp[i]) != 0) {
+			if (cr->tmp[i].in_place)
+				in_place = 1;
+			if ((r->o->sync ? atomic_commit(&cr->tmp[i]) :
+			    atomic_commit_unsynced(&cr->tmp[i])) != 0) {
 				cr->problem = xstrdup(loam_error());
 				ok = 0;
 				break;
 			}
 		}
-		if (ok && ch->noutputs && cr->have_stamp) {
+		/* A device or FIFO has no content to vouch for: no stamp, and
+		 * the chain is never up to date (pl_stamp_reason()). */
+		if (ok && ch->noutputs && cr->have_stamp && !in_place) {
 			if (pl_stamp_add_outputs(r->pl, c, &cr->stamp) != 0)
 				cr->problem = xstrdup(loam_error()), ok = 0;
 			for (size_t i = 0; ok && i < ch->noutputs; i++) {

@@ -301,15 +301,14 @@ cli_out_open(struct cli_out *out, const char *path)
 {
 	memset(out, 0, sizeof *out);
 	out->file.fd = -1;
-	if (!path || strcmp(path, "-") == 0) {
+	/* "/dev/stdout" is stdout itself, not a reopening of it: the same
+	 * stream, so that it mixes in order with what else goes there. */
+	if (!path || strcmp(path, "-") == 0 || strcmp(path, "/dev/stdout") == 0) {
 		out->fp = stdout;
 		return stdout;
 	}
-	if (atomic_open(&out->file, path) != 0)
+	if (atomic_open(&out->file, path) != 0 || !(out->fp = atomic_fdopen(&out->file, "w")))
 		die("%s", loam_error());
-	out->fp = fdopen(out->file.fd, "w");
-	if (!out->fp)
-		die("%s: %s", path, strerror(errno));
 	return out->fp;
 }
 
@@ -326,15 +325,7 @@ cli_out_commit(struct cli_out *out)
 		cli_out_abort(out);
 		return;
 	}
-	errno = 0;
-	if (fflush(out->fp) != 0 || ferror(out->fp) || fsync(out->file.fd) != 0)
-		die("%s: %s", out->file.path, strerror(errno ? errno : EIO));
-	out->file.fd = -1;		/* fclose closes it */
-	if (fclose(out->fp) != 0) {
-		out->fp = NULL;
-		die("%s: %s", out->file.path, strerror(errno));
-	}
-	out->fp = NULL;
+	out->fp = NULL;			/* the commit closes it */
 	if (atomic_commit(&out->file) != 0)
 		die("%s", loam_error());
 }
@@ -344,10 +335,6 @@ cli_out_abort(struct cli_out *out)
 {
 	if (!out->file.path)
 		return;
-	if (out->fp) {
-		out->file.fd = -1;
-		fclose(out->fp);
-	}
 	atomic_abort(&out->file);
 	memset(out, 0, sizeof *out);
 }

@@ -127,14 +127,17 @@ void cli_parse_shard(const char *opt, const char *s, uint64_t *index, uint64_t *
 void cli_set_threads(int n);
 
 /*
- * Atomic output.  cli_out_open(o, path) returns stdout for NULL or "-";
- * otherwise it creates a temporary file beside path.  cli_out_commit()
- * flushes, checks and closes it, then renames it over path.  Until the
- * commit, path is untouched: die(), a signal or a crash leave the old file
- * (or none) and the temporary file is removed on die() and on SIGINT,
- * SIGTERM, SIGHUP.  A run that called warn() has failed, so its commit
- * removes the temporary file instead and path keeps its old content.
- * The cli_out owns its FILE; do not fclose() it.
+ * Atomic output.  cli_out_open(o, path) returns stdout for NULL, "-" or
+ * "/dev/stdout"; otherwise it opens path through atomic_open() (util.h):
+ * a temporary file in the directory of the file replaced (a symbolic
+ * link's target), or, for a device or FIFO, path itself.  cli_out_commit()
+ * flushes, checks, syncs and renames it over that file.  Until the
+ * commit, the file is untouched: die(), a signal or a crash leave the old
+ * file (or none) and no temporary file (anonymous where the file system
+ * allows; otherwise removed on die() and on SIGINT, SIGTERM, SIGHUP, or
+ * by the next commit after a SIGKILL).  A run that called warn() has
+ * failed, so its commit removes the temporary file instead and path keeps
+ * its old content.  The cli_out owns its FILE; do not fclose() it.
  */
 struct cli_out {
 	FILE *fp;

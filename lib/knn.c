@@ -263,25 +263,18 @@ knn_save(const struct knn *kn, const char *path)
 
 	if (atomic_open(&out, path) != 0)
 		return -1;
-	if ((f = fdopen(out.fd, "wb")) == NULL) {
-		loam_seterr("%s: %s", path, strerror(errno));
+	if (!(f = atomic_fdopen(&out, "wb"))) {
 		atomic_abort(&out);
 		return -1;
 	}
-	out.fd = -1;		/* fclose closes it */
 	fprintf(f, "%s format=%d loam=%s normalize=%d\n", KNN_MAGIC,
 	    KNN_FORMAT, LOAM_VERSION_STRING, (kn->flags & KNN_NORMALIZE) != 0);
 	if (faiss_write_index(kn->index, f) != 0) {
 		loam_seterr("%s: faiss: %s", path, faiss_message());
-		fclose(f);
 		atomic_abort(&out);
 		return -1;
 	}
-	if (fflush(f) == EOF || ferror(f) || fsync(fileno(f)) == -1 || fclose(f) == EOF) {
-		loam_seterr("%s: %s", path, strerror(errno));
-		atomic_abort(&out);
-		return -1;
-	}
+	/* The commit flushes, syncs and closes it, and says what failed. */
 	return atomic_commit(&out);
 }
 

@@ -1445,6 +1445,14 @@ pl_stamp_reason(const struct pipeline *pl, size_t chain, const struct pl_stamp *
 
 	if (c->noutputs == 0)
 		return snprintf(buf, size, "it writes no file (nothing to cache)"), buf;
+	/* A device or FIFO is written in place and never stamped: what went
+	 * there is gone, so nothing says the chain need not run. */
+	for (size_t i = 0; i < c->noutputs; i++) {
+		struct stat sb;
+
+		if (stat(c->outputs[i], &sb) == 0 && !S_ISREG(sb.st_mode))
+			return snprintf(buf, size, "%s is not a regular file", c->outputs[i]), buf;
+	}
 	for (size_t i = 0; i < c->noutputs; i++) {
 		struct pl_fileid id;
 		const struct pl_stamp_line *l;

@@ -1306,23 +1306,15 @@ rc_save(struct rc_table *t, const char *path)
 		    "to save", path);
 	if (atomic_open(&out, path) != 0)
 		return -1;
-	fp = fdopen(out.fd, "wb");
-	if (fp == NULL) {
-		loam_seterr("%s: %s", path, strerror(errno));
+	if (!(fp = atomic_fdopen(&out, "wb"))) {
 		atomic_abort(&out);
 		return -1;
 	}
-	out.fd = -1;		/* fclose closes it */
 	if (rc_write(t, fp, path) != 0) {
-		fclose(fp);
 		atomic_abort(&out);
 		return -1;
 	}
-	if (fsync(fileno(fp)) != 0 || fclose(fp) != 0) {
-		loam_seterr("%s: %s", path, strerror(errno));
-		atomic_abort(&out);
-		return -1;
-	}
+	/* The commit flushes, syncs and closes it, and says what failed. */
 	return atomic_commit(&out);
 }
 

@@ -12,6 +12,7 @@
 #define LOAM_UTIL_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -49,27 +50,57 @@ int map_file(const char *path, void **map, size_t *len);
 void unmap_file(void *map, size_t len);
 
 /*
- * Atomic replacement of a file.  atomic_open() creates a temporary file
- * beside path (same directory, so rename is atomic) with the mode open(2)
- * would give; atomic_commit() syncs, closes and renames it over path.
- * Until then path is untouched, and on any failure the temporary file is
- * removed: a failed or interrupted write never leaves a truncated output.
- * Open temporary files are listed so that a dying program can remove them
- * (atomic_remove_all(), async-signal-safe; cli's die() and signal
- * handlers call it).  The struct owns fd, path and tmp.
+ * Atomic replacement of a file.  atomic_open() opens a temporary file in
+ * the directory of the file replaced (so that the rename is atomic) with
+ * the mode open(2) would give; atomic_commit() syncs it, closes it and
+ * renames it over that file.  Until then the old file is untouched, and
+ * on any failure the temporary file is removed: a failed or interrupted
+ * write never leaves a truncated output.
+ *
+ * What path names decides what is written (loam-records(5)):
+ *  - a regular file, or nothing: replaced as above;
+ *  - a symbolic link: its final target (a chain followed, relative links
+ *    read from the link's directory) is replaced as above and the link
+ *    stays; a dangling link gets its target created;
+ *  - /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N: written to
+ *    that open descriptor (a duplicate of it), as the shell's would be;
+ *  - anything else (a device, a FIFO, another file under /proc): opened
+ *    with O_WRONLY and written in place, nothing renamed; a write error
+ *    (ENOSPC on /dev/full) is still an error, and an abort cannot take
+ *    back what was written.
+ *
+ * The temporary file is anonymous (O_TMPFILE) where the file system
+ * allows it, so a run killed with SIGKILL leaves nothing; the commit links
+ * it under a fresh name beside the target and renames that over it.
+ * Elsewhere it is named .NAME.loam-tmp.PID.XXXXXX; such files left by a
+ * process that no longer exists are removed by the next commit of NAME.
+ * Named temporary files in flight are listed so that a dying program can
+ * remove them (atomic_remove_all(), async-signal-safe; cli's die() and
+ * signal handlers call it).  The struct owns everything in it.
  */
 struct atomic_file {
-	int fd;		/* -1 once closed by the caller (e.g. through fclose) */
-	char *path;
-	char *tmp;
+	int fd;		/* the file written; the caller must not close it */
+	FILE *fp;	/* atomic_fdopen()'s stream, closed by commit and abort */
+	char *path;	/* as given, for messages; NULL when not open */
+	char *target;	/* the file replaced; NULL when written in place */
+	char *tmp;	/* the temporary file's name; NULL while anonymous */
+	int in_place;	/* path is written directly (not a regular file) */
 };
 int atomic_open(struct atomic_file *af, const char *path);
 /* Write all of buf; -1 with "path: strerror" on failure. */
 int atomic_write(struct atomic_file *af, const void *buf, size_t n);
-/* fsync (if fd is open), close, rename.  On failure the temporary file is
- * removed and -1 returned; in both cases af is released. */
+/* A stdio stream on the file (on a duplicate of fd, which the commit
+ * still needs); NULL with "path: strerror" on failure.  Commit and abort
+ * flush and close it: do not fclose() it. */
+FILE *atomic_fdopen(struct atomic_file *af, const char *mode);
+/* Flush the stream, fsync, close, rename.  On failure the temporary file
+ * is removed and -1 returned; in both cases af is released. */
 int atomic_commit(struct atomic_file *af);
-/* Close and remove the temporary file; path stays as it was. */
+/* atomic_commit() without the fsync (pipeline-run --no-sync): the new
+ * file is swapped in with renameat2(RENAME_EXCHANGE) where it can be. */
+int atomic_commit_unsynced(struct atomic_file *af);
+/* Close and remove the temporary file; path stays as it was.  A no-op on
+ * a released or zeroed af. */
 void atomic_abort(struct atomic_file *af);
 void atomic_remove_all(void);
 

@@ -124,17 +124,18 @@ setup() {
 	feeder=$!
 	rec-cat -o out.jsonl fifo &
 	pid=$!
-	# Mid-run: wait (up to 10 s) until the temporary file exists.
+	# Mid-run: wait (up to 10 s) until the temporary file is open (an
+	# anonymous one, "#INODE (deleted)", or .out.jsonl.loam-tmp.*).
 	for i in $(seq 1 100); do
-		ls | grep -q '^out.jsonl.tmp' && break
+		ls -l /proc/$pid/fd | grep -q -e "$PWD/#" -e loam-tmp && break
 		sleep 0.1
 	done
-	ls | grep -q '^out.jsonl.tmp'
+	ls -l /proc/$pid/fd | grep -q -e "$PWD/#" -e loam-tmp
 	kill -TERM "$pid"
 	wait "$pid" || true
 	kill "$feeder" 2>/dev/null || true
 	[ "$(cat out.jsonl)" = 'precious' ]
-	[ "$(ls)" = $'fifo\nout.jsonl' ]
+	[ "$(ls -A)" = $'fifo\nout.jsonl' ]
 }
 
 @test "-o: a missing input file fails the run and keeps the old output" {

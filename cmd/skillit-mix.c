@@ -93,6 +93,9 @@ names_add(struct names *nm, const char *s, const char *where)
 	struct htab_slot *sl;
 	int is_new;
 
+	/* names are written into JSON records as they are */
+	if (!rec_utf8_valid(s, strlen(s)))
+		die("%s: skill name is not valid UTF-8", where);
 	if (!nm->index)
 		nm->index = htab_new(0, 64);
 	if (names_find(nm, s) >= 0)

@@ -419,6 +419,59 @@ conf_parse(const char *text, size_t len, const char *name)
 	return ld.root;
 }
 
+static int
+is_json_name(const char *path)
+{
+	size_t n = strlen(path);
+
+	return n >= 5 && strcmp(path + n - 5, ".json") == 0;
+}
+
+/*
+ * A file named *.json must be JSON, not merely YAML that libyaml takes:
+ * YAML allows a trailing comma in a flow collection, comments, single
+ * quotes and unquoted words, so {"a": 1,} would pass where every other
+ * JSON reader of the same file would fail.  json-c's strict tokener says
+ * where it stopped; the tree comes from conf_parse as for YAML, so that
+ * values keep their file:line:column.
+ */
+static int
+json_strict_check(const char *text, size_t len, const char *path)
+{
+	struct json_tokener *tok = json_tokener_new_ex(CONF_MAX_DEPTH + 1);
+	json_object *obj;
+	enum json_tokener_error err;
+	size_t off, line = 1, col = 1;
+
+	if (!tok)
+		return loam_seterr("%s: out of memory", path);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	obj = json_tokener_parse_ex(tok, text, (int)len);
+	err = json_tokener_get_error(tok);
+	off = json_tokener_get_parse_end(tok);
+	if (obj && err == json_tokener_success) {
+		/* only white space may follow the value */
+		while (off < len && strchr(" \t\r\n", text[off]))
+			off++;
+		if (off == len) {
+			json_object_put(obj);
+			json_tokener_free(tok);
+			return 0;
+		}
+		err = json_tokener_error_parse_unexpected;
+	} else if (err == json_tokener_continue)
+		err = json_tokener_error_parse_eof;
+	json_object_put(obj);
+	json_tokener_free(tok);
+	for (size_t i = 0; i < off && i < len; i++)
+		if (text[i] == '\n')
+			line++, col = 1;
+		else
+			col++;
+	return loam_seterr("%s:%zu:%zu: not JSON: %s", path, line, col,
+	    json_tokener_error_desc(err));
+}
+
 json_object *
 conf_load(const char *path)
 {
@@ -451,6 +504,10 @@ conf_load(const char *path)
 		return NULL;
 	}
 	fclose(fp);
+	if (is_json_name(path) && len <= CONF_MAX_SIZE && json_strict_check(text, len, path) != 0) {
+		free(text);
+		return NULL;
+	}
 	root = conf_parse(text, len, path);
 	free(text);
 	return root;

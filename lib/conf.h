@@ -11,6 +11,8 @@
  *  - refuses .nan and .inf (loam never prints them), aliases, tags (any:
  *    !!str as much as !!python/object), complex keys, more than one
  *    document, and duplicate keys;
+ *  - conf_load() holds a file named *.json to strict JSON first (YAML
+ *    would take a trailing comma, comments and bare words);
  *  - refuses a file larger than CONF_MAX_SIZE or nested deeper than
  *    CONF_MAX_DEPTH collections, before libyaml spends long on it (its
  *    time grows with the square of flow nesting);

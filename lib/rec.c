@@ -227,6 +227,25 @@ utf8_length(const unsigned char *p, size_t n)
 	return len;
 }
 
+int
+rec_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0; i < n; ) {
+		int k;
+
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((k = utf8_length(p + i, n - i)) == 0)
+			return 0;
+		i += (size_t)k;
+	}
+	return 1;
+}
+
 static int
 is_hex(int c)
 {

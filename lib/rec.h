@@ -144,6 +144,11 @@ struct rec_reader {
  * Returns -1 with "path: strerror" on failure. */
 int rec_reader_open(struct rec_reader *rd, const char *path);
 /* Read from an open stream shown as name; the stream stays the caller's. */
+/* 1 when s[0..n) is valid UTF-8 (no overlong forms, surrogates or code
+ * points past U+10FFFF), as every string in a record must be: for text
+ * that reaches a record from elsewhere (a names file, an argument). */
+int rec_utf8_valid(const char *s, size_t n);
+
 void rec_reader_init(struct rec_reader *rd, FILE *fp, const char *name);
 void rec_reader_close(struct rec_reader *rd);
 

@@ -252,3 +252,28 @@ dead_pid() {
 	run -0 cookbook-gen gen -q -n 3 -o out.jsonl lego
 	[ "$(ls -A)" = out.jsonl ]
 }
+
+@test "a .json file is JSON: a trailing comma is refused with file:line:column (YAML would take it)" {
+	printf '{"lego": 1, "addition": 2,}\n' > m.json
+	run -1 --separate-stderr cookbook-gen gen -n 2 --mix m.json
+	[ "$stderr" = "cookbook-gen: m.json:1:27: not JSON: unexpected character" ]
+	printf '{"lego": 1}\n{"addition": 2}\n' > two.json
+	run -1 --separate-stderr cookbook-gen gen -n 2 --mix two.json
+	[ "$stderr" = "cookbook-gen: two.json:2:1: not JSON: unexpected character" ]
+	printf '{"lego": 1, "addition": 2}\n' > m.json
+	run -0 cookbook-gen gen -q -n 2 --mix m.json
+	[ "${#lines[@]}" -eq 2 ]
+	printf '{"skills":["a","b"],"graph":[[1,0],[0,1],]}' > g.json
+	run -1 --separate-stderr skillit-mix weights --static --graph g.json
+	[[ "$stderr" == "skillit-mix: g.json:1:"*": not JSON: "* ]]
+}
+
+@test "skill names that are not UTF-8 are refused, not written raw into JSON" {
+	printf 'a\n\377\nc\n' > sk.txt
+	printf '{"graph":[[1,0,0],[0,1,0],[0,0,1]]}' > g.json
+	run -1 --separate-stderr skillit-mix weights --static --graph g.json --skills sk.txt
+	[ "$stderr" = "skillit-mix: sk.txt:2: skill name is not valid UTF-8" ]
+	printf 'a\nb\n\303\251\n' > sk.txt
+	run -0 skillit-mix weights --static --graph g.json --skills sk.txt
+	assert_output --partial '"é":0.33'
+}

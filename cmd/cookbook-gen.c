@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@
 #include "cli.h"
 #include "conf.h"
 #include "cookbook.h"
+#include "htab.h"
 #include "labelmodel.h"
 #include "rec.h"
 #include "rng.h"
@@ -742,20 +744,42 @@ struct align_cell {
 
 struct align_table {
 	struct align_cell *cell;
-	size_t n;
+	size_t n, cap;
+	/* hash of (template, task) -> cell number + 1: a scan per record
+	 * made align quadratic in distinct tasks (40k tasks: seconds) */
+	struct htab *index;
 };
 
+/* The cell of template number ti (t) and task, made on first sight, so
+ * that the output keeps the input's order. */
 static struct align_cell *
-align_cell(struct align_table *tab, const struct ck_template *t, const char *task)
+align_cell(struct align_table *tab, const struct ck_template *t, size_t ti, const char *task)
 {
-	for (size_t i = 0; i < tab->n; i++)
-		if (tab->cell[i].t == t && strcmp(tab->cell[i].task, task) == 0)
-			return &tab->cell[i];
-	tab->cell = xreallocarray(tab->cell, tab->n + 1, sizeof *tab->cell);
+	uint64_t key = htab_hash(task, strlen(task), ti);
+	struct htab_slot *sl;
+	int is_new;
+
+	if (!tab->index)
+		tab->index = htab_new(0, 64);
+	/* On the rare hash hit of another cell, the next key along: a
+	 * probe in key space, so that no input can be refused. */
+	for (;; key++) {
+		sl = htab_insert(tab->index, key, &is_new);
+		if (is_new)
+			break;
+		if (tab->cell[sl->count - 1].t == t &&
+		    strcmp(tab->cell[sl->count - 1].task, task) == 0)
+			return &tab->cell[sl->count - 1];
+	}
+	if (tab->n == tab->cap) {
+		tab->cap = tab->cap ? tab->cap * 2 : 64;
+		tab->cell = xreallocarray(tab->cell, tab->cap, sizeof *tab->cell);
+	}
 	memset(&tab->cell[tab->n], 0, sizeof *tab->cell);
 	tab->cell[tab->n].t = t;
 	tab->cell[tab->n].task = xstrdup(task);
-	return &tab->cell[tab->n++];
+	sl->count = ++tab->n;
+	return &tab->cell[tab->n - 1];
 }
 
 static void
@@ -901,7 +925,7 @@ cmd_align(int argc, char *argv[])
 
 			for (size_t k = 0; k < nuse; k++) {
 				const struct ck_template *t = use[k];
-				struct align_cell *cell = align_cell(&tab, t, tr.task);
+				struct align_cell *cell = align_cell(&tab, t, k, tr.task);
 				struct ck_query q = { tr.context, tr.question, opt, nopt };
 				int answer = -1, rule_ok;
 
@@ -966,6 +990,7 @@ cmd_align(int argc, char *argv[])
 	}
 	cli_out_commit(&out);
 	free(tab.cell);
+	htab_free(tab.index);
 	printbuf_free(pb);
 	ck_buf_release(&scratch);
 	ck_buf_release(&ruleout);

@@ -283,7 +283,7 @@ records() {
 	    printf "{\"trained_on\":[\"a\"],\"skill\":\"a\",\"step\":%d,\"loss\":%g}\n", i, 1 / (i + 1) }' > curves.jsonl
 	awk 'BEGIN { for (i = 0; i < 200000; i++) printf "{\"round\":%d,\"weights\":{\"s0\":1}}\n", i }' > rounds.jsonl
 	echo '{"id":1,"skill":"s0"}' > in.jsonl
-	run -0 timeout 60 skillit-mix graph -q --method pairwise curves.jsonl
+	run -0 --separate-stderr timeout 60 skillit-mix graph -q --method pairwise curves.jsonl
 	assert_output '{"skills":["a"],"graph":[[1]]}'
 	run -0 timeout 60 skillit-mix sample -q -n 1 --rounds rounds.jsonl in.jsonl
 	[ "${#lines[@]}" -eq 200000 ]

@@ -288,3 +288,11 @@ records() {
 	run -0 timeout 60 skillit-mix sample -q -n 1 --rounds rounds.jsonl in.jsonl
 	[ "${#lines[@]}" -eq 200000 ]
 }
+
+@test "out of memory names the program, not loam" {
+	[ -z "${LOAM_SANITIZE:-}" ] || skip "ASan's allocator reports out of memory itself"
+	echo '{"id":1,"skill":"s0"}' > in.jsonl
+	# 4e9 reservoir slots of 8 bytes cannot fit in 1 GB of address space
+	run -1 --separate-stderr bash -c 'ulimit -v 1000000; skillit-mix sample -q -n 4000000000 --weights s0=1 in.jsonl'
+	[ "$stderr" = "skillit-mix: out of memory" ]
+}

@@ -379,7 +379,7 @@ static struct ck_unique **
 unique_sets(const struct plan *p, const struct settings *st, uint64_t seed,
     uint64_t lo, uint64_t hi)
 {
-	struct ck_unique **seen = xcalloc(p->n, sizeof *seen);
+	struct ck_unique **seen;
 	uint64_t *n = xcalloc(p->n, sizeof *n), total = p->start[p->n];
 
 	if (lo == 0 && hi == total)
@@ -387,11 +387,18 @@ unique_sets(const struct plan *p, const struct settings *st, uint64_t seed,
 	else
 		for (uint64_t pos = lo; pos < hi; pos++)
 			n[plan_find(p, rng_permute(pos, total, seed, STREAM_ORDER))]++;
+	/* Every share checked before anything else is held, and n freed
+	 * before die(): a local is not always reachable for LeakSanitizer. */
+	for (size_t i = 0; i < p->n; i++)
+		if (ck_unique_check(p->t[i], st->param[catalogue_index(st, p->t[i])],
+		    n[i]) != 0) {
+			free(n);
+			die("%s", loam_error());
+		}
+	seen = xcalloc(p->n, sizeof *seen);
 	for (size_t i = 0; i < p->n; i++) {
 		const long *param = st->param[catalogue_index(st, p->t[i])];
 
-		if (ck_unique_check(p->t[i], param, n[i]) != 0)
-			die("%s", loam_error());
 		/* room up front for a usual run; a huge one grows as it goes
 		 * rather than claim gigabytes before its first example */
 		seen[i] = ck_unique_new(p->t[i], param,

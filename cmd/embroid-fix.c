@@ -224,6 +224,7 @@ neighbours(struct space *sp, size_t n, int k, const char *index, enum knn_metric
 {
 	struct knn *kn;
 	float *dist;
+	int rc;
 
 	for (size_t i = 0; i < n * sp->d; i++)
 		if (!isfinite(sp->x[i]))
@@ -231,17 +232,25 @@ neighbours(struct space *sp, size_t n, int k, const char *index, enum knn_metric
 	if (sp->d > 1u << 30)
 		die("%s: %zu dimensions", sp->name, sp->d);
 	kn = knn_new((int)sp->d, index, metric, flags);
-	if (!kn || knn_add(kn, sp->x, n) != 0)
+	if (!kn)
 		die("%s: %s", sp->name, loam_error());
+	/* The index is freed before die(): nothing else points at it, so
+	 * LeakSanitizer would report FAISS's training buffers (an IVF
+	 * with too few points fails in knn_add). */
+	if (knn_add(kn, sp->x, n) != 0) {
+		knn_free(kn);
+		die("%s: %s", sp->name, loam_error());
+	}
 	/* One more than k: the query itself is among its own neighbours
 	 * (the smoothing drops it by id, wherever it ranks). */
 	sp->ncols = (size_t)k + 1 < n ? (size_t)k + 1 : n;
 	sp->nbr = xreallocarray(NULL, n * sp->ncols, sizeof *sp->nbr);
 	dist = xreallocarray(NULL, n * sp->ncols, sizeof *dist);
-	if (knn_search(kn, sp->x, n, (int)sp->ncols, dist, sp->nbr) != 0)
-		die("%s: %s", sp->name, loam_error());
+	rc = knn_search(kn, sp->x, n, (int)sp->ncols, dist, sp->nbr);
 	free(dist);
 	knn_free(kn);
+	if (rc != 0)
+		die("%s: %s", sp->name, loam_error());
 }
 
 /* "t+,t-" for all, or "t+,t-;t+,t-;..." one pair per source. */

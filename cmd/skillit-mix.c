@@ -77,6 +77,20 @@ enum {
 	OPT_ROUNDS, OPT_SKILL_FIELD, OPT_DRAW, OPT_REPLACE,
 };
 
+/* Room for element n of an array of capacity *cap, doubling it when
+ * full: one realloc per record made a million records take seconds
+ * (and minutes under ASan, which copies on every realloc). */
+static void *
+grow(void *p, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return p;
+	*cap = *cap ? *cap * 2 : 16;
+	if (*cap <= n)
+		*cap = n + 1;
+	return xreallocarray(p, *cap, size);
+}
+
 /* ---- names ---- */
 
 struct names {
@@ -378,13 +392,16 @@ cmd_weights(int argc, char *argv[])
 	};
 	struct cli_opts o;
 	struct skillit_opts so;
-	struct skillit s;
-	struct graph g;
+	/* Static, so that LeakSanitizer finds them when die() ends the run
+	 * on a bad record (as locals they were, or were not, reachable
+	 * depending on what a register held). */
+	static struct skillit s;
+	static struct graph g;
+	static double *prior_v, *init_v, *loss, *w;
+	static size_t *target_v;
+	static struct printbuf *pb;
 	const char *graph_path = NULL, *skills = NULL, *eval_skills = NULL, *target = NULL;
 	const char *prior = NULL, *init = NULL;
-	double *prior_v = NULL, *init_v = NULL, *loss, *w;
-	size_t *target_v = NULL;
-	struct printbuf *pb = printbuf_new();
 	struct cli_out out;
 	struct rec_reader rd;
 	struct rec *r;
@@ -396,6 +413,7 @@ cmd_weights(int argc, char *argv[])
 
 	cli_init(&o, argc, argv, usage, help, 0);
 	skillit_opts_default(&so);
+	pb = printbuf_new();
 	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS(""), longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_GRAPH: graph_path = optarg; break;
@@ -629,10 +647,15 @@ cmd_graph(int argc, char *argv[])
 	};
 	enum { LINEAR, RELATIVE, PAIRWISE } method = LINEAR;
 	struct cli_opts o;
-	struct names nm = { 0 };
-	struct loss_entry *e = NULL;
-	size_t ne = 0, k, edges, possible;
-	double threshold = SKILLIT_THRESHOLD, *graph, density;
+	/* Static: die() can end the run at any point, and LeakSanitizer
+	 * must still find these (a local is reachable, or not, depending on
+	 * what a register held). */
+	static struct names nm;
+	static struct loss_entry *e;
+	static double *graph, *before, *after, *alone, *pair;
+	static unsigned char *seen;
+	size_t ne = 0, ecap = 0, k, edges, possible;
+	double threshold = SKILLIT_THRESHOLD, density;
 	int c, rc, fixed = 0;
 	struct rec_reader rd;
 	struct rec *r;
@@ -713,7 +736,7 @@ cmd_graph(int argc, char *argv[])
 					die("%s: %s needs numbers 'before' and 'after'", rec_where(r),
 					    method == LINEAR ? "linear" : "relative");
 			}
-			e = xreallocarray(e, ne + 1, sizeof *e);
+			e = grow(e, ne, &ecap, sizeof *e);
 			e[ne++] = x;
 		}
 		rec_reader_close(&rd);
@@ -722,8 +745,9 @@ cmd_graph(int argc, char *argv[])
 		die("no loss records");
 	graph = xcalloc(k * k, sizeof *graph);
 	if (method != PAIRWISE) {
-		double *before = xcalloc(k * k, sizeof *before), *after = xcalloc(k * k, sizeof *after);
-		unsigned char *seen = xcalloc(k * k, 1);
+		before = xcalloc(k * k, sizeof *before);
+		after = xcalloc(k * k, sizeof *after);
+		seen = xcalloc(k * k, 1);
 
 		for (size_t i = 0; i < ne; i++) {
 			size_t at = (size_t)e[i].a * k + (size_t)e[i].skill;
@@ -744,8 +768,10 @@ cmd_graph(int argc, char *argv[])
 		free(after);
 		free(seen);
 	} else {
-		double *alone = xcalloc(k, sizeof *alone), *pair = xcalloc(k * k, sizeof *pair);
 		size_t i = 0;
+
+		alone = xcalloc(k, sizeof *alone);
+		pair = xcalloc(k * k, sizeof *pair);
 
 		for (size_t j = 0; j < k; j++)
 			alone[j] = INFINITY;
@@ -1107,12 +1133,14 @@ cmd_sample(int argc, char *argv[])
 		CLI_COMMON_LONGOPTS,
 	};
 	struct cli_opts o;
-	struct mixture *round = NULL;
-	size_t nrounds = 0, k = 0;
-	char **skill = NULL;	/* union of the rounds' skills */
-	struct htab *index;
-	struct reservoir *rv;
-	uint64_t n = 1000, *count;
+	/* Static, so that LeakSanitizer finds them when die() ends the run. */
+	static struct mixture *round;
+	static char **skill;	/* union of the rounds' skills */
+	static struct htab *index;
+	static struct reservoir *rv;
+	static uint64_t *count;
+	size_t nrounds = 0, roundcap = 0, k = 0, skillcap = 0;
+	uint64_t n = 1000;
 	const char *field = "skill", *weights = NULL, *rounds = NULL;
 	int c, iid = 0, replace = 0, rc;
 	struct rec_reader rd;
@@ -1170,7 +1198,7 @@ cmd_sample(int argc, char *argv[])
 			if (rec_get_object(r, "weights", &w) != REC_OK)
 				die("%s: field 'weights': expected a map of skills to weights",
 				    rec_where(r));
-			round = xreallocarray(round, nrounds + 1, sizeof *round);
+			round = grow(round, nrounds, &roundcap, sizeof *round);
 			memset(&round[nrounds], 0, sizeof *round);
 			mixture_from_json(&round[nrounds++], w, rec_where(r));
 		}
@@ -1189,7 +1217,7 @@ cmd_sample(int argc, char *argv[])
 			struct htab_slot *sl = htab_insert(index, htab_hash(name, strlen(name), 0), &is_new);
 
 			if (is_new) {
-				skill = xreallocarray(skill, k + 1, sizeof *skill);
+				skill = grow(skill, k, &skillcap, sizeof *skill);
 				skill[k] = round[t].skill[i];
 				sl->count = ++k;
 			} else if (strcmp(skill[sl->count - 1], name) != 0)

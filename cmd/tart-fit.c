@@ -168,10 +168,27 @@ meta_u64(const struct safetensors *st, const char *key)
 	return u;
 }
 
+/* A file with loam's metadata must say it is a loam-tart module of a
+ * version this program reads: a file of another format that happened to
+ * carry the same keys would otherwise load as garbage. */
+static void
+check_format(const struct safetensors *st)
+{
+	const char *f = safetensors_meta(st, "format");
+	const char *v = safetensors_meta(st, "format_version");
+
+	if (f == NULL || strcmp(f, "loam-tart") != 0)
+		die("%s: __metadata__ format is %s%s%s, not 'loam-tart'", st->name,
+		    f ? "'" : "", f ? f : "missing", f ? "'" : "");
+	if (v == NULL || strcmp(v, "1") != 0)
+		die("%s: __metadata__ format_version is %s%s%s, not 1", st->name,
+		    v ? "'" : "", v ? v : "missing", v ? "'" : "");
+}
+
 /* The model file's training settings, and every setting needed to use it. */
 static void
-save_model(const struct gpt *m, const char *path, const struct tart_train_opts *o,
-    const char *init, long step, double loss)
+save_model(const struct gpt *m, const char *path, int with_adam,
+    const struct tart_train_opts *o, const char *init, long step, double loss)
 {
 	char steps[32], seed[32], alpha[32], lr[32], batch[32], lossb[32], nd[32];
 	char decay[96];
@@ -208,7 +225,7 @@ save_model(const struct gpt *m, const char *path, const struct tart_train_opts *
 	/* Adam's state first: a run killed between the two writes leaves a
 	 * model older than its Adam file, which --resume refuses by step. */
 	snprintf(adam_path, sizeof adam_path, "%s.adam", path);
-	if (m->adam_m != NULL && gpt_save_adam(m, adam_path, steps) != 0)
+	if (with_adam && gpt_save_adam(m, adam_path, steps) != 0)
 		die("%s", loam_error());
 	if (gpt_save(m, path, 0, meta, nmeta) != 0)
 		die("%s", loam_error());
@@ -256,6 +273,7 @@ cmd_train(int argc, char *argv[])
 	int resume = 0, seed_set = 0, points_set = 0, sizes_set = 0;
 	static char *init_path;	/* static: reachable when die() ends the run */
 	long steps = 24000, ckpt_every = 1000, log_every = 100, step0 = 0;
+	static char ckpt_path[4000];	/* room for ".adam" in a 4096 path */
 	double loss_sum = 0.0, last_loss = NAN, step_loss = NAN;
 	long loss_n = 0;
 
@@ -291,6 +309,10 @@ cmd_train(int argc, char *argv[])
 	if (o.output == NULL || strcmp(o.output, "-") == 0)
 		usage_error("train: -o model file required");
 	t.seed = o.seed;
+	/* Checkpoints go beside the model, which is replaced only when the
+	 * run ends: an interrupted retrain keeps the old model. */
+	if (snprintf(ckpt_path, sizeof ckpt_path, "%s.ckpt", o.output) >= (int)sizeof ckpt_path)
+		usage_error("train: -o: path too long");
 	if (init_path != NULL && resume)
 		usage_error("train: --init starts a run, --resume continues one");
 	if (init_path != NULL && sizes_set)
@@ -320,8 +342,9 @@ cmd_train(int argc, char *argv[])
 	if (resume) {
 		struct safetensors st, sa;
 		char adam_path[4096];
-		if (safetensors_open(&st, o.output) != 0)
+		if (safetensors_open(&st, ckpt_path) != 0)
 			die("%s", loam_error());
+		check_format(&st);
 		if (gpt_config_from_meta(&cfg, &st) != 0)
 			die("%s", loam_error());
 		if (gpt_init(&m, &cfg) != 0 || gpt_load(&m, &st, 0) != 0)
@@ -337,7 +360,7 @@ cmd_train(int argc, char *argv[])
 		t.decay = (struct tart_decay){ 0, 0, 0.0f };
 		if (safetensors_meta(&st, "decay") != NULL &&
 		    parse_decay(safetensors_meta(&st, "decay"), &t.decay) != 0)
-			die("%s: bad __metadata__ decay '%s'", o.output,
+			die("%s: bad __metadata__ decay '%s'", ckpt_path,
 			    safetensors_meta(&st, "decay"));
 		if (safetensors_meta(&st, "loss") != NULL)
 			step_loss = strtod(safetensors_meta(&st, "loss"), NULL);
@@ -346,7 +369,7 @@ cmd_train(int argc, char *argv[])
 			die("%s", loam_error());
 		safetensors_close(&st);
 		gpt_train_init(&m);
-		snprintf(adam_path, sizeof adam_path, "%s.adam", o.output);
+		snprintf(adam_path, sizeof adam_path, "%s.adam", ckpt_path);
 		if (safetensors_open(&sa, adam_path) != 0)
 			die("%s", loam_error());
 		if (gpt_load_adam(&m, &sa, step0) != 0)
@@ -359,6 +382,9 @@ cmd_train(int argc, char *argv[])
 		cfg = (struct gpt_config){ t.n_dims, 0, 2 * positions,
 		    layers ? layers : configs[config].layers, heads ? heads : configs[config].heads,
 		    width ? width : configs[config].width, 1 };
+		if (cfg.n_embd % cfg.n_head != 0)
+			usage_error("train: width %d is not a multiple of %d heads "
+			    "(give --width, --heads or --config)", cfg.n_embd, cfg.n_head);
 		if (gpt_init(&m, &cfg) != 0)
 			die("%s", loam_error());
 		gpt_init_weights(&m, t.seed);
@@ -391,10 +417,13 @@ cmd_train(int argc, char *argv[])
 		}
 		progress_update(&pr, (uint64_t)(s + 1));
 		if ((s + 1) % ckpt_every == 0 && s + 1 < steps)
-			save_model(&m, o.output, &t, init_path, s + 1, step_loss);
+			save_model(&m, ckpt_path, 1, &t, init_path, s + 1, step_loss);
 	}
 	progress_end(&pr);
-	save_model(&m, o.output, &t, init_path, steps > step0 ? steps : step0, step_loss);
+	/* The last checkpoint too, so that a finished run can be continued
+	 * to more steps; then the model, replaced only now. */
+	save_model(&m, ckpt_path, 1, &t, init_path, steps > step0 ? steps : step0, step_loss);
+	save_model(&m, o.output, 0, &t, init_path, steps > step0 ? steps : step0, step_loss);
 	gpt_release(&m);
 	free(init_path);
 	return cli_exit();
@@ -413,6 +442,7 @@ load_model(struct gpt *m, const char *path, int heads)
 	if (safetensors_open(&st, path) != 0)
 		die("%s", loam_error());
 	if (safetensors_meta(&st, "n_layer") != NULL) {
+		check_format(&st);
 		if (gpt_config_from_meta(&cfg, &st) != 0)
 			die("%s", loam_error());
 	} else if (gpt_config_from_tensors(&cfg, &st, heads) != 0)
@@ -937,15 +967,20 @@ cmd_eval(int argc, char *argv[])
 
 	size_t ks[64], nks = 0;
 	{
-		char *copy = xstrdup(ks_arg), *save = NULL;
-		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		/* Split by hand: strtok would pass over an empty element
+		 * ("18,,64"), which is a typo to report, not a list of two. */
+		char *copy = xstrdup(ks_arg), *t = copy, *comma;
+		do {
+			if ((comma = strchr(t, ',')) != NULL)
+				*comma = '\0';
+			if (*t == '\0')
+				usage_error("--ks: empty element in '%s'", ks_arg);
 			if (nks == 64)
 				usage_error("--ks: more than 64 values");
 			ks[nks++] = cli_parse_u64("--ks", t, 1, 1 << 20);
-		}
+			t = comma + 1;
+		} while (comma != NULL);
 		free(copy);
-		if (nks == 0)
-			usage_error("--ks: no values in '%s'", ks_arg);
 	}
 	load_model(&m, model_path, heads);
 	if (isnan(alpha)) {
@@ -962,6 +997,7 @@ cmd_eval(int argc, char *argv[])
 	if (!o.quiet)
 		fprintf(stderr, "%6s %8s %8s %8s %8s\n", "k", "tart", "logreg", "bayes",
 		    "tasks");
+	size_t nrun = 0;
 	for (size_t ki = 0; ki < nks; ki++) {
 		size_t k = ks[ki], N = k + queries;
 		if (2 * k + 1 > (size_t)m.cfg.max_len) {
@@ -970,6 +1006,7 @@ cmd_eval(int argc, char *argv[])
 				    "(k <= %d)", k, m.cfg.max_len, (m.cfg.max_len - 1) / 2);
 			continue;
 		}
+		nrun++;
 		/* static: reachable when die() ends the run mid-way */
 		static float *x, *y, *w, *z, *logits, *one, *xo, *yo;
 		static size_t *ord;
@@ -1039,6 +1076,10 @@ cmd_eval(int argc, char *argv[])
 		free(x); free(y); free(w); free(z); free(logits); free(lr);
 		free(one); free(xo); free(yo); free(ord);
 	}
+	/* An empty output with status 0 would read as "nothing to report". */
+	if (nrun == 0)
+		die("eval: every k was skipped: the module has %d positions (k <= %d)",
+		    m.cfg.max_len, (m.cfg.max_len - 1) / 2);
 	cli_out_commit(&out);
 	gpt_release(&m);
 	return cli_exit();

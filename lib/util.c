@@ -25,9 +25,11 @@ static _Thread_local char last_error[512];
 static void LOAM_NORETURN
 out_of_memory(void)
 {
-	static const char msg[] = "loam: out of memory\n";
-	ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+	extern const char *progname;	/* cli.c: the name die() prints */
+	static const char msg[] = ": out of memory\n";
+	ssize_t w = write(STDERR_FILENO, progname, strlen(progname));
 
+	w = write(STDERR_FILENO, msg, sizeof msg - 1);
 	(void)w;
 	_exit(1);
 }

@@ -308,3 +308,15 @@ inputs() {
 	[[ "$stderr" == "cookbook-gen: two-choice: 1048576 draws in a row repeated earlier examples ("*" distinct made): too few distinct examples for --unique" ]]
 	[ ! -e t.jsonl ]
 }
+
+@test "align: 40k distinct tasks in seconds, cells in input order" {
+	# A scan of the cells per record was quadratic: 40k tasks took 2.5 s
+	# and 160k a minute.  The bound is loose, for that, not noise.
+	awk 'BEGIN { for (i = 0; i < 40000; i++)
+	    printf "{\"task\":\"t%d\",\"input\":\"fish live in water\",\"options\":[\"in water\",\"on land\"],\"answer\":0,\"generation\":\"on land\"}\n", i % 20000 }' > tasks.jsonl
+	run -0 timeout 20 cookbook-gen align --templates two-choice,mcq-overlap tasks.jsonl
+	[ "${#lines[@]}" -eq 40000 ]
+	assert_line --index 0 --partial '{"template":"two-choice","task":"t0","n":2,'
+	assert_line --index 1 --partial '{"template":"mcq-overlap","task":"t0","n":2,'
+	assert_line --index 39999 --partial '{"template":"mcq-overlap","task":"t19999","n":2,'
+}

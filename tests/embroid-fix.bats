@@ -203,3 +203,10 @@ differ() { paste -d' ' "$1" "$2" | awk '$1 != $2' | wc -l; }
 	run -2 --separate-stderr embroid-fix --min-z 0 --reference --votes v --embed-field e
 	[ "${stderr_lines[0]}" = "embroid-fix: --min-z and --reference exclude each other" ]
 }
+
+@test "a FAISS error (IVF with more lists than points) frees the index: exit 1" {
+	for i in 1 2 3; do
+		run -1 --separate-stderr embroid-fix -q --index 'IVF99999,Flat' --votes bv --embed-field e1 "$CL"
+		[[ "$stderr" == "embroid-fix: e1: faiss: Error: 'nx >= k' failed: Number of training points (300)"* ]]
+	done
+}

@@ -258,3 +258,41 @@ records() {
 	run -1 --separate-stderr skillit-loop --mix ./no-such-program
 	[ "${stderr_lines[1]}" = "skillit-loop: ./no-such-program: no mixture came back" ]
 }
+
+@test "error paths free what they hold (exit 1, not LeakSanitizer's 99)" {
+	echo '{"skills":["a","b"],"graph":[[1,0],[0,1]]}' > g.json
+	echo '{"step":1,"losses":{"a":"x","b":2}}' > e.jsonl
+	run -1 --separate-stderr skillit-mix weights --graph g.json e.jsonl
+	[ "$stderr" = "skillit-mix: e.jsonl:1: losses: field 'a': expected a number, got \"x\"" ]
+	echo '{"step":1,"losses":{}}' > e.jsonl
+	run -1 --separate-stderr skillit-mix weights --graph g.json e.jsonl
+	[ "$stderr" = "skillit-mix: e.jsonl:1: loss of skill 0 is nan" ]
+	echo '{"skill":1}' > in.jsonl
+	run -1 --separate-stderr skillit-mix sample -q -n 1 --weights s0=1 in.jsonl
+	[ "$stderr" = "skillit-mix: in.jsonl:1: field 'skill': expected a string, got 1" ]
+	printf '%s\n' '{"trained_on":"a","skill":"a","before":2,"after":1}' \
+	    '{"trained_on":"a","skill":"a","before":2,"after":1}' > logs.jsonl
+	run -1 --separate-stderr skillit-mix graph -q logs.jsonl
+	[ "$stderr" = "skillit-mix: trained on 'a', measured on 'a': given twice" ]
+}
+
+@test "graph and sample --rounds: 200k records in seconds (arrays grow geometrically)" {
+	# One realloc per record was quadratic: 100k records took minutes
+	# under ASan.  The bound is loose: it is meant for that, not noise.
+	awk 'BEGIN { for (i = 0; i < 200000; i++)
+	    printf "{\"trained_on\":[\"a\"],\"skill\":\"a\",\"step\":%d,\"loss\":%g}\n", i, 1 / (i + 1) }' > curves.jsonl
+	awk 'BEGIN { for (i = 0; i < 200000; i++) printf "{\"round\":%d,\"weights\":{\"s0\":1}}\n", i }' > rounds.jsonl
+	echo '{"id":1,"skill":"s0"}' > in.jsonl
+	run -0 --separate-stderr timeout 60 skillit-mix graph -q --method pairwise curves.jsonl
+	assert_output '{"skills":["a"],"graph":[[1]]}'
+	run -0 timeout 60 skillit-mix sample -q -n 1 --rounds rounds.jsonl in.jsonl
+	[ "${#lines[@]}" -eq 200000 ]
+}
+
+@test "out of memory names the program, not loam" {
+	[ -z "${LOAM_SANITIZE:-}" ] || skip "ASan's allocator reports out of memory itself"
+	echo '{"id":1,"skill":"s0"}' > in.jsonl
+	# 4e9 reservoir slots of 8 bytes cannot fit in 1 GB of address space
+	run -1 --separate-stderr bash -c 'ulimit -v 1000000; skillit-mix sample -q -n 4000000000 --weights s0=1 in.jsonl'
+	[ "$stderr" = "skillit-mix: out of memory" ]
+}

@@ -83,7 +83,7 @@ setup() {
 	cmp a.safetensors b.safetensors
 	# stop at 8, then resume to 12
 	run -0 tart-fit train -q ${args/--steps 12/--steps 8} -o c.safetensors
-	[ -f c.safetensors.adam ]
+	[ -f c.safetensors.ckpt ] && [ -f c.safetensors.ckpt.adam ]
 	run -0 tart-fit train -q --resume --steps 12 -o c.safetensors
 	cmp a.safetensors c.safetensors
 	# with a learning-rate decay, kept in __metadata__ for the resume
@@ -322,4 +322,62 @@ setup() {
 	       if ($0 ~ /"k":128/) {
 		       match(one, /"tart":[0-9.]*/); a = substr(one, RSTART + 7, RLENGTH - 7) + 0
 		       if (b < a + 0.03) { print "orders 16: " b " against one order " a; exit 1 } } }' <<<"$output"
+}
+
+@test "usage errors exit 2: --heads that do not divide the width, --ks with an empty element" {
+	run -2 --separate-stderr tart-fit train --heads 3 -o m.safetensors
+	[ "${stderr_lines[0]}" = "tart-fit: train: width 256 is not a multiple of 3 heads (give --width, --heads or --config)" ]
+	[ ! -e m.safetensors ] && [ ! -e m.safetensors.ckpt ]
+	for ks in 18,,64 ,18 18,; do
+		run -2 --separate-stderr tart-fit eval -m m.safetensors --ks "$ks"
+		[ "${stderr_lines[0]}" = "tart-fit: --ks: empty element in '$ks'" ]
+	done
+}
+
+@test "eval: every k skipped is an error, not an empty success" {
+	run -0 tart-fit train -q --config tiny --positions 20 --batch 4 --steps 2 \
+	    --dims 4:16:4:3 --points 6:20:7:4 -o m.safetensors
+	run -1 --separate-stderr tart-fit eval -q -m m.safetensors --ks 1000000 -o out.jsonl
+	[ "$stderr" = "tart-fit: eval: every k was skipped: the module has 40 positions (k <= 19)" ]
+	[ ! -e out.jsonl ]
+}
+
+@test "a model whose metadata lacks format or format_version is refused" {
+	run -0 tart-fit train -q --config tiny --positions 20 --batch 4 --steps 2 \
+	    --dims 4:16:4:3 --points 6:20:7:4 -o m.safetensors
+	# same-length renames keep the header's size
+	LC_ALL=C sed 's/"format":"loam-tart"/"formax":"loam-tart"/' m.safetensors > nofmt.safetensors
+	LC_ALL=C sed 's/"format_version":"1"/"format_version":"7"/' m.safetensors > v7.safetensors
+	run -1 --separate-stderr tart-fit eval -q -m nofmt.safetensors --ks 4 --tasks 1
+	[ "$stderr" = "tart-fit: nofmt.safetensors: __metadata__ format is missing, not 'loam-tart'" ]
+	run -1 --separate-stderr tart-fit eval -q -m v7.safetensors --ks 4 --tasks 1
+	[ "$stderr" = "tart-fit: v7.safetensors: __metadata__ format_version is '7', not 1" ]
+	cp nofmt.safetensors r.safetensors.ckpt
+	cp m.safetensors.ckpt.adam r.safetensors.ckpt.adam
+	run -1 --separate-stderr tart-fit train -q --resume --steps 4 -o r.safetensors
+	[ "$stderr" = "tart-fit: r.safetensors.ckpt: __metadata__ format is missing, not 'loam-tart'" ]
+}
+
+@test "train: checkpoints go to model.ckpt; an interrupted retrain keeps the old model" {
+	args="--config tiny --positions 20 --batch 4 --dims 4:16:4:3 --points 6:20:7:4 -s 5"
+	run -0 tart-fit train -q $args --steps 4 -o m.safetensors
+	cp m.safetensors old.safetensors
+	rm m.safetensors.ckpt m.safetensors.ckpt.adam
+	# A long retrain, stopped once its first checkpoint is written.
+	tart-fit train -q $args -s 6 --steps 1000000 --checkpoint-every 20 -o m.safetensors &
+	pid=$!
+	for i in $(seq 600); do [ -f m.safetensors.ckpt ] && break; sleep 0.1; done
+	kill $pid; wait $pid || true
+	[ -f m.safetensors.ckpt ] && [ -f m.safetensors.ckpt.adam ]
+	cmp m.safetensors old.safetensors
+	# --resume reads the checkpoint (at whatever step the kill found it)
+	# and replaces the model at the end.
+	at=$(grep -a -o '"step":"[0-9]*"' m.safetensors.ckpt | tr -dc 0-9)
+	run -0 tart-fit train -q --resume --steps $((at + 3)) -o m.safetensors
+	! cmp -s m.safetensors old.safetensors
+	grep -a -q "\"step\":\"$((at + 3))\"" m.safetensors
+	cmp m.safetensors m.safetensors.ckpt
+	# no checkpoint: --resume says which file it wanted
+	run -1 --separate-stderr tart-fit train -q --resume --steps 9 -o none.safetensors
+	[[ "$stderr" == "tart-fit: none.safetensors.ckpt: "* ]]
 }

@@ -17,7 +17,6 @@
 
 #include "cli.h"
 
-const char *progname = "loam";
 static const char *usage_text = "";
 static const char *help_text = "";
 static int sticky_status;

@@ -20,12 +20,14 @@
 
 static _Thread_local char last_error[512];
 
+/* The program's name for messages: cli_init() sets it from argv[0]. */
+const char *progname = "loam";
+
 /* Out of memory is reported without allocating and without stdio, which
  * may itself need memory. */
 static void LOAM_NORETURN
 out_of_memory(void)
 {
-	extern const char *progname;	/* cli.c: the name die() prints */
 	static const char msg[] = ": out of memory\n";
 	ssize_t w = write(STDERR_FILENO, progname, strlen(progname));
 

@@ -18,6 +18,8 @@
 extern "C" {
 #endif
 
+extern const char *progname;	/* for messages; cli_init() sets it */
+
 #if defined(__GNUC__)
 #define LOAM_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define LOAM_NORETURN __attribute__((noreturn))

@@ -803,7 +803,9 @@ choose_templates(const struct settings *st, char *list, const struct ck_template
 				use[n++] = &st->catalogue[i];
 		return n;
 	}
-	for (char *name = strtok(list, ","); name; name = strtok(NULL, ",")) {
+	char *whole = xstrdup(list), *cur = list, *name;
+
+	while ((name = cli_list_next(&cur, ',', "--templates", whole)) != NULL) {
 		const struct ck_template *t = ck_template_find(name);
 
 		if (!t)
@@ -814,6 +816,7 @@ choose_templates(const struct settings *st, char *list, const struct ck_template
 		if (n < max)
 			use[n++] = t;
 	}
+	free(whole);
 	return n;
 }
 

@@ -257,10 +257,10 @@ neighbours(struct space *sp, size_t n, int k, const char *index, enum knn_metric
 static void
 parse_thresholds(const char *arg, size_t m, double *tp, double *tn)
 {
-	char *copy = xstrdup(arg), *save = NULL;
+	char *copy = xstrdup(arg), *cur = copy, *pair;
 	size_t i = 0;
 
-	for (char *pair = strtok_r(copy, ";", &save); pair; pair = strtok_r(NULL, ";", &save), i++) {
+	for (; (pair = cli_list_next(&cur, ';', "--thresholds", arg)) != NULL; i++) {
 		char *comma = strchr(pair, ',');
 
 		if (!comma)

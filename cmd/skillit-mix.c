@@ -177,9 +177,9 @@ names_from_arg(struct names *nm, const char *arg, const char *opt)
 		free(line);
 		fclose(fp);
 	} else {
-		char *copy = xstrdup(arg), *save = NULL;
+		char *copy = xstrdup(arg), *cur = copy, *s;
 
-		for (char *s = strtok_r(copy, ",", &save); s; s = strtok_r(NULL, ",", &save))
+		while ((s = cli_list_next(&cur, ',', opt, arg)) != NULL)
 			names_add(nm, s, opt);
 		free(copy);
 	}
@@ -291,9 +291,9 @@ vector_from_arg(const char *arg, const struct names *nm, const char *opt)
 	json_object *obj = NULL, *inner;
 
 	if (strchr(arg, '=') && access(arg, F_OK) != 0) {
-		char *copy = xstrdup(arg), *save = NULL;
+		char *copy = xstrdup(arg), *cur = copy, *item;
 
-		for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		while ((item = cli_list_next(&cur, ',', opt, arg)) != NULL) {
 			char *eq = strchr(item, '=');
 			long i;
 
@@ -1051,9 +1051,9 @@ mixture_from_arg(struct mixture *mx, const char *arg)
 	json_object *obj;
 
 	if (strchr(arg, '=') && access(arg, F_OK) != 0) {
-		char *copy = xstrdup(arg), *save = NULL;
+		char *copy = xstrdup(arg), *cur = copy, *item;
 
-		for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		while ((item = cli_list_next(&cur, ',', "--weights", arg)) != NULL) {
 			char *eq = strchr(item, '=');
 
 			if (!eq || eq == item)

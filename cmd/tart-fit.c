@@ -967,19 +967,13 @@ cmd_eval(int argc, char *argv[])
 
 	size_t ks[64], nks = 0;
 	{
-		/* Split by hand: strtok would pass over an empty element
-		 * ("18,,64"), which is a typo to report, not a list of two. */
-		char *copy = xstrdup(ks_arg), *t = copy, *comma;
-		do {
-			if ((comma = strchr(t, ',')) != NULL)
-				*comma = '\0';
-			if (*t == '\0')
-				usage_error("--ks: empty element in '%s'", ks_arg);
+		char *copy = xstrdup(ks_arg), *cur = copy, *t;
+
+		while ((t = cli_list_next(&cur, ',', "--ks", ks_arg)) != NULL) {
 			if (nks == 64)
 				usage_error("--ks: more than 64 values");
 			ks[nks++] = cli_parse_u64("--ks", t, 1, 1 << 20);
-			t = comma + 1;
-		} while (comma != NULL);
+		}
 		free(copy);
 	}
 	load_model(&m, model_path, heads);

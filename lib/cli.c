@@ -205,6 +205,23 @@ bad_number(const char *opt, const char *s, const char *what, const char *range)
 	usage_error("%s: '%s' is not %s in %s", opt, s, what, range);
 }
 
+char *
+cli_list_next(char **cursor, int sep, const char *opt, const char *whole)
+{
+	char *item = *cursor, *end;
+
+	if (item == NULL)
+		return NULL;
+	if ((end = strchr(item, sep)) != NULL) {
+		*end = '\0';
+		*cursor = end + 1;
+	} else
+		*cursor = NULL;
+	if (*item == '\0')
+		usage_error("%s: empty element in '%s'", opt, whole);
+	return item;
+}
+
 uint64_t
 cli_parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max)
 {

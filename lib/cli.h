@@ -110,6 +110,13 @@ void usage_error(const char *fmt, ...) LOAM_PRINTF(1, 2) LOAM_NORETURN;
 /* Print "prog: message" to stderr (no exit, no status change). */
 void note(const char *fmt, ...) LOAM_PRINTF(1, 2);
 
+/* The next element of a list option's value, split in place at sep:
+ * start with *cursor = a writable copy of the value (whole, for the
+ * message), NULL when the list is done.  An empty element ("10,,10", a
+ * leading or trailing comma, an empty value) is a usage error, where
+ * strtok would pass over it. */
+char *cli_list_next(char **cursor, int sep, const char *opt, const char *whole);
+
 /* Number parsing for option values: on failure a usage error naming the
  * option, the value and the allowed range, e.g.
  * "prog: --window: '0' is not an integer in [1, 1000]". */

@@ -277,3 +277,17 @@ dead_pid() {
 	run -0 skillit-mix weights --static --graph g.json --skills sk.txt
 	assert_output --partial '"é":0.33'
 }
+
+@test "list options refuse an empty element (a typo, not a shorter list), exit 2" {
+	run -2 --separate-stderr tart-fit eval -m "$TESTDATA/tart-cpu.safetensors" --ks 18,,64
+	[ "${stderr_lines[0]}" = "tart-fit: --ks: empty element in '18,,64'" ]
+	run -2 --separate-stderr tart-fit eval -m "$TESTDATA/tart-cpu.safetensors" --ks 18,
+	[ "${stderr_lines[0]}" = "tart-fit: --ks: empty element in '18,'" ]
+	run -2 --separate-stderr cookbook-gen align --templates lego,,addition
+	[ "${stderr_lines[0]}" = "cookbook-gen: --templates: empty element in 'lego,,addition'" ]
+	printf '{"graph":[[1,0],[0,1]]}' > g.json
+	run -2 --separate-stderr skillit-mix weights --static --graph g.json --skills a,,b
+	[ "${stderr_lines[0]}" = "skillit-mix: --skills: empty element in 'a,,b'" ]
+	run -2 --separate-stderr skillit-mix sample -n 1 --weights a=1,,b=1 /dev/null
+	[ "${stderr_lines[0]}" = "skillit-mix: --weights: empty element in 'a=1,,b=1'" ]
+}

@@ -88,19 +88,36 @@ parse_range(struct rc_opts *o, const char *arg, double **lo, double **hi)
 	return n;
 }
 
-/* An integer-or-string field into a 64-bit id (0 when absent). */
-static uint64_t
-field_id(struct rec *r, const char *key)
+/* An integer-or-string field into a 64-bit id, 0 when absent.  Anything
+ * else is refused rather than read as absent: -1, 1.5, null, true, [1]
+ * and 2^64-1 would otherwise all share scope 0 with the records that have
+ * no such field, and their counts would merge. */
+static int
+field_id(struct rec *r, const char *key, uint64_t *id)
 {
-	const char *s;
+	json_object *v = NULL;
+	const char *s, *text;
 	size_t len;
 	int64_t i;
+	int rc;
 
-	if (rec_get_str(r, key, &s, &len) == REC_OK)
-		return rc_task_hash(s, len);
-	if (rec_get_int(r, key, &i) == REC_OK)
-		return (uint64_t)i + 1;
-	return 0;
+	*id = 0;
+	rc = rec_get_str(r, key, &s, &len);
+	if (rc == REC_OK) {
+		*id = rc_task_hash(s, len);
+		return 0;
+	}
+	if (rc == REC_ABSENT)
+		return 0;
+	if (rec_get_int(r, key, &i) == REC_OK && i >= 0) {
+		*id = (uint64_t)i + 1;
+		return 0;
+	}
+	rec_get(r, key, &v);
+	text = v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : "null";
+	len = strlen(text);
+	return rec_errorf(r, "field '%s': expected a string or an integer in [0, 2^63), got %.*s%s",
+	    key, (int)(len > 40 ? 40 : len), text, len > 40 ? "..." : "");
 }
 
 /* The vector(s) of a record into *x (grown as needed): n vectors of d. */
@@ -367,8 +384,12 @@ cmd_run(int argc, char *argv[])
 				bonus = (double *)(void *)(task + ncap);
 			}
 			{
-				uint64_t env = field_id(r, "env"), episode = field_id(r, "episode");
-				uint64_t tk = field_id(r, "task");
+				uint64_t env, episode, tk;
+
+				if (field_id(r, "env", &env) != 0 ||
+				    field_id(r, "episode", &episode) != 0 ||
+				    field_id(r, "task", &tk) != 0)
+					die("%s", loam_error());
 
 				for (size_t i = 0; i < n; i++) {
 					uint64_t e = vectorised ? i + 1 : env;
@@ -385,8 +406,15 @@ cmd_run(int argc, char *argv[])
 
 			/* The record with bin, count, r_int (and r_total), written
 			 * as text: no json-c value per field. */
-			int has_r = rec_get_double(r, "r", &rext) == REC_OK;
 			if (!vectorised) {
+				/* r, when there, must be a number: "1.5" or [1] is
+				 * not left out silently. */
+				int has_r = rec_get_double(r, "r", &rext);
+
+				if (has_r == REC_BAD)
+					die("%s: %s", rec_where(r), loam_error());
+				has_r = has_r == REC_OK;
+
 				char bt[8192], num[NUMFMT_DOUBLE_MAX];
 				size_t bl = bin_text(&t, x, key[0], bt, sizeof bt);
 
@@ -397,9 +425,14 @@ cmd_run(int argc, char *argv[])
 					die("%s: %s", rec_where(r), loam_error());
 			} else {
 				json_object *rv = NULL;
-				int rt = rec_get(r, "r", &rv) == REC_OK && rv &&
-				    json_object_is_type(rv, json_type_array);
+				int rt = rec_get(r, "r", &rv) == REC_OK;
 				char num[NUMFMT_DOUBLE_MAX];
+
+				/* r, when there, must be n numbers, one per vector. */
+				if (rt && (!rv || !json_object_is_type(rv, json_type_array) ||
+				    json_object_array_length(rv) != n))
+					die("%s: field 'r': expected an array of %zu numbers, one per vector",
+					    rec_where(r), n);
 
 				printbuf_reset(pb);
 				for (size_t i = 0; i < n; i++) {

@@ -182,3 +182,25 @@ setup() {
 	[ "$(wc -l < examples.sh)" -ge 3 ]
 	run -0 bash -e examples.sh
 }
+
+@test "wrong types: r not a number, env/episode/task not a string or integer >= 0" {
+	for v in '"1.5"' '[1]' null true; do
+		printf '{"progress":[0.5]}\n{"r":%s,"progress":[0.5]}\n' "$v" > r.jsonl
+		run -1 --separate-stderr reward-count -q r.jsonl
+		[ "$stderr" = "reward-count: r.jsonl:2: field 'r': expected a number, got $v" ]
+	done
+	printf '{"r":[1],"progress":[[0.5],[0.2]]}\n' > rv.jsonl
+	run -1 --separate-stderr reward-count -q rv.jsonl
+	[ "$stderr" = "reward-count: rv.jsonl:1: field 'r': expected an array of 2 numbers, one per vector" ]
+	for f in env episode task; do
+		for v in -1 1.5 null true '[1]' 18446744073709551615; do
+			printf '{"progress":[0.5]}\n{"%s":%s,"progress":[0.5]}\n' "$f" "$v" > e.jsonl
+			run -1 --separate-stderr reward-count -q --scope env e.jsonl
+			[ "$stderr" = "reward-count: e.jsonl:2: field '$f': expected a string or an integer in [0, 2^63), got $v" ]
+		done
+	done
+	# the accepted forms still count apart from a record without env
+	printf '{"progress":[0.5]}\n{"env":0,"progress":[0.5]}\n{"env":"a","progress":[0.5]}\n{"env":9223372036854775807,"progress":[0.5]}\n' |
+		reward-count -q --scope env | jq -c .count > counts
+	[ "$(paste -sd' ' counts)" = "0 0 0 0" ]
+}

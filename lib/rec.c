@@ -245,6 +245,8 @@ static const unsigned char string_special[256] = {
 	[0x80 ... 0xff] = 1,
 };
 
+static unsigned hex4(const char *p);
+
 /* A string at s[i] == '"'; sets its content span and whether it had
  * escapes. */
 static int
@@ -276,14 +278,35 @@ scan_string(struct scan *sc, size_t *start, size_t *len, int *escaped)
 			case 'n': case 'r': case 't':
 				i += 2;
 				continue;
-			case 'u':
-				if (i + 5 < n && is_hex(s[i + 2]) && is_hex(s[i + 3]) &&
-				    is_hex(s[i + 4]) && is_hex(s[i + 5])) {
-					i += 6;
+			case 'u': {
+				unsigned cp;
+
+				if (!(i + 5 < n && is_hex(s[i + 2]) && is_hex(s[i + 3]) &&
+				    is_hex(s[i + 4]) && is_hex(s[i + 5]))) {
+					sc->i = i;
+					return scan_fail(sc, "bad \\u escape in string");
+				}
+				/* A surrogate is only half a character: a high one
+				 * must be followed by a low one, escaped as well
+				 * (loam-records(5)); json-c would make U+FFFD of a
+				 * lone one, changing the text silently. */
+				cp = hex4(sc->s + i + 2);
+				if (cp >= 0xd800 && cp < 0xdc00 && i + 11 < n &&
+				    s[i + 6] == '\\' && s[i + 7] == 'u' &&
+				    is_hex(s[i + 8]) && is_hex(s[i + 9]) &&
+				    is_hex(s[i + 10]) && is_hex(s[i + 11]) &&
+				    hex4(sc->s + i + 8) >= 0xdc00 && hex4(sc->s + i + 8) < 0xe000) {
+					i += 12;
 					continue;
 				}
-				sc->i = i;
-				return scan_fail(sc, "bad \\u escape in string");
+				if (cp >= 0xd800 && cp < 0xe000) {
+					sc->i = i;
+					return scan_fail(sc, "lone surrogate \\u%.4s in string",
+					    sc->s + i + 2);
+				}
+				i += 6;
+				continue;
+			}
 			default:
 				sc->i = i;
 				return scan_fail(sc, "bad escape '\\%c' in string", s[i + 1]);
@@ -1200,6 +1223,7 @@ rec_reader_init(struct rec_reader *rd, FILE *fp, const char *name)
 	rd->fp = fp;
 	rd->name = name;
 	rd->rec.file = name;
+	rd->max_line = REC_LINE_MAX;
 }
 
 void
@@ -1212,36 +1236,162 @@ rec_reader_close(struct rec_reader *rd)
 	memset(rd, 0, sizeof *rd);
 }
 
+/*
+ * The bytes stdio holds for fp already read from the file: *p and their
+ * count, 0 when none (then getc refills).  Taking them a buffer at a time
+ * lets memchr find the newline and a NUL, as getline does, where getc
+ * would cost a call per byte; unlike getline the line can be refused
+ * part-way.  glibc's FILE is public (gnulib's freadptr reads it alike);
+ * elsewhere the reader goes a byte at a time.
+ */
+static size_t
+stdio_pending(FILE *fp, const char **p)
+{
+#if defined(__GLIBC__)
+	if (fp->_IO_read_ptr < fp->_IO_read_end) {
+		*p = fp->_IO_read_ptr;
+		return (size_t)(fp->_IO_read_end - fp->_IO_read_ptr);
+	}
+#else
+	(void)fp;
+	(void)p;
+#endif
+	return 0;
+}
+
+static void
+stdio_consume(FILE *fp, size_t n)
+{
+#if defined(__GLIBC__)
+	fp->_IO_read_ptr += n;
+#else
+	(void)fp;
+	(void)n;
+#endif
+}
+
+/* A byte a JSON value can begin with: the scan's error on any other
+ * ("unexpected 'x'") needs no more of the line. */
+static int
+can_begin_value(unsigned char c)
+{
+	return c == '{' || c == '[' || c == '"' || c == 't' || c == 'f' || c == 'n' ||
+	    c == '-' || (c >= '0' && c <= '9') || c == 'N' || c == 'I' || c == '\'';
+}
+
+/*
+ * One line into rd->line, the newline left out: 1, 0 at end of input,
+ * -1 with file:line[:column] on a NUL byte, a bad first byte, a line over
+ * max_line, or a read error.  With skip, the bytes up to the next newline
+ * are dropped instead (the rest of a line refused part-way).
+ */
+static int
+read_line(struct rec_reader *rd, size_t *lenp, int skip)
+{
+	FILE *fp = rd->fp;
+	size_t len = 0, m, take;
+	const char *p, *nl, *z;
+	char one;
+	int c, got = 0, begun = 0;
+
+	for (;;) {
+		m = stdio_pending(fp, &p);
+		if (m == 0) {
+			if ((c = getc_unlocked(fp)) == EOF) {
+				if (ferror(fp))
+					return loam_seterr("%s: %s", rd->name,
+					    strerror(errno ? errno : EIO));
+				break;
+			}
+			one = (char)c;
+			p = &one;
+			m = 1;
+		}
+		got = 1;
+		nl = memchr(p, '\n', m);
+		take = nl ? (size_t)(nl - p) : m;
+		if (p != &one)
+			stdio_consume(fp, nl ? take + 1 : take);
+		if (skip) {
+			if (nl)
+				return 1;
+			continue;
+		}
+		if ((z = memchr(p, '\0', take)) != NULL) {
+			rd->skip_rest = !nl;
+			return loam_seterr("%s:%lu:%zu: NUL byte in the line", rd->name,
+			    rd->lineno, len + (size_t)(z - p) + 1);
+		}
+		if (take > rd->max_line - len) {
+			rd->skip_rest = !nl;
+			return loam_seterr("%s:%lu: line longer than %zu bytes", rd->name,
+			    rd->lineno, rd->max_line);
+		}
+		if (!begun)
+			for (size_t i = 0; i < take; i++)
+				if (!is_space(p[i])) {
+					if (!can_begin_value((unsigned char)p[i])) {
+						struct scan sc = { .s = p, .n = take, .i = i };
+
+						rd->skip_rest = !nl;
+						return loam_seterr("%s:%lu:%zu: unexpected %s", rd->name,
+						    rd->lineno, len + i + 1, char_desc(&sc));
+					}
+					begun = 1;
+					break;
+				}
+		if (len + take + 1 > rd->linecap) {
+			size_t cap = rd->linecap ? rd->linecap : 128;
+
+			while (cap < len + take + 1)
+				cap = cap < SIZE_MAX / 2 ? cap * 2 : len + take + 1;
+			rd->line = xrealloc(rd->line, cap);
+			rd->linecap = cap;
+		}
+		memcpy(rd->line + len, p, take);
+		len += take;
+		if (nl)
+			break;
+	}
+	if (skip || !got)
+		return 0;
+	rd->line[len] = '\0';
+	*lenp = len;
+	return 1;
+}
+
 int
 rec_next(struct rec_reader *rd, struct rec **out)
 {
-	ssize_t got;
 	size_t len, i;
+	int rc;
 
+	if (rd->skip_rest) {
+		rd->skip_rest = 0;
+		errno = 0;
+		if (read_line(rd, &len, 1) < 0) {
+			rec_clear(&rd->rec);
+			return -1;
+		}
+	}
+	if (rd->max_line > REC_LINE_HARD_MAX)
+		rd->max_line = REC_LINE_HARD_MAX;
 	for (;;) {
 		errno = 0;
-		got = getline(&rd->line, &rd->linecap, rd->fp);
-		if (got < 0) {
-			rec_clear(&rd->rec);
-			if (ferror(rd->fp))
-				return loam_seterr("%s: %s", rd->name,
-				    strerror(errno ? errno : EIO));
-			return 0;
-		}
 		rd->lineno++;
-		len = (size_t)got;
-		if (len && rd->line[len - 1] == '\n')
-			len--;
+		rc = read_line(rd, &len, 0);
+		if (rc <= 0) {
+			rec_clear(&rd->rec);
+			if (rc == 0)
+				rd->lineno--;
+			return rc;
+		}
 		if (len && rd->line[len - 1] == '\r')
 			len--;
 		for (i = 0; i < len && is_space(rd->line[i]); i++)
 			;
 		if (i < len)
 			break;		/* blank lines are skipped */
-	}
-	if (len > INT32_MAX) {
-		rec_clear(&rd->rec);
-		return loam_seterr("%s:%lu: line longer than 2 GiB", rd->name, rd->lineno);
 	}
 	rd->rec.file = rd->name;
 	rd->rec.line = rd->lineno;

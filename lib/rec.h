@@ -130,6 +130,13 @@ struct rec {
 	int nrawf, rawfcap;
 };
 
+/* The longest line a reader takes by default (bytes, newline excluded):
+ * a longer one is an error that names file:line, found before more than
+ * this much memory goes to it.  A reader's max_line may be set after
+ * opening it, up to REC_LINE_HARD_MAX. */
+#define REC_LINE_MAX ((size_t)1 << 30)
+#define REC_LINE_HARD_MAX ((size_t)INT32_MAX)
+
 struct rec_reader {
 	FILE *fp;
 	const char *name;	/* "<stdin>" or the path (borrowed) */
@@ -137,6 +144,8 @@ struct rec_reader {
 	char *line;		/* one buffer for every line, owned */
 	size_t linecap;
 	unsigned long lineno;
+	size_t max_line;	/* REC_LINE_MAX unless the caller sets it */
+	int skip_rest;		/* a bad line was left before its newline */
 	struct rec rec;
 };
 
@@ -149,7 +158,11 @@ void rec_reader_close(struct rec_reader *rd);
 
 /* Next record: 1 and *out set, 0 at end of input, -1 on a bad line (the
  * message names file:line) or a read error.  After a bad line the reader
- * can go on with the next one (--skip-bad). */
+ * can go on with the next one (--skip-bad).  A line is checked as it is
+ * read: a NUL byte, a first byte that cannot begin a record, or more than
+ * max_line bytes end it there, so that /dev/zero or a runaway line costs
+ * neither unbounded memory nor time before the error; the rest of such a
+ * line is skipped on the next call. */
 int rec_next(struct rec_reader *rd, struct rec **out);
 
 /* Parse one line (no newline) into a fresh caller-owned record; file and

@@ -25,7 +25,8 @@ static const char usage[] =
     "                    [--update batch-sync|before|after] [--bonus inv_sqrt|inv_sqrt_plus1]\n"
     "                    [--lambda l] [--normalize mean] [--scope global|env|episode]\n"
     "                    [--simhash-bits k] [--quantum q] [-s seed] [--load file]\n"
-    "                    [--save file] [--unbuffered] [-o file] [file ...]\n"
+    "                    [--save file] [--unbuffered] [--max-line bytes] [-o file]\n"
+    "                    [file ...]\n"
     "       reward-count merge [-q] -o file table ...\n"
     "       reward-count dump [-q] table\n";
 static const char help[] =
@@ -45,6 +46,7 @@ static const char help[] =
     "  --quantum Q         exact: quantisation step (default 0: the doubles)\n"
     "  --load F, --save F  count table to start from, and to write at the end\n"
     "  --unbuffered        flush every output line (coprocess use)\n"
+    "  --max-line N        the longest input line in bytes (default 1 GiB)\n"
     "  -s, --seed N        seed of the SimHash projection\n"
     "  -o, --output FILE   write to FILE atomically\n"
     "  -q, --quiet         no summary\n"
@@ -56,6 +58,7 @@ enum {
 	OPT_MODE = 256, OPT_FIELD, OPT_BINS, OPT_TOTAL_BINS, OPT_RANGE, OPT_KEY,
 	OPT_STAGE_OFFSETS, OPT_UPDATE, OPT_BONUS, OPT_LAMBDA, OPT_NORMALIZE, OPT_SCOPE,
 	OPT_SIMHASH_BITS, OPT_QUANTUM, OPT_LOAD, OPT_SAVE, OPT_UNBUFFERED,
+	OPT_MAX_LINE,
 };
 
 /* "a:b,c:d" or "warmup:N" into the options; D from the pairs. */
@@ -139,6 +142,24 @@ read_vectors(struct rec *r, const char *field, double **x, size_t *cap, size_t *
 		*d = len;
 		return 0;
 	}
+	/* Longer than the buffer: the length first, which a long array of
+	 * numbers gives by counting its commas, so that a huge one is
+	 * refused before anything is converted or allocated for it. */
+	if (rec_get_array_len(r, field, &len) == REC_OK) {
+		if (len > RC_DIMS_MAX)
+			return rec_errorf(r, "field '%s': %zu values, more than %d (vectors "
+			    "and vectors per record are limited alike)", field, len, RC_DIMS_MAX);
+		if (len > *cap) {
+			*cap = len;
+			*x = xreallocarray(*x, *cap, sizeof **x);
+			if (rec_get_doubles(r, field, *x, *cap, &len) == REC_OK) {
+				*vectorised = 0;
+				*n = 1;
+				*d = len;
+				return 0;
+			}
+		}
+	}
 	if (rec_get(r, field, &v) != REC_OK || !v || !json_object_is_type(v, json_type_array))
 		return rec_errorf(r, "field '%s': expected an array of numbers", field);
 	len = json_object_array_length(v);
@@ -158,6 +179,9 @@ read_vectors(struct rec *r, const char *field, double **x, size_t *cap, size_t *
 	}
 	*n = len;
 	*d = json_object_array_length(e);
+	if (*d > RC_DIMS_MAX)
+		return rec_errorf(r, "field '%s': vector 0 has %zu values, more than %d", field,
+		    *d, RC_DIMS_MAX);
 	if (*cap < len * *d + 1) {
 		*cap = len * *d + 1;
 		*x = xreallocarray(*x, *cap, sizeof **x);
@@ -243,6 +267,7 @@ cmd_run(int argc, char *argv[])
 		{ "load", required_argument, NULL, OPT_LOAD },
 		{ "save", required_argument, NULL, OPT_SAVE },
 		{ "unbuffered", no_argument, NULL, OPT_UNBUFFERED },
+		{ "max-line", required_argument, NULL, OPT_MAX_LINE },
 		CLI_COMMON_LONGOPTS,
 	};
 	static const char *const modes[] = { "progress", "simhash", "exact", "progress-reward" };
@@ -256,7 +281,7 @@ cmd_run(int argc, char *argv[])
 	int c, rc, mode = RC_PROGRESS, started = 0, unbuffered = 0, have_iter = 0;
 	const char *field = NULL, *load = NULL, *save = NULL;
 	uint32_t *bins = NULL;
-	size_t nbins = 0, nrange = 0, xcap = 0, n = 0, d = 0, records = 0, ncap = 0;
+	size_t max_line = REC_LINE_MAX, nbins = 0, nrange = 0, xcap = 0, n = 0, d = 0, records = 0, ncap = 0;
 	double *lo = NULL, *hi = NULL, *x = NULL, *bonus = NULL;
 	uint64_t *key = NULL, *count = NULL, *scope = NULL, *task = NULL, last_iter = 0;
 	struct rec_reader rd;
@@ -319,6 +344,9 @@ cmd_run(int argc, char *argv[])
 		case OPT_LOAD: load = arg; break;
 		case OPT_SAVE: save = arg; break;
 		case OPT_UNBUFFERED: unbuffered = 1; break;
+		case OPT_MAX_LINE:
+			max_line = (size_t)cli_parse_u64("--max-line", arg, 1, REC_LINE_HARD_MAX);
+			break;
 		}
 	}
 	ro.field = field;
@@ -337,6 +365,7 @@ cmd_run(int argc, char *argv[])
 			warn("%s", loam_error());
 			continue;
 		}
+		rd.max_line = max_line;
 		while ((rc = rec_next(&rd, &r)) != 0) {
 			int vectorised = 0, iter_given;
 			int64_t iter;

@@ -204,3 +204,24 @@ setup() {
 		reward-count -q --scope env | jq -c .count > counts
 	[ "$(paste -sd' ' counts)" = "0 0 0 0" ]
 }
+
+@test "runaway input: /dev/zero, --max-line, too many dimensions, all with file:line" {
+	run -1 --separate-stderr timeout 10 reward-count -q /dev/zero
+	[ "$stderr" = "reward-count: /dev/zero:1:1: NUL byte in the line" ]
+	printf '{"progress":[0.5]}\nnot json\n' > bad.jsonl
+	run -1 --separate-stderr reward-count -q bad.jsonl
+	[ "$stderr" = "reward-count: bad.jsonl:2:1: unexpected 'n'" ]
+	printf '{"progress":[0.5]}\n{"progress":[0.25],"pad":"%s"}\n' "$(printf '%040d' 0)" > long.jsonl
+	run -0 reward-count -q --max-line 68 long.jsonl
+	run -1 --separate-stderr reward-count -q --max-line 67 long.jsonl
+	[ "$stderr" = "reward-count: long.jsonl:2: line longer than 67 bytes" ]
+	run -2 --separate-stderr reward-count --max-line 0 long.jsonl
+	# 65536 values are taken, 65537 refused before conversion, in every mode
+	awk 'BEGIN { for (k = 65536; k <= 65537; k++) { printf "{\"progress\":[0"; for (i = 1; i < k; i++) printf ",0.5"; print "]}" } }' > wide.jsonl
+	head -n1 wide.jsonl | reward-count -q --mode simhash --field progress > /dev/null
+	tail -n1 wide.jsonl > wider.jsonl
+	for mode in progress simhash exact; do
+		run -1 --separate-stderr reward-count -q --mode "$mode" --field progress wider.jsonl
+		[ "$stderr" = "reward-count: wider.jsonl:1: field 'progress': 65537 values, more than 65536 (vectors and vectors per record are limited alike)" ]
+	done
+}

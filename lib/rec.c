@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/printbuf.h>
 
@@ -1221,6 +1222,7 @@ rec_reader_init(struct rec_reader *rd, FILE *fp, const char *name)
 {
 	memset(rd, 0, sizeof *rd);
 	rd->fp = fp;
+	rd->fd = fileno(fp);	/* -1 for a stream without one (fmemopen) */
 	rd->name = name;
 	rd->rec.file = name;
 	rd->max_line = REC_LINE_MAX;
@@ -1232,42 +1234,80 @@ rec_reader_close(struct rec_reader *rd)
 	rec_release(&rd->rec);
 	if (rd->close_fp && rd->fp)
 		fclose(rd->fp);
-	free(rd->line);
+	free(rd->buf);
 	memset(rd, 0, sizeof *rd);
 }
 
 /*
- * The bytes stdio holds for fp already read from the file: *p and their
- * count, 0 when none (then getc refills).  Taking them a buffer at a time
- * lets memchr find the newline and a NUL, as getline does, where getc
- * would cost a call per byte; unlike getline the line can be refused
- * part-way.  glibc's FILE is public (gnulib's freadptr reads it alike);
- * elsewhere the reader goes a byte at a time.
+ * More input after buf[end]: 1, 0 at end of input, -1 with "name:
+ * strerror" on a read error.  One read(2) takes what a pipe holds, so
+ * that a coprocess's line is answered before the next one is written
+ * (skillit-mix --follow); fread would wait to fill the buffer.  Only a
+ * stream without a descriptor, never a pipe, goes through fread.
  */
-static size_t
-stdio_pending(FILE *fp, const char **p)
+static int
+fill(struct rec_reader *rd)
 {
-#if defined(__GLIBC__)
-	if (fp->_IO_read_ptr < fp->_IO_read_end) {
-		*p = fp->_IO_read_ptr;
-		return (size_t)(fp->_IO_read_end - fp->_IO_read_ptr);
+	size_t room = rd->bufcap - rd->end;
+	ssize_t n;
+
+	if (rd->eof)
+		return 0;
+	if (rd->fd >= 0) {
+		do
+			n = read(rd->fd, rd->buf + rd->end, room);
+		while (n < 0 && errno == EINTR);
+	} else {
+		for (;;) {
+			errno = 0;
+			n = (ssize_t)fread(rd->buf + rd->end, 1, room, rd->fp);
+			if (n > 0 || !ferror(rd->fp))
+				break;
+			if (errno != EINTR) {
+				if (!errno)
+					errno = EIO;
+				n = -1;
+				break;
+			}
+			clearerr(rd->fp);
+		}
 	}
-#else
-	(void)fp;
-	(void)p;
-#endif
-	return 0;
+	if (n < 0) {
+		rd->error = 1;
+		return loam_seterr("%s: %s", rd->name, strerror(errno));
+	}
+	if (n == 0) {
+		rd->eof = 1;
+		return 0;
+	}
+	rd->end += (size_t)n;
+	return 1;
 }
 
+/* Room after buf[end] for the line that begins at buf[pos]: the line is
+ * moved to the front, or the buffer doubled (up to one byte past
+ * max_line, which is enough to refuse it) once the line fills it. */
 static void
-stdio_consume(FILE *fp, size_t n)
+make_room(struct rec_reader *rd)
 {
-#if defined(__GLIBC__)
-	fp->_IO_read_ptr += n;
-#else
-	(void)fp;
-	(void)n;
-#endif
+	size_t cap;
+
+	if (!rd->buf) {
+		rd->bufcap = REC_READ_BUF;
+		rd->buf = xmalloc(rd->bufcap + 1);
+		return;
+	}
+	if (rd->end < rd->bufcap)
+		return;
+	if (rd->pos > 0) {
+		memmove(rd->buf, rd->buf + rd->pos, rd->end - rd->pos);
+		rd->end -= rd->pos;
+		rd->pos = 0;
+		return;
+	}
+	cap = rd->bufcap < rd->max_line / 2 ? rd->bufcap * 2 : rd->max_line + 1;
+	rd->buf = xrealloc(rd->buf, cap + 1);
+	rd->bufcap = cap;
 }
 
 /* A byte a JSON value can begin with: the scan's error on any other
@@ -1279,53 +1319,60 @@ can_begin_value(unsigned char c)
 	    c == '-' || (c >= '0' && c <= '9') || c == 'N' || c == 'I' || c == '\'';
 }
 
-/*
- * One line into rd->line, the newline left out: 1, 0 at end of input,
- * -1 with file:line[:column] on a NUL byte, a bad first byte, a line over
- * max_line, or a read error.  With skip, the bytes up to the next newline
- * are dropped instead (the rest of a line refused part-way).
- */
+/* Drop the input up to the next newline (the rest of a line refused
+ * part-way), without keeping it: 0, or -1 on a read error. */
 static int
-read_line(struct rec_reader *rd, size_t *lenp, int skip)
+skip_line(struct rec_reader *rd)
 {
-	FILE *fp = rd->fp;
-	size_t len = 0, m, take;
-	const char *p, *nl, *z;
-	char one;
-	int c, got = 0, begun = 0;
+	const char *nl;
+	int rc;
 
 	for (;;) {
-		m = stdio_pending(fp, &p);
-		if (m == 0) {
-			if ((c = getc_unlocked(fp)) == EOF) {
-				if (ferror(fp))
-					return loam_seterr("%s: %s", rd->name,
-					    strerror(errno ? errno : EIO));
-				break;
-			}
-			one = (char)c;
-			p = &one;
-			m = 1;
+		if (rd->pos < rd->end &&
+		    (nl = memchr(rd->buf + rd->pos, '\n', rd->end - rd->pos)) != NULL) {
+			rd->pos = (size_t)(nl - rd->buf) + 1;
+			return 0;
 		}
-		got = 1;
-		nl = memchr(p, '\n', m);
+		rd->pos = rd->end = 0;
+		make_room(rd);
+		if ((rc = fill(rd)) <= 0)
+			return rc;
+	}
+}
+
+/*
+ * One line, the newline left out and a NUL after it, in place in the
+ * buffer (*linep, good until the next call): 1, 0 at end of input, -1
+ * with file:line[:column] on a NUL byte, a bad first byte, a line over
+ * max_line, or a read error.  The bytes are checked as they arrive, so
+ * that a refused line is read no further than one buffer past its fault.
+ */
+static int
+read_line(struct rec_reader *rd, char **linep, size_t *lenp)
+{
+	size_t len = 0;		/* buf[pos, pos + len): checked, no newline */
+	size_t m, take;
+	char *p, *nl, *z;
+	int rc, begun = 0;
+
+	if (!rd->buf)
+		make_room(rd);
+	if (rd->pos == rd->end)
+		rd->pos = rd->end = 0;	/* a whole buffer for the next read */
+	for (;;) {
+		p = rd->buf + rd->pos + len;
+		m = rd->end - rd->pos - len;
+		nl = m ? memchr(p, '\n', m) : NULL;
 		take = nl ? (size_t)(nl - p) : m;
-		if (p != &one)
-			stdio_consume(fp, nl ? take + 1 : take);
-		if (skip) {
-			if (nl)
-				return 1;
-			continue;
-		}
-		if ((z = memchr(p, '\0', take)) != NULL) {
-			rd->skip_rest = !nl;
-			return loam_seterr("%s:%lu:%zu: NUL byte in the line", rd->name,
+		if (take && (z = memchr(p, '\0', take)) != NULL) {
+			rc = loam_seterr("%s:%lu:%zu: NUL byte in the line", rd->name,
 			    rd->lineno, len + (size_t)(z - p) + 1);
+			goto refuse;
 		}
 		if (take > rd->max_line - len) {
-			rd->skip_rest = !nl;
-			return loam_seterr("%s:%lu: line longer than %zu bytes", rd->name,
+			rc = loam_seterr("%s:%lu: line longer than %zu bytes", rd->name,
 			    rd->lineno, rd->max_line);
+			goto refuse;
 		}
 		if (!begun)
 			for (size_t i = 0; i < take; i++)
@@ -1333,43 +1380,51 @@ read_line(struct rec_reader *rd, size_t *lenp, int skip)
 					if (!can_begin_value((unsigned char)p[i])) {
 						struct scan sc = { .s = p, .n = take, .i = i };
 
-						rd->skip_rest = !nl;
-						return loam_seterr("%s:%lu:%zu: unexpected %s", rd->name,
-						    rd->lineno, len + i + 1, char_desc(&sc));
+						rc = loam_seterr("%s:%lu:%zu: unexpected %s",
+						    rd->name, rd->lineno, len + i + 1,
+						    char_desc(&sc));
+						goto refuse;
 					}
 					begun = 1;
 					break;
 				}
-		if (len + take + 1 > rd->linecap) {
-			size_t cap = rd->linecap ? rd->linecap : 128;
-
-			while (cap < len + take + 1)
-				cap = cap < SIZE_MAX / 2 ? cap * 2 : len + take + 1;
-			rd->line = xrealloc(rd->line, cap);
-			rd->linecap = cap;
-		}
-		memcpy(rd->line + len, p, take);
 		len += take;
 		if (nl)
 			break;
+		make_room(rd);
+		if ((rc = fill(rd)) < 0)
+			return -1;
+		if (rc == 0) {
+			if (len == 0)
+				return 0;
+			break;		/* the last line, without a newline */
+		}
 	}
-	if (skip || !got)
-		return 0;
-	rd->line[len] = '\0';
+	*linep = rd->buf + rd->pos;
 	*lenp = len;
+	(*linep)[len] = '\0';	/* over the newline, or in the spare byte */
+	rd->pos += len + (nl != NULL);
 	return 1;
+
+refuse:
+	/* What was read of the line goes; its rest, if still to come, is
+	 * skipped by the next call. */
+	rd->skip_rest = !nl;
+	rd->pos = nl ? (size_t)(nl - rd->buf) + 1 : rd->end;
+	return rc;
 }
 
 int
 rec_next(struct rec_reader *rd, struct rec **out)
 {
-	size_t len, i;
+	size_t len = 0, i;
+	char *line = NULL;
 	int rc;
 
+	rd->error = 0;
 	if (rd->skip_rest) {
 		rd->skip_rest = 0;
-		errno = 0;
-		if (read_line(rd, &len, 1) < 0) {
+		if (skip_line(rd) < 0) {
 			rec_clear(&rd->rec);
 			return -1;
 		}
@@ -1377,25 +1432,24 @@ rec_next(struct rec_reader *rd, struct rec **out)
 	if (rd->max_line > REC_LINE_HARD_MAX)
 		rd->max_line = REC_LINE_HARD_MAX;
 	for (;;) {
-		errno = 0;
 		rd->lineno++;
-		rc = read_line(rd, &len, 0);
+		rc = read_line(rd, &line, &len);
 		if (rc <= 0) {
 			rec_clear(&rd->rec);
 			if (rc == 0)
 				rd->lineno--;
 			return rc;
 		}
-		if (len && rd->line[len - 1] == '\r')
+		if (len && line[len - 1] == '\r')
 			len--;
-		for (i = 0; i < len && is_space(rd->line[i]); i++)
+		for (i = 0; i < len && is_space(line[i]); i++)
 			;
 		if (i < len)
 			break;		/* blank lines are skipped */
 	}
 	rd->rec.file = rd->name;
 	rd->rec.line = rd->lineno;
-	if (rec_load(&rd->rec, rd->line, len) != 0)
+	if (rec_load(&rd->rec, line, len) != 0)
 		return -1;
 	*out = &rd->rec;
 	return 1;

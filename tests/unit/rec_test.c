@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rec.h"
 #include "tap.h"
@@ -550,6 +551,100 @@ test_long_line(void)
 	free(text);
 }
 
+/* The reader's own buffer: lines that straddle its end, CRLF, a line
+ * longer than the buffer, and max_line met exactly, from a stream with a
+ * descriptor (read(2)) and one without (fread) alike. */
+static void
+test_reader_buffer(void)
+{
+	size_t cap = 4 * REC_READ_BUF + 300000, n = 0, big = 150000;
+	char *text = malloc(cap);
+	struct rec_reader rd;
+	struct rec *r;
+	int64_t v;
+	int i, nlines = 0, bad;
+
+	/* Lines of 20 to 200 bytes, every seventh CRLF, then a long one. */
+	for (i = 0; n < 3 * REC_READ_BUF; i++, nlines++)
+		n += (size_t)sprintf(text + n, "{\"id\":%d,\"pad\":\"%.*s\"}%s", i,
+		    (i * 37) % 180, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", i % 7 ? "\n" : "\r\n");
+	for (int extra = 0; extra < 2; extra++) {	/* big bytes, then big + 1 */
+		size_t start = n;
+
+		n += (size_t)sprintf(text + n, "{\"id\":%d,\"pad\":\"", i++);
+		memset(text + n, 'y', big + (size_t)extra - (n - start) - 2);
+		n = start + big + (size_t)extra - 2;
+		n += (size_t)sprintf(text + n, "\"}\n");
+	}
+	n += (size_t)sprintf(text + n, "{\"id\":%d}", i);
+	nlines += 3;
+
+	for (int way = 0; way < 2; way++) {
+		FILE *fp = way ? memfile(text, n) : tmpfile();
+
+		if (!way) {
+			fwrite(text, 1, n, fp);
+			rewind(fp);
+		}
+		rec_reader_init(&rd, fp, "t");
+		rd.max_line = big;
+		bad = 0;
+		for (i = 0; i < nlines - 3; i++)
+			if (rec_next(&rd, &r) != 1 || rec_get_int(r, "id", &v) != REC_OK ||
+			    v != i || r->line != (unsigned long)i + 1)
+				bad++;
+		is_int(bad, 0, "%s: %d short lines, across %zu buffers, each whole",
+		    way ? "fread" : "read(2)", nlines - 3, n / REC_READ_BUF);
+		ok(rec_next(&rd, &r) == 1 && rec_get_int(r, "id", &v) == REC_OK &&
+		    v == i, "a line of exactly max_line bytes reads");
+		is_int(rec_next(&rd, &r), -1, "one byte more is refused");
+		ok(strstr(loam_error(), "line longer than 150000 bytes") != NULL, "%s",
+		    loam_error());
+		ok(rd.bufcap <= big + 1, "the buffer grew no further than max_line + 1");
+		ok(rec_next(&rd, &r) == 1 && rec_get_int(r, "id", &v) == REC_OK &&
+		    v == i + 2 && r->line == (unsigned long)nlines,
+		    "the last line, without a newline, after it");
+		is_int(rec_next(&rd, &r), 0, "end of input");
+		rec_reader_close(&rd);
+		fclose(fp);
+	}
+	free(text);
+}
+
+/* A pipe's line is returned as soon as its newline is there, not when a
+ * buffer is full (coprocess use).  alarm() ends a reader that waits. */
+static void
+test_reader_pipe(void)
+{
+	struct rec_reader rd;
+	struct rec *r;
+	int fds[2];
+	int64_t v;
+	FILE *fp;
+
+	if (pipe(fds) != 0 || !(fp = fdopen(fds[0], "r"))) {
+		perror("pipe");
+		exit(2);
+	}
+	rec_reader_init(&rd, fp, "pipe");
+	alarm(10);
+	if (write(fds[1], "{\"a\":1}\n{\"a\":", 13) != 13)
+		exit(2);
+	ok(rec_next(&rd, &r) == 1 && rec_get_int(r, "a", &v) == REC_OK && v == 1,
+	    "a line from a pipe that stays open");
+	if (write(fds[1], "2}\n", 3) != 3)
+		exit(2);
+	ok(rec_next(&rd, &r) == 1 && rec_get_int(r, "a", &v) == REC_OK && v == 2,
+	    "a line written in two parts");
+	close(fds[1]);
+	is_int(rec_next(&rd, &r), 0, "end of input when the writer closes");
+	alarm(0);
+	rec_reader_close(&rd);
+	fclose(fp);
+}
+
 /* rec_strtof/rec_strtod must round exactly as libc does. */
 static void
 test_decimal(void)
@@ -772,7 +867,7 @@ test_reader_limits(void)
 		rec_reader_init(&rd, fp, "/dev/zero");
 		is_int(rec_next(&rd, &r), -1, "/dev/zero is refused at once");
 		is_str(loam_error(), "/dev/zero:1:1: NUL byte in the line", "at line 1 column 1");
-		ok(rd.linecap < 4096, "having kept no more than a few bytes");
+		ok(rd.bufcap <= REC_READ_BUF, "having read no more than one buffer");
 		rec_reader_close(&rd);
 		fclose(fp);
 	}
@@ -831,6 +926,8 @@ main(void)
 	test_reader();
 	test_long_line();
 	test_reader_limits();
+	test_reader_buffer();
+	test_reader_pipe();
 	test_surrogates();
 	return tap_done();
 }

@@ -289,6 +289,33 @@ on_progress(void *arg, long done, long total)
 	progress_update(&c->p, (uint64_t)(c->base + done));
 }
 
+static const char *out_name = "stdout";
+
+/* NaN and infinity are not JSON numbers: a metric or a loss that is not
+ * finite ends the program before it is printed.  The inputs are bounded
+ * (HH_INPUT_MAX), so this is a guard, not a path real data takes. */
+static void
+check_finite(const char *what, const char *key, double v)
+{
+	if (!isfinite(v))
+		die("%s: %s is %s, not a number to write (inputs too large for the map?)",
+		    what, key, isnan(v) ? "NaN" : "infinite");
+}
+
+static void
+check_metrics(const char *what, const struct hh_metrics *m, double mse)
+{
+	check_finite(what, "ce", m->ce);
+	check_finite(what, "kl", m->kl);
+	check_finite(what, "entropy", m->entropy);
+	check_finite(what, "teacher_entropy", m->teacher_entropy);
+	check_finite(what, "max_weight", m->max_weight);
+	check_finite(what, "teacher_max_weight", m->teacher_max_weight);
+	check_finite(what, "monotonicity", m->monotonicity);
+	if (!isnan(mse))
+		check_finite(what, "mse", mse);
+}
+
 static const char *const learned_names[] = { "hedgehog", "hedgehog-exp", "hedgehog-fla" };
 
 static const char *const fmap_doc[] = {
@@ -437,6 +464,13 @@ cmd_fit(int argc, char *argv[])
 			    nval, &fo, &rep) != 0)
 				die("layer %d: %s", l, loam_error());
 			pc.base += per;
+			for (int h = 0; h < j.H; h++) {
+				char what[48];
+
+				snprintf(what, sizeof what, "layer %d head %d", l, h);
+				check_finite(what, "init_loss", rep.init_loss[h]);
+				check_finite(what, "best_loss", rep.best_loss[h]);
+			}
 			for (int h = 0; h < j.H; h++)
 				if (fprintf(fp, "{\"layer\":%d,\"head\":%d,\"init_loss\":%.17g,"
 				    "\"best_loss\":%.17g,\"best_step\":%d,\"steps\":%d}\n", l, h,
@@ -630,11 +664,11 @@ struct result {
 	double mse;		/* output MSE, NaN without values */
 };
 
-static const char *out_name = "stdout";
-
+/* The metrics as JSON members; what names the record for a refusal. */
 static void
-print_metrics(FILE *fp, const struct hh_metrics *m, double mse)
+print_metrics(FILE *fp, const char *what, const struct hh_metrics *m, double mse)
 {
+	check_metrics(what, m, mse);
 	if (fprintf(fp, "\"ce\":%.17g,\"kl\":%.17g,\"entropy\":%.17g,\"teacher_entropy\":%.17g,"
 	    "\"max_weight\":%.17g,\"teacher_max_weight\":%.17g,\"monotonicity\":%.17g",
 	    m->ce, m->kl, m->entropy, m->teacher_entropy, m->max_weight,
@@ -838,16 +872,27 @@ cmd_eval(int argc, char *argv[])
 		free(v);
 	}
 
+	/* Every record is checked before the first is written. */
+	for (int i = 0; i < nres; i++) {
+		char what[64];
+
+		snprintf(what, sizeof what, "layer %d head %d %s", res[i].layer, res[i].head,
+		    hh_fmap_names[res[i].fmap]);
+		check_metrics(what, &res[i].m, res[i].mse);
+	}
 	fp = cli_out_open(&out, o.output);
 	if (o.output && strcmp(o.output, "-") != 0)
 		out_name = o.output;
 	for (int i = 0; i < nres; i++) {
 		struct result *r = &res[i];
+		char what[64];
 
+		snprintf(what, sizeof what, "layer %d head %d %s", r->layer, r->head,
+		    hh_fmap_names[r->fmap]);
 		if (fprintf(fp, "{\"layer\":%d,\"head\":%d,\"fmap\":\"%s\",\"trained\":%s,", r->layer,
 		    r->head, hh_fmap_names[r->fmap], r->trained ? "true" : "false") < 0)
 			cli_write_failed(out_name);
-		print_metrics(fp, &r->m, r->mse);
+		print_metrics(fp, what, &r->m, r->mse);
 		if (fputs("}\n", fp) < 0)
 			cli_write_failed(out_name);
 	}
@@ -881,7 +926,12 @@ cmd_eval(int argc, char *argv[])
 		if (fprintf(fp, "{\"fmap\":\"%s\",\"mean\":true,\"trained\":%s,",
 		    hh_fmap_names[fm[a]], hh_fmap_learned(fm[a]) && weights ? "true" : "false") < 0)
 			cli_write_failed(out_name);
-		print_metrics(fp, &mean, mse);
+		{
+			char what[64];
+
+			snprintf(what, sizeof what, "the mean of %s", hh_fmap_names[fm[a]]);
+			print_metrics(fp, what, &mean, mse);
+		}
 		if (fputs("}\n", fp) < 0)
 			cli_write_failed(out_name);
 		if (!o.quiet) {

@@ -25,7 +25,8 @@ static const char usage[] =
     "                    [--update batch-sync|before|after] [--bonus inv_sqrt|inv_sqrt_plus1]\n"
     "                    [--lambda l] [--normalize mean] [--scope global|env|episode]\n"
     "                    [--simhash-bits k] [--quantum q] [-s seed] [--load file]\n"
-    "                    [--save file] [--unbuffered] [-o file] [file ...]\n"
+    "                    [--save file] [--unbuffered] [--max-line bytes] [-o file]\n"
+    "                    [file ...]\n"
     "       reward-count merge [-q] -o file table ...\n"
     "       reward-count dump [-q] table\n";
 static const char help[] =
@@ -45,6 +46,7 @@ static const char help[] =
     "  --quantum Q         exact: quantisation step (default 0: the doubles)\n"
     "  --load F, --save F  count table to start from, and to write at the end\n"
     "  --unbuffered        flush every output line (coprocess use)\n"
+    "  --max-line N        the longest input line in bytes (default 1 GiB)\n"
     "  -s, --seed N        seed of the SimHash projection\n"
     "  -o, --output FILE   write to FILE atomically\n"
     "  -q, --quiet         no summary\n"
@@ -56,6 +58,7 @@ enum {
 	OPT_MODE = 256, OPT_FIELD, OPT_BINS, OPT_TOTAL_BINS, OPT_RANGE, OPT_KEY,
 	OPT_STAGE_OFFSETS, OPT_UPDATE, OPT_BONUS, OPT_LAMBDA, OPT_NORMALIZE, OPT_SCOPE,
 	OPT_SIMHASH_BITS, OPT_QUANTUM, OPT_LOAD, OPT_SAVE, OPT_UNBUFFERED,
+	OPT_MAX_LINE,
 };
 
 /* "a:b,c:d" or "warmup:N" into the options; D from the pairs. */
@@ -88,19 +91,36 @@ parse_range(struct rc_opts *o, const char *arg, double **lo, double **hi)
 	return n;
 }
 
-/* An integer-or-string field into a 64-bit id (0 when absent). */
-static uint64_t
-field_id(struct rec *r, const char *key)
+/* An integer-or-string field into a 64-bit id, 0 when absent.  Anything
+ * else is refused rather than read as absent: -1, 1.5, null, true, [1]
+ * and 2^64-1 would otherwise all share scope 0 with the records that have
+ * no such field, and their counts would merge. */
+static int
+field_id(struct rec *r, const char *key, uint64_t *id)
 {
-	const char *s;
+	json_object *v = NULL;
+	const char *s, *text;
 	size_t len;
 	int64_t i;
+	int rc;
 
-	if (rec_get_str(r, key, &s, &len) == REC_OK)
-		return rc_task_hash(s, len);
-	if (rec_get_int(r, key, &i) == REC_OK)
-		return (uint64_t)i + 1;
-	return 0;
+	*id = 0;
+	rc = rec_get_str(r, key, &s, &len);
+	if (rc == REC_OK) {
+		*id = rc_task_hash(s, len);
+		return 0;
+	}
+	if (rc == REC_ABSENT)
+		return 0;
+	if (rec_get_int(r, key, &i) == REC_OK && i >= 0) {
+		*id = (uint64_t)i + 1;
+		return 0;
+	}
+	rec_get(r, key, &v);
+	text = v ? json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN) : "null";
+	len = strlen(text);
+	return rec_errorf(r, "field '%s': expected a string or an integer in [0, 2^63), got %.*s%s",
+	    key, (int)(len > 40 ? 40 : len), text, len > 40 ? "..." : "");
 }
 
 /* The vector(s) of a record into *x (grown as needed): n vectors of d. */
@@ -122,6 +142,24 @@ read_vectors(struct rec *r, const char *field, double **x, size_t *cap, size_t *
 		*d = len;
 		return 0;
 	}
+	/* Longer than the buffer: the length first, which a long array of
+	 * numbers gives by counting its commas, so that a huge one is
+	 * refused before anything is converted or allocated for it. */
+	if (rec_get_array_len(r, field, &len) == REC_OK) {
+		if (len > RC_DIMS_MAX)
+			return rec_errorf(r, "field '%s': %zu values, more than %d (vectors "
+			    "and vectors per record are limited alike)", field, len, RC_DIMS_MAX);
+		if (len > *cap) {
+			*cap = len;
+			*x = xreallocarray(*x, *cap, sizeof **x);
+			if (rec_get_doubles(r, field, *x, *cap, &len) == REC_OK) {
+				*vectorised = 0;
+				*n = 1;
+				*d = len;
+				return 0;
+			}
+		}
+	}
 	if (rec_get(r, field, &v) != REC_OK || !v || !json_object_is_type(v, json_type_array))
 		return rec_errorf(r, "field '%s': expected an array of numbers", field);
 	len = json_object_array_length(v);
@@ -141,6 +179,9 @@ read_vectors(struct rec *r, const char *field, double **x, size_t *cap, size_t *
 	}
 	*n = len;
 	*d = json_object_array_length(e);
+	if (*d > RC_DIMS_MAX)
+		return rec_errorf(r, "field '%s': vector 0 has %zu values, more than %d", field,
+		    *d, RC_DIMS_MAX);
 	if (*cap < len * *d + 1) {
 		*cap = len * *d + 1;
 		*x = xreallocarray(*x, *cap, sizeof **x);
@@ -226,6 +267,7 @@ cmd_run(int argc, char *argv[])
 		{ "load", required_argument, NULL, OPT_LOAD },
 		{ "save", required_argument, NULL, OPT_SAVE },
 		{ "unbuffered", no_argument, NULL, OPT_UNBUFFERED },
+		{ "max-line", required_argument, NULL, OPT_MAX_LINE },
 		CLI_COMMON_LONGOPTS,
 	};
 	static const char *const modes[] = { "progress", "simhash", "exact", "progress-reward" };
@@ -239,7 +281,7 @@ cmd_run(int argc, char *argv[])
 	int c, rc, mode = RC_PROGRESS, started = 0, unbuffered = 0, have_iter = 0;
 	const char *field = NULL, *load = NULL, *save = NULL;
 	uint32_t *bins = NULL;
-	size_t nbins = 0, nrange = 0, xcap = 0, n = 0, d = 0, records = 0, ncap = 0;
+	size_t max_line = REC_LINE_MAX, nbins = 0, nrange = 0, xcap = 0, n = 0, d = 0, records = 0, ncap = 0;
 	double *lo = NULL, *hi = NULL, *x = NULL, *bonus = NULL;
 	uint64_t *key = NULL, *count = NULL, *scope = NULL, *task = NULL, last_iter = 0;
 	struct rec_reader rd;
@@ -302,6 +344,9 @@ cmd_run(int argc, char *argv[])
 		case OPT_LOAD: load = arg; break;
 		case OPT_SAVE: save = arg; break;
 		case OPT_UNBUFFERED: unbuffered = 1; break;
+		case OPT_MAX_LINE:
+			max_line = (size_t)cli_parse_u64("--max-line", arg, 1, REC_LINE_HARD_MAX);
+			break;
 		}
 	}
 	ro.field = field;
@@ -320,6 +365,7 @@ cmd_run(int argc, char *argv[])
 			warn("%s", loam_error());
 			continue;
 		}
+		rd.max_line = max_line;
 		while ((rc = rec_next(&rd, &r)) != 0) {
 			int vectorised = 0, iter_given;
 			int64_t iter;
@@ -367,8 +413,12 @@ cmd_run(int argc, char *argv[])
 				bonus = (double *)(void *)(task + ncap);
 			}
 			{
-				uint64_t env = field_id(r, "env"), episode = field_id(r, "episode");
-				uint64_t tk = field_id(r, "task");
+				uint64_t env, episode, tk;
+
+				if (field_id(r, "env", &env) != 0 ||
+				    field_id(r, "episode", &episode) != 0 ||
+				    field_id(r, "task", &tk) != 0)
+					die("%s", loam_error());
 
 				for (size_t i = 0; i < n; i++) {
 					uint64_t e = vectorised ? i + 1 : env;
@@ -385,8 +435,15 @@ cmd_run(int argc, char *argv[])
 
 			/* The record with bin, count, r_int (and r_total), written
 			 * as text: no json-c value per field. */
-			int has_r = rec_get_double(r, "r", &rext) == REC_OK;
 			if (!vectorised) {
+				/* r, when there, must be a number: "1.5" or [1] is
+				 * not left out silently. */
+				int has_r = rec_get_double(r, "r", &rext);
+
+				if (has_r == REC_BAD)
+					die("%s: %s", rec_where(r), loam_error());
+				has_r = has_r == REC_OK;
+
 				char bt[8192], num[NUMFMT_DOUBLE_MAX];
 				size_t bl = bin_text(&t, x, key[0], bt, sizeof bt);
 
@@ -397,9 +454,14 @@ cmd_run(int argc, char *argv[])
 					die("%s: %s", rec_where(r), loam_error());
 			} else {
 				json_object *rv = NULL;
-				int rt = rec_get(r, "r", &rv) == REC_OK && rv &&
-				    json_object_is_type(rv, json_type_array);
+				int rt = rec_get(r, "r", &rv) == REC_OK;
 				char num[NUMFMT_DOUBLE_MAX];
+
+				/* r, when there, must be n numbers, one per vector. */
+				if (rt && (!rv || !json_object_is_type(rv, json_type_array) ||
+				    json_object_array_length(rv) != n))
+					die("%s: field 'r': expected an array of %zu numbers, one per vector",
+					    rec_where(r), n);
 
 				printbuf_reset(pb);
 				for (size_t i = 0; i < n; i++) {

@@ -231,12 +231,16 @@ hh_tensor_read(const struct hh_tensor *t, float *dst)
 		}
 	}
 	for (size_t i = 0; i < count; i++)
-		if (!isfinite(dst[i])) {
+		if (!(fabsf(dst[i]) <= HH_INPUT_MAX)) {
 			size_t c = i % t->d, r = i / t->d, pos = r % t->n, h = (r / t->n) % t->H;
 			size_t s = r / t->n / t->H;
 
-			return loam_seterr("%s: tensor '%s': non-finite value at [%zu, %zu, %zu, %zu]",
-			    t->file, t->name, s, h, pos, c);
+			if (!isfinite(dst[i]))
+				return loam_seterr("%s: tensor '%s': non-finite value at "
+				    "[%zu, %zu, %zu, %zu]", t->file, t->name, s, h, pos, c);
+			return loam_seterr("%s: tensor '%s': value %g at [%zu, %zu, %zu, %zu] "
+			    "is beyond +-%g, more than the attention scores can hold",
+			    t->file, t->name, (double)dst[i], s, h, pos, c, (double)HH_INPUT_MAX);
 		}
 	return 0;
 }

@@ -8,7 +8,8 @@
  * twice is an error.  Activations have shape [sequences, heads, length,
  * head_dim], or [heads, length, head_dim] for one sequence; dtypes F32,
  * F64, F16 and BF16 (.npy: '<f4', '<f8').  A NaN or infinity is an error
- * that names the file, the tensor and the element.
+ * that names the file, the tensor and the element, and so is a value
+ * beyond +-HH_INPUT_MAX.
  */
 #ifndef LOAM_HEDGEHOG_IO_H
 #define LOAM_HEDGEHOG_IO_H
@@ -22,6 +23,14 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The largest magnitude accepted in q, k and v: float16's largest value,
+ * which activations of a model run in half precision never exceed.  Why a
+ * bound at all: the scores q.k / sqrt(d) reach sqrt(d) x^2 (2.7e11 at
+ * d = 4096) and the Taylor kernel d x^4 / 2 (3.8e22), finite in float; at
+ * 3e38 they overflow to infinity, and softmax and the losses turn to NaN
+ * that would be printed as metrics. */
+#define HH_INPUT_MAX 65504.0f
 
 struct hh_inputs {
 	int nst, nnpy;

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/printbuf.h>
 
@@ -264,6 +265,8 @@ static const unsigned char string_special[256] = {
 	[0x80 ... 0xff] = 1,
 };
 
+static unsigned hex4(const char *p);
+
 /* A string at s[i] == '"'; sets its content span and whether it had
  * escapes. */
 static int
@@ -295,14 +298,35 @@ scan_string(struct scan *sc, size_t *start, size_t *len, int *escaped)
 			case 'n': case 'r': case 't':
 				i += 2;
 				continue;
-			case 'u':
-				if (i + 5 < n && is_hex(s[i + 2]) && is_hex(s[i + 3]) &&
-				    is_hex(s[i + 4]) && is_hex(s[i + 5])) {
-					i += 6;
+			case 'u': {
+				unsigned cp;
+
+				if (!(i + 5 < n && is_hex(s[i + 2]) && is_hex(s[i + 3]) &&
+				    is_hex(s[i + 4]) && is_hex(s[i + 5]))) {
+					sc->i = i;
+					return scan_fail(sc, "bad \\u escape in string");
+				}
+				/* A surrogate is only half a character: a high one
+				 * must be followed by a low one, escaped as well
+				 * (loam-records(5)); json-c would make U+FFFD of a
+				 * lone one, changing the text silently. */
+				cp = hex4(sc->s + i + 2);
+				if (cp >= 0xd800 && cp < 0xdc00 && i + 11 < n &&
+				    s[i + 6] == '\\' && s[i + 7] == 'u' &&
+				    is_hex(s[i + 8]) && is_hex(s[i + 9]) &&
+				    is_hex(s[i + 10]) && is_hex(s[i + 11]) &&
+				    hex4(sc->s + i + 8) >= 0xdc00 && hex4(sc->s + i + 8) < 0xe000) {
+					i += 12;
 					continue;
 				}
-				sc->i = i;
-				return scan_fail(sc, "bad \\u escape in string");
+				if (cp >= 0xd800 && cp < 0xe000) {
+					sc->i = i;
+					return scan_fail(sc, "lone surrogate \\u%.4s in string",
+					    sc->s + i + 2);
+				}
+				i += 6;
+				continue;
+			}
 			default:
 				sc->i = i;
 				return scan_fail(sc, "bad escape '\\%c' in string", s[i + 1]);
@@ -1217,8 +1241,10 @@ rec_reader_init(struct rec_reader *rd, FILE *fp, const char *name)
 {
 	memset(rd, 0, sizeof *rd);
 	rd->fp = fp;
+	rd->fd = fileno(fp);	/* -1 for a stream without one (fmemopen) */
 	rd->name = name;
 	rd->rec.file = name;
+	rd->max_line = REC_LINE_MAX;
 }
 
 void
@@ -1227,44 +1253,222 @@ rec_reader_close(struct rec_reader *rd)
 	rec_release(&rd->rec);
 	if (rd->close_fp && rd->fp)
 		fclose(rd->fp);
-	free(rd->line);
+	free(rd->buf);
 	memset(rd, 0, sizeof *rd);
+}
+
+/*
+ * More input after buf[end]: 1, 0 at end of input, -1 with "name:
+ * strerror" on a read error.  One read(2) takes what a pipe holds, so
+ * that a coprocess's line is answered before the next one is written
+ * (skillit-mix --follow); fread would wait to fill the buffer.  Only a
+ * stream without a descriptor, never a pipe, goes through fread.
+ */
+static int
+fill(struct rec_reader *rd)
+{
+	size_t room = rd->bufcap - rd->end;
+	ssize_t n;
+
+	if (rd->eof)
+		return 0;
+	if (rd->fd >= 0) {
+		do
+			n = read(rd->fd, rd->buf + rd->end, room);
+		while (n < 0 && errno == EINTR);
+	} else {
+		for (;;) {
+			errno = 0;
+			n = (ssize_t)fread(rd->buf + rd->end, 1, room, rd->fp);
+			if (n > 0 || !ferror(rd->fp))
+				break;
+			if (errno != EINTR) {
+				if (!errno)
+					errno = EIO;
+				n = -1;
+				break;
+			}
+			clearerr(rd->fp);
+		}
+	}
+	if (n < 0) {
+		rd->error = 1;
+		return loam_seterr("%s: %s", rd->name, strerror(errno));
+	}
+	if (n == 0) {
+		rd->eof = 1;
+		return 0;
+	}
+	rd->end += (size_t)n;
+	return 1;
+}
+
+/* Room after buf[end] for the line that begins at buf[pos]: the line is
+ * moved to the front, or the buffer doubled (up to one byte past
+ * max_line, which is enough to refuse it) once the line fills it. */
+static void
+make_room(struct rec_reader *rd)
+{
+	size_t cap;
+
+	if (!rd->buf) {
+		rd->bufcap = REC_READ_BUF;
+		rd->buf = xmalloc(rd->bufcap + 1);
+		return;
+	}
+	if (rd->end < rd->bufcap)
+		return;
+	if (rd->pos > 0) {
+		memmove(rd->buf, rd->buf + rd->pos, rd->end - rd->pos);
+		rd->end -= rd->pos;
+		rd->pos = 0;
+		return;
+	}
+	cap = rd->bufcap < rd->max_line / 2 ? rd->bufcap * 2 : rd->max_line + 1;
+	rd->buf = xrealloc(rd->buf, cap + 1);
+	rd->bufcap = cap;
+}
+
+/* A byte a JSON value can begin with: the scan's error on any other
+ * ("unexpected 'x'") needs no more of the line. */
+static int
+can_begin_value(unsigned char c)
+{
+	return c == '{' || c == '[' || c == '"' || c == 't' || c == 'f' || c == 'n' ||
+	    c == '-' || (c >= '0' && c <= '9') || c == 'N' || c == 'I' || c == '\'';
+}
+
+/* Drop the input up to the next newline (the rest of a line refused
+ * part-way), without keeping it: 0, or -1 on a read error. */
+static int
+skip_line(struct rec_reader *rd)
+{
+	const char *nl;
+	int rc;
+
+	for (;;) {
+		if (rd->pos < rd->end &&
+		    (nl = memchr(rd->buf + rd->pos, '\n', rd->end - rd->pos)) != NULL) {
+			rd->pos = (size_t)(nl - rd->buf) + 1;
+			return 0;
+		}
+		rd->pos = rd->end = 0;
+		make_room(rd);
+		if ((rc = fill(rd)) <= 0)
+			return rc;
+	}
+}
+
+/*
+ * One line, the newline left out and a NUL after it, in place in the
+ * buffer (*linep, good until the next call): 1, 0 at end of input, -1
+ * with file:line[:column] on a NUL byte, a bad first byte, a line over
+ * max_line, or a read error.  The bytes are checked as they arrive, so
+ * that a refused line is read no further than one buffer past its fault.
+ */
+static int
+read_line(struct rec_reader *rd, char **linep, size_t *lenp)
+{
+	size_t len = 0;		/* buf[pos, pos + len): checked, no newline */
+	size_t m, take;
+	char *p, *nl, *z;
+	int rc, begun = 0;
+
+	if (!rd->buf)
+		make_room(rd);
+	if (rd->pos == rd->end)
+		rd->pos = rd->end = 0;	/* a whole buffer for the next read */
+	for (;;) {
+		p = rd->buf + rd->pos + len;
+		m = rd->end - rd->pos - len;
+		nl = m ? memchr(p, '\n', m) : NULL;
+		take = nl ? (size_t)(nl - p) : m;
+		if (take && (z = memchr(p, '\0', take)) != NULL) {
+			rc = loam_seterr("%s:%lu:%zu: NUL byte in the line", rd->name,
+			    rd->lineno, len + (size_t)(z - p) + 1);
+			goto refuse;
+		}
+		if (take > rd->max_line - len) {
+			rc = loam_seterr("%s:%lu: line longer than %zu bytes", rd->name,
+			    rd->lineno, rd->max_line);
+			goto refuse;
+		}
+		if (!begun)
+			for (size_t i = 0; i < take; i++)
+				if (!is_space(p[i])) {
+					if (!can_begin_value((unsigned char)p[i])) {
+						struct scan sc = { .s = p, .n = take, .i = i };
+
+						rc = loam_seterr("%s:%lu:%zu: unexpected %s",
+						    rd->name, rd->lineno, len + i + 1,
+						    char_desc(&sc));
+						goto refuse;
+					}
+					begun = 1;
+					break;
+				}
+		len += take;
+		if (nl)
+			break;
+		make_room(rd);
+		if ((rc = fill(rd)) < 0)
+			return -1;
+		if (rc == 0) {
+			if (len == 0)
+				return 0;
+			break;		/* the last line, without a newline */
+		}
+	}
+	*linep = rd->buf + rd->pos;
+	*lenp = len;
+	(*linep)[len] = '\0';	/* over the newline, or in the spare byte */
+	rd->pos += len + (nl != NULL);
+	return 1;
+
+refuse:
+	/* What was read of the line goes; its rest, if still to come, is
+	 * skipped by the next call. */
+	rd->skip_rest = !nl;
+	rd->pos = nl ? (size_t)(nl - rd->buf) + 1 : rd->end;
+	return rc;
 }
 
 int
 rec_next(struct rec_reader *rd, struct rec **out)
 {
-	ssize_t got;
-	size_t len, i;
+	size_t len = 0, i;
+	char *line = NULL;
+	int rc;
 
-	for (;;) {
-		errno = 0;
-		got = getline(&rd->line, &rd->linecap, rd->fp);
-		if (got < 0) {
+	rd->error = 0;
+	if (rd->skip_rest) {
+		rd->skip_rest = 0;
+		if (skip_line(rd) < 0) {
 			rec_clear(&rd->rec);
-			if (ferror(rd->fp))
-				return loam_seterr("%s: %s", rd->name,
-				    strerror(errno ? errno : EIO));
-			return 0;
+			return -1;
 		}
+	}
+	if (rd->max_line > REC_LINE_HARD_MAX)
+		rd->max_line = REC_LINE_HARD_MAX;
+	for (;;) {
 		rd->lineno++;
-		len = (size_t)got;
-		if (len && rd->line[len - 1] == '\n')
+		rc = read_line(rd, &line, &len);
+		if (rc <= 0) {
+			rec_clear(&rd->rec);
+			if (rc == 0)
+				rd->lineno--;
+			return rc;
+		}
+		if (len && line[len - 1] == '\r')
 			len--;
-		if (len && rd->line[len - 1] == '\r')
-			len--;
-		for (i = 0; i < len && is_space(rd->line[i]); i++)
+		for (i = 0; i < len && is_space(line[i]); i++)
 			;
 		if (i < len)
 			break;		/* blank lines are skipped */
 	}
-	if (len > INT32_MAX) {
-		rec_clear(&rd->rec);
-		return loam_seterr("%s:%lu: line longer than 2 GiB", rd->name, rd->lineno);
-	}
 	rd->rec.file = rd->name;
 	rd->rec.line = rd->lineno;
-	if (rec_load(&rd->rec, rd->line, len) != 0)
+	if (rec_load(&rd->rec, line, len) != 0)
 		return -1;
 	*out = &rd->rec;
 	return 1;

@@ -130,31 +130,56 @@ struct rec {
 	int nrawf, rawfcap;
 };
 
+/* The longest line a reader takes by default (bytes, newline excluded):
+ * a longer one is an error that names file:line, found before more than
+ * this much memory goes to it.  A reader's max_line may be set after
+ * opening it, up to REC_LINE_HARD_MAX. */
+#define REC_LINE_MAX ((size_t)1 << 30)
+#define REC_LINE_HARD_MAX ((size_t)INT32_MAX)
+
+/* The reader's input buffer (bytes): lines are found and returned in it,
+ * and it grows only for a line longer than this, up to max_line. */
+#define REC_READ_BUF ((size_t)64 << 10)
+
 struct rec_reader {
 	FILE *fp;
 	const char *name;	/* "<stdin>" or the path (borrowed) */
 	int close_fp;
-	char *line;		/* one buffer for every line, owned */
-	size_t linecap;
+	int fd;			/* fp's descriptor, read with read(2); -1: fread */
+	char *buf;		/* the input, owned; bufcap + 1 bytes */
+	size_t bufcap;
+	size_t pos, end;	/* the input not yet taken is buf[pos, end) */
+	int eof;
+	int error;		/* the last rec_next() failed on a read error */
 	unsigned long lineno;
+	size_t max_line;	/* REC_LINE_MAX unless the caller sets it */
+	int skip_rest;		/* a bad line was left before its newline */
 	struct rec rec;
 };
 
-/* Open path for reading ("-" or NULL: stdin, shown as "<stdin>").
- * Returns -1 with "path: strerror" on failure. */
-int rec_reader_open(struct rec_reader *rd, const char *path);
-/* Read from an open stream shown as name; the stream stays the caller's. */
 /* 1 when s[0..n) is valid UTF-8 (no overlong forms, surrogates or code
  * points past U+10FFFF), as every string in a record must be: for text
  * that reaches a record from elsewhere (a names file, an argument). */
 int rec_utf8_valid(const char *s, size_t n);
 
+/* Open path for reading ("-" or NULL: stdin, shown as "<stdin>").
+ * Returns -1 with "path: strerror" on failure. */
+int rec_reader_open(struct rec_reader *rd, const char *path);
+/* Read from an open stream shown as name; the stream stays the caller's.
+ * The reader reads ahead into its own buffer, from the stream's descriptor
+ * when it has one (read(2) returns a pipe's line as soon as it is there,
+ * where fread would wait for a full buffer), so nothing else may read the
+ * stream while the reader is open, nor take up where it left off. */
 void rec_reader_init(struct rec_reader *rd, FILE *fp, const char *name);
 void rec_reader_close(struct rec_reader *rd);
 
 /* Next record: 1 and *out set, 0 at end of input, -1 on a bad line (the
- * message names file:line) or a read error.  After a bad line the reader
- * can go on with the next one (--skip-bad). */
+ * message names file:line) or a read error (then rd->error is set).
+ * After a bad line the reader can go on with the next one (--skip-bad).
+ * A line is checked as it is read: a NUL byte, a first byte that cannot
+ * begin a record, or more than max_line bytes end it there, so that
+ * /dev/zero or a runaway line costs neither unbounded memory nor time
+ * before the error; the rest of such a line is skipped on the next call. */
 int rec_next(struct rec_reader *rd, struct rec **out);
 
 /* Parse one line (no newline) into a fresh caller-owned record; file and

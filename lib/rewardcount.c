@@ -268,8 +268,8 @@ check_opts(const struct rc_opts *o)
 	if (o->dims == 0)
 		return loam_seterr("no dimensions: the vector length must "
 		    "be at least 1");
-	if (o->dims > SIZE_MAX / 64)
-		return loam_seterr("%zu dimensions: too many", o->dims);
+	if (o->dims > RC_DIMS_MAX)
+		return loam_seterr("%zu dimensions: more than %d", o->dims, RC_DIMS_MAX);
 	if (o->key != RC_KEY_TUPLE && o->key != RC_KEY_SUM)
 		return loam_seterr("unknown key form %d", o->key);
 	if (o->range < RC_RANGE_DEFAULT || o->range > RC_RANGE_WARMUP)

@@ -184,6 +184,11 @@ extern "C" {
 /* A bin or a state longer than this is not kept in the table's slots
  * (store_bins is refused: htab payloads are for a few numbers). */
 #define RC_STORE_DIMS_MAX	500
+/* The most values a vector may have.  A progress function gives a few,
+ * a state some thousands; the bound keeps one bad record (a 200 MB line
+ * of 50 million numbers) from taking gigabytes of projections and keys
+ * before it fails.  reward-count also holds a record's vectors to it. */
+#define RC_DIMS_MAX		65536
 
 enum rc_mode {
 	RC_PROGRESS = 0,

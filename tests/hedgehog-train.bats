@@ -279,3 +279,23 @@ EOF
 	hedgehog-train fit -q --steps 2 -o w.safetensors lm.safetensors > fit.jsonl
 	[ "$(wc -l < fit.jsonl)" -eq 2 ]
 }
+
+@test "inputs too large for the scores are refused; nothing non-finite is written" {
+	hedgehog-npy --fill 3e38 --random 2,1,4,2 big.q.npy
+	hedgehog-npy -s 1 --random 2,1,4,2 big.k.npy
+	msg="hedgehog-train: big.q.npy: tensor 'big.q': value 3e+38 at [0, 0, 0, 0] is beyond +-65504, more than the attention scores can hold"
+	run -1 --separate-stderr hedgehog-train eval -q --map q=big.q,k=big.k big.q.npy big.k.npy
+	[ "$stderr" = "$msg" ] && [ -z "$output" ]
+	run -1 --separate-stderr hedgehog-train fit -q --steps 2 --map q=big.q,k=big.k -o w.safetensors big.q.npy big.k.npy
+	[ "$stderr" = "$msg" ] && [ -z "$output" ]
+	[ ! -e w.safetensors ]
+	# at the bound every map still gives finite numbers
+	hedgehog-npy --fill 65504 --random 2,2,8,4 edge.q.npy
+	hedgehog-npy --fill -65504 --random 2,2,8,4 edge.k.npy
+	hedgehog-npy -s 3 --random 2,2,8,4 edge.v.npy
+	run -0 hedgehog-train eval -q --map q=edge.q,k=edge.k,v=edge.v edge.q.npy edge.k.npy edge.v.npy
+	[ "${#lines[@]}" -gt 0 ]
+	refute_output --regexp 'nan|inf'
+	run -0 hedgehog-train fit -q --steps 2 --map q=edge.q,k=edge.k -o w.safetensors edge.q.npy edge.k.npy
+	refute_output --regexp 'nan|inf'
+}

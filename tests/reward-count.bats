@@ -182,3 +182,46 @@ setup() {
 	[ "$(wc -l < examples.sh)" -ge 3 ]
 	run -0 bash -e examples.sh
 }
+
+@test "wrong types: r not a number, env/episode/task not a string or integer >= 0" {
+	for v in '"1.5"' '[1]' null true; do
+		printf '{"progress":[0.5]}\n{"r":%s,"progress":[0.5]}\n' "$v" > r.jsonl
+		run -1 --separate-stderr reward-count -q r.jsonl
+		[ "$stderr" = "reward-count: r.jsonl:2: field 'r': expected a number, got $v" ]
+	done
+	printf '{"r":[1],"progress":[[0.5],[0.2]]}\n' > rv.jsonl
+	run -1 --separate-stderr reward-count -q rv.jsonl
+	[ "$stderr" = "reward-count: rv.jsonl:1: field 'r': expected an array of 2 numbers, one per vector" ]
+	for f in env episode task; do
+		for v in -1 1.5 null true '[1]' 18446744073709551615; do
+			printf '{"progress":[0.5]}\n{"%s":%s,"progress":[0.5]}\n' "$f" "$v" > e.jsonl
+			run -1 --separate-stderr reward-count -q --scope env e.jsonl
+			[ "$stderr" = "reward-count: e.jsonl:2: field '$f': expected a string or an integer in [0, 2^63), got $v" ]
+		done
+	done
+	# the accepted forms still count apart from a record without env
+	printf '{"progress":[0.5]}\n{"env":0,"progress":[0.5]}\n{"env":"a","progress":[0.5]}\n{"env":9223372036854775807,"progress":[0.5]}\n' |
+		reward-count -q --scope env | jq -c .count > counts
+	[ "$(paste -sd' ' counts)" = "0 0 0 0" ]
+}
+
+@test "runaway input: /dev/zero, --max-line, too many dimensions, all with file:line" {
+	run -1 --separate-stderr timeout 10 reward-count -q /dev/zero
+	[ "$stderr" = "reward-count: /dev/zero:1:1: NUL byte in the line" ]
+	printf '{"progress":[0.5]}\nnot json\n' > bad.jsonl
+	run -1 --separate-stderr reward-count -q bad.jsonl
+	[ "$stderr" = "reward-count: bad.jsonl:2:1: unexpected 'n'" ]
+	printf '{"progress":[0.5]}\n{"progress":[0.25],"pad":"%s"}\n' "$(printf '%040d' 0)" > long.jsonl
+	run -0 reward-count -q --max-line 68 long.jsonl
+	run -1 --separate-stderr reward-count -q --max-line 67 long.jsonl
+	[ "$stderr" = "reward-count: long.jsonl:2: line longer than 67 bytes" ]
+	run -2 --separate-stderr reward-count --max-line 0 long.jsonl
+	# 65536 values are taken, 65537 refused before conversion, in every mode
+	awk 'BEGIN { for (k = 65536; k <= 65537; k++) { printf "{\"progress\":[0"; for (i = 1; i < k; i++) printf ",0.5"; print "]}" } }' > wide.jsonl
+	head -n1 wide.jsonl | reward-count -q --mode simhash --field progress > /dev/null
+	tail -n1 wide.jsonl > wider.jsonl
+	for mode in progress simhash exact; do
+		run -1 --separate-stderr reward-count -q --mode "$mode" --field progress wider.jsonl
+		[ "$stderr" = "reward-count: wider.jsonl:1: field 'progress': 65537 values, more than 65536 (vectors and vectors per record are limited alike)" ]
+	done
+}

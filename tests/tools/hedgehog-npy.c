@@ -3,8 +3,9 @@
  *
  *	hedgehog-npy in.safetensors tensor out.npy
  *		one tensor as '<f4' (F16, BF16, F64 converted)
- *	hedgehog-npy [-s seed] [--nan] --random S,H,n,d out.npy
- *		Gaussian values, and with --nan one NaN at [0, 0, 1, 2]
+ *	hedgehog-npy [-s seed] [--nan] [--fill x] --random S,H,n,d out.npy
+ *		Gaussian values (or x everywhere), and with --nan one NaN at
+ *		[0, 0, 1, 2]
  */
 #include <math.h>
 #include <stdio.h>
@@ -21,20 +22,25 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "random", required_argument, NULL, 'r' },
 		{ "nan", no_argument, NULL, 'n' },
+		{ "fill", required_argument, NULL, 'f' },
 		CLI_COMMON_LONGOPTS,
 	};
 	struct cli_opts o;
 	size_t shape[4];
 	const char *random = NULL;
-	int c, nan = 0;
-	float *x;
+	int c, nan = 0, fill = 0;
+	float *x, fillv = 0;
 
 	cli_init(&o, argc, argv, "usage: hedgehog-npy in.safetensors tensor out.npy\n"
-	    "       hedgehog-npy [-s seed] [--nan] --random S,H,n,d out.npy\n", "", 0);
+	    "       hedgehog-npy [-s seed] [--nan] [--fill x] --random S,H,n,d out.npy\n", "", 0);
 	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS(""), longopts, NULL)) != -1)
 		switch (c) {
 		case 'r': random = optarg; break;
 		case 'n': nan = 1; break;
+		case 'f':
+			fill = 1;
+			fillv = (float)cli_parse_double("--fill", optarg, -3.4e38, 3.4e38);
+			break;
 		default: cli_common_option(&o, c);
 		}
 	argc -= optind;
@@ -50,7 +56,7 @@ main(int argc, char *argv[])
 		x = xmalloc(sizeof *x * (count ? count : 1));
 		rng_init(&r, o.seed, 0, 0);
 		for (size_t i = 0; i < count; i++)
-			x[i] = (float)rng_normal(&r);
+			x[i] = fill ? fillv : (float)rng_normal(&r);
 		if (nan && count > shape[3] + 2)
 			x[shape[3] + 2] = NAN;
 		if (npy_write(argv[0], NPY_F4, 4, shape, x) != 0)

@@ -133,7 +133,7 @@ main(int argc, char *argv[])
 		}
 		while ((rc = rec_next(&rd, &r)) != 0) {
 			if (rc < 0) {
-				if (!skip_bad || ferror(rd.fp))
+				if (!skip_bad || rd.error)
 					die("%s", loam_error());
 				note("%s", loam_error());
 				bad++;

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rec.h"
 #include "tap.h"
@@ -550,6 +551,100 @@ test_long_line(void)
 	free(text);
 }
 
+/* The reader's own buffer: lines that straddle its end, CRLF, a line
+ * longer than the buffer, and max_line met exactly, from a stream with a
+ * descriptor (read(2)) and one without (fread) alike. */
+static void
+test_reader_buffer(void)
+{
+	size_t cap = 4 * REC_READ_BUF + 300000, n = 0, big = 150000;
+	char *text = malloc(cap);
+	struct rec_reader rd;
+	struct rec *r;
+	int64_t v;
+	int i, nlines = 0, bad;
+
+	/* Lines of 20 to 200 bytes, every seventh CRLF, then a long one. */
+	for (i = 0; n < 3 * REC_READ_BUF; i++, nlines++)
+		n += (size_t)sprintf(text + n, "{\"id\":%d,\"pad\":\"%.*s\"}%s", i,
+		    (i * 37) % 180, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", i % 7 ? "\n" : "\r\n");
+	for (int extra = 0; extra < 2; extra++) {	/* big bytes, then big + 1 */
+		size_t start = n;
+
+		n += (size_t)sprintf(text + n, "{\"id\":%d,\"pad\":\"", i++);
+		memset(text + n, 'y', big + (size_t)extra - (n - start) - 2);
+		n = start + big + (size_t)extra - 2;
+		n += (size_t)sprintf(text + n, "\"}\n");
+	}
+	n += (size_t)sprintf(text + n, "{\"id\":%d}", i);
+	nlines += 3;
+
+	for (int way = 0; way < 2; way++) {
+		FILE *fp = way ? memfile(text, n) : tmpfile();
+
+		if (!way) {
+			fwrite(text, 1, n, fp);
+			rewind(fp);
+		}
+		rec_reader_init(&rd, fp, "t");
+		rd.max_line = big;
+		bad = 0;
+		for (i = 0; i < nlines - 3; i++)
+			if (rec_next(&rd, &r) != 1 || rec_get_int(r, "id", &v) != REC_OK ||
+			    v != i || r->line != (unsigned long)i + 1)
+				bad++;
+		is_int(bad, 0, "%s: %d short lines, across %zu buffers, each whole",
+		    way ? "fread" : "read(2)", nlines - 3, n / REC_READ_BUF);
+		ok(rec_next(&rd, &r) == 1 && rec_get_int(r, "id", &v) == REC_OK &&
+		    v == i, "a line of exactly max_line bytes reads");
+		is_int(rec_next(&rd, &r), -1, "one byte more is refused");
+		ok(strstr(loam_error(), "line longer than 150000 bytes") != NULL, "%s",
+		    loam_error());
+		ok(rd.bufcap <= big + 1, "the buffer grew no further than max_line + 1");
+		ok(rec_next(&rd, &r) == 1 && rec_get_int(r, "id", &v) == REC_OK &&
+		    v == i + 2 && r->line == (unsigned long)nlines,
+		    "the last line, without a newline, after it");
+		is_int(rec_next(&rd, &r), 0, "end of input");
+		rec_reader_close(&rd);
+		fclose(fp);
+	}
+	free(text);
+}
+
+/* A pipe's line is returned as soon as its newline is there, not when a
+ * buffer is full (coprocess use).  alarm() ends a reader that waits. */
+static void
+test_reader_pipe(void)
+{
+	struct rec_reader rd;
+	struct rec *r;
+	int fds[2];
+	int64_t v;
+	FILE *fp;
+
+	if (pipe(fds) != 0 || !(fp = fdopen(fds[0], "r"))) {
+		perror("pipe");
+		exit(2);
+	}
+	rec_reader_init(&rd, fp, "pipe");
+	alarm(10);
+	if (write(fds[1], "{\"a\":1}\n{\"a\":", 13) != 13)
+		exit(2);
+	ok(rec_next(&rd, &r) == 1 && rec_get_int(r, "a", &v) == REC_OK && v == 1,
+	    "a line from a pipe that stays open");
+	if (write(fds[1], "2}\n", 3) != 3)
+		exit(2);
+	ok(rec_next(&rd, &r) == 1 && rec_get_int(r, "a", &v) == REC_OK && v == 2,
+	    "a line written in two parts");
+	close(fds[1]);
+	is_int(rec_next(&rd, &r), 0, "end of input when the writer closes");
+	alarm(0);
+	rec_reader_close(&rd);
+	fclose(fp);
+}
+
 /* rec_strtof/rec_strtod must round exactly as libc does. */
 static void
 test_decimal(void)
@@ -634,7 +729,7 @@ gen_value(char *buf, size_t *n, int depth)
 {
 	static const char *const strings[] = {
 		"\"\"", "\"plain\"", "\"caf\\u00e9\"", "\"\\ud83d\\ude00 pair\"",
-		"\"\\ud800 lone\"", "\"esc \\\" \\\\ \\/ \\b\\f\\n\\r\\t\"",
+		"\"\\udbff\\udfff last pair\"", "\"esc \\\" \\\\ \\/ \\b\\f\\n\\r\\t\"",
 		"\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"", "\"\\u0000nul\"",
 	};
 	static const char *const numbers[] = {
@@ -735,6 +830,87 @@ test_builder(void)
 	is_int(differ, 0, "the fast builder's trees equal json-c's parser's");
 }
 
+/* Lines refused part-way: a NUL byte, a first byte no record begins
+ * with, a line over max_line; the reader goes on after each. */
+static void
+test_reader_limits(void)
+{
+	const char text[] = "{\"a\":1}\n{\"a\"\0:2}\nxyz\n  \x01\n{\"a\":\"0123456789\"}\n{\"a\":5}";
+	struct rec_reader rd;
+	struct rec *r;
+	FILE *fp = memfile(text, sizeof text - 1);
+	int64_t v;
+
+	rec_reader_init(&rd, fp, "in");
+	is_int((long)rd.max_line, (long)REC_LINE_MAX, "the default line limit");
+	rd.max_line = 16;
+	is_int(rec_next(&rd, &r), 1, "a short line reads");
+	is_int(rec_next(&rd, &r), -1, "a NUL byte");
+	is_str(loam_error(), "in:2:5: NUL byte in the line", "names file:line:column");
+	is_int(rec_next(&rd, &r), -1, "a line no record begins");
+	is_str(loam_error(), "in:3:1: unexpected 'x'", "names file:line:column");
+	is_int(rec_next(&rd, &r), -1, "a control byte after blanks");
+	is_str(loam_error(), "in:4:3: unexpected byte 0x01", "as the scan would say");
+	is_int(rec_next(&rd, &r), -1, "a line over max_line");
+	is_str(loam_error(), "in:5: line longer than 16 bytes", "names file:line");
+	is_int(rec_next(&rd, &r), 1, "the reader goes on after them");
+	rec_get_int(r, "a", &v);
+	ok(v == 5 && r->line == 6, "with the right record and line");
+	is_int(rec_next(&rd, &r), 0, "end of input");
+	rec_reader_close(&rd);
+	fclose(fp);
+
+	/* Endless input without a newline: refused at the first byte, the
+	 * rest never read. */
+	fp = fopen("/dev/zero", "r");
+	if (fp) {
+		rec_reader_init(&rd, fp, "/dev/zero");
+		is_int(rec_next(&rd, &r), -1, "/dev/zero is refused at once");
+		is_str(loam_error(), "/dev/zero:1:1: NUL byte in the line", "at line 1 column 1");
+		ok(rd.bufcap <= REC_READ_BUF, "having read no more than one buffer");
+		rec_reader_close(&rd);
+		fclose(fp);
+	}
+}
+
+/* Escaped surrogates: only a high one followed by a low one. */
+static void
+test_surrogates(void)
+{
+	static const char *const bad[][2] = {
+		{ "{\"a\":\"\\ud800\"}", "t:1:7: lone surrogate \\ud800 in string" },
+		{ "{\"a\":\"\\udc00\"}", "t:1:7: lone surrogate \\udc00 in string" },
+		{ "{\"a\":\"x\\uD800\\u0041\"}", "t:1:8: lone surrogate \\uD800 in string" },
+		{ "{\"a\":\"\\ud800\\ud800\"}", "t:1:7: lone surrogate \\ud800 in string" },
+		{ "{\"a\":\"\\udbff\\n\"}", "t:1:7: lone surrogate \\udbff in string" },
+		{ "{\"\\udfff\":1}", "t:1:3: lone surrogate \\udfff in string" },
+		{ "{\"a\":[\"\\ud83d\"]}", "t:1:8: lone surrogate \\ud83d in string" },
+	};
+	static const char *const good[] = {
+		"{\"a\":\"\\ud800\\udc00\"}", "{\"a\":\"\\uD83D\\uDE00\"}",
+		"{\"a\":\"\\udbff\\udfff\"}", "{\"a\":\"\\ud7ff\\ue000\"}",
+	};
+	const char *s;
+	struct rec *r;
+
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		r = rec_parse(bad[i][0], strlen(bad[i][0]), "t", 1);
+		ok(r == NULL && strcmp(loam_error(), bad[i][1]) == 0, "reject %s -> %s",
+		    bad[i][0], loam_error());
+		rec_free(r);
+	}
+	for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+		r = rec_parse(good[i], strlen(good[i]), "t", 1);
+		ok(r != NULL && rec_get_str(r, "a", &s, NULL) == REC_OK &&
+		    strstr(s, "\xef\xbf\xbd") == NULL, "accept %s", good[i]);
+		rec_free(r);
+	}
+	r = rec_parse(good[0], strlen(good[0]), "t", 1);
+	ok(r && rec_get_str(r, "a", &s, NULL) == REC_OK && strcmp(s, "\xf0\x90\x80\x80") == 0,
+	    "a pair is one code point, U+10000");
+	rec_free(r);
+}
+
 int
 main(void)
 {
@@ -749,5 +925,9 @@ main(void)
 	test_arrays();
 	test_reader();
 	test_long_line();
+	test_reader_limits();
+	test_reader_buffer();
+	test_reader_pipe();
+	test_surrogates();
 	return tap_done();
 }

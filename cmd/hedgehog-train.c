@@ -91,9 +91,9 @@ struct job {
 static void
 parse_map(struct job *j, const char *arg)
 {
-	char *copy = xstrdup(arg), *save = NULL;
+	char *copy = xstrdup(arg), *cur = copy, *p;
 
-	for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+	while ((p = cli_list_next(&cur, ',', "--map", arg)) != NULL) {
 		int w = p[0] == 'q' ? 0 : p[0] == 'k' ? 1 : p[0] == 'v' ? 2 : -1;
 
 		if (w >= 0 && p[1] == '=' && p[2]) {
@@ -108,11 +108,11 @@ parse_map(struct job *j, const char *arg)
 static int *
 parse_layers(const char *arg, int *n)
 {
-	char *copy = xstrdup(arg), *save = NULL;
+	char *copy = xstrdup(arg), *cur = copy, *p;
 	int *l = NULL;
 
 	*n = 0;
-	for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+	while ((p = cli_list_next(&cur, ',', "--layers", arg)) != NULL) {
 		l = xreallocarray(l, (size_t)*n + 1, sizeof *l);
 		l[(*n)++] = (int)cli_parse_u64("--layers", p, 0, MAX_LAYERS - 1);
 	}
@@ -726,10 +726,9 @@ cmd_eval(int argc, char *argv[])
 	if (weights)
 		trained_open(&tw, weights);
 	if (fmaps) {
-		char *copy = xstrdup(fmaps), *save = NULL;
+		char *copy = xstrdup(fmaps), *cur = copy, *p;
 
-		for (char *p = strtok_r(copy, ",", &save); p && nf < HH_NFMAP;
-		    p = strtok_r(NULL, ",", &save))
+		while (nf < HH_NFMAP && (p = cli_list_next(&cur, ',', "--fmap", fmaps)) != NULL)
 			fm[nf++] = cli_parse_choice("--fmap", p, hh_fmap_names, HH_NFMAP);
 		free(copy);
 	} else {

@@ -66,15 +66,15 @@ static size_t
 parse_range(struct rc_opts *o, const char *arg, double **lo, double **hi)
 {
 	size_t n = 0;
-	char *copy, *save = NULL;
+	char *copy, *cur, *p;
 
 	if (strncmp(arg, "warmup:", 7) == 0) {
 		o->range = RC_RANGE_WARMUP;
 		o->warmup = cli_parse_u64("--range", arg + 7, 1, UINT64_MAX);
 		return 0;
 	}
-	copy = xstrdup(arg);
-	for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+	cur = copy = xstrdup(arg);
+	while ((p = cli_list_next(&cur, ',', "--range", arg)) != NULL) {
 		char *colon = strchr(p, ':');
 
 		if (!colon)
@@ -84,6 +84,10 @@ parse_range(struct rc_opts *o, const char *arg, double **lo, double **hi)
 		*hi = xreallocarray(*hi, n + 1, sizeof **hi);
 		(*lo)[n] = cli_parse_double("--range", p, -1e300, 1e300);
 		(*hi)[n] = cli_parse_double("--range", colon + 1, -1e300, 1e300);
+		/* the option's own mistake: a usage error, not a run's */
+		if (!((*lo)[n] < (*hi)[n]))
+			usage_error("--range: '%s:%s' is empty: min must be below max",
+			    p, colon + 1);
 		n++;
 	}
 	free(copy);
@@ -315,9 +319,9 @@ cmd_run(int argc, char *argv[])
 		switch (given[i].c) {
 		case OPT_FIELD: field = arg; break;
 		case OPT_BINS: {
-			char *save_p = NULL, *copy = xstrdup(arg);
+			char *copy = xstrdup(arg), *cur = copy, *p;
 
-			for (char *p = strtok_r(copy, ",", &save_p); p; p = strtok_r(NULL, ",", &save_p)) {
+			while ((p = cli_list_next(&cur, ',', "--bins", arg)) != NULL) {
 				bins = xreallocarray(bins, nbins + 1, sizeof *bins);
 				bins[nbins++] = (uint32_t)cli_parse_u64("--bins", p, 1, UINT32_MAX);
 			}

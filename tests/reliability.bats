@@ -291,3 +291,17 @@ dead_pid() {
 	run -2 --separate-stderr skillit-mix sample -n 1 --weights a=1,,b=1 /dev/null
 	[ "${stderr_lines[0]}" = "skillit-mix: --weights: empty element in 'a=1,,b=1'" ]
 }
+
+@test "reward-count and hedgehog-train: an empty --range and empty list elements are usage errors, exit 2" {
+	echo '{"progress":[0.5]}' > p.jsonl
+	run -2 --separate-stderr reward-count --range 1:0 p.jsonl
+	[ "${stderr_lines[0]}" = "reward-count: --range: '1:0' is empty: min must be below max" ]
+	run -2 --separate-stderr reward-count --range 0:1,, p.jsonl
+	[ "${stderr_lines[0]}" = "reward-count: --range: empty element in '0:1,,'" ]
+	run -2 --separate-stderr reward-count --bins 10,,10 p.jsonl
+	[ "${stderr_lines[0]}" = "reward-count: --bins: empty element in '10,,10'" ]
+	run -2 --separate-stderr hedgehog-train eval --fmap elu1,,relu x.safetensors
+	[ "${stderr_lines[0]}" = "hedgehog-train: --fmap: empty element in 'elu1,,relu'" ]
+	run -2 --separate-stderr hedgehog-train fit --layers 0, -o m.safetensors x.safetensors
+	[ "${stderr_lines[0]}" = "hedgehog-train: --layers: empty element in '0,'" ]
+}

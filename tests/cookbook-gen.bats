@@ -309,12 +309,13 @@ inputs() {
 	[ ! -e t.jsonl ]
 }
 
-@test "align: 40k distinct tasks in seconds, cells in input order" {
-	# A scan of the cells per record was quadratic: 40k tasks took 2.5 s
-	# and 160k a minute.  The bound is loose, for that, not noise.
+@test "align: 20k distinct tasks, each seen twice, cells in input order" {
+	# The cells are found through a hash table (a scan per record was
+	# quadratic: 40k tasks took 2.5 s, 160k a minute); no timing here,
+	# only that many cells come out whole and in order.
 	awk 'BEGIN { for (i = 0; i < 40000; i++)
 	    printf "{\"task\":\"t%d\",\"input\":\"fish live in water\",\"options\":[\"in water\",\"on land\"],\"answer\":0,\"generation\":\"on land\"}\n", i % 20000 }' > tasks.jsonl
-	run -0 timeout 20 cookbook-gen align --templates two-choice,mcq-overlap tasks.jsonl
+	run -0 cookbook-gen align --templates two-choice,mcq-overlap tasks.jsonl
 	[ "${#lines[@]}" -eq 40000 ]
 	assert_line --index 0 --partial '{"template":"two-choice","task":"t0","n":2,'
 	assert_line --index 1 --partial '{"template":"mcq-overlap","task":"t0","n":2,'

@@ -276,16 +276,16 @@ records() {
 	[ "$stderr" = "skillit-mix: trained on 'a', measured on 'a': given twice" ]
 }
 
-@test "graph and sample --rounds: 200k records in seconds (arrays grow geometrically)" {
+@test "graph and sample --rounds: 200k records (arrays grow geometrically)" {
 	# One realloc per record was quadratic: 100k records took minutes
-	# under ASan.  The bound is loose: it is meant for that, not noise.
+	# under ASan (now seconds).  No timing asserted: what comes out is.
 	awk 'BEGIN { for (i = 0; i < 200000; i++)
 	    printf "{\"trained_on\":[\"a\"],\"skill\":\"a\",\"step\":%d,\"loss\":%g}\n", i, 1 / (i + 1) }' > curves.jsonl
 	awk 'BEGIN { for (i = 0; i < 200000; i++) printf "{\"round\":%d,\"weights\":{\"s0\":1}}\n", i }' > rounds.jsonl
 	echo '{"id":1,"skill":"s0"}' > in.jsonl
-	run -0 --separate-stderr timeout 60 skillit-mix graph -q --method pairwise curves.jsonl
+	run -0 --separate-stderr skillit-mix graph -q --method pairwise curves.jsonl
 	assert_output '{"skills":["a"],"graph":[[1]]}'
-	run -0 timeout 60 skillit-mix sample -q -n 1 --rounds rounds.jsonl in.jsonl
+	run -0 skillit-mix sample -q -n 1 --rounds rounds.jsonl in.jsonl
 	[ "${#lines[@]}" -eq 200000 ]
 }
 

@@ -208,7 +208,7 @@ fuzz: deps fuzz-deps
 
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(FAISS_SHIM)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=c11 -g -O1 -fopenmp -fsanitize=fuzzer,address,undefined \
 	    $< $(filter-out lib/knn.c lib/cli.c,$(LIB_SRC)) $(BLAS_LIBS) $(LIBS) -lm -o $@
 
 clean:

@@ -198,8 +198,14 @@ lint: deps lint-deps
 	    --std=c11 --inline-suppr -Ilib -D_POSIX_C_SOURCE=200809L -D__GNUC__ \
 	    --library=tests/cppcheck.cfg --suppress=missingIncludeSystem lib cmd
 
-# libFuzzer targets (clang); not part of check.  Run one with
-#   build/fuzz/rec_fuzz -max_total_time=60 tests/fuzz/corpus/rec
+# libFuzzer targets (clang; -fopenmp, as lib/ has OpenMP loops and calls,
+# takes libomp from libomp-dev): conf, npy, rec, rewardcount, safetensors.
+# Not part of check.  Run one on a scratch copy of its seed corpus, so that
+# the units it finds stay out of the repository:
+#   cp -r tests/fuzz/corpus/rec /tmp/rec
+#   build/fuzz/rec_fuzz -max_total_time=600 -print_final_stats=1 /tmp/rec
+# and add a crash's reproducer (crash-*, minimised with -minimize_crash=1)
+# to tests/fuzz/corpus/NAME/ once it is fixed.
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/*_fuzz.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_CC  := clang
@@ -208,7 +214,7 @@ fuzz: deps fuzz-deps
 
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(FAISS_SHIM)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=c11 -g -O1 -fopenmp -fsanitize=fuzzer,address,undefined \
 	    $< $(filter-out lib/knn.c lib/cli.c,$(LIB_SRC)) $(BLAS_LIBS) $(LIBS) -lm -o $@
 
 clean:

@@ -45,4 +45,4 @@ DEPS_PKGS  = g++ libyaml-dev libxxhash-dev libfaiss-dev libopenblas-openmp-dev \
 	man-db parallel jq time
 BENCH_PKGS = python3 python3-numpy python3-torch
 LINT_PKGS  = cppcheck
-FUZZ_PKGS  = clang
+FUZZ_PKGS  = clang libomp-dev

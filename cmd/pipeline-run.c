@@ -424,24 +424,6 @@ drop_old_cache(const char *path)
 	close(fd);
 }
 
-/* The stage of chain c that writes path (its stdout: or a tee:). */
-static const char *
-writer_of(const struct pipeline *pl, size_t c, const char *path)
-{
-	const struct pl_chain *ch = &pl->chains[c];
-
-	for (size_t s = ch->first; s < ch->first + ch->count; s++) {
-		const struct pl_stage *st = &pl->stages[s];
-
-		if (st->out && strcmp(st->out, path) == 0)
-			return st->name;
-		for (size_t t = 0; t < st->ntee; t++)
-			if (strcmp(st->tee[t], path) == 0)
-				return st->name;
-	}
-	return pl->stages[ch->first].name;
-}
-
 static int
 start_chain(struct runner *r, size_t c)
 {
@@ -462,7 +444,7 @@ start_chain(struct runner *r, size_t c)
 
 			snprintf(why, sizeof why, "%s", loam_error());
 			loam_seterr("stage '%s': cannot write %s (%s)",
-			    writer_of(r->pl, c, ch->outputs[i]), ch->outputs[i], why);
+			    pl_stage_writing(r->pl, c, ch->outputs[i])->name, ch->outputs[i], why);
 			goto fail;
 		}
 		set_cloexec(cr->tmp[i].fd);

@@ -868,9 +868,8 @@ writer_of(const struct pipeline *pl, const char *path)
 	return (size_t)-1;
 }
 
-/* The stage of chain c that writes path. */
-static const struct pl_stage *
-stage_writing(const struct pipeline *pl, size_t c, const char *path)
+const struct pl_stage *
+pl_stage_writing(const struct pipeline *pl, size_t c, const char *path)
 {
 	const struct pl_chain *ch = &pl->chains[c];
 
@@ -891,11 +890,11 @@ make_graph(struct pipeline *pl)
 			size_t w = writer_of(pl, pl->chains[c].outputs[o]);
 
 			if (w != c)
-				return fail(stage_writing(pl, c, pl->chains[c].outputs[o])->where,
+				return fail(pl_stage_writing(pl, c, pl->chains[c].outputs[o])->where,
 				    "'%s' is also written by stage '%s' (%s): a file has one writer",
 				    pl->chains[c].outputs[o],
-				    stage_writing(pl, w, pl->chains[c].outputs[o])->name,
-				    stage_writing(pl, w, pl->chains[c].outputs[o])->where);
+				    pl_stage_writing(pl, w, pl->chains[c].outputs[o])->name,
+				    pl_stage_writing(pl, w, pl->chains[c].outputs[o])->where);
 		}
 	for (size_t c = 0; c < pl->nchains; c++) {
 		struct pl_chain *ch = &pl->chains[c];

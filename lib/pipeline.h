@@ -91,6 +91,11 @@ void pipeline_release(struct pipeline *pl);
  * pipeline-run), else the first executable file in PATH. */
 char *pl_find_program(const char *name, const char *dir);
 
+/* The stage of chain c that writes path (its stdout: or a tee:); the
+ * chain's first stage when none does. */
+const struct pl_stage *pl_stage_writing(const struct pipeline *pl, size_t c,
+    const char *path);
+
 /* Split a command string into words as a shell would, without expanding
  * anything: blanks separate words; '...' and "..." quote (a backslash
  * escapes " \ $ inside "..."), a backslash quotes the next character.

@@ -8,6 +8,16 @@ setup() {
 	printf 'b\na\nc\n' > in.txt
 }
 
+# check_bad YAML MESSAGE: pipeline-run refuses the pipeline YAML (printf %b
+# escapes) with exit 2 and "pipeline-run: MESSAGE", before running any
+# stage (the tests' first stage would touch ran).
+check_bad() {
+	printf '%b' "$1" > bad.yaml
+	run -2 --separate-stderr pipeline-run bad.yaml
+	assert_equal "$stderr" "pipeline-run: $2"
+	[ ! -e ran ]
+}
+
 # wait_for FILE: until FILE is non-empty (at most 10 s).
 wait_for() {
 	for _ in $(seq 100); do
@@ -453,28 +463,22 @@ END
 }
 
 @test "errors in the file: exit 2 with file:line:column, before anything runs" {
-	check() {	# yaml, expected message
-		printf '%b' "$1" > bad.yaml
-		run -2 --separate-stderr pipeline-run bad.yaml
-		assert_equal "$stderr" "pipeline-run: $2"
-		[ ! -e ran ]
-	}
 	t='  - {name: t, run: [touch, ran]}\n'
-	check "stages:\n$t  - run: [cat\n" "bad.yaml:4:1: did not find expected ',' or ']' (while parsing a flow sequence at line 3 column 10)"
-	check "stages:\n$t  - {run: [cat], color: red}\n" "bad.yaml:3:25: unknown key 'color' in a stage (expected name, run, stdin, stdout, tee or needs)"
-	check "stages:\n$t  - {run: [cat], run: [sort]}\n" "bad.yaml:3:18: duplicate key 'run'"
-	check "stages:\n$t  - {run: [cat], stdout:o.txt}\n" "bad.yaml:3:18: key 'stdout:o.txt' has no value: a space is needed after ':' ('stdout:o.txt' reads as one key)"
-	check "stages:\n$t  - {run: [cat, \"\${nope}\"]}\n" "bad.yaml:3:17: run: undefined variable 'nope'"
-	check "stages:\n$t  - {run: [no-such-program-x]}\n" "bad.yaml:3:11: stage 'no-such-program-x': program 'no-such-program-x' not found in PATH"
-	check "stages:\n$t  - {name: a, run: cat, stdin: x, stdout: y}\n  - {name: b, run: cat, stdin: y, stdout: x}\n" \
+	check_bad "stages:\n$t  - run: [cat\n" "bad.yaml:4:1: did not find expected ',' or ']' (while parsing a flow sequence at line 3 column 10)"
+	check_bad "stages:\n$t  - {run: [cat], color: red}\n" "bad.yaml:3:25: unknown key 'color' in a stage (expected name, run, stdin, stdout, tee or needs)"
+	check_bad "stages:\n$t  - {run: [cat], run: [sort]}\n" "bad.yaml:3:18: duplicate key 'run'"
+	check_bad "stages:\n$t  - {run: [cat], stdout:o.txt}\n" "bad.yaml:3:18: key 'stdout:o.txt' has no value: a space is needed after ':' ('stdout:o.txt' reads as one key)"
+	check_bad "stages:\n$t  - {run: [cat, \"\${nope}\"]}\n" "bad.yaml:3:17: run: undefined variable 'nope'"
+	check_bad "stages:\n$t  - {run: [no-such-program-x]}\n" "bad.yaml:3:11: stage 'no-such-program-x': program 'no-such-program-x' not found in PATH"
+	check_bad "stages:\n$t  - {name: a, run: cat, stdin: x, stdout: y}\n  - {name: b, run: cat, stdin: y, stdout: x}\n" \
 	    "bad.yaml:3:5: cycle: b -> a -> b (each reads a file the one before writes)"
-	check "stages:\n$t  - {name: a, run: cat, stdout: x}\n  - {name: b, run: cat, stdout: ./x}\n" \
+	check_bad "stages:\n$t  - {name: a, run: cat, stdout: x}\n  - {name: b, run: cat, stdout: ./x}\n" \
 	    "bad.yaml:4:5: 'x' is also written by stage 'a' (bad.yaml:3:5): a file has one writer"
-	check "stages:\n$t  - {run: [cat]}\n  - {run: [cat]}\n" "bad.yaml:4:5: a second stage named 'cat' (the first is at bad.yaml:3:5): give each a name:"
-	check "colour: 1\nstages:\n$t" "bad.yaml:1:9: unknown key 'colour' (expected description, vars or stages)"
-	check "stages: []\n" "bad.yaml:1:9: stages: expected a list of stages"
-	check "stages:\n$t  - {run: 'a \"b'}\n" "bad.yaml:3:11: run: unterminated quote"
-	check "stages:\n$t  - {name: 'a b', run: [cat]}\n" "bad.yaml:3:12: name: 'a b' is not a valid stage name (letters, digits, '.', '_' and '-')"
+	check_bad "stages:\n$t  - {run: [cat]}\n  - {run: [cat]}\n" "bad.yaml:4:5: a second stage named 'cat' (the first is at bad.yaml:3:5): give each a name:"
+	check_bad "colour: 1\nstages:\n$t" "bad.yaml:1:9: unknown key 'colour' (expected description, vars or stages)"
+	check_bad "stages: []\n" "bad.yaml:1:9: stages: expected a list of stages"
+	check_bad "stages:\n$t  - {run: 'a \"b'}\n" "bad.yaml:3:11: run: unterminated quote"
+	check_bad "stages:\n$t  - {name: 'a b', run: [cat]}\n" "bad.yaml:3:12: name: 'a b' is not a valid stage name (letters, digits, '.', '_' and '-')"
 }
 
 @test "an input that nothing makes and that does not exist: exit 1 before anything runs" {
@@ -655,17 +659,11 @@ smoke() {	# pipeline name, then output files and their line counts
 }
 
 @test "YAML limits: tags refused, nesting and size capped, each with file:line:column" {
-	check() {	# yaml, expected message
-		printf '%b' "$1" > bad.yaml
-		run -2 --separate-stderr pipeline-run bad.yaml
-		assert_equal "$stderr" "pipeline-run: $2"
-		[ ! -e ran ]
-	}
 	t='  - {name: t, run: [touch, ran]}\n'
-	check "stages:\n$t  - {name: a, run: !foo [echo]}\n" "bad.yaml:3:20: tags are not supported ('!foo'): quote a value to make it a string"
-	check "stages:\n$t  - {name: a, run: [echo, !!str 1]}\n" "bad.yaml:3:27: tags are not supported ('!!str'): quote a value to make it a string"
-	check "stages:\n$t  - !!python/object:os.system {name: a, run: [echo]}\n" "bad.yaml:3:5: tags are not supported ('!!python/object:os.system'): quote a value to make it a string"
-	check "!!map\nstages:\n$t" "bad.yaml:1:1: tags are not supported ('!!map'): quote a value to make it a string"
+	check_bad "stages:\n$t  - {name: a, run: !foo [echo]}\n" "bad.yaml:3:20: tags are not supported ('!foo'): quote a value to make it a string"
+	check_bad "stages:\n$t  - {name: a, run: [echo, !!str 1]}\n" "bad.yaml:3:27: tags are not supported ('!!str'): quote a value to make it a string"
+	check_bad "stages:\n$t  - !!python/object:os.system {name: a, run: [echo]}\n" "bad.yaml:3:5: tags are not supported ('!!python/object:os.system'): quote a value to make it a string"
+	check_bad "!!map\nstages:\n$t" "bad.yaml:1:1: tags are not supported ('!!map'): quote a value to make it a string"
 	# 100000 levels of flow nesting took libyaml 25 s and more: refused at
 	# the 65th, at once.
 	{ printf 'stages: '; head -c 100000 /dev/zero | tr '\0' '['; } > bad.yaml
@@ -682,25 +680,20 @@ smoke() {	# pipeline name, then output files and their line counts
 }
 
 @test "values are typed: description: and name: are text, stdin:/stdout:/tee:/needs: file names" {
-	check() {	# yaml, expected message
-		printf '%b' "$1" > bad.yaml
-		run -2 --separate-stderr pipeline-run bad.yaml
-		assert_equal "$stderr" "pipeline-run: $2"
-	}
 	s='stages:\n  - {name: a, run: [echo]}\n'
-	check "description: [1]\n$s" "bad.yaml:1:14: description: expected a string"
-	check "description: {a: b}\n$s" "bad.yaml:1:14: description: expected a string"
-	check "description:\n$s" "bad.yaml:1:1: description: expected a string"
-	check "vars: [a]\n$s" "bad.yaml:1:7: vars: expected a mapping of names to values"
-	check "vars: {a: [1]}\n$s" "bad.yaml:1:11: vars: a: expected a string or a number"
-	check "stages: {a: 1}\n" "bad.yaml:1:9: stages: expected a list of stages"
-	check "stages:\n  - {name: [a], run: [echo]}\n" "bad.yaml:2:12: name: expected a string"
-	check "stages:\n  - {name: a, run: {x: 1}}\n" "bad.yaml:2:20: run: expected a command string or a list of words"
-	check "stages:\n  - {name: a, run: [echo, [x]]}\n" "bad.yaml:2:27: run: word 2 is not a string or a number"
-	check "stages:\n  - {name: a, run: [echo], stdin: [x]}\n" "bad.yaml:2:35: stdin: expected a file name"
-	check "stages:\n  - {name: a, run: [echo], stdout: {x: 1}}\n" "bad.yaml:2:36: stdout: expected a file name"
-	check "stages:\n  - {name: a, run: [echo], tee: [[x]]}\n" "bad.yaml:2:34: tee: expected a file name"
-	check "stages:\n  - {name: a, run: [echo], needs: {x: 1}}\n" "bad.yaml:2:35: needs: expected a file name"
+	check_bad "description: [1]\n$s" "bad.yaml:1:14: description: expected a string"
+	check_bad "description: {a: b}\n$s" "bad.yaml:1:14: description: expected a string"
+	check_bad "description:\n$s" "bad.yaml:1:1: description: expected a string"
+	check_bad "vars: [a]\n$s" "bad.yaml:1:7: vars: expected a mapping of names to values"
+	check_bad "vars: {a: [1]}\n$s" "bad.yaml:1:11: vars: a: expected a string or a number"
+	check_bad "stages: {a: 1}\n" "bad.yaml:1:9: stages: expected a list of stages"
+	check_bad "stages:\n  - {name: [a], run: [echo]}\n" "bad.yaml:2:12: name: expected a string"
+	check_bad "stages:\n  - {name: a, run: {x: 1}}\n" "bad.yaml:2:20: run: expected a command string or a list of words"
+	check_bad "stages:\n  - {name: a, run: [echo, [x]]}\n" "bad.yaml:2:27: run: word 2 is not a string or a number"
+	check_bad "stages:\n  - {name: a, run: [echo], stdin: [x]}\n" "bad.yaml:2:35: stdin: expected a file name"
+	check_bad "stages:\n  - {name: a, run: [echo], stdout: {x: 1}}\n" "bad.yaml:2:36: stdout: expected a file name"
+	check_bad "stages:\n  - {name: a, run: [echo], tee: [[x]]}\n" "bad.yaml:2:34: tee: expected a file name"
+	check_bad "stages:\n  - {name: a, run: [echo], needs: {x: 1}}\n" "bad.yaml:2:35: needs: expected a file name"
 	# A number is text as written, here as everywhere.
 	printf 'description: 2026\nstages:\n  - {name: 7, run: [echo, 010]}\n' > ok.yaml
 	run -0 --separate-stderr pipeline-run -q ok.yaml

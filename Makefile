@@ -1,6 +1,6 @@
 # Makefile - one build for all of loam.  See README.md.
 #
-#   make            build lib/libloam.a and bin/*
+#   make            build build/libloam.a and bin/*
 #   make check      run every test suite; last line "N passed, N failed"
 #   make bench      run tests/bench/*, one line each
 #   make demo       run the demo on embedded data
@@ -27,7 +27,7 @@ OBJ    := $(OUT)/obj
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
 BIN    := $(OUT)/bin
-LIBA   := $(OUT)/lib/libloam.a
+LIBA   := $(OUT)/build/libloam.a
 TBIN   := $(OUT)/build/tests
 
 WARN := -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
@@ -46,13 +46,15 @@ FAISS_LIBS := -lfaiss_c -lfaiss
 FAISS_SHIM :=
 else
 FAISS_LIBS := -lfaiss
-FAISS_SHIM := lib/faiss_c.cpp
+FAISS_SHIM := lib/base/faiss_c.cpp
 endif
 else
 FAISS_SHIM :=
 endif
 
-ALL_CPPFLAGS := -Ilib -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+LIB_FLOORS := base nn method
+LIB_INC    := $(LIB_FLOORS:%=-Ilib/%)
+ALL_CPPFLAGS := $(LIB_INC) -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 	-DLOAM_VERSION_STRING='"$(VERSION)"' $(FAISS_CFLAGS) $(CPPFLAGS)
 ALL_CFLAGS   := -std=c11 $(WARN) $(CFLAGS) -fopenmp $(SANFLAGS)
 ALL_CXXFLAGS := -std=c++17 -Wall -Wextra $(if $(WERROR),-Werror) $(CXXFLAGS) \
@@ -60,7 +62,7 @@ ALL_CXXFLAGS := -std=c++17 -Wall -Wextra $(if $(WERROR),-Werror) $(CXXFLAGS) \
 ALL_LDFLAGS  := $(LDFLAGS) -fopenmp $(SANFLAGS)
 ALL_LIBS     := $(FAISS_LIBS) $(BLAS_LIBS) $(LIBS)
 
-LIB_SRC   := $(sort $(wildcard lib/*.c))
+LIB_SRC   := $(sort $(wildcard $(LIB_FLOORS:%=lib/%/*.c)))
 LIB_OBJ   := $(LIB_SRC:lib/%.c=$(OBJ)/lib/%.o) $(FAISS_SHIM:lib/%.cpp=$(OBJ)/lib/%.o)
 CMD_SRC   := $(sort $(wildcard cmd/*.c))
 PROGS     := $(CMD_SRC:cmd/%.c=%)
@@ -193,9 +195,10 @@ uninstall:
 	    $(MAN5:man/%=$(DESTDIR)$(MANPREFIX)/man5/%)
 
 lint: deps lint-deps
+	tests/lint/layers lib
 	mandoc -T lint -W warning $(MAN1) $(MAN5)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-	    --std=c11 --inline-suppr -Ilib -D_POSIX_C_SOURCE=200809L -D__GNUC__ \
+	    --std=c11 --inline-suppr $(LIB_INC) -D_POSIX_C_SOURCE=200809L -D__GNUC__ \
 	    --library=tests/cppcheck.cfg --suppress=missingIncludeSystem lib cmd
 
 # libFuzzer targets (clang; -fopenmp, as lib/ has OpenMP loops and calls,
@@ -215,10 +218,10 @@ fuzz: deps fuzz-deps
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(FAISS_SHIM)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) -std=c11 -g -O1 -fopenmp -fsanitize=fuzzer,address,undefined \
-	    $< $(filter-out lib/knn.c lib/cli.c,$(LIB_SRC)) $(BLAS_LIBS) $(LIBS) -lm -o $@
+	    $< $(filter-out lib/base/knn.c lib/base/cli.c,$(LIB_SRC)) $(BLAS_LIBS) $(LIBS) -lm -o $@
 
 clean:
-	rm -rf build bin lib/libloam.a
+	rm -rf build bin
 
 .SECONDARY:
 -include $(shell find build -name '*.d' 2>/dev/null)

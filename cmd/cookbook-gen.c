@@ -675,7 +675,7 @@ cmd_check(int argc, char *argv[])
 	argv += optind;
 	for (int f = 0; f < (argc ? argc : 1); f++) {
 		if (rec_reader_open(&rd, argc ? argv[f] : "-") != 0) {
-			warn("%s", loam_error());
+			cli_warn("%s", loam_error());
 			continue;
 		}
 		while ((rc = rec_next(&rd, &r)) != 0) {
@@ -878,7 +878,7 @@ cmd_align(int argc, char *argv[])
 
 	for (int f = 0; f < (argc ? argc : 1); f++) {
 		if (rec_reader_open(&rd, argc ? argv[f] : "-") != 0) {
-			warn("%s", loam_error());
+			cli_warn("%s", loam_error());
 			continue;
 		}
 		while ((rc = rec_next(&rd, &r)) != 0) {
@@ -1077,7 +1077,7 @@ mix_estimate(const struct mix_task *tk, size_t m, double *acc)
 		rep[j] = d;
 	}
 	if (nd < 3) {
-		warn("task '%s': %zu distinct voting rule%s, the label model needs 3",
+		cli_warn("task '%s': %zu distinct voting rule%s, the label model needs 3",
 		    tk->name, nd, nd == 1 ? "" : "s");
 		goto out;
 	}
@@ -1089,7 +1089,7 @@ mix_estimate(const struct mix_task *tk, size_t m, double *acc)
 	opts.class_balance = tk->has_options ? tk->inv_k_sum / (double)tk->nexamples : 0.5;
 	labelmodel_init(&lm, &opts);
 	if (labelmodel_fit(&lm, v, tk->nitems, nd) != 0)
-		warn("task '%s': %s", tk->name, loam_error());
+		cli_warn("task '%s': %s", tk->name, loam_error());
 	else
 		for (size_t j = 0; j < m; j++)
 			if (rep[j] != SIZE_MAX && lm.ntriplets[rep[j]] > 0)
@@ -1211,7 +1211,7 @@ cmd_mix(int argc, char *argv[])
 
 	for (int f = 0; f < (argc ? argc : 1); f++) {
 		if (rec_reader_open(&rd, argc ? argv[f] : "-") != 0) {
-			warn("%s", loam_error());
+			cli_warn("%s", loam_error());
 			continue;
 		}
 		while ((rc = rec_next(&rd, &r)) != 0) {

@@ -600,7 +600,7 @@ finish_chain(struct runner *r, size_t c)
 		stop_everything(r);
 	r->failed = 1;
 	if (cr->problem) {
-		warn("%s", cr->problem);
+		cli_warn("%s", cr->problem);
 		return;
 	}
 	{
@@ -614,7 +614,7 @@ finish_chain(struct runner *r, size_t c)
 		else
 			snprintf(how, sizeof how, "signal %d (%s)", WTERMSIG(sr->status),
 			    strsignal(WTERMSIG(sr->status)));
-		warn("stage '%s' failed with %s%s%s", st->name, how,
+		cli_warn("stage '%s' failed with %s%s%s", st->name, how,
 		    ch->noutputs ? "; outputs left as they were" : "",
 		    sr->ntail ? "; its last lines on stderr:" : " (nothing on stderr)");
 		for (size_t i = first; i < sr->ntail; i++)
@@ -754,7 +754,7 @@ must_run(struct runner *r, size_t c, const char *upstream)
 			free(sp);
 		}
 		if (pl_chain_stamp(r->pl, c, old_state == 0 ? &old : NULL, &r->cache, &cr->stamp) != 0) {
-			warn("stage '%s': %s", r->pl->stages[ch->first].name, loam_error());
+			cli_warn("stage '%s': %s", r->pl->stages[ch->first].name, loam_error());
 			pl_stamp_release(&old);
 			return -1;
 		}
@@ -907,7 +907,7 @@ run_pipeline(struct runner *r)
 	free(fd_stage);
 	for (size_t c = 0; c < r->pl->nchains; c++)
 		if (r->cr[c].problem && r->cr[c].state != C_FAILED) {
-			warn("%s", r->cr[c].problem);
+			cli_warn("%s", r->cr[c].problem);
 			r->cr[c].state = C_FAILED;
 		}
 	if (r->failed)
@@ -939,7 +939,7 @@ check_sources(const struct pipeline *pl)
 					for (size_t k = 0; k < st->nneeds; k++)
 						uses |= strcmp(st->needs[k], ch->inputs[i]) == 0;
 					if (uses) {
-						warn("%s: stage '%s': %s: %s", st->where, st->name,
+						cli_warn("%s: stage '%s': %s: %s", st->where, st->name,
 						    ch->inputs[i], strerror(saved));
 						break;
 					}

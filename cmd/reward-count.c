@@ -366,7 +366,7 @@ cmd_run(int argc, char *argv[])
 	fp = cli_out_open(&out, o.output);
 	for (int f = 0; f < (argc ? argc : 1); f++) {
 		if (rec_reader_open(&rd, argc ? argv[f] : "-") != 0) {
-			warn("%s", loam_error());
+			cli_warn("%s", loam_error());
 			continue;
 		}
 		rd.max_line = max_line;

@@ -508,7 +508,7 @@ cmd_weights(int argc, char *argv[])
 	w = xcalloc(g.k, sizeof *w);
 	for (int f = 0; !so.static_mix && f < (argc ? argc : 1); f++) {
 		if (rec_reader_open(&rd, argc ? argv[f] : "-") != 0) {
-			warn("%s", loam_error());
+			cli_warn("%s", loam_error());
 			continue;
 		}
 		while ((rc = rec_next(&rd, &r)) != 0) {
@@ -685,7 +685,7 @@ cmd_graph(int argc, char *argv[])
 
 	for (int f = 0; f < (argc ? argc : 1); f++) {
 		if (rec_reader_open(&rd, argc ? argv[f] : "-") != 0) {
-			warn("%s", loam_error());
+			cli_warn("%s", loam_error());
 			continue;
 		}
 		while ((rc = rec_next(&rd, &r)) != 0) {
@@ -1245,7 +1245,7 @@ cmd_sample(int argc, char *argv[])
 	progress_init(&prog, "records", 0, o.quiet);
 	for (int f = 0; f < (argc ? argc : 1); f++) {
 		if (rec_reader_open(&rd, argc ? argv[f] : "-") != 0) {
-			warn("%s", loam_error());
+			cli_warn("%s", loam_error());
 			continue;
 		}
 		while ((rc = rec_next(&rd, &r)) != 0) {

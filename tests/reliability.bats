@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Reliability of outputs (lib/util.h atomic_open, loam-records(5) "-o"):
+# Reliability of outputs (lib/base/util.h atomic_open, loam-records(5) "-o"):
 # what a path names decides how it is written, and a killed run leaves
 # no temporary file behind once the same output is written again.
 

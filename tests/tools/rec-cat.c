@@ -128,7 +128,7 @@ main(int argc, char *argv[])
 	progress_init(&prog, "records", 0, o.quiet);
 	for (i = 0; i < (argc ? argc : 1); i++) {
 		if (rec_reader_open(&rd, argc ? argv[i] : "-") != 0) {
-			warn("%s", loam_error());
+			cli_warn("%s", loam_error());
 			continue;
 		}
 		while ((rc = rec_next(&rd, &r)) != 0) {

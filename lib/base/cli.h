@@ -103,9 +103,14 @@ int cli_subcommand(int argc, char *argv[], const struct cli_command *cmds, size_
     int (*def)(int argc, char *argv[]), const char *usage, const char *help);
 
 /* Messages.  die() exits 1; usage_error() prints the message and the
- * usage line and exits 2; warn() continues but makes cli_exit() return 1. */
+ * usage line and exits 2; cli_warn() continues but makes cli_exit() return 1. */
 void die(const char *fmt, ...) LOAM_PRINTF(1, 2) LOAM_NORETURN;
-void warn(const char *fmt, ...) LOAM_PRINTF(1, 2);
+/* How die() and usage_error() end: flush stdout and stderr, remove the
+ * temporary files of outputs not committed, and _exit(status) without
+ * atexit handlers (LeakSanitizer's check among them: an error path need
+ * not free what main() holds). */
+void cli_quit(int status) LOAM_NORETURN;
+void cli_warn(const char *fmt, ...) LOAM_PRINTF(1, 2);
 void usage_error(const char *fmt, ...) LOAM_PRINTF(1, 2) LOAM_NORETURN;
 /* Print "prog: message" to stderr (no exit, no status change). */
 void note(const char *fmt, ...) LOAM_PRINTF(1, 2);
@@ -142,7 +147,7 @@ void cli_set_threads(int n);
  * commit, the file is untouched: die(), a signal or a crash leave the old
  * file (or none) and no temporary file (anonymous where the file system
  * allows; otherwise removed on die() and on SIGINT, SIGTERM, SIGHUP, or
- * by the next commit after a SIGKILL).  A run that called warn() has
+ * by the next commit after a SIGKILL).  A run that called cli_warn() has
  * failed, so its commit removes the temporary file instead and path keeps
  * its old content.  The cli_out owns its FILE; do not fclose() it.
  */
@@ -156,7 +161,7 @@ void cli_out_commit(struct cli_out *out);
 void cli_out_abort(struct cli_out *out);
 
 /* Flush and close stdout, report a write error (exit 1) or end quietly on
- * EPIPE, and return the exit status: 1 if warn() was called, else 0. */
+ * EPIPE, and return the exit status: 1 if cli_warn() was called, else 0. */
 int cli_exit(void);
 /* For a write error on a stream: quiet death on EPIPE, else die(). */
 void cli_write_failed(const char *name) LOAM_NORETURN;

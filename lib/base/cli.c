@@ -51,6 +51,20 @@ vmessage(const char *fmt, va_list ap)
 }
 
 void
+cli_quit(int status)
+{
+	/* What was written to stdout before the error still goes out, as
+	 * exit() would have sent it; temporary output files go.  Then
+	 * _exit: no atexit handlers, so no leak check on an error path, and
+	 * a command's buffers can be plain locals of main() that die()
+	 * leaves behind with the process. */
+	fflush(stdout);
+	fflush(stderr);
+	atomic_remove_all();
+	_exit(status);
+}
+
+void
 die(const char *fmt, ...)
 {
 	va_list ap;
@@ -58,12 +72,11 @@ die(const char *fmt, ...)
 	va_start(ap, fmt);
 	vmessage(fmt, ap);
 	va_end(ap);
-	atomic_remove_all();
-	exit(EXIT_FAIL);
+	cli_quit(EXIT_FAIL);
 }
 
 void
-warn(const char *fmt, ...)
+cli_warn(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -93,8 +106,7 @@ usage_error(const char *fmt, ...)
 	va_end(ap);
 	fputs(usage_text, stderr);
 	fprintf(stderr, "Try '%s --help' for more information.\n", progname);
-	atomic_remove_all();
-	exit(EXIT_USAGE);
+	cli_quit(EXIT_USAGE);
 }
 
 /* Does OpenBLAS run AVX-512 kernels already?  It names its choice. */
@@ -337,7 +349,7 @@ cli_out_commit(struct cli_out *out)
 		return;
 	}
 	if (sticky_status) {
-		/* warn() was called: the run failed, so the old output stays. */
+		/* cli_warn() was called: the run failed, so the old output stays. */
 		cli_out_abort(out);
 		return;
 	}

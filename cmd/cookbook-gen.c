@@ -1367,11 +1367,11 @@ int
 main(int argc, char *argv[])
 {
 	static const struct cli_command commands[] = {
-		{ "list", cmd_list },
-		{ "gen", cmd_gen },
-		{ "check", cmd_check },
-		{ "align", cmd_align },
-		{ "mix", cmd_mix },
+		{ "list", cmd_list, NULL },
+		{ "gen", cmd_gen, NULL },
+		{ "check", cmd_check, NULL },
+		{ "align", cmd_align, NULL },
+		{ "mix", cmd_mix, NULL },
 	};
 
 	return cli_subcommand(argc, argv, commands, sizeof commands / sizeof *commands,

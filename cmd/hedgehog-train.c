@@ -954,8 +954,8 @@ int
 main(int argc, char *argv[])
 {
 	static const struct cli_command commands[] = {
-		{ "fit", cmd_fit },
-		{ "eval", cmd_eval },
+		{ "fit", cmd_fit, NULL },
+		{ "eval", cmd_eval, NULL },
 	};
 
 	return cli_subcommand(argc, argv, commands, sizeof commands / sizeof *commands,

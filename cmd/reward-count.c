@@ -610,8 +610,8 @@ int
 main(int argc, char *argv[])
 {
 	static const struct cli_command commands[] = {
-		{ "merge", cmd_merge },
-		{ "dump", cmd_dump },
+		{ "merge", cmd_merge, NULL },
+		{ "dump", cmd_dump, NULL },
 	};
 
 	return cli_subcommand(argc, argv, commands, sizeof commands / sizeof *commands,

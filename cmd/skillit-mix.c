@@ -1325,9 +1325,9 @@ int
 main(int argc, char *argv[])
 {
 	static const struct cli_command commands[] = {
-		{ "weights", cmd_weights },
-		{ "graph", cmd_graph },
-		{ "sample", cmd_sample },
+		{ "weights", cmd_weights, NULL },
+		{ "graph", cmd_graph, NULL },
+		{ "sample", cmd_sample, NULL },
 	};
 
 	return cli_subcommand(argc, argv, commands, sizeof commands / sizeof *commands,

@@ -1083,9 +1083,9 @@ int
 main(int argc, char *argv[])
 {
 	static const struct cli_command commands[] = {
-		{ "train", cmd_train },
-		{ "predict", cmd_predict },
-		{ "eval", cmd_eval },
+		{ "train", cmd_train, NULL },
+		{ "predict", cmd_predict, NULL },
+		{ "eval", cmd_eval, NULL },
 	};
 
 	return cli_subcommand(argc, argv, commands, sizeof commands / sizeof *commands,

@@ -22,6 +22,30 @@ static const char *help_text = "";
 static int sticky_status;
 static char **saved_argv;
 
+/* A growing string that lives as long as the process. */
+struct text {
+	char *s;
+	size_t len, cap;
+};
+
+static void
+text_add(struct text *t, const char *s, size_t n)
+{
+	if (t->len + n + 1 > t->cap) {
+		t->cap = (t->len + n + 1) * 2;
+		t->s = xrealloc(t->s, t->cap);
+	}
+	memcpy(t->s + t->len, s, n);
+	t->len += n;
+	t->s[t->len] = '\0';
+}
+
+static void
+text_str(struct text *t, const char *s)
+{
+	text_add(t, s, strlen(s));
+}
+
 static const char *
 argv_at(int i)
 {
@@ -158,7 +182,6 @@ cli_init(struct cli_opts *o, int argc, char *argv[], const char *usage,
 {
 	const char *slash;
 
-	(void)argc;
 	saved_argv = argv;
 	if (argv[0] && *argv[0]) {
 		slash = strrchr(argv[0], '/');
@@ -167,6 +190,8 @@ cli_init(struct cli_opts *o, int argc, char *argv[], const char *usage,
 	usage_text = usage;
 	help_text = help;
 	memset(o, 0, sizeof *o);
+	o->argc_all = argc;
+	o->argv_all = argv;
 	if (flags & CLI_BLAS)
 		select_blas_kernels(argv);
 	signal(SIGPIPE, SIG_DFL);
@@ -482,10 +507,233 @@ cli_subcommand(int argc, char *argv[], const struct cli_command *cmds, size_t n,
 		}
 	if (def)
 		return def(argc, argv);
-	cli_init(&o, argc, argv, usage, help, 0);
+	cli_init(&o, argc, argv, usage ? usage : "", help ? help : "", 0);
+	if (!usage) {
+		struct text u = { 0 }, h = { 0 };
+		char line[128];
+
+		for (size_t i = 0; i < n; i++)
+			if (cmds[i].spec)
+				text_str(&u, cli_usage_of(cmds[i].spec, u.len > 0));
+		text_str(&h, "Commands:\n");
+		for (size_t i = 0; i < n; i++) {
+			snprintf(line, sizeof line, "  %-20s%s\n", cmds[i].name,
+			    cmds[i].spec && cmds[i].spec->about ? cmds[i].spec->about : "");
+			text_str(&h, line);
+		}
+		if (help)
+			text_str(&h, help);
+		usage_text = u.s ? u.s : "";
+		help_text = h.s;
+	}
 	if (argc > 1 && argv[1][0] != '-')
 		usage_error("unknown command '%s'", argv[1]);
 	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS(""), longopts, NULL)) != -1)
 		cli_common_option(&o, c);
 	usage_error("no command given");
+}
+
+/* ---- option tables ---- */
+
+/* The common options, as --help shows them when a table does not. */
+static const struct cli_option common_options[] = {
+	{ 'o', "output", "file", "FILE", "write to FILE atomically" },
+	{ 's', "seed", "seed", "N", "random seed (default 0)" },
+	{ 't', "threads", "n", "N", "threads (default: all cores)" },
+	{ 'q', "quiet", NULL, NULL, "no progress or summary" },
+	{ 'h', "help", NULL, NULL, "this help" },
+	{ 'V', "version", NULL, NULL, "print the version" },
+	CLI_OPTIONS_END
+};
+
+static struct {
+	const struct cli_spec *spec;
+	struct option *longopts;
+	char shortopts[160];
+} table;
+
+static const struct cli_option *
+find_key(const struct cli_option *opts, int key)
+{
+	for (; opts && (opts->name || opts->key); opts++)
+		if (opts->key == key)
+			return opts;
+	return NULL;
+}
+
+/* Append item to the usage line, wrapping before column 80 under the
+ * first item. */
+static void
+usage_item(struct text *t, size_t *col, size_t indent, const char *item)
+{
+	size_t n = strlen(item);
+
+	if (*col > indent && *col + 1 + n > 79) {
+		text_str(t, "\n");
+		for (size_t i = 0; i < indent; i++)
+			text_str(t, " ");
+		*col = indent;
+	} else if (*col > indent || (*col == indent && t->len && t->s[t->len - 1] != ' ')) {
+		text_str(t, " ");
+		(*col)++;
+	}
+	text_str(t, item);
+	*col += n;
+}
+
+const char *
+cli_usage_of(const struct cli_spec *spec, int cont)
+{
+	struct text t = { 0 };
+	char flags[80] = "[-", item[512];
+	size_t nflags = 2, col, indent;
+	const struct cli_option *op;
+
+	text_str(&t, cont ? "       " : "usage: ");
+	text_str(&t, progname);
+	if (spec->name) {
+		text_str(&t, " ");
+		text_str(&t, spec->name);
+	}
+	indent = t.len - (size_t)(strrchr(t.s, '\n') ? strrchr(t.s, '\n') + 1 - t.s : 0) + 1;
+	col = indent - 1;
+	for (op = spec->options; op && (op->name || op->key); op++)
+		if (op->help && !op->arg && op->key < CLI_LONG && nflags < sizeof flags - 3)
+			flags[nflags++] = (char)op->key;
+	flags[nflags] = '\0';
+	if (nflags > 2) {
+		strcat(flags, "]");
+		usage_item(&t, &col, indent, flags);
+	}
+	for (op = spec->options; op && (op->name || op->key); op++) {
+		if (!op->help || (!op->arg && op->key < CLI_LONG))
+			continue;
+		if (op->key < CLI_LONG)
+			snprintf(item, sizeof item, "[-%c%s%s]", op->key, op->arg ? " " : "",
+			    op->arg ? op->arg : "");
+		else
+			snprintf(item, sizeof item, "[--%s%s%s]", op->name, op->arg ? " " : "",
+			    op->arg ? op->arg : "");
+		usage_item(&t, &col, indent, item);
+	}
+	if (spec->operands)
+		usage_item(&t, &col, indent, spec->operands);
+	text_str(&t, "\n");
+	return t.s;
+}
+
+static void
+help_line(struct text *t, const struct cli_option *op)
+{
+	char head[256];
+	const char *mv = op->metavar ? op->metavar : op->arg;
+	int n;
+
+	if (op->key < CLI_LONG && op->name)
+		n = snprintf(head, sizeof head, "  -%c, --%s%s%s", op->key, op->name,
+		    mv ? " " : "", mv ? mv : "");
+	else if (op->key < CLI_LONG)
+		n = snprintf(head, sizeof head, "  -%c%s%s", op->key, mv ? " " : "", mv ? mv : "");
+	else
+		n = snprintf(head, sizeof head, "  --%s%s%s", op->name, mv ? " " : "", mv ? mv : "");
+	text_str(t, head);
+	if (n < 22)
+		text_add(t, "                      ", (size_t)(22 - n));
+	else
+		text_str(t, "\n                      ");
+	text_str(t, op->help);
+	text_str(t, "\n");
+}
+
+static const char *
+help_of(const struct cli_spec *spec)
+{
+	struct text t = { 0 };
+	const struct cli_option *op;
+
+	text_str(&t, "");
+	if (spec->about) {
+		text_str(&t, spec->about);
+		text_str(&t, "\n");
+	}
+	for (op = spec->options; op && (op->name || op->key); op++)
+		if (op->help)
+			help_line(&t, op);
+	for (op = common_options; op->key; op++)
+		if (!find_key(spec->options, op->key))
+			help_line(&t, op);
+	if (spec->epilogue)
+		text_str(&t, spec->epilogue);
+	return t.s;
+}
+
+void
+cli_begin(struct cli_opts *o, int argc, char *argv[], const struct cli_spec *spec,
+    unsigned flags)
+{
+	const struct cli_option *op;
+	size_t n = 0, at = 0;
+
+	cli_init(o, argc, argv, "", "", flags);
+	usage_text = cli_usage_of(spec, 0);
+	help_text = help_of(spec);
+	table.spec = spec;
+	for (op = spec->options; op && (op->name || op->key); op++)
+		n++;
+	table.longopts = xcalloc(n + 7, sizeof *table.longopts);
+	table.shortopts[at++] = ':';
+	for (op = spec->options; op && (op->name || op->key); op++) {
+		if (op->key < CLI_LONG) {
+			if (strchr(table.shortopts, op->key) || at + 3 >= sizeof table.shortopts)
+				continue;
+			table.shortopts[at++] = (char)op->key;
+			if (op->arg)
+				table.shortopts[at++] = ':';
+		}
+	}
+	for (op = common_options; op->key; op++)
+		if (!strchr(table.shortopts, op->key)) {
+			table.shortopts[at++] = (char)op->key;
+			if (op->arg)
+				table.shortopts[at++] = ':';
+		}
+	table.shortopts[at] = '\0';
+	n = 0;
+	for (op = spec->options; op && (op->name || op->key); op++)
+		if (op->name) {
+			table.longopts[n].name = op->name;
+			table.longopts[n].has_arg = op->arg ? required_argument : no_argument;
+			table.longopts[n].val = op->key;
+			n++;
+		}
+	for (op = common_options; op->key; op++)
+		if (!find_key(spec->options, op->key)) {
+			table.longopts[n].name = op->name;
+			table.longopts[n].has_arg = op->arg ? required_argument : no_argument;
+			table.longopts[n].val = op->key;
+			n++;
+		}
+}
+
+int
+cli_next(struct cli_opts *o, const char **arg)
+{
+	int c;
+
+	while ((c = getopt_long(o->argc_all, o->argv_all, table.shortopts, table.longopts,
+	    NULL)) != -1) {
+		*arg = optarg;
+		if (c == ':' || c == '?' || c == 'h' || c == 'V' ||
+		    !find_key(table.spec->options, c)) {
+			cli_common_option(o, c);
+			continue;
+		}
+		/* A common option the table lists is stored as well. */
+		if (strchr("ostq", c))
+			cli_common_option(o, c);
+		return c;
+	}
+	o->argc = o->argc_all - optind;
+	o->argv = o->argv_all + optind;
+	return -1;
 }

@@ -59,6 +59,11 @@ struct cli_opts {
 	uint64_t seed;		/* -s N; default 0 */
 	int threads;		/* -t N; 0 means the libraries' default */
 	int quiet;		/* -q: no progress, no summary */
+	/* Set by cli_next() at the end of the options. */
+	int argc;		/* operands */
+	char **argv;
+	int argc_all;		/* main()'s, for cli_next() */
+	char **argv_all;
 };
 
 #define CLI_COMMON_SHORT "hVo:s:t:q"
@@ -83,6 +88,76 @@ extern const char *progname;
 void cli_init(struct cli_opts *o, int argc, char *argv[], const char *usage,
     const char *help, unsigned flags);
 
+/*
+ * Option tables: one per command (or subcommand) drives parsing, --help
+ * and the usage line, so that the three cannot drift apart (git's
+ * parse-options and toybox's option strings are the models).
+ *
+ *	enum { OPT_MODE = CLI_LONG, OPT_FIELD };
+ *	static const struct cli_option opts[] = {
+ *		{ 'q', "quiet", NULL, NULL, "no summary" },
+ *		{ OPT_MODE, "mode", "progress|simhash", "M", "progress (default) or simhash" },
+ *		{ 's', "seed", "seed", "N", "seed of the projection" },
+ *		CLI_OPTIONS_END
+ *	};
+ *	static const struct cli_spec spec = { NULL, "[file ...]",
+ *	    "Intrinsic rewards from counts.", opts, "Fields read: ...\n" };
+ *	...
+ *	cli_begin(&o, argc, argv, &spec, 0);
+ *	while ((c = cli_next(&o, &arg)) != -1)
+ *		switch (c) {
+ *		case OPT_MODE: mode = cli_parse_choice("--mode", arg, modes, 2); break;
+ *		}
+ *	for (int i = 0; i < o.argc; i++) ... o.argv[i] ...
+ *
+ * The usage line shows "[-hqV]" (the argument-less short options of the
+ * table and the common ones) and then each option with an argument, in
+ * table order, as "[-s seed]" or "[--mode progress|simhash]" (arg), and
+ * the operands; an option whose help is NULL is parsed but not shown.
+ * --help prints the usage, the about line, one line per option
+ * ("  -s, --seed N        seed of the projection", the help text in
+ * column 23; metavar is the argument's name there), the common options
+ * the table does not list, and the epilogue.  The common options (-h -V
+ * -o -s -t -q) are parsed for every command, so pipelines can pass them
+ * uniformly; a table lists one to show it in its own place with its own
+ * help line, and cli_next() returns it like the others only when the
+ * table gives it a key of its own ('o', 's', 't' and 'q' are also stored
+ * in struct cli_opts whatever the table says).
+ */
+enum { CLI_LONG = 256 };	/* keys of long-only options start here */
+struct cli_option {
+	int key;		/* short option letter, or CLI_LONG + n */
+	const char *name;	/* long name without "--"; NULL: short only */
+	const char *arg;	/* argument as the usage line shows it; NULL: a flag */
+	const char *metavar;	/* argument as --help shows it (NULL: arg) */
+	const char *help;	/* --help text; NULL: parsed but not shown */
+};
+#define CLI_OPTIONS_END { 0, NULL, NULL, NULL, NULL }
+
+struct cli_spec {
+	const char *name;	/* subcommand, or NULL for the program */
+	const char *operands;	/* "[file ...]", or NULL for none */
+	const char *about;	/* one line for --help */
+	const struct cli_option *options;
+	const char *epilogue;	/* text after the options in --help, or NULL */
+};
+
+/* cli_init() for a command described by spec: builds the usage line and
+ * the help text from it (held for the life of the process). */
+void cli_begin(struct cli_opts *o, int argc, char *argv[], const struct cli_spec *spec,
+    unsigned flags);
+/* The next option of the command's table: its key, with *arg set to the
+ * argument (NULL for a flag).  Common options not in the table, -h and
+ * -V, unknown options and missing arguments are handled here (exit for
+ * -h, -V and errors).  -1 after the last option; then o->argc and
+ * o->argv hold the operands. */
+int cli_next(struct cli_opts *o, const char **arg);
+/* The usage line(s) built for spec, as cli_begin() would show them,
+ * into a buffer that lives as long as the process.  cont: "" for the
+ * first line ("usage: prog ..."), else a continuation line of a
+ * multi-command program ("       prog sub ..."). */
+const char *cli_usage_of(const struct cli_spec *spec, int cont);
+
 /* Handle a getopt_long() result that the command did not: h, V, o, s, t,
  * q, unknown options and missing arguments.  Exits for -h, -V and errors. */
 void cli_common_option(struct cli_opts *o, int c);
@@ -98,7 +173,11 @@ void cli_common_option(struct cli_opts *o, int c);
 struct cli_command {
 	const char *name;
 	int (*run)(int argc, char *argv[]);
+	const struct cli_spec *spec;	/* for the program's usage and help */
 };
+/* usage and help NULL: built from the commands' specs (every command's
+ * usage line, then "Commands:" with each one's about line, then help's
+ * text when help is given). */
 int cli_subcommand(int argc, char *argv[], const struct cli_command *cmds, size_t n,
     int (*def)(int argc, char *argv[]), const char *usage, const char *help);
 

@@ -340,3 +340,22 @@ rng_permute(uint64_t i, uint64_t n, uint64_t seed, uint64_t stream)
 	} while (i >= n);
 	return i;
 }
+
+/* The registry: see rng.h.  One row per use; keep in step with the enum. */
+const struct rng_use rng_uses[] = {
+	{ "cookbook order", RNG_COOKBOOK_ORDER, 1, RNG_IN_COOKBOOK_GEN, 0, 0 },
+	{ "cookbook examples", RNG_COOKBOOK_EXAMPLES, 4096, RNG_IN_COOKBOOK_GEN, 0, 0 },
+	{ "cookbook vocabulary", RNG_COOKBOOK_VOCAB, 1, RNG_IN_COOKBOOK_GEN, 1, 0 },
+	{ "skillit rounds and output shuffle", RNG_SKILLIT_ROUNDS, 1, RNG_IN_SKILLIT_MIX, 0, 1 },
+	{ "skillit reservoirs", RNG_SKILLIT_RESERVOIR, UINT64_C(1) << 32, RNG_IN_SKILLIT_MIX, 0, 0 },
+	{ "reward-count simhash", RNG_REWARDCOUNT_SIMHASH, 1, RNG_IN_REWARD_COUNT, 0, 0 },
+	{ "tart split", RNG_TART_SPLIT, 1, RNG_IN_TART_FIT, 0, 0 },
+	{ "tart pca", RNG_TART_PCA, 1, RNG_IN_TART_FIT, 0, 0 },
+	{ "tart training tasks", RNG_TART_TRAIN_TASKS, 1, RNG_IN_TART_FIT, 0, 0 },
+	{ "gpt init", RNG_GPT_INIT, 1, RNG_IN_TART_FIT, 0, 0 },
+	{ "tart eval", RNG_TART_EVAL, UINT64_C(1) << 16, RNG_IN_TART_FIT, 0, 0 },
+	{ "hedgehog shuffle", RNG_HEDGEHOG_SHUFFLE, 1, RNG_IN_HEDGEHOG_TRAIN, 0, 0 },
+	{ "hedgehog split", RNG_HEDGEHOG_SPLIT, 1, RNG_IN_HEDGEHOG_TRAIN, 0, 0 },
+	{ "hedgehog performer", RNG_HEDGEHOG_PERFORMER, 1, RNG_IN_HEDGEHOG_TRAIN, 0, 0 },
+};
+const size_t rng_nuses = sizeof rng_uses / sizeof *rng_uses;

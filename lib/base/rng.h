@@ -104,6 +104,70 @@
 extern "C" {
 #endif
 
+/*
+ * The registry of random streams: every use of a seed in loam, one row
+ * each, so that no two uses in one program share a generator (rng_init's
+ * promise holds only for distinct (stream, index) pairs).  A use draws
+ * from streams [first, first + count) of the seed, with any index; a use
+ * whose own numbering has two parts (layer and head, round and skill)
+ * puts one in the stream and one in the index, or both in the index.
+ * Values are part of the output format: a row keeps its numbers, and a
+ * new use gets a free range.  rng_uses[] lists them with the programs
+ * that run them; tests/unit/rng_test.c checks that the ranges of any two
+ * uses one program runs are disjoint, and that every row is distinct.
+ * Uses with a fixed seed of their own (RNG_COOKBOOK_VOCAB) never meet the
+ * user's seed but are listed all the same.
+ */
+enum rng_stream {
+	/* cookbook-gen: the order of examples (rng_permute's stream), and
+	 * each template's examples at stream 1 + its catalogue index. */
+	RNG_COOKBOOK_ORDER = 0,
+	RNG_COOKBOOK_EXAMPLES = 1,		/* + catalogue index, < 4096 */
+	RNG_COOKBOOK_VOCAB = 0x766f6361,	/* under the seed 0x6c6f616d */
+	/* skillit-mix sample: per-round counts and the output shuffle share
+	 * stream 0 (index t from the bottom, UINT64_MAX - t from the top);
+	 * reservoirs at stream 1 + round, index skill. */
+	RNG_SKILLIT_ROUNDS = 0,
+	RNG_SKILLIT_RESERVOIR = 1,		/* + round, < 2^32 */
+	/* reward-count: the SimHash projection. */
+	RNG_REWARDCOUNT_SIMHASH = 0,
+	/* tart-fit: the held-out split, the PCA sample, the evaluation
+	 * tasks of each order k (1000 + k), the GPT's weights, and the
+	 * training tasks (index step << 20 | batch row). */
+	RNG_TART_SPLIT = 1,
+	RNG_TART_PCA = 2,
+	RNG_TART_TRAIN_TASKS = 3,
+	RNG_GPT_INIT = 7,
+	RNG_TART_EVAL = 1000,			/* + k, < 2^16 */
+	/* hedgehog-train: the epoch shuffle (index epoch), the train and
+	 * validation split, and the Performer feature maps (index
+	 * layer << 16 | head). */
+	RNG_HEDGEHOG_SHUFFLE = 1,
+	RNG_HEDGEHOG_SPLIT = 2,
+	RNG_HEDGEHOG_PERFORMER = 3,
+};
+
+/* Programs, for rng_uses[].programs. */
+enum {
+	RNG_IN_COOKBOOK_GEN = 1 << 0,
+	RNG_IN_SKILLIT_MIX = 1 << 1,
+	RNG_IN_REWARD_COUNT = 1 << 2,
+	RNG_IN_TART_FIT = 1 << 3,
+	RNG_IN_HEDGEHOG_TRAIN = 1 << 4,
+	RNG_IN_EMBROID_FIX = 1 << 5,
+};
+
+struct rng_use {
+	const char *name;
+	uint64_t first, count;	/* streams [first, first + count) */
+	unsigned programs;	/* RNG_IN_* */
+	int own_seed;		/* drawn under a fixed seed, not the user's */
+	int index_split;	/* shares its stream with another use of the
+				   program by index (RNG_SKILLIT_ROUNDS) */
+};
+extern const struct rng_use rng_uses[];
+extern const size_t rng_nuses;
+
 /* Position i (< n) of the permutation of [0, n) keyed by (seed, stream). */
 uint64_t rng_permute(uint64_t i, uint64_t n, uint64_t seed, uint64_t stream);
 

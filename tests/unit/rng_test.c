@@ -781,9 +781,39 @@ test_jump(void)
 	ok(!a.has_normal_spare, "jump drops a pending normal");
 }
 
+/* The registry (rng.h): within a program, no two uses of the user's seed
+ * share a stream, so no two share a generator. */
+static void
+test_registry(void)
+{
+	int good = 1, overlap = 0;
+
+	for (size_t i = 0; i < rng_nuses; i++) {
+		const struct rng_use *a = &rng_uses[i];
+
+		if (a->count == 0 || a->first + a->count <= a->first || a->programs == 0)
+			good = 0;
+		for (size_t j = i + 1; j < rng_nuses; j++) {
+			const struct rng_use *b = &rng_uses[j];
+
+			if (strcmp(a->name, b->name) == 0)
+				good = 0;
+			if (!(a->programs & b->programs) || a->own_seed || b->own_seed)
+				continue;
+			if (a->first < b->first + b->count && b->first < a->first + a->count) {
+				diag("rng streams of '%s' and '%s' overlap", a->name, b->name);
+				overlap++;
+			}
+		}
+	}
+	ok(good, "rng registry: %zu uses, each named once with a non-empty range", rng_nuses);
+	ok(overlap == 0, "rng registry: no two uses in one program share a stream");
+}
+
 int
 main(void)
 {
+	test_registry();
 	test_known_answers();
 	test_documented_draws();
 	test_determinism();

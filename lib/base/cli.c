@@ -573,7 +573,7 @@ usage_item(struct text *t, size_t *col, size_t indent, const char *item)
 		for (size_t i = 0; i < indent; i++)
 			text_str(t, " ");
 		*col = indent;
-	} else if (*col > indent || (*col == indent && t->len && t->s[t->len - 1] != ' ')) {
+	} else {
 		text_str(t, " ");
 		(*col)++;
 	}
@@ -585,8 +585,8 @@ const char *
 cli_usage_of(const struct cli_spec *spec, int cont)
 {
 	struct text t = { 0 };
-	char flags[80] = "[-", item[512];
-	size_t nflags = 2, col, indent;
+	char flags[80] = "[-h", item[512];
+	size_t nflags = 3, col, indent;
 	const struct cli_option *op;
 
 	text_str(&t, cont ? "       " : "usage: ");
@@ -595,16 +595,16 @@ cli_usage_of(const struct cli_spec *spec, int cont)
 		text_str(&t, " ");
 		text_str(&t, spec->name);
 	}
-	indent = t.len - (size_t)(strrchr(t.s, '\n') ? strrchr(t.s, '\n') + 1 - t.s : 0) + 1;
-	col = indent - 1;
+	col = t.len;
+	indent = col + 1;
 	for (op = spec->options; op && (op->name || op->key); op++)
-		if (op->help && !op->arg && op->key < CLI_LONG && nflags < sizeof flags - 3)
+		if (op->help && !op->arg && op->key < CLI_LONG && op->key != 'h' &&
+		    op->key != 'V' && nflags < sizeof flags - 3)
 			flags[nflags++] = (char)op->key;
+	flags[nflags++] = 'V';
+	flags[nflags++] = ']';
 	flags[nflags] = '\0';
-	if (nflags > 2) {
-		strcat(flags, "]");
-		usage_item(&t, &col, indent, flags);
-	}
+	usage_item(&t, &col, indent, flags);
 	for (op = spec->options; op && (op->name || op->key); op++) {
 		if (!op->help || (!op->arg && op->key < CLI_LONG))
 			continue;
@@ -729,7 +729,7 @@ cli_next(struct cli_opts *o, const char **arg)
 			continue;
 		}
 		/* A common option the table lists is stored as well. */
-		if (strchr("ostq", c))
+		if (c < CLI_LONG && strchr("ostq", c))
 			cli_common_option(o, c);
 		return c;
 	}

@@ -1,5 +1,7 @@
 /* numfmt - see numfmt.h. */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "numfmt.h"
@@ -191,12 +193,13 @@ numfmt_int64(char *buf, int64_t v)
 	return numfmt_uint64(buf, (uint64_t)v);
 }
 
+static size_t layout(char *buf, int neg, uint64_t f, int e);
+
 size_t
 numfmt_double(char *buf, double v)
 {
-	char tmp[24], *d, *o = buf;
 	uint64_t f;
-	int neg, e, n, x;
+	int neg, e;
 
 	if (!isfinite(v)) {
 		const char *s = isnan(v) ? "nan" : v < 0 ? "-inf" : "inf";
@@ -205,6 +208,16 @@ numfmt_double(char *buf, double v)
 		return strlen(s);
 	}
 	numfmt_decimal(v, &neg, &f, &e);
+	return layout(buf, neg, f, e);
+}
+
+/* (-1)^neg * f * 10^e in %.17g's layout (see numfmt.h). */
+static size_t
+layout(char *buf, int neg, uint64_t f, int e)
+{
+	char tmp[24], *d, *o = buf;
+	int n, x;
+
 	if (neg)
 		*o++ = '-';
 	d = digits_before(tmp + sizeof tmp, f);
@@ -247,4 +260,39 @@ numfmt_double(char *buf, double v)
 	}
 	*o = '\0';
 	return (size_t)(o - buf);
+}
+
+size_t
+numfmt_float(char *buf, float v)
+{
+	char tmp[32], *p;
+	uint64_t f = 0;
+	int neg, e, ndig = 0, p10;
+
+	if (!isfinite(v))
+		return numfmt_double(buf, (double)v);
+	neg = signbit(v) != 0;
+	if (v == 0)
+		return layout(buf, neg, 0, 0);
+	/* The fewest significant digits that read back as v: %.*e rounds
+	 * correctly, strtof reads correctly, and 9 digits always suffice. */
+	for (int prec = 0; prec < 9; prec++) {
+		snprintf(tmp, sizeof tmp, "%.*e", prec, (double)v);
+		if (strtof(tmp, NULL) == v)
+			break;
+	}
+	/* tmp is [-]d[.ddd]e[+-]XX: the digits as an integer, then the
+	 * exponent of the last one. */
+	for (p = tmp + neg; *p != 'e'; p++)
+		if (*p != '.') {
+			f = f * 10 + (uint64_t)(*p - '0');
+			ndig++;
+		}
+	p10 = atoi(p + 1);
+	e = p10 - (ndig - 1);
+	while (f % 10 == 0) {
+		f /= 10;
+		e++;
+	}
+	return layout(buf, neg, f, e);
 }

@@ -41,6 +41,11 @@ extern "C" {
  * write JSON check isfinite() first. */
 size_t numfmt_double(char *buf, double v);
 
+/* v's shortest decimal that reads back (strtof) as the same float, in
+ * numfmt_double's layout: 0.1f is "0.1", where %.9g gives "0.100000001".
+ * The one rule for float32 values in loam's output (loam-records(5)). */
+size_t numfmt_float(char *buf, float v);
+
 /* The digits and exponent behind numfmt_double(): v = (-1)^neg *
  * digits * 10^exp10 with digits not a multiple of 10 (0 for zero).
  * Finite v only. */

@@ -9,6 +9,7 @@
 
 #include <json-c/printbuf.h>
 
+#include "numfmt.h"
 #include "rec.h"
 
 #define JSON_OUT_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -717,9 +718,9 @@ numbuf_to_json(json_object *jso, struct printbuf *pb, int level, int flags)
 	printbuf_memappend(pb, "[", 1);
 	for (size_t i = 0; i < nb->n; i++) {
 		if (nb->is_double)
-			len = snprintf(num + 1, sizeof num - 1, "%.17g", nb->v.d[i]);
+			len = (int)numfmt_double(num + 1, nb->v.d[i]);
 		else
-			len = snprintf(num + 1, sizeof num - 1, "%.9g", (double)nb->v.f[i]);
+			len = (int)numfmt_float(num + 1, nb->v.f[i]);
 		num[0] = ',';
 		printbuf_memappend(pb, i ? num : num + 1, i ? len + 1 : len);
 	}
@@ -2111,7 +2112,7 @@ rec_json_new_double(double v)
 		loam_seterr("%s is not a JSON number", isnan(v) ? "NaN" : "infinity");
 		return NULL;
 	}
-	snprintf(buf, sizeof buf, "%.17g", v);
+	numfmt_double(buf, v);
 	return json_object_new_double_s(v, buf);
 }
 
@@ -2124,7 +2125,7 @@ rec_json_new_float(float v)
 		loam_seterr("%s is not a JSON number", isnan(v) ? "NaN" : "infinity");
 		return NULL;
 	}
-	snprintf(buf, sizeof buf, "%.9g", (double)v);
+	numfmt_float(buf, v);
 	return json_object_new_double_s(v, buf);
 }
 

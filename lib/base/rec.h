@@ -231,7 +231,9 @@ int rec_json_int(json_object *v, const char *name, int64_t *out);
 /*
  * Setting fields: a new key is appended, an existing key is replaced in
  * place.  -1 for a non-finite number (NaN and infinities are not JSON).
- * Doubles print with %.17g, floats with %.9g: both round-trip exactly.
+ * Numbers print by the suite's one rule (numfmt.h, loam-records(5)):
+ * doubles as the shortest decimal that reads back as the same double,
+ * floats as the shortest that reads back as the same float.
  */
 int rec_set_str(struct rec *r, const char *key, const char *s);
 int rec_set_strn(struct rec *r, const char *key, const char *s, size_t len);

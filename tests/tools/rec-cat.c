@@ -12,22 +12,23 @@
 
 #include "cli.h"
 #include "rec.h"
+#include "recw.h"
+#include "stream.h"
 
-static const char usage[] =
-    "usage: rec-cat [-hqV] [--skip-bad] [--set key=json] [--del key]\n"
-    "               [--floats key] [-o file] [file ...]\n";
-static const char help[] =
-    "Copy JSON Lines records, optionally editing fields.\n"
-    "  --set key=json   add or replace a field with a JSON value\n"
-    "  --del key        delete a field\n"
-    "  --floats key     read key as an array of floats; add key_sum\n"
-    "  --skip-bad       report and skip malformed lines\n"
-    "  -o, --output F   write to F atomically (default stdout)\n"
-    "  -q, --quiet      no summary\n"
-    "  -h, --help       this help\n"
-    "  -V, --version    print the version\n";
+enum { OPT_SET = CLI_LONG, OPT_DEL, OPT_FLOATS, OPT_SKIP_BAD };
 
-enum { OPT_SET = 256, OPT_DEL, OPT_FLOATS, OPT_SKIP_BAD };
+static const struct cli_option options[] = {
+	{ OPT_SKIP_BAD, "skip-bad", NULL, NULL, "report and skip malformed lines" },
+	{ OPT_SET, "set", "key=json", NULL, "add or replace a field with a JSON value" },
+	{ OPT_DEL, "del", "key", NULL, "delete a field" },
+	{ OPT_FLOATS, "floats", "key", NULL, "read key as an array of floats; add key_sum" },
+	{ 'o', "output", "file", "FILE", "write to FILE atomically (default stdout)" },
+	{ 'q', "quiet", NULL, NULL, "no summary" },
+	CLI_OPTIONS_END
+};
+static const struct cli_spec spec = {
+	NULL, "[file ...]", "Copy JSON Lines records, optionally editing fields.", options, NULL
+};
 
 struct edits {
 	const char *set_key;
@@ -75,84 +76,65 @@ edit(struct rec *r, struct edits *e)
 	return 0;
 }
 
+struct cat {
+	struct edits e;
+	struct recw w;
+};
+
+static int
+one(struct rec *r, void *arg)
+{
+	struct cat *c = arg;
+
+	if (edit(r, &c->e) != 0)
+		return -1;
+	recw_rec(&c->w, r);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "set", required_argument, NULL, OPT_SET },
-		{ "del", required_argument, NULL, OPT_DEL },
-		{ "floats", required_argument, NULL, OPT_FLOATS },
-		{ "skip-bad", no_argument, NULL, OPT_SKIP_BAD },
-		CLI_COMMON_LONGOPTS,
-	};
 	struct cli_opts o;
 	struct cli_out out;
-	struct edits e = { 0 };
-	struct progress prog;
-	struct rec_reader rd;
-	struct rec *r;
-	int c, skip_bad = 0, rc, i;
-	unsigned long bad = 0;
+	struct cat c = { 0 };
+	struct stream s;
+	const char *arg;
 	char *eq;
-	FILE *fp;
+	int opt, skip_bad = 0;
 
-	cli_init(&o, argc, argv, usage, help, 0);
-	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS(""), longopts, NULL)) != -1) {
-		switch (c) {
+	cli_begin(&o, argc, argv, &spec, 0);
+	while ((opt = cli_next(&o, &arg)) != -1) {
+		switch (opt) {
 		case OPT_SET:
-			if (!(eq = strchr(optarg, '=')) || eq == optarg)
-				usage_error("--set: '%s' is not key=json", optarg);
+			if (!(eq = strchr(arg, '=')) || eq == arg)
+				usage_error("--set: '%s' is not key=json", arg);
 			*eq = '\0';
-			e.set_key = optarg;
-			e.set_value = json_tokener_parse(eq + 1);
-			if (!e.set_value && strcmp(eq + 1, "null") != 0)
+			c.e.set_key = arg;
+			c.e.set_value = json_tokener_parse(eq + 1);
+			if (!c.e.set_value && strcmp(eq + 1, "null") != 0)
 				usage_error("--set: '%s' is not JSON", eq + 1);
 			break;
 		case OPT_DEL:
-			e.del_key = optarg;
+			c.e.del_key = arg;
 			break;
 		case OPT_FLOATS:
-			e.floats_key = optarg;
+			c.e.floats_key = arg;
 			break;
 		case OPT_SKIP_BAD:
 			skip_bad = 1;
 			break;
-		default:
-			cli_common_option(&o, c);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-
-	fp = cli_out_open(&out, o.output);
-	progress_init(&prog, "records", 0, o.quiet);
-	for (i = 0; i < (argc ? argc : 1); i++) {
-		if (rec_reader_open(&rd, argc ? argv[i] : "-") != 0) {
-			cli_warn("%s", loam_error());
-			continue;
-		}
-		while ((rc = rec_next(&rd, &r)) != 0) {
-			if (rc < 0) {
-				if (!skip_bad || rd.error)
-					die("%s", loam_error());
-				note("%s", loam_error());
-				bad++;
-				continue;
-			}
-			if (edit(r, &e) != 0)
-				die("%s", loam_error());
-			if (rec_write(r, fp) != 0)
-				cli_write_failed(o.output ? o.output : "stdout");
-			progress_update(&prog, prog.done + 1);
-		}
-		rec_reader_close(&rd);
-	}
+	recw_init(&c.w, cli_out_open(&out, o.output), o.output);
+	stream_init(&s, &o);
+	s.skip_bad = skip_bad;
+	s.what = "records";
+	s.summary = o.output != NULL;
+	stream_run(&s, o.argc, o.argv, one, &c);
 	cli_out_commit(&out);
-	if (bad)
-		note("skipped %lu bad line%s", bad, bad == 1 ? "" : "s");
-	if (!o.quiet && o.output)
-		progress_end(&prog);
-	free(e.fbuf);
-	json_object_put(e.set_value);
+	recw_release(&c.w);
+	free(c.e.fbuf);
+	json_object_put(c.e.set_value);
 	return cli_exit();
 }

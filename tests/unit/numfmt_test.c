@@ -319,6 +319,63 @@ table(void)
 	is_int(bad, 0, "every power-of-ten row agrees with powl");
 }
 
+/* numfmt_float: reads back as v, and one significant digit fewer, rounded
+ * correctly, would not. */
+static int
+check_float(float v)
+{
+	char buf[NUMFMT_DOUBLE_MAX], tmp[40];
+	int sig = 0, started = 0;
+
+	numfmt_float(buf, v);
+	if (strtof(buf, NULL) != v || signbit(strtof(buf, NULL)) != signbit(v))
+		return 0;
+	for (const char *p = buf; *p && *p != 'e'; p++)
+		if (*p >= '1' && *p <= '9')
+			started = 1, sig++;
+		else if (*p == '0' && started)
+			sig++;
+	/* trailing zeros of an integer (16777216 has none; 1e+10 prints as
+	 * 10000000000) do not count as digits of the decimal */
+	if (!strchr(buf, '.') && !strchr(buf, 'e'))
+		for (const char *p = buf + strlen(buf) - 1; p > buf && *p == '0' && sig > 1; p--)
+			sig--;
+	if (sig <= 1)
+		return 1;
+	snprintf(tmp, sizeof tmp, "%.*e", sig - 2, (double)v);
+	return strtof(tmp, NULL) != v;
+}
+
+static void
+floats(struct rng *r)
+{
+	static const struct { float v; const char *want; } known[] = {
+		{ 0.1f, "0.1" }, { 0.3f, "0.3" }, { -0.0f, "-0" }, { 0.0f, "0" },
+		{ 1e10f, "10000000000" }, { 16777216.0f, "16777216" },
+		{ 3.4028235e38f, "3.4028235e+38" }, { 1e-45f, "1e-45" },
+		{ 1.17549435e-38f, "1.1754944e-38" }, { 0.5f, "0.5" },
+		{ 1.0f / 3, "0.33333334" }, { 65504.0f, "65504" },
+	};
+	char buf[NUMFMT_DOUBLE_MAX];
+	long bad = 0;
+
+	for (size_t i = 0; i < sizeof known / sizeof *known; i++) {
+		numfmt_float(buf, known[i].v);
+		is_str(buf, known[i].want, "float %.9g", (double)known[i].v);
+	}
+	for (int i = 0; i < 200000; i++) {
+		uint32_t u = (uint32_t)rng_next(r);
+		float v;
+
+		memcpy(&v, &u, sizeof v);
+		if (isfinite(v))
+			bad += !check_float(v);
+	}
+	for (int i = 0; i < 100000; i++)
+		bad += !check_float(rng_uniform_float(r)) + !check_float((float)rng_normal(r));
+	is_int(bad, 0, "400000 floats: shortest, and read back exactly");
+}
+
 int
 main(void)
 {
@@ -384,5 +441,6 @@ main(void)
 		bad += !check_full(v);
 	}
 	is_int(bad, 0, "2000 random doubles against the full reference");
+	floats(&r);
 	return tap_done();
 }

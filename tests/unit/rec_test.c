@@ -464,13 +464,13 @@ test_arrays(void)
 	r = rec_new();
 	float fv[3] = { 0.1f, -2, 3e-8f };
 	rec_set_floats(r, "f", fv, 3);
-	is_str(line_of(r), "{\"f\":[0.100000001,-2,2.99999989e-08]}", "rec_set_floats prints %%.9g");
+	is_str(line_of(r), "{\"f\":[0.1,-2,3e-08]}", "rec_set_floats prints the shortest float");
 	is_int(rec_get_floats(r, "f", got, 3, &cnt), REC_OK, "read back set floats");
 	ok(cnt == 3 && got[0] == 0.1f && got[2] == 3e-8f, "exactly");
 	double dv[2] = { 0.1, 1e300 };
 	rec_set_doubles(r, "d", dv, 2);
-	ok(strstr(line_of(r), "\"d\":[0.10000000000000001,1.0000000000000001e+300]") != NULL,
-	    "rec_set_doubles prints %%.17g");
+	ok(strstr(line_of(r), "\"d\":[0.1,1e+300]") != NULL,
+	    "rec_set_doubles prints the shortest double");
 	{
 		json_object *v = NULL;
 		rec_get(r, "f", &v);

@@ -26,26 +26,30 @@
 #include "cli.h"
 #include "pipeline.h"
 
-static const char usage[] =
-    "usage: pipeline-run [-nq] [-j jobs] [--force] [--explain] [--stats]\n"
-    "                    [--set name=value] [--lock file] [--no-sync] pipeline.yaml\n";
-static const char help[] =
-    "Run the stages of a YAML pipeline (loam-pipeline(5)): pipes, atomic outputs, caching.\n"
-    "  -j, --jobs N          run up to N independent chains at once (default 1)\n"
-    "  -n, --dry-run         print the shell commands; up-to-date ones commented\n"
-    "      --force           run every chain, even those whose stamp matches\n"
-    "      --explain         say why each chain runs or is skipped\n"
-    "      --stats           per-stage wall time, CPU time, bytes and records out\n"
-    "      --set NAME=VALUE  override a variable of the pipeline (repeatable)\n"
-    "      --lock FILE       lock FILE instead of the pipeline file\n"
-    "      --no-sync         do not fsync outputs before renaming them\n"
-    "  -q, --quiet           no summary\n"
-    "  -h, --help            this help\n"
-    "  -V, --version         print the version\n"
-    "Exit status: 0 done, 1 a stage or an I/O operation failed, 2 a usage error\n"
-    "or a bad pipeline, 75 another run holds the lock.\n";
+enum { OPT_FORCE = CLI_LONG, OPT_EXPLAIN, OPT_STATS, OPT_SET, OPT_LOCK, OPT_NO_SYNC };
 
-enum { OPT_FORCE = 256, OPT_EXPLAIN, OPT_STATS, OPT_SET, OPT_LOCK, OPT_NO_SYNC };
+static const struct cli_option options[] = {
+	{ 'n', "dry-run", NULL, NULL, "print the shell commands; up-to-date ones commented" },
+	{ 'q', "quiet", NULL, NULL, "no summary" },
+	{ 'j', "jobs", "jobs", "N", "run up to N independent chains at once (default 1)" },
+	{ OPT_FORCE, "force", NULL, NULL, "run every chain, even those whose stamp matches" },
+	{ OPT_EXPLAIN, "explain", NULL, NULL, "say why each chain runs or is skipped" },
+	{ OPT_STATS, "stats", NULL, NULL, "per-stage wall time, CPU time, bytes and records out" },
+	{ OPT_SET, "set", "name=value", "NAME=VALUE",
+	    "override a variable of the pipeline (repeatable)" },
+	{ OPT_LOCK, "lock", "file", "FILE", "lock FILE instead of the pipeline file" },
+	{ OPT_NO_SYNC, "no-sync", NULL, NULL, "do not fsync outputs before renaming them" },
+	/* The outputs are named in the pipeline: -o is refused, not shown. */
+	{ 'o', "output", "file", NULL, NULL },
+	CLI_OPTIONS_END
+};
+static const struct cli_spec spec = {
+	NULL, "pipeline.yaml",
+	"Run the stages of a YAML pipeline (loam-pipeline(5)): pipes, atomic outputs, caching.",
+	options,
+	"Exit status: 0 done, 1 a stage or an I/O operation failed, 2 a usage error\n"
+	"or a bad pipeline, 75 another run holds the lock.\n"
+};
 enum { EXIT_LOCKED = 75 };
 enum { TAIL_LINES = 5, LINE_MAX_SHOWN = 4096 };
 
@@ -203,7 +207,7 @@ enum { C_WAITING, C_RUNNING, C_RAN, C_SKIPPED, C_FAILED, C_STOPPED, C_NOT_RUN };
 struct chain_run {
 	int state;
 	struct atomic_file *tmp;	/* one per output */
-	struct pl_stamp stamp;
+	struct pipeline_stamp stamp;
 	int have_stamp;
 	int culprit;		/* stage index that failed first, -1 none */
 	char *problem;		/* a failure that is not a stage's (a pump's) */
@@ -215,7 +219,7 @@ struct runner {
 	const struct opts *o;
 	struct stage_run *sr;
 	struct chain_run *cr;
-	struct pl_hash_cache *cache;
+	struct pipeline_hash_cache *cache;
 	unsigned running;
 	int failed;		/* a chain failed: start nothing more */
 	int stdout_closed;	/* a stage writing our stdout died of SIGPIPE */
@@ -321,7 +325,7 @@ make_parents(const char *path)
 static void
 stop_chain(struct runner *r, size_t c)
 {
-	const struct pl_chain *ch = &r->pl->chains[c];
+	const struct pipeline_chain *ch = &r->pl->chains[c];
 
 	for (size_t s = ch->first; s < ch->first + ch->count; s++)
 		if (r->sr[s].pid > 0 && !r->sr[s].reaped && !r->sr[s].killed) {
@@ -339,7 +343,7 @@ stop_everything(struct runner *r)
 }
 
 static int
-tmp_index(const struct pl_chain *ch, const char *path)
+tmp_index(const struct pipeline_chain *ch, const char *path)
 {
 	for (size_t i = 0; i < ch->noutputs; i++)
 		if (strcmp(ch->outputs[i], path) == 0)
@@ -349,7 +353,7 @@ tmp_index(const struct pl_chain *ch, const char *path)
 
 /* Fork and exec one stage with in, out and err as fds 0, 1, 2. */
 static pid_t
-spawn(const struct pl_stage *st, int in, int out, int err)
+spawn(const struct pipeline_stage *st, int in, int out, int err)
 {
 	sigset_t old;
 	pid_t pid;
@@ -427,7 +431,7 @@ drop_old_cache(const char *path)
 static int
 start_chain(struct runner *r, size_t c)
 {
-	const struct pl_chain *ch = &r->pl->chains[c];
+	const struct pipeline_chain *ch = &r->pl->chains[c];
 	struct chain_run *cr = &r->cr[c];
 	int in = -1;
 
@@ -444,7 +448,7 @@ start_chain(struct runner *r, size_t c)
 
 			snprintf(why, sizeof why, "%s", loam_error());
 			loam_seterr("stage '%s': cannot write %s (%s)",
-			    pl_stage_writing(r->pl, c, ch->outputs[i])->name, ch->outputs[i], why);
+			    pipeline_stage_writing(r->pl, c, ch->outputs[i])->name, ch->outputs[i], why);
 			goto fail;
 		}
 		set_cloexec(cr->tmp[i].fd);
@@ -456,7 +460,7 @@ start_chain(struct runner *r, size_t c)
 		goto fail;
 	}
 	for (size_t s = ch->first; s < ch->first + ch->count; s++) {
-		const struct pl_stage *st = &r->pl->stages[s];
+		const struct pipeline_stage *st = &r->pl->stages[s];
 		struct stage_run *sr = &r->sr[s];
 		int last = s + 1 == ch->first + ch->count;
 		int final_out = last ? (st->out ? cr->tmp[tmp_index(ch, st->out)].fd : STDOUT_FILENO) : -1;
@@ -523,7 +527,7 @@ fail:
 static void
 finish_chain(struct runner *r, size_t c)
 {
-	const struct pl_chain *ch = &r->pl->chains[c];
+	const struct pipeline_chain *ch = &r->pl->chains[c];
 	struct chain_run *cr = &r->cr[c];
 	int ok = cr->culprit < 0 && !cr->problem, in_place = 0;
 
@@ -546,7 +550,7 @@ finish_chain(struct runner *r, size_t c)
 	}
 	/* A stage killed by SIGPIPE was stopped by the one reading it. */
 	for (size_t s = ch->first; ok && s < ch->first + ch->count; s++) {
-		const struct pl_stage *st = &r->pl->stages[s];
+		const struct pipeline_stage *st = &r->pl->stages[s];
 		struct stage_run *sr = &r->sr[s];
 
 		if (WIFSIGNALED(sr->status) && WTERMSIG(sr->status) == SIGPIPE &&
@@ -571,14 +575,14 @@ finish_chain(struct runner *r, size_t c)
 			}
 		}
 		/* A device or FIFO has no content to vouch for: no stamp, and
-		 * the chain is never up to date (pl_stamp_reason()). */
+		 * the chain is never up to date (pipeline_stamp_reason()). */
 		if (ok && ch->noutputs && cr->have_stamp && !in_place) {
-			if (pl_stamp_add_outputs(r->pl, c, &cr->stamp) != 0)
+			if (pipeline_stamp_add_outputs(r->pl, c, &cr->stamp) != 0)
 				cr->problem = xstrdup(loam_error()), ok = 0;
 			for (size_t i = 0; ok && i < ch->noutputs; i++) {
-				char *sp = pl_stamp_path(ch->outputs[i]);
+				char *sp = pipeline_stamp_path(ch->outputs[i]);
 
-				if (pl_stamp_write(sp, &cr->stamp) != 0)
+				if (pipeline_stamp_write(sp, &cr->stamp) != 0)
 					cr->problem = xstrdup(loam_error()), ok = 0;
 				free(sp);
 			}
@@ -604,7 +608,7 @@ finish_chain(struct runner *r, size_t c)
 		return;
 	}
 	{
-		const struct pl_stage *st = &r->pl->stages[cr->culprit];
+		const struct pipeline_stage *st = &r->pl->stages[cr->culprit];
 		struct stage_run *sr = &r->sr[cr->culprit];
 		char how[64];
 		size_t first = sr->ntail > TAIL_LINES ? sr->ntail - TAIL_LINES : 0;
@@ -661,7 +665,7 @@ reap(struct runner *r)
 static int
 chain_over(const struct runner *r, size_t c)
 {
-	const struct pl_chain *ch = &r->pl->chains[c];
+	const struct pipeline_chain *ch = &r->pl->chains[c];
 
 	for (size_t s = ch->first; s < ch->first + ch->count; s++)
 		if ((r->sr[s].pid > 0 && !r->sr[s].reaped) || r->sr[s].err_fd >= 0)
@@ -679,7 +683,7 @@ chain_over(const struct runner *r, size_t c)
 static void
 print_command(const struct pipeline *pl, size_t c, const char *prefix)
 {
-	const struct pl_chain *ch = &pl->chains[c];
+	const struct pipeline_chain *ch = &pl->chains[c];
 
 	for (size_t i = 0; i < ch->noutputs; i++) {
 		const char *slash = strrchr(ch->outputs[i], '/');
@@ -690,7 +694,7 @@ print_command(const struct pipeline *pl, size_t c, const char *prefix)
 
 			dir[slash - ch->outputs[i]] = '\0';
 			if (stat(dir, &sb) != 0) {
-				q = pl_shell_quote(dir);
+				q = pipeline_shell_quote(dir);
 				printf("%smkdir -p %s\n", prefix, q);
 				free(q);
 			}
@@ -699,31 +703,31 @@ print_command(const struct pipeline *pl, size_t c, const char *prefix)
 	}
 	fputs(prefix, stdout);
 	for (size_t s = ch->first; s < ch->first + ch->count; s++) {
-		const struct pl_stage *st = &pl->stages[s];
+		const struct pipeline_stage *st = &pl->stages[s];
 		char *q;
 
 		if (s > ch->first)
 			fputs(" | ", stdout);
 		for (size_t i = 0; i < st->argc; i++) {
-			q = pl_shell_quote(i ? st->argv[i] : st->prog);
+			q = pipeline_shell_quote(i ? st->argv[i] : st->prog);
 			printf("%s%s", i ? " " : "", q);
 			free(q);
 		}
 		if (s == ch->first) {
-			q = pl_shell_quote(st->in ? st->in : "/dev/null");
+			q = pipeline_shell_quote(st->in ? st->in : "/dev/null");
 			printf(" < %s", q);
 			free(q);
 		}
 		if (st->ntee) {
 			fputs(" | tee", stdout);
 			for (size_t t = 0; t < st->ntee; t++) {
-				q = pl_shell_quote(st->tee[t]);
+				q = pipeline_shell_quote(st->tee[t]);
 				printf(" %s", q);
 				free(q);
 			}
 		}
 		if (st->out) {
-			q = pl_shell_quote(st->out);
+			q = pipeline_shell_quote(st->out);
 			printf(" > %s", q);
 			free(q);
 		}
@@ -735,9 +739,9 @@ print_command(const struct pipeline *pl, size_t c, const char *prefix)
 static int
 must_run(struct runner *r, size_t c, const char *upstream)
 {
-	const struct pl_chain *ch = &r->pl->chains[c];
+	const struct pipeline_chain *ch = &r->pl->chains[c];
 	struct chain_run *cr = &r->cr[c];
-	struct pl_stamp old = { 0 };
+	struct pipeline_stamp old = { 0 };
 	const char *why;
 	char buf[1024];
 	int old_state = 1, run;
@@ -748,19 +752,19 @@ must_run(struct runner *r, size_t c, const char *upstream)
 		why = buf;
 	} else {
 		if (ch->noutputs) {
-			char *sp = pl_stamp_path(ch->outputs[0]);
+			char *sp = pipeline_stamp_path(ch->outputs[0]);
 
-			old_state = pl_stamp_read(sp, &old);
+			old_state = pipeline_stamp_read(sp, &old);
 			free(sp);
 		}
-		if (pl_chain_stamp(r->pl, c, old_state == 0 ? &old : NULL, &r->cache, &cr->stamp) != 0) {
+		if (pipeline_chain_stamp(r->pl, c, old_state == 0 ? &old : NULL, &r->cache, &cr->stamp) != 0) {
 			cli_warn("stage '%s': %s", r->pl->stages[ch->first].name, loam_error());
-			pl_stamp_release(&old);
+			pipeline_stamp_release(&old);
 			return -1;
 		}
 		cr->have_stamp = 1;
-		why = pl_stamp_reason(r->pl, c, &old, old_state, &cr->stamp, buf, sizeof buf);
-		pl_stamp_release(&old);
+		why = pipeline_stamp_reason(r->pl, c, &old, old_state, &cr->stamp, buf, sizeof buf);
+		pipeline_stamp_release(&old);
 	}
 	run = why != NULL || r->o->force;
 	if (r->o->explain)
@@ -920,7 +924,7 @@ static int
 check_sources(const struct pipeline *pl)
 {
 	for (size_t c = 0; c < pl->nchains; c++) {
-		const struct pl_chain *ch = &pl->chains[c];
+		const struct pipeline_chain *ch = &pl->chains[c];
 
 		for (size_t i = 0; i < ch->ninputs; i++) {
 			int made = 0;
@@ -933,7 +937,7 @@ check_sources(const struct pipeline *pl)
 				int saved = errno;
 
 				for (size_t s = ch->first; s < ch->first + ch->count; s++) {
-					const struct pl_stage *st = &pl->stages[s];
+					const struct pipeline_stage *st = &pl->stages[s];
 					int uses = st->in && strcmp(st->in, ch->inputs[i]) == 0;
 
 					for (size_t k = 0; k < st->nneeds; k++)
@@ -971,51 +975,40 @@ take_lock(const char *path, int create)
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "force", no_argument, NULL, OPT_FORCE },
-		{ "explain", no_argument, NULL, OPT_EXPLAIN },
-		{ "stats", no_argument, NULL, OPT_STATS },
-		{ "set", required_argument, NULL, OPT_SET },
-		{ "lock", required_argument, NULL, OPT_LOCK },
-		{ "no-sync", no_argument, NULL, OPT_NO_SYNC },
-		CLI_COMMON_LONGOPTS,
-	};
 	struct cli_opts co;
 	struct opts o = { .jobs = 1, .sync = 1 };
 	struct pipeline pl;
 	struct runner r = { 0 };
 	char **sets = NULL;
 	size_t nsets = 0;
+	const char *arg;
 	int c, bad, status, lock_fd = -1;
 	size_t ran = 0, skipped = 0;
 	double t0 = cli_now();
 
-	cli_init(&co, argc, argv, usage, help, 0);
-	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS("j:n"), longopts, NULL)) != -1)
+	cli_begin(&co, argc, argv, &spec, 0);
+	while ((c = cli_next(&co, &arg)) != -1)
 		switch (c) {
-		case 'j': o.jobs = (unsigned)cli_parse_u64("--jobs", optarg, 1, 1024); break;
+		case 'j': o.jobs = (unsigned)cli_parse_u64("--jobs", arg, 1, 1024); break;
 		case 'n': o.dry_run = 1; break;
 		case OPT_FORCE: o.force = 1; break;
 		case OPT_EXPLAIN: o.explain = 1; break;
 		case OPT_STATS: o.stats = 1; break;
-		case OPT_LOCK: o.lock = optarg; break;
+		case OPT_LOCK: o.lock = arg; break;
 		case OPT_NO_SYNC: o.sync = 0; break;
 		case OPT_SET:
 			sets = xreallocarray(sets, nsets + 1, sizeof *sets);
-			sets[nsets++] = optarg;
+			sets[nsets++] = (char *)arg;
 			break;
-		default: cli_common_option(&co, c);
 		}
 	o.quiet = co.quiet;
 	if (co.output)
 		usage_error("-o: the outputs are named in the pipeline (stdout:, tee:)");
-	if (optind == argc)
+	if (co.argc == 0)
 		usage_error("no pipeline file given");
-	if (optind + 1 < argc)
-		usage_error("one pipeline file at a time ('%s' is extra)", argv[optind + 1]);
-	if (pipeline_load(&pl, argv[optind], sets, nsets, &bad) != 0) {
+	if (co.argc > 1)
+		usage_error("one pipeline file at a time ('%s' is extra)", co.argv[1]);
+	if (pipeline_load(&pl, co.argv[0], sets, nsets, &bad) != 0) {
 		note("%s", loam_error());
 		pipeline_release(&pl);
 		free(sets);
@@ -1078,11 +1071,11 @@ main(int argc, char *argv[])
 	for (size_t i = 0; i < pl.nchains; i++) {
 		free(r.cr[i].tmp);
 		free(r.cr[i].problem);
-		pl_stamp_release(&r.cr[i].stamp);
+		pipeline_stamp_release(&r.cr[i].stamp);
 	}
 	free(r.sr);
 	free(r.cr);
-	pl_hash_cache_free(r.cache);
+	pipeline_hash_cache_free(r.cache);
 	pipeline_release(&pl);
 	free(all_pids);
 	if (lock_fd >= 0)

@@ -29,14 +29,14 @@ wait_for() {
 
 @test "--help prints the usage to stdout and exits 0" {
 	run -0 --separate-stderr pipeline-run --help
-	assert_line --index 0 'usage: pipeline-run [-nq] [-j jobs] [--force] [--explain] [--stats]'
+	assert_line --index 0 'usage: pipeline-run [-hnqV] [-j jobs] [--force] [--explain] [--stats]'
 	[ -z "$stderr" ]
 }
 
 @test "the usage lines match the man page SYNOPSIS" {
 	command -v mandoc >/dev/null || skip "mandoc not installed"
 	run -0 bash -c "man_text '$LOAM_TOP/man/pipeline-run.1' | sed -n '/^SYNOPSIS/,/^DESCRIPTION/p'"
-	for opt in -nq '-j jobs' --force --explain --stats '--set name=value' '--lock file' --no-sync pipeline.yaml; do
+	for opt in -hnqV '-j jobs' --force --explain --stats '--set name=value' '--lock file' --no-sync pipeline.yaml; do
 		assert_output --partial -- "$opt"
 	done
 }

@@ -659,8 +659,10 @@ help_of(const struct cli_spec *spec)
 	for (op = spec->options; op && (op->name || op->key); op++)
 		if (op->help)
 			help_line(&t, op);
+	/* The common options a command does not list are parsed but not
+	 * shown, but for -h and -V. */
 	for (op = common_options; op->key; op++)
-		if (!find_key(spec->options, op->key))
+		if ((op->key == 'h' || op->key == 'V') && !find_key(spec->options, op->key))
 			help_line(&t, op);
 	if (spec->epilogue)
 		text_str(&t, spec->epilogue);

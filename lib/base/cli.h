@@ -116,11 +116,11 @@ void cli_init(struct cli_opts *o, int argc, char *argv[], const char *usage,
  * the operands; an option whose help is NULL is parsed but not shown.
  * --help prints the usage, the about line, one line per option
  * ("  -s, --seed N        seed of the projection", the help text in
- * column 23; metavar is the argument's name there), the common options
- * the table does not list, and the epilogue.  The common options (-h -V
- * -o -s -t -q) are parsed for every command, so pipelines can pass them
- * uniformly; a table lists one to show it in its own place with its own
- * help line, and cli_next() returns it like the others only when the
+ * column 23; metavar is the argument's name there), -h and -V, and the
+ * epilogue.  The common options (-h -V -o -s -t -q) are parsed for every
+ * command, so pipelines can pass them uniformly, but shown only when the
+ * table lists them, in their own place with their own help line (a
+ * command with no use for -s does not advertise it), and cli_next() returns it like the others only when the
  * table gives it a key of its own ('o', 's', 't' and 'q' are also stored
  * in struct cli_opts whatever the table says).
  */

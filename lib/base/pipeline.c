@@ -66,7 +66,7 @@ free_strv(char **v, size_t n)
 }
 
 void
-pl_free_words(char **words)
+pipeline_free_words(char **words)
 {
 	if (!words)
 		return;
@@ -89,7 +89,7 @@ is_shell_operator(const char *w)
 	return 0;
 }
 
-/* pl_split_words, also telling the first unquoted word that is a shell
+/* pipeline_split_words, also telling the first unquoted word that is a shell
  * operator (*op, NULL when none; points into *words). */
 static int
 split_words(const char *s, char ***words, size_t *n, const char **op)
@@ -146,20 +146,20 @@ split_words(const char *s, char ***words, size_t *n, const char **op)
 	return 0;
 unterminated:
 	free(w.s);
-	pl_free_words(*words);
+	pipeline_free_words(*words);
 	*words = NULL;
 	*n = 0;
 	return loam_seterr("unterminated quote");
 }
 
 int
-pl_split_words(const char *s, char ***words, size_t *n)
+pipeline_split_words(const char *s, char ***words, size_t *n)
 {
 	return split_words(s, words, n, NULL);
 }
 
-static const struct pl_var *
-find_var(const struct pl_var *vars, size_t nvars, const char *name, size_t len)
+static const struct pipeline_var *
+find_var(const struct pipeline_var *vars, size_t nvars, const char *name, size_t len)
 {
 	for (size_t i = 0; i < nvars; i++)
 		if (strlen(vars[i].name) == len && memcmp(vars[i].name, name, len) == 0)
@@ -168,14 +168,14 @@ find_var(const struct pl_var *vars, size_t nvars, const char *name, size_t len)
 }
 
 /*
- * pl_expand, with limits: variables made of variables grow
+ * pipeline_expand, with limits: variables made of variables grow
  * exponentially (nine levels of ten references are 10^9 times the
  * first), so no value may grow past PL_MAX_VALUE, and, when budget is
  * not NULL, what substitution adds over a whole pipeline is taken from
  * *budget (a thousand words of a 1 MiB value would be 1 GB).
  */
 static int
-expand(const struct pl_var *vars, size_t nvars, const char *s, char **out,
+expand(const struct pipeline_var *vars, size_t nvars, const char *s, char **out,
     size_t *budget)
 {
 	struct sbuf b = { 0 };
@@ -183,7 +183,7 @@ expand(const struct pl_var *vars, size_t nvars, const char *s, char **out,
 	*out = NULL;
 	for (const char *p = s; *p; p++) {
 		const char *end, *val;
-		const struct pl_var *v;
+		const struct pipeline_var *v;
 		char *name;
 		size_t n;
 
@@ -235,7 +235,7 @@ expand(const struct pl_var *vars, size_t nvars, const char *s, char **out,
 }
 
 int
-pl_expand(const struct pl_var *vars, size_t nvars, const char *s, char **out)
+pipeline_expand(const struct pipeline_var *vars, size_t nvars, const char *s, char **out)
 {
 	return expand(vars, nvars, s, out, NULL);
 }
@@ -249,7 +249,7 @@ subst(struct pipeline *pl, size_t nvars, const char *s, char **out)
 }
 
 char *
-pl_shell_quote(const char *s)
+pipeline_shell_quote(const char *s)
 {
 	struct sbuf b = { 0 };
 
@@ -267,7 +267,7 @@ pl_shell_quote(const char *s)
 }
 
 char *
-pl_clean_path(const char *path)
+pipeline_clean_path(const char *path)
 {
 	struct sbuf b = { 0 };
 	const char *p = path;
@@ -356,7 +356,7 @@ load_vars(struct pipeline *pl, json_object *vars, char *const *sets, size_t nset
 	if (vars) {
 		json_object_object_foreach(vars, key, val) {
 			const char *text = scalar_text(val);
-			struct pl_var *v;
+			struct pipeline_var *v;
 			const char *env;
 			char *value;
 
@@ -385,11 +385,11 @@ load_vars(struct pipeline *pl, json_object *vars, char *const *sets, size_t nset
 	}
 	for (size_t i = 0; i < nsets; i++) {
 		const char *eq = strchr(sets[i], '=');
-		struct pl_var *v;
+		struct pipeline_var *v;
 
 		if (!eq || eq == sets[i])
 			return loam_seterr("--set: '%s' is not name=value", sets[i]);
-		v = (struct pl_var *)find_var(pl->vars, pl->nvars, sets[i], (size_t)(eq - sets[i]));
+		v = (struct pipeline_var *)find_var(pl->vars, pl->nvars, sets[i], (size_t)(eq - sets[i]));
 		if (!v)
 			return loam_seterr("--set: %s has no variable '%.*s'", pl->path,
 			    (int)(eq - sets[i]), sets[i]);
@@ -431,7 +431,7 @@ load_path(struct pipeline *pl, json_object *v, const char *stage_where, const ch
 		return fail(where_or(v, stage_where), "%s: '%s' is not a usable file name",
 		    what, text);
 	}
-	*out = pl_clean_path(s);
+	*out = pipeline_clean_path(s);
 	free(s);
 	return 0;
 }
@@ -459,7 +459,7 @@ load_paths(struct pipeline *pl, json_object *v, const char *stage_where, const c
 }
 
 static int
-load_run(struct pipeline *pl, struct pl_stage *st, json_object *run)
+load_run(struct pipeline *pl, struct pipeline_stage *st, json_object *run)
 {
 	char **words = NULL;
 	size_t n = 0;
@@ -497,20 +497,20 @@ load_run(struct pipeline *pl, struct pl_stage *st, json_object *run)
 			fail(conf_where(run), "run: '%s' is not run by a shell here: "
 			    "write pipes as separate stages and files as stdin:/stdout: "
 			    "(or quote it to pass it as an argument)", op);
-			pl_free_words(raw);
+			pipeline_free_words(raw);
 			return -1;
 		}
 		for (size_t i = 0; i < nraw; i++) {
 			char *w;
 
 			if (subst(pl, pl->nvars, raw[i], &w) != 0) {
-				pl_free_words(raw);
+				pipeline_free_words(raw);
 				free_strv(words, n);
 				return fail(conf_where(run), "run: %s", loam_error());
 			}
 			push_str(&words, &n, w);
 		}
-		pl_free_words(raw);
+		pipeline_free_words(raw);
 	}
 	if (n == 0 || !*words[0]) {
 		free_strv(words, n);
@@ -531,7 +531,7 @@ is_program(const char *path)
 }
 
 char *
-pl_find_program(const char *name, const char *dir)
+pipeline_find_program(const char *name, const char *dir)
 {
 	const char *path = getenv("PATH");
 	const char *p;
@@ -590,7 +590,7 @@ self_dir(void)
 }
 
 static int
-load_stage(struct pipeline *pl, struct pl_stage *st, json_object *obj, size_t index)
+load_stage(struct pipeline *pl, struct pipeline_stage *st, json_object *obj, size_t index)
 {
 	static const char *const keys[] = {
 		"name", "run", "stdin", "stdout", "tee", "needs", NULL,
@@ -643,7 +643,7 @@ load_stage(struct pipeline *pl, struct pl_stage *st, json_object *obj, size_t in
 	if (json_object_object_get_ex(obj, "needs", &v) &&
 	    load_paths(pl, v, st->where, "needs", &st->needs, &st->nneeds) != 0)
 		return -1;
-	if (!(st->prog = pl_find_program(st->argv[0], pl->bindir))) {
+	if (!(st->prog = pipeline_find_program(st->argv[0], pl->bindir))) {
 		json_object_object_get_ex(obj, "run", &v);
 		return fail(where_or(v, st->where), "stage '%s': program '%s' not found%s",
 		    st->name, st->argv[0], strchr(st->argv[0], '/') ? "" : " in PATH");
@@ -665,8 +665,8 @@ static int
 make_chains(struct pipeline *pl)
 {
 	for (size_t i = 0; i < pl->nstages; i++) {
-		struct pl_stage *st = &pl->stages[i];
-		struct pl_chain *c;
+		struct pipeline_stage *st = &pl->stages[i];
+		struct pipeline_chain *c;
 		struct sbuf name = { 0 };
 
 		if (i == 0 || pl->stages[i - 1].out || st->in) {
@@ -821,10 +821,10 @@ static int
 check_outputs(struct pipeline *pl, json_object *stages)
 {
 	for (size_t c = 0; c < pl->nchains; c++) {
-		const struct pl_chain *ch = &pl->chains[c];
+		const struct pipeline_chain *ch = &pl->chains[c];
 
 		for (size_t s = ch->first; s < ch->first + ch->count; s++) {
-			const struct pl_stage *st = &pl->stages[s];
+			const struct pipeline_stage *st = &pl->stages[s];
 			json_object *obj = json_object_array_get_idx(stages, s);
 
 			for (size_t o = 0; o < st->ntee + (st->out != NULL); o++) {
@@ -837,7 +837,7 @@ check_outputs(struct pipeline *pl, json_object *stages)
 					return fail(where, "%s: '%s' is the pipeline file itself: "
 					    "writing it would destroy the pipeline", key, out);
 				for (size_t r = ch->first; r < ch->first + ch->count; r++) {
-					const struct pl_stage *rd = &pl->stages[r];
+					const struct pipeline_stage *rd = &pl->stages[r];
 					json_object *robj = json_object_array_get_idx(stages, r);
 
 					for (size_t i = 0; i < rd->nneeds + (rd->in != NULL); i++) {
@@ -868,10 +868,10 @@ writer_of(const struct pipeline *pl, const char *path)
 	return (size_t)-1;
 }
 
-const struct pl_stage *
-pl_stage_writing(const struct pipeline *pl, size_t c, const char *path)
+const struct pipeline_stage *
+pipeline_stage_writing(const struct pipeline *pl, size_t c, const char *path)
 {
-	const struct pl_chain *ch = &pl->chains[c];
+	const struct pipeline_chain *ch = &pl->chains[c];
 
 	for (size_t s = ch->first; s < ch->first + ch->count; s++)
 		if ((pl->stages[s].out && strcmp(pl->stages[s].out, path) == 0) ||
@@ -890,14 +890,14 @@ make_graph(struct pipeline *pl)
 			size_t w = writer_of(pl, pl->chains[c].outputs[o]);
 
 			if (w != c)
-				return fail(pl_stage_writing(pl, c, pl->chains[c].outputs[o])->where,
+				return fail(pipeline_stage_writing(pl, c, pl->chains[c].outputs[o])->where,
 				    "'%s' is also written by stage '%s' (%s): a file has one writer",
 				    pl->chains[c].outputs[o],
-				    pl_stage_writing(pl, w, pl->chains[c].outputs[o])->name,
-				    pl_stage_writing(pl, w, pl->chains[c].outputs[o])->where);
+				    pipeline_stage_writing(pl, w, pl->chains[c].outputs[o])->name,
+				    pipeline_stage_writing(pl, w, pl->chains[c].outputs[o])->where);
 		}
 	for (size_t c = 0; c < pl->nchains; c++) {
-		struct pl_chain *ch = &pl->chains[c];
+		struct pipeline_chain *ch = &pl->chains[c];
 
 		for (size_t i = 0; i < ch->ninputs; i++) {
 			size_t w = writer_of(pl, ch->inputs[i]), k;
@@ -1055,11 +1055,11 @@ pipeline_release(struct pipeline *pl)
 	}
 	free(pl->vars);
 	for (size_t i = 0; i < pl->nstages; i++) {
-		struct pl_stage *st = &pl->stages[i];
+		struct pipeline_stage *st = &pl->stages[i];
 
 		free(st->name);
 		free(st->where);
-		pl_free_words(st->argv);
+		pipeline_free_words(st->argv);
 		free(st->prog);
 		free(st->in);
 		free(st->out);
@@ -1083,7 +1083,7 @@ pipeline_release(struct pipeline *pl)
 /* --- stamps ----------------------------------------------------------- */
 
 char *
-pl_stamp_path(const char *output)
+pipeline_stamp_path(const char *output)
 {
 	const char *slash = strrchr(output, '/');
 	size_t dir = slash ? (size_t)(slash - output) + 1 : 0;
@@ -1095,7 +1095,7 @@ pl_stamp_path(const char *output)
 }
 
 void
-pl_stamp_release(struct pl_stamp *st)
+pipeline_stamp_release(struct pipeline_stamp *st)
 {
 	for (size_t i = 0; i < st->n; i++)
 		free(st->lines[i].text);
@@ -1103,11 +1103,11 @@ pl_stamp_release(struct pl_stamp *st)
 	memset(st, 0, sizeof *st);
 }
 
-static struct pl_stamp_line *
-stamp_add(struct pl_stamp *st, char kind, uint64_t hash, const struct pl_fileid *id,
+static struct pipeline_stamp_line *
+stamp_add(struct pipeline_stamp *st, char kind, uint64_t hash, const struct pipeline_fileid *id,
     const char *text)
 {
-	struct pl_stamp_line *l;
+	struct pipeline_stamp_line *l;
 
 	st->lines = xreallocarray(st->lines, st->n + 1, sizeof *st->lines);
 	l = &st->lines[st->n++];
@@ -1121,7 +1121,7 @@ stamp_add(struct pl_stamp *st, char kind, uint64_t hash, const struct pl_fileid 
 }
 
 int
-pl_stamp_read(const char *stamp_path, struct pl_stamp *st)
+pipeline_stamp_read(const char *stamp_path, struct pipeline_stamp *st)
 {
 	FILE *fp = fopen(stamp_path, "r");
 	char *line = NULL;
@@ -1133,7 +1133,7 @@ pl_stamp_read(const char *stamp_path, struct pl_stamp *st)
 	if (!fp)
 		return errno == ENOENT ? 1 : loam_seterr("%s: %s", stamp_path, strerror(errno));
 	while ((len = getline(&line, &cap, fp)) > 0) {
-		struct pl_fileid id = { 0 };
+		struct pipeline_fileid id = { 0 };
 		unsigned long long h = 0, size = 0, ino = 0;
 		long long sec = 0, nsec = 0;
 		int off = 0;
@@ -1155,11 +1155,11 @@ pl_stamp_read(const char *stamp_path, struct pl_stamp *st)
 			stamp_add(st, 'p', h, NULL, line + off);
 		else if (sscanf(line, "in %16llx %llu %lld.%9lld %llu %n", &h, &size, &sec, &nsec,
 		    &ino, &off) == 5 && off > 0) {
-			id = (struct pl_fileid){ size, ino, sec, nsec };
+			id = (struct pipeline_fileid){ size, ino, sec, nsec };
 			stamp_add(st, 'i', h, &id, line + off);
 		} else if (sscanf(line, "out %llu %lld.%9lld %llu %n", &size, &sec, &nsec, &ino,
 		    &off) == 4 && off > 0) {
-			id = (struct pl_fileid){ size, ino, sec, nsec };
+			id = (struct pipeline_fileid){ size, ino, sec, nsec };
 			stamp_add(st, 'o', 0, &id, line + off);
 		} else
 			goto bad;
@@ -1167,24 +1167,24 @@ pl_stamp_read(const char *stamp_path, struct pl_stamp *st)
 	free(line);
 	if (ferror(fp)) {
 		fclose(fp);
-		pl_stamp_release(st);
+		pipeline_stamp_release(st);
 		return loam_seterr("%s: %s", stamp_path, strerror(errno));
 	}
 	fclose(fp);
 	if (!have_key) {
-		pl_stamp_release(st);
+		pipeline_stamp_release(st);
 		return loam_seterr("%s: no key line", stamp_path);
 	}
 	return 0;
 bad:
 	free(line);
 	fclose(fp);
-	pl_stamp_release(st);
+	pipeline_stamp_release(st);
 	return loam_seterr("%s:%zu: not a stamp line", stamp_path, lineno);
 }
 
 int
-pl_stamp_write(const char *stamp_path, const struct pl_stamp *st)
+pipeline_stamp_write(const char *stamp_path, const struct pipeline_stamp *st)
 {
 	struct atomic_file af;
 	struct sbuf b = { 0 };
@@ -1194,7 +1194,7 @@ pl_stamp_write(const char *stamp_path, const struct pl_stamp *st)
 	snprintf(line, sizeof line, "loam-stamp 1\nkey %016" PRIx64 "\n", st->key);
 	sb_add(&b, line, strlen(line));
 	for (size_t i = 0; i < st->n; i++) {
-		const struct pl_stamp_line *l = &st->lines[i];
+		const struct pipeline_stamp_line *l = &st->lines[i];
 
 		switch (l->kind) {
 		case 'c':
@@ -1230,7 +1230,7 @@ pl_stamp_write(const char *stamp_path, const struct pl_stamp *st)
 }
 
 int
-pl_file_id(const char *path, struct pl_fileid *id)
+pipeline_file_id(const char *path, struct pipeline_fileid *id)
 {
 	struct stat sb;
 
@@ -1244,14 +1244,14 @@ pl_file_id(const char *path, struct pl_fileid *id)
 }
 
 static int
-same_id(const struct pl_fileid *a, const struct pl_fileid *b)
+same_id(const struct pipeline_fileid *a, const struct pipeline_fileid *b)
 {
 	return a->size == b->size && a->ino == b->ino && a->mtime_sec == b->mtime_sec &&
 	    a->mtime_nsec == b->mtime_nsec;
 }
 
 int
-pl_hash_file(const char *path, uint64_t *hash)
+pipeline_hash_file(const char *path, uint64_t *hash)
 {
 	XXH3_state_t *state;
 	char *buf;
@@ -1289,18 +1289,18 @@ pl_hash_file(const char *path, uint64_t *hash)
 	return 0;
 }
 
-struct pl_hash_cache {
+struct pipeline_hash_cache {
 	char *path;
 	uint64_t hash;
-	struct pl_fileid id;
-	struct pl_hash_cache *next;
+	struct pipeline_fileid id;
+	struct pipeline_hash_cache *next;
 };
 
 void
-pl_hash_cache_free(struct pl_hash_cache *c)
+pipeline_hash_cache_free(struct pipeline_hash_cache *c)
 {
 	while (c) {
-		struct pl_hash_cache *next = c->next;
+		struct pipeline_hash_cache *next = c->next;
 
 		free(c->path);
 		free(c);
@@ -1310,17 +1310,17 @@ pl_hash_cache_free(struct pl_hash_cache *c)
 
 /* A file's hash through the cache (valid while its stat is unchanged). */
 static int
-cached_hash(struct pl_hash_cache **cache, const char *path, const struct pl_fileid *id,
+cached_hash(struct pipeline_hash_cache **cache, const char *path, const struct pipeline_fileid *id,
     uint64_t *hash)
 {
-	struct pl_hash_cache *c;
+	struct pipeline_hash_cache *c;
 
 	for (c = *cache; c; c = c->next)
 		if (strcmp(c->path, path) == 0 && same_id(&c->id, id)) {
 			*hash = c->hash;
 			return 0;
 		}
-	if (pl_hash_file(path, hash) != 0)
+	if (pipeline_hash_file(path, hash) != 0)
 		return -1;
 	c = xcalloc(1, sizeof *c);
 	c->path = xstrdup(path);
@@ -1351,10 +1351,10 @@ hash_strv(XXH3_state_t *h, char **v, size_t n)
 }
 
 int
-pl_chain_stamp(const struct pipeline *pl, size_t chain, const struct pl_stamp *old,
-    struct pl_hash_cache **pcache, struct pl_stamp *now)
+pipeline_chain_stamp(const struct pipeline *pl, size_t chain, const struct pipeline_stamp *old,
+    struct pipeline_hash_cache **pcache, struct pipeline_stamp *now)
 {
-	const struct pl_chain *c = &pl->chains[chain];
+	const struct pipeline_chain *c = &pl->chains[chain];
 	XXH3_state_t *key = XXH3_createState(), *h = XXH3_createState();
 	int rc = -1;
 
@@ -1365,8 +1365,8 @@ pl_chain_stamp(const struct pipeline *pl, size_t chain, const struct pl_stamp *o
 	}
 	(void)XXH3_64bits_reset(key);
 	for (size_t s = c->first; s < c->first + c->count; s++) {
-		const struct pl_stage *st = &pl->stages[s];
-		struct pl_fileid id;
+		const struct pipeline_stage *st = &pl->stages[s];
+		struct pipeline_fileid id;
 		uint64_t v;
 
 		(void)XXH3_64bits_reset(h);
@@ -1378,17 +1378,17 @@ pl_chain_stamp(const struct pipeline *pl, size_t chain, const struct pl_stamp *o
 		v = XXH3_64bits_digest(h);
 		(void)XXH3_64bits_update(key, &v, sizeof v);
 		stamp_add(now, 'c', v, NULL, st->name);
-		if (pl_file_id(st->prog, &id) != 0 || cached_hash(pcache, st->prog, &id, &v) != 0)
+		if (pipeline_file_id(st->prog, &id) != 0 || cached_hash(pcache, st->prog, &id, &v) != 0)
 			goto out;
 		(void)XXH3_64bits_update(key, &v, sizeof v);
 		stamp_add(now, 'p', v, NULL, st->prog);
 	}
 	for (size_t i = 0; i < c->ninputs; i++) {
-		struct pl_fileid id;
+		struct pipeline_fileid id;
 		uint64_t v = 0;
 		size_t k;
 
-		if (pl_file_id(c->inputs[i], &id) != 0)
+		if (pipeline_file_id(c->inputs[i], &id) != 0)
 			goto out;
 		for (k = 0; old && k < old->n; k++)
 			if (old->lines[k].kind == 'i' && strcmp(old->lines[k].text, c->inputs[i]) == 0 &&
@@ -1408,27 +1408,27 @@ out:
 	XXH3_freeState(key);
 	XXH3_freeState(h);
 	if (rc != 0)
-		pl_stamp_release(now);
+		pipeline_stamp_release(now);
 	return rc;
 }
 
 int
-pl_stamp_add_outputs(const struct pipeline *pl, size_t chain, struct pl_stamp *st)
+pipeline_stamp_add_outputs(const struct pipeline *pl, size_t chain, struct pipeline_stamp *st)
 {
-	const struct pl_chain *c = &pl->chains[chain];
+	const struct pipeline_chain *c = &pl->chains[chain];
 
 	for (size_t i = 0; i < c->noutputs; i++) {
-		struct pl_fileid id;
+		struct pipeline_fileid id;
 
-		if (pl_file_id(c->outputs[i], &id) != 0)
+		if (pipeline_file_id(c->outputs[i], &id) != 0)
 			return -1;
 		stamp_add(st, 'o', 0, &id, c->outputs[i]);
 	}
 	return 0;
 }
 
-static const struct pl_stamp_line *
-stamp_find(const struct pl_stamp *st, char kind, const char *text)
+static const struct pipeline_stamp_line *
+stamp_find(const struct pipeline_stamp *st, char kind, const char *text)
 {
 	for (size_t i = 0; i < st->n; i++)
 		if (st->lines[i].kind == kind && strcmp(st->lines[i].text, text) == 0)
@@ -1437,10 +1437,10 @@ stamp_find(const struct pl_stamp *st, char kind, const char *text)
 }
 
 const char *
-pl_stamp_reason(const struct pipeline *pl, size_t chain, const struct pl_stamp *old,
-    int old_state, const struct pl_stamp *now, char *buf, size_t size)
+pipeline_stamp_reason(const struct pipeline *pl, size_t chain, const struct pipeline_stamp *old,
+    int old_state, const struct pipeline_stamp *now, char *buf, size_t size)
 {
-	const struct pl_chain *c = &pl->chains[chain];
+	const struct pipeline_chain *c = &pl->chains[chain];
 
 	if (c->noutputs == 0)
 		return snprintf(buf, size, "it writes no file (nothing to cache)"), buf;
@@ -1453,13 +1453,13 @@ pl_stamp_reason(const struct pipeline *pl, size_t chain, const struct pl_stamp *
 			return snprintf(buf, size, "%s is not a regular file", c->outputs[i]), buf;
 	}
 	for (size_t i = 0; i < c->noutputs; i++) {
-		struct pl_fileid id;
-		const struct pl_stamp_line *l;
+		struct pipeline_fileid id;
+		const struct pipeline_stamp_line *l;
 		char *sp;
-		struct pl_stamp other;
+		struct pipeline_stamp other;
 		int r;
 
-		if (pl_file_id(c->outputs[i], &id) != 0)
+		if (pipeline_file_id(c->outputs[i], &id) != 0)
 			return snprintf(buf, size, "%s does not exist", c->outputs[i]), buf;
 		if (i == 0) {
 			if (old_state > 0)
@@ -1468,15 +1468,15 @@ pl_stamp_reason(const struct pipeline *pl, size_t chain, const struct pl_stamp *
 				return snprintf(buf, size, "%s", loam_error()), buf;
 		} else {
 			/* Every output's stamp must be the same one. */
-			sp = pl_stamp_path(c->outputs[i]);
-			r = pl_stamp_read(sp, &other);
+			sp = pipeline_stamp_path(c->outputs[i]);
+			r = pipeline_stamp_read(sp, &other);
 			free(sp);
 			if (r != 0 || other.key != old->key) {
-				pl_stamp_release(&other);
+				pipeline_stamp_release(&other);
 				return snprintf(buf, size, "%s has %s", c->outputs[i],
 				    r > 0 ? "no stamp" : "a different stamp"), buf;
 			}
-			pl_stamp_release(&other);
+			pipeline_stamp_release(&other);
 		}
 		if (!(l = stamp_find(old, 'o', c->outputs[i])) || !same_id(&l->id, &id))
 			return snprintf(buf, size, "%s changed since it was made", c->outputs[i]), buf;
@@ -1484,7 +1484,7 @@ pl_stamp_reason(const struct pipeline *pl, size_t chain, const struct pl_stamp *
 	if (old->key == now->key)
 		return NULL;
 	for (size_t i = 0; i < now->n; i++) {
-		const struct pl_stamp_line *n = &now->lines[i], *o;
+		const struct pipeline_stamp_line *n = &now->lines[i], *o;
 
 		o = stamp_find(old, n->kind, n->text);
 		if (o && o->hash == n->hash)

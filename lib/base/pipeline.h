@@ -26,7 +26,7 @@
 extern "C" {
 #endif
 
-struct pl_var {
+struct pipeline_var {
 	char *name;
 	char *value;		/* final: override, environment or the file's */
 	char *where;		/* file:line:column of its definition */
@@ -34,12 +34,12 @@ struct pl_var {
 };
 enum { PL_FROM_FILE, PL_FROM_ENV, PL_FROM_SET };
 
-struct pl_stage {
+struct pipeline_stage {
 	char *name;
 	char *where;		/* file:line:column of the stage */
 	char **argv;		/* argc words, NULL-terminated, variables substituted */
 	size_t argc;
-	char *prog;		/* argv[0] found (pl_find_program): the file executed */
+	char *prog;		/* argv[0] found (pipeline_find_program): the file executed */
 	char *in, *out;		/* stdin: and stdout: files; NULL when none */
 	char **tee;
 	size_t ntee;
@@ -48,7 +48,7 @@ struct pl_stage {
 	size_t chain;		/* index of the chain it belongs to */
 };
 
-struct pl_chain {
+struct pipeline_chain {
 	char *name;		/* its stages' names joined by '|' */
 	size_t first, count;	/* stages[first .. first + count) */
 	char **inputs;		/* the first stage's stdin, then every needs: */
@@ -62,11 +62,11 @@ struct pl_chain {
 struct pipeline {
 	char *path;
 	char *bindir;		/* the running executable's directory; NULL if unknown */
-	struct pl_var *vars;
+	struct pipeline_var *vars;
 	size_t nvars;
-	struct pl_stage *stages;
+	struct pipeline_stage *stages;
 	size_t nstages;
-	struct pl_chain *chains;
+	struct pipeline_chain *chains;
 	size_t nchains;
 	size_t *order;		/* chain indices, every writer before its readers */
 	size_t expand_budget;	/* what substitution may still add (PL_MAX_EXPANDED) */
@@ -89,20 +89,20 @@ void pipeline_release(struct pipeline *pl);
  * is not NULL and that is an executable file (pipeline_load passes the
  * running executable's directory: loam's programs sit beside
  * pipeline-run), else the first executable file in PATH. */
-char *pl_find_program(const char *name, const char *dir);
+char *pipeline_find_program(const char *name, const char *dir);
 
 /* The stage of chain c that writes path (its stdout: or a tee:); the
  * chain's first stage when none does. */
-const struct pl_stage *pl_stage_writing(const struct pipeline *pl, size_t c,
+const struct pipeline_stage *pipeline_stage_writing(const struct pipeline *pl, size_t c,
     const char *path);
 
 /* Split a command string into words as a shell would, without expanding
  * anything: blanks separate words; '...' and "..." quote (a backslash
  * escapes " \ $ inside "..."), a backslash quotes the next character.
- * *words is a NULL-terminated array the caller frees with pl_free_words.
+ * *words is a NULL-terminated array the caller frees with pipeline_free_words.
  * -1 and loam_seterr on an unterminated quote. */
-int pl_split_words(const char *s, char ***words, size_t *n);
-void pl_free_words(char **words);
+int pipeline_split_words(const char *s, char ***words, size_t *n);
+void pipeline_free_words(char **words);
 
 /* Substitute ${name} in s with the variables' values ($$ is one $).  The
  * variables are vars[0..nvars); a name not among them is looked up in
@@ -116,13 +116,13 @@ void pl_free_words(char **words);
 #define PL_MAX_VALUE_TEXT "1 MiB"
 #define PL_MAX_EXPANDED ((size_t)64 << 20)
 #define PL_MAX_EXPANDED_TEXT "64 MiB"
-int pl_expand(const struct pl_var *vars, size_t nvars, const char *s, char **out);
+int pipeline_expand(const struct pipeline_var *vars, size_t nvars, const char *s, char **out);
 
 /* s quoted for a POSIX shell when it needs quoting; malloc'd. */
-char *pl_shell_quote(const char *s);
+char *pipeline_shell_quote(const char *s);
 
 /* A path lexically tidied: "./a//b/./c" is "a/b/c"; malloc'd. */
-char *pl_clean_path(const char *path);
+char *pipeline_clean_path(const char *path);
 
 /*
  * Stamps.  Beside each output OUT of a chain sits .OUT.stamp (in OUT's
@@ -143,59 +143,59 @@ char *pl_clean_path(const char *path);
  * stamp (touching an input makes it hashed again; the key, and so the
  * decision, depends only on contents).
  */
-struct pl_fileid {
+struct pipeline_fileid {
 	uint64_t size, ino;
 	int64_t mtime_sec, mtime_nsec;
 };
 
-struct pl_stamp_line {
+struct pipeline_stamp_line {
 	char kind;		/* 'c' cmd, 'p' prog, 'i' in, 'o' out */
 	uint64_t hash;		/* c, p, i */
-	struct pl_fileid id;	/* i, o */
+	struct pipeline_fileid id;	/* i, o */
 	char *text;		/* the stage name or the path */
 };
 
-struct pl_stamp {
+struct pipeline_stamp {
 	uint64_t key;
-	struct pl_stamp_line *lines;
+	struct pipeline_stamp_line *lines;
 	size_t n;
 };
 
 /* "dir/.base.stamp" for output "dir/base"; malloc'd. */
-char *pl_stamp_path(const char *output);
+char *pipeline_stamp_path(const char *output);
 /* 0 and *st filled; 1 when the stamp does not exist (st empty); -1 and
  * loam_seterr when it cannot be read or is malformed (st empty). */
-int pl_stamp_read(const char *stamp_path, struct pl_stamp *st);
+int pipeline_stamp_read(const char *stamp_path, struct pipeline_stamp *st);
 /* Write st atomically to stamp_path; -1 and loam_seterr on failure. */
-int pl_stamp_write(const char *stamp_path, const struct pl_stamp *st);
-void pl_stamp_release(struct pl_stamp *st);
+int pipeline_stamp_write(const char *stamp_path, const struct pipeline_stamp *st);
+void pipeline_stamp_release(struct pipeline_stamp *st);
 
 /* What stat says of path; -1 and loam_seterr("path: strerror"). */
-int pl_file_id(const char *path, struct pl_fileid *id);
+int pipeline_file_id(const char *path, struct pipeline_fileid *id);
 /* XXH3-64 of a file's contents; -1 and loam_seterr on failure. */
-int pl_hash_file(const char *path, uint64_t *hash);
+int pipeline_hash_file(const char *path, uint64_t *hash);
 
 /*
  * The stamp a chain would have now: its commands, its programs (hashed
  * through pcache), its inputs (taken from old when their stat matches,
  * else hashed).  pcache is an opaque per-run cache of program hashes;
- * start it NULL and free it with pl_hash_cache_free.  -1 and
+ * start it NULL and free it with pipeline_hash_cache_free.  -1 and
  * loam_seterr when an input or program cannot be read.
  */
-struct pl_hash_cache;
-int pl_chain_stamp(const struct pipeline *pl, size_t chain, const struct pl_stamp *old,
-    struct pl_hash_cache **pcache, struct pl_stamp *now);
-void pl_hash_cache_free(struct pl_hash_cache *c);
+struct pipeline_hash_cache;
+int pipeline_chain_stamp(const struct pipeline *pl, size_t chain, const struct pipeline_stamp *old,
+    struct pipeline_hash_cache **pcache, struct pipeline_stamp *now);
+void pipeline_hash_cache_free(struct pipeline_hash_cache *c);
 
 /* Why a chain with stamp now must run, given the stamp read beside its
  * first output (old, empty if none) and the outputs as they are: a
  * sentence, or NULL when it is up to date.  Writes into buf. */
-const char *pl_stamp_reason(const struct pipeline *pl, size_t chain,
-    const struct pl_stamp *old, int old_state, const struct pl_stamp *now,
+const char *pipeline_stamp_reason(const struct pipeline *pl, size_t chain,
+    const struct pipeline_stamp *old, int old_state, const struct pipeline_stamp *now,
     char *buf, size_t size);
 
 /* Append an out line for each of the chain's outputs as they are now. */
-int pl_stamp_add_outputs(const struct pipeline *pl, size_t chain, struct pl_stamp *st);
+int pipeline_stamp_add_outputs(const struct pipeline *pl, size_t chain, struct pipeline_stamp *st);
 
 #ifdef __cplusplus
 }

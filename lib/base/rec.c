@@ -2136,12 +2136,6 @@ rec_set_str(struct rec *r, const char *key, const char *s)
 }
 
 int
-rec_set_strn(struct rec *r, const char *key, const char *s, size_t len)
-{
-	return rec_set_json(r, key, json_object_new_string_len(s, (int)len));
-}
-
-int
 rec_set_int(struct rec *r, const char *key, int64_t v)
 {
 	return rec_set_json(r, key, json_object_new_int64(v));

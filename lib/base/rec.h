@@ -236,7 +236,6 @@ int rec_json_int(json_object *v, const char *name, int64_t *out);
  * floats as the shortest that reads back as the same float.
  */
 int rec_set_str(struct rec *r, const char *key, const char *s);
-int rec_set_strn(struct rec *r, const char *key, const char *s, size_t len);
 int rec_set_int(struct rec *r, const char *key, int64_t v);
 int rec_set_double(struct rec *r, const char *key, double v);
 int rec_set_float(struct rec *r, const char *key, float v);

@@ -21,7 +21,7 @@ split(const char *s)
 	char **w;
 	size_t n;
 
-	if (pl_split_words(s, &w, &n) != 0) {
+	if (pipeline_split_words(s, &w, &n) != 0) {
 		snprintf(out, sizeof out, "ERR: %s", loam_error());
 		return out;
 	}
@@ -30,17 +30,17 @@ split(const char *s)
 		snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s", i ? "|" : "", w[i]);
 	if (w[n] != NULL)
 		snprintf(out, sizeof out, "not NULL-terminated");
-	pl_free_words(w);
+	pipeline_free_words(w);
 	return out;
 }
 
 static void
-expand_is(const struct pl_var *vars, size_t n, const char *s, const char *want,
+expand_is(const struct pipeline_var *vars, size_t n, const char *s, const char *want,
     const char *what)
 {
 	char *out = NULL;
 
-	if (pl_expand(vars, n, s, &out) != 0)
+	if (pipeline_expand(vars, n, s, &out) != 0)
 		is_str(loam_error(), want, "expand: %s", what);
 	else
 		is_str(out, want, "expand: %s", what);
@@ -70,11 +70,11 @@ main(void)
 {
 	char n1[] = "a", v1[] = "A", n2[] = "long_name-2", v2[] = "x y", n3[] = "empty",
 	    v3[] = "", w[] = "";
-	struct pl_var vars[] = {
+	struct pipeline_var vars[] = {
 		{ n1, v1, w, 0 }, { n2, v2, w, 0 }, { n3, v3, w, 0 },
 	};
 	struct pipeline pl;
-	struct pl_stamp st, back;
+	struct pipeline_stamp st, back;
 	json_object *v;
 	char *s;
 
@@ -102,7 +102,7 @@ main(void)
 		memset(half, 'h', PL_MAX_VALUE / 2);
 		half[PL_MAX_VALUE / 2] = '\0';
 		setenv("PIPELINE_TEST_HALF", half, 1);
-		ok(pl_expand(vars, 3, "${PIPELINE_TEST_HALF}${PIPELINE_TEST_HALF}", &out) == 0 &&
+		ok(pipeline_expand(vars, 3, "${PIPELINE_TEST_HALF}${PIPELINE_TEST_HALF}", &out) == 0 &&
 		    strlen(out) == PL_MAX_VALUE, "expand: 1 MiB is allowed");
 		free(out);
 		expand_is(vars, 3, "${a}${PIPELINE_TEST_HALF}${PIPELINE_TEST_HALF}",
@@ -112,29 +112,29 @@ main(void)
 		free(half);
 	}
 
-	s = pl_shell_quote("plain-word_1.txt");
+	s = pipeline_shell_quote("plain-word_1.txt");
 	is_str(s, "plain-word_1.txt", "a plain word is not quoted");
 	free(s);
-	s = pl_shell_quote("it's $x");
+	s = pipeline_shell_quote("it's $x");
 	is_str(s, "'it'\\''s $x'", "single quotes");
 	free(s);
-	s = pl_shell_quote("");
+	s = pipeline_shell_quote("");
 	is_str(s, "''", "the empty word");
 	free(s);
 
-	s = pl_clean_path("./a//b/./c/");
+	s = pipeline_clean_path("./a//b/./c/");
 	is_str(s, "a/b/c", "clean ./a//b/./c/");
 	free(s);
-	s = pl_clean_path("/x/./y");
+	s = pipeline_clean_path("/x/./y");
 	is_str(s, "/x/y", "clean an absolute path");
 	free(s);
-	s = pl_clean_path("./");
+	s = pipeline_clean_path("./");
 	is_str(s, ".", "clean ./");
 	free(s);
-	s = pl_stamp_path("d/e/out.jsonl");
+	s = pipeline_stamp_path("d/e/out.jsonl");
 	is_str(s, "d/e/.out.jsonl.stamp", "stamp beside its output");
 	free(s);
-	s = pl_stamp_path("out");
+	s = pipeline_stamp_path("out");
 	is_str(s, ".out.stamp", "stamp of a file in .");
 	free(s);
 
@@ -171,30 +171,30 @@ main(void)
 	write_file("mid.txt", "hello\n");
 	write_file("out.txt", "x\n");
 	{
-		struct pl_hash_cache *cache = NULL;
+		struct pipeline_hash_cache *cache = NULL;
 		char buf[256];
 		const char *why;
 		int r;
 
-		ok(pl_chain_stamp(&pl, 0, NULL, &cache, &st) == 0, "stamp of chain c");
-		ok(pl_stamp_add_outputs(&pl, 0, &st) == 0, "outputs added");
-		ok(pl_stamp_write(".out.txt.stamp", &st) == 0, "stamp written");
-		r = pl_stamp_read(".out.txt.stamp", &back);
+		ok(pipeline_chain_stamp(&pl, 0, NULL, &cache, &st) == 0, "stamp of chain c");
+		ok(pipeline_stamp_add_outputs(&pl, 0, &st) == 0, "outputs added");
+		ok(pipeline_stamp_write(".out.txt.stamp", &st) == 0, "stamp written");
+		r = pipeline_stamp_read(".out.txt.stamp", &back);
 		ok(r == 0 && back.key == st.key && back.n == st.n, "stamp read back");
-		why = pl_stamp_reason(&pl, 0, &back, r, &st, buf, sizeof buf);
+		why = pipeline_stamp_reason(&pl, 0, &back, r, &st, buf, sizeof buf);
 		ok(why == NULL, "up to date: %s", why ? why : "");
-		pl_stamp_release(&st);
+		pipeline_stamp_release(&st);
 		write_file("mid.txt", "changed\n");
-		ok(pl_chain_stamp(&pl, 0, &back, &cache, &st) == 0, "stamp again");
-		why = pl_stamp_reason(&pl, 0, &back, r, &st, buf, sizeof buf);
+		ok(pipeline_chain_stamp(&pl, 0, &back, &cache, &st) == 0, "stamp again");
+		why = pipeline_stamp_reason(&pl, 0, &back, r, &st, buf, sizeof buf);
 		is_str(why, "input mid.txt changed", "a changed input");
-		pl_stamp_release(&st);
-		pl_stamp_release(&back);
-		is_int(pl_stamp_read("absent.stamp", &back), 1, "no stamp");
+		pipeline_stamp_release(&st);
+		pipeline_stamp_release(&back);
+		is_int(pipeline_stamp_read("absent.stamp", &back), 1, "no stamp");
 		write_file("bad.stamp", "loam-stamp 1\nkey 12\nnonsense\n");
-		is_int(pl_stamp_read("bad.stamp", &back), -1, "a bad stamp");
+		is_int(pipeline_stamp_read("bad.stamp", &back), -1, "a bad stamp");
 		is_str(loam_error(), "bad.stamp:3: not a stamp line", "its message");
-		pl_hash_cache_free(cache);
+		pipeline_hash_cache_free(cache);
 	}
 	pipeline_release(&pl);
 
@@ -246,22 +246,22 @@ main(void)
 		write_file("bin/cat", "#!/bin/sh\n");
 		write_file("bin/tr", "#!/bin/sh\n");
 		chmod("bin/cat", 0755);
-		f = pl_find_program("cat", "bin");
+		f = pipeline_find_program("cat", "bin");
 		is_str(f, "bin/cat", "a program beside wins over PATH");
 		free(f);
-		f = pl_find_program("tr", "bin");
+		f = pipeline_find_program("tr", "bin");
 		ok(f && strcmp(f, "bin/tr") != 0 && strchr(f, '/'),
 		    "not executable beside: PATH's (%s)", f ? f : "NULL");
 		free(f);
-		f = pl_find_program("sort", "bin");
+		f = pipeline_find_program("sort", "bin");
 		ok(f && strcmp(f, "bin/sort") != 0, "a directory beside: PATH's (%s)",
 		    f ? f : "NULL");
 		free(f);
-		f = pl_find_program("cat", NULL);
+		f = pipeline_find_program("cat", NULL);
 		ok(f && strcmp(f, "bin/cat") != 0, "no directory: PATH's (%s)", f ? f : "NULL");
 		free(f);
-		ok(pl_find_program("loam-no-such-program", "bin") == NULL, "none anywhere");
-		f = pl_find_program("./bin/cat", "/nonexistent");
+		ok(pipeline_find_program("loam-no-such-program", "bin") == NULL, "none anywhere");
+		f = pipeline_find_program("./bin/cat", "/nonexistent");
 		is_str(f, "./bin/cat", "a name with a slash is itself");
 		free(f);
 		unlink("bin/cat");

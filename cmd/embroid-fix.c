@@ -437,14 +437,24 @@ six_digits(double v)
 	return strtod(num, NULL);
 }
 
+/* The array built in value mode since recw_begin_value(), as field key. */
+static void
+set_array(struct recw *w, struct rec *r, const char *key)
+{
+	const char *text;
+	size_t len;
+
+	recw_close(w);
+	text = recw_text(w, &len);
+	if (!text || rec_set_raw(r, key, text, len) != 0)
+		die("%s", loam_error());
+}
+
 /* --explain's fields of row i: the smoothed votes, and the accuracies
  * (one array, or one per class). */
 static void
 explain_row(struct recw *w, struct rec *r, const struct embroid *e, size_t i, int classes)
 {
-	const char *text;
-	size_t len;
-
 	recw_begin_value(w);
 	recw_array(w, NULL);
 	for (size_t q = 0; q < e->problems; q++) {
@@ -457,24 +467,20 @@ explain_row(struct recw *w, struct rec *r, const struct embroid *e, size_t i, in
 		if (classes)
 			recw_close(w);
 	}
-	recw_close(w);
-	text = recw_text(w, &len);
-	if (!text || rec_set_raw(r, "embroid_smoothed", text, len) != 0)
-		die("%s", loam_error());
+	set_array(w, r, "embroid_smoothed");
 	recw_begin_value(w);
 	recw_array(w, NULL);
 	for (size_t q = 0; q < e->problems; q++) {
+		const double *acc = e->accuracy + q * e->width;
+
 		if (classes)
 			recw_array(w, NULL);
 		for (size_t j = 0; j < e->width; j++)
-			recw_double(w, NULL, six_digits(e->accuracy[q * e->width + j]));
+			recw_double(w, NULL, six_digits(acc[j]));
 		if (classes)
 			recw_close(w);
 	}
-	recw_close(w);
-	text = recw_text(w, &len);
-	if (!text || rec_set_raw(r, "embroid_accuracy", text, len) != 0)
-		die("%s", loam_error());
+	set_array(w, r, "embroid_accuracy");
 }
 
 /* Each record with its label, the label's posterior and with --explain

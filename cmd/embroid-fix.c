@@ -3,16 +3,14 @@
  * of neighbourhoods in several embedding spaces and a triplet label model
  * (Embroid, Guha et al., NeurIPS 2023); see embroid-fix(1).
  *
- * The smoothing rule is lib/embroid.c, the label model lib/labelmodel.c,
- * the neighbourhoods lib/knn.c over FAISS; this file reads the records
+ * The method is lib/method/embroid.c (the smoothing rule and the
+ * one-vs-all loop over the label model, lib/method/labelmodel.c), the
+ * neighbourhoods lib/base/knn.c over FAISS; this file reads the records
  * and the spaces, wires them together and reports.
  */
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <json-c/printbuf.h>
 
 #include "cli.h"
 #include "dense.h"
@@ -21,44 +19,52 @@
 #include "labelmodel.h"
 #include "npy.h"
 #include "rec.h"
-
-static const char usage[] =
-    "usage: embroid-fix [-q] --votes field [--zero-one | --classes k] [-e name=file]\n"
-    "                   [--embed-field name] [--neighbors name=file] [-k k]\n"
-    "                   [--metric cosine|l2|ip] [--index flat|spec]\n"
-    "                   [--thresholds t+,t-[;t+,t-...]] [--class-balance p|estimate]\n"
-    "                   [--min-z z] [--reference] [--explain] [--gold field]\n"
-    "                   [-t threads] [-o file] [file]\n";
-static const char help[] =
-    "Correct votes by kNN consistency across embedding spaces (Embroid).\n"
-    "  --votes FIELD          per-source votes: an array (or one number) in {-1,0,+1}\n"
-    "  --zero-one             votes and output are 0/1 (null abstains)\n"
-    "  --classes K            votes are classes 0..K-1 (null or -1 abstains); one-vs-all\n"
-    "  -e NAME=FILE           an embedding space: .npy or safetensors, row i = record i\n"
-    "  --embed-field NAME     an embedding space from the records' own arrays\n"
-    "  --neighbors NAME=FILE  precomputed neighbour ids (.npy, n x c int64)\n"
-    "  -k K                   neighbours (default 10)\n"
-    "  --metric M             cosine (default), l2 or ip\n"
-    "  --index SPEC           flat (default, exact) or a FAISS index_factory string\n"
-    "  --thresholds T         t+,t- for every source, or t+,t-;t+,t-;... per source\n"
-    "                         (default: each source's share of positive votes)\n"
-    "  --class-balance P      P(y = +1): a number, or estimate (default 0.5)\n"
-    "  --min-z Z              skip a triplet whose |M_jk| is within Z standard\n"
-    "                         errors of 0 (default 2; 0: only M_jk = 0)\n"
-    "  --reference            FlyingSquid's label model with its defects, as the\n"
-    "                         reference runs it\n"
-    "  --explain              add the smoothed votes and the sources' accuracies\n"
-    "  --gold FIELD           report accuracy and macro-F1 before and after\n"
-    "  -t, --threads N        threads for FAISS and OpenBLAS\n"
-    "  -o, --output FILE      write to FILE atomically\n"
-    "  -q, --quiet            no summary on stderr\n"
-    "  -h, --help             this help\n"
-    "  -V, --version          print the version\n";
+#include "recw.h"
+#include "stream.h"
 
 enum {
-	OPT_VOTES = 256, OPT_ZERO_ONE, OPT_CLASSES, OPT_EMBED_FIELD, OPT_NEIGHBORS,
-	OPT_METRIC, OPT_INDEX, OPT_THRESHOLDS, OPT_CLASS_BALANCE, OPT_EXPLAIN, OPT_GOLD,
-	OPT_MIN_Z, OPT_REFERENCE,
+	OPT_VOTES = CLI_LONG, OPT_ZERO_ONE, OPT_CLASSES, OPT_EMBED_FIELD, OPT_NEIGHBORS,
+	OPT_METRIC, OPT_INDEX, OPT_THRESHOLDS, OPT_CLASS_BALANCE, OPT_MIN_Z, OPT_REFERENCE,
+	OPT_EXPLAIN, OPT_GOLD,
+};
+
+static const struct cli_option options[] = {
+	{ OPT_VOTES, "votes", "field", "FIELD",
+	    "per-source votes: an array (or one number) in {-1,0,+1}" },
+	{ OPT_ZERO_ONE, "zero-one", NULL, NULL, "votes and output are 0/1 (null abstains)" },
+	{ OPT_CLASSES, "classes", "k", "K",
+	    "votes are classes 0..K-1 (null or -1 abstains); one-vs-all" },
+	{ 'e', "embedding", "name=file", "NAME=FILE",
+	    "an embedding space: .npy or safetensors, row i = record i" },
+	{ OPT_EMBED_FIELD, "embed-field", "name", "NAME",
+	    "an embedding space from the records' own arrays" },
+	{ OPT_NEIGHBORS, "neighbors", "name=file", "NAME=FILE",
+	    "precomputed neighbour ids (.npy, n x c int64)" },
+	{ 'k', NULL, "k", "K", "neighbours (default 10)" },
+	{ OPT_METRIC, "metric", "cosine|l2|ip", "M", "cosine (default), l2 or ip" },
+	{ OPT_INDEX, "index", "flat|spec", "SPEC",
+	    "flat (default, exact) or a FAISS index_factory string" },
+	{ OPT_THRESHOLDS, "thresholds", "t+,t-[;t+,t-...]", "T",
+	    "t+,t- for every source, or t+,t-;t+,t-;... per source\n"
+	    "                      (default: each source's share of positive votes)" },
+	{ OPT_CLASS_BALANCE, "class-balance", "p|estimate", "P",
+	    "P(y = +1): a number, or estimate (default 0.5)" },
+	{ OPT_MIN_Z, "min-z", "z", "Z",
+	    "skip a triplet whose |M_jk| is within Z standard\n"
+	    "                      errors of 0 (default 2; 0: only M_jk = 0)" },
+	{ OPT_REFERENCE, "reference", NULL, NULL,
+	    "FlyingSquid's label model with its defects, as the\n"
+	    "                      reference runs it" },
+	{ OPT_EXPLAIN, "explain", NULL, NULL, "add the smoothed votes and the sources' accuracies" },
+	{ OPT_GOLD, "gold", "field", "FIELD", "report accuracy and macro-F1 before and after" },
+	{ 't', "threads", "threads", "N", "threads for FAISS and OpenBLAS" },
+	{ 'o', "output", "file", "FILE", "write to FILE atomically" },
+	{ 'q', "quiet", NULL, NULL, "no summary on stderr" },
+	CLI_OPTIONS_END
+};
+static const struct cli_spec spec = {
+	NULL, "[file]", "Correct votes by kNN consistency across embedding spaces (Embroid).",
+	options, NULL
 };
 
 enum space_kind { SPACE_FILE, SPACE_FIELD, SPACE_NEIGHBORS };
@@ -72,121 +78,134 @@ struct space {
 	size_t ncols;
 };
 
+/* What the options ask for. */
+struct settings {
+	const char *votes_field, *gold_field, *index, *thresholds, *metric_name;
+	int k, zero_one, classes, explain, reference;
+	double min_z;		/* -1: the label model's default */
+	double class_balance;
+	enum knn_metric metric;
+	int metric_flags;
+	struct space *sp;	/* nsp spaces, owned */
+	size_t nsp;
+};
+
+/* The records as read, for the one pass over them all that Embroid needs. */
 struct rows {
+	const struct settings *st;
+	struct space *sp;	/* st's spaces: fields are filled as rows come */
 	char **line;		/* compact record text, owned */
 	size_t n, cap;
-	int8_t *votes;		/* n x m raw votes as read (see vote_code) */
+	int8_t *votes;		/* n x m raw votes as read (see read_vote) */
 	size_t m;
 	int *gold;		/* n, or NULL */
 };
 
 /* Votes are kept as int8: -1/0/+1 in binary mode; in multiclass mode the
  * class, or -1 for an abstain. */
-
 static int
-read_vote(json_object *v, int zero_one, int classes, int8_t *out, const char *where, size_t j)
+read_vote(struct rec *r, json_object *v, const struct settings *st, int8_t *out, size_t j)
 {
 	double d;
 
 	if (!v) {
-		*out = classes ? -1 : 0;	/* null abstains */
+		*out = st->classes ? -1 : 0;	/* null abstains */
 		return 0;
 	}
 	if (rec_json_double(v, "votes", &d) != 0 || d != floor(d))
-		return loam_seterr("%s: vote %zu is not an integer", where, j);
-	if (classes) {
-		if (d < -1 || d >= classes)
-			return loam_seterr("%s: vote %zu: %g is not a class in [0, %d) or -1",
-			    where, j, d, classes);
-	} else if (zero_one) {
+		return rec_errorf(r, "vote %zu is not an integer", j);
+	if (st->classes) {
+		if (d < -1 || d >= st->classes)
+			return rec_errorf(r, "vote %zu: %g is not a class in [0, %d) or -1",
+			    j, d, st->classes);
+	} else if (st->zero_one) {
 		if (d != 0 && d != 1)
-			return loam_seterr("%s: vote %zu: %g is not 0 or 1", where, j, d);
+			return rec_errorf(r, "vote %zu: %g is not 0 or 1", j, d);
 		d = 2 * d - 1;
 	} else if (d < -1 || d > 1) {
-		return loam_seterr("%s: vote %zu: %g is not -1, 0 or +1", where, j, d);
+		return rec_errorf(r, "vote %zu: %g is not -1, 0 or +1", j, d);
 	}
 	*out = (int8_t)d;
 	return 0;
 }
 
-static void
-read_rows(struct rows *rw, const char *path, const char *votes_field, int zero_one,
-    int classes, const char *gold_field, struct space *sp, size_t nsp)
+static int
+read_gold(struct rec *r, const struct settings *st, int *out)
 {
-	struct rec_reader rd;
-	struct rec *r;
-	int rc;
+	int64_t g;
 
-	if (rec_reader_open(&rd, path) != 0)
-		die("%s", loam_error());
-	while ((rc = rec_next(&rd, &r)) != 0) {
-		json_object *v;
-		const char *text;
-		size_t len, m;
+	if (rec_get_int(r, st->gold_field, &g) != REC_OK)
+		return rec_errorf(r, "field '%s': expected an integer label", st->gold_field);
+	if (!st->classes && !st->zero_one && g != -1 && g != 1)
+		return rec_errorf(r, "field '%s': %lld is not -1 or +1", st->gold_field,
+		    (long long)g);
+	if (st->zero_one && g != 0 && g != 1)
+		return rec_errorf(r, "field '%s': %lld is not 0 or 1", st->gold_field,
+		    (long long)g);
+	*out = st->zero_one ? (int)(2 * g - 1) : (int)g;
+	return 0;
+}
 
-		if (rc < 0)
-			die("%s", loam_error());
-		rc = rec_get(r, votes_field, &v);
-		if (rc != REC_OK)
-			die("%s: field '%s' missing", rec_where(r), votes_field);
-		m = v && json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 1;
-		if (rw->n == 0)
-			rw->m = m;
-		else if (m != rw->m)
-			die("%s: %zu votes, the first record has %zu", rec_where(r), m, rw->m);
-		if (rw->n == rw->cap) {
-			rw->cap = rw->cap ? rw->cap * 2 : 1024;
-			rw->line = xreallocarray(rw->line, rw->cap, sizeof *rw->line);
-			rw->votes = xreallocarray(rw->votes, rw->cap, rw->m);
-			if (gold_field)
-				rw->gold = xreallocarray(rw->gold, rw->cap, sizeof *rw->gold);
-		}
-		for (size_t j = 0; j < m; j++) {
-			json_object *e = m == 1 && !(v && json_object_is_type(v, json_type_array)) ?
-			    v : json_object_array_get_idx(v, j);
+/* A space given as a field: this record's array, row rw->n. */
+static int
+read_field_space(struct rec *r, struct rows *rw, struct space *sp)
+{
+	size_t n;
 
-			if (read_vote(e, zero_one, classes, &rw->votes[rw->n * m + j],
-			    rec_where(r), j) != 0)
-				die("%s", loam_error());
-		}
-		if (gold_field) {
-			int64_t g;
+	if (rec_get_array_len(r, sp->name, &n) != REC_OK)
+		return rec_errorf(r, "field '%s': expected an array of numbers", sp->name);
+	if (rw->n == 0)
+		sp->d = n;
+	else if (n != sp->d)
+		return rec_errorf(r, "field '%s': %zu numbers, the first record has %zu",
+		    sp->name, n, sp->d);
+	sp->x = xreallocarray(sp->x, rw->cap * sp->d, sizeof *sp->x);
+	if (rec_get_floats(r, sp->name, sp->x + rw->n * sp->d, sp->d, &n) != REC_OK)
+		return rec_errorf(r, "%s", loam_error());
+	return 0;
+}
 
-			if (rec_get_int(r, gold_field, &g) != REC_OK)
-				die("%s: field '%s': expected an integer label", rec_where(r), gold_field);
-			if (!classes && !zero_one && g != -1 && g != 1)
-				die("%s: field '%s': %lld is not -1 or +1", rec_where(r), gold_field,
-				    (long long)g);
-			if (zero_one && g != 0 && g != 1)
-				die("%s: field '%s': %lld is not 0 or 1", rec_where(r), gold_field,
-				    (long long)g);
-			rw->gold[rw->n] = zero_one ? (int)(2 * g - 1) : (int)g;
-		}
-		for (size_t s = 0; s < nsp; s++) {
-			size_t n;
+/* stream_fn: one record's votes, gold label and field spaces, and its text. */
+static int
+read_row(struct rec *r, void *arg)
+{
+	struct rows *rw = arg;
+	const struct settings *st = rw->st;
+	json_object *v;
+	const char *text;
+	size_t len, m;
+	int is_array;
 
-			if (sp[s].kind != SPACE_FIELD)
-				continue;
-			rc = rec_get_array_len(r, sp[s].name, &n);
-			if (rc != REC_OK)
-				die("%s: field '%s': expected an array of numbers", rec_where(r),
-				    sp[s].name);
-			if (rw->n == 0)
-				sp[s].d = n;
-			else if (n != sp[s].d)
-				die("%s: field '%s': %zu numbers, the first record has %zu",
-				    rec_where(r), sp[s].name, n, sp[s].d);
-			sp[s].x = xreallocarray(sp[s].x, rw->cap * sp[s].d, sizeof *sp[s].x);
-			if (rec_get_floats(r, sp[s].name, sp[s].x + rw->n * sp[s].d, sp[s].d, &n) != REC_OK)
-				die("%s: %s", rec_where(r), loam_error());
-		}
-		text = rec_to_string(r, &len);
-		rw->line[rw->n] = xmalloc(len + 1);
-		memcpy(rw->line[rw->n], text, len);
-		rw->line[rw->n][len] = '\0';
-		rw->n++;
+	if (rec_get(r, st->votes_field, &v) != REC_OK)
+		return rec_errorf(r, "field '%s' missing", st->votes_field);
+	is_array = v && json_object_is_type(v, json_type_array);
+	m = is_array ? json_object_array_length(v) : 1;
+	if (rw->n == 0)
+		rw->m = m;
+	else if (m != rw->m)
+		return rec_errorf(r, "%zu votes, the first record has %zu", m, rw->m);
+	if (rw->n == rw->cap) {
+		rw->cap = rw->cap ? rw->cap * 2 : 1024;
+		rw->line = xreallocarray(rw->line, rw->cap, sizeof *rw->line);
+		rw->votes = xreallocarray(rw->votes, rw->cap, rw->m);
+		if (st->gold_field)
+			rw->gold = xreallocarray(rw->gold, rw->cap, sizeof *rw->gold);
 	}
-	rec_reader_close(&rd);
+	for (size_t j = 0; j < m; j++)
+		if (read_vote(r, is_array ? json_object_array_get_idx(v, j) : v, st,
+		    &rw->votes[rw->n * m + j], j) != 0)
+			return -1;
+	if (st->gold_field && read_gold(r, st, &rw->gold[rw->n]) != 0)
+		return -1;
+	for (size_t s = 0; s < st->nsp; s++)
+		if (rw->sp[s].kind == SPACE_FIELD && read_field_space(r, rw, &rw->sp[s]) != 0)
+			return -1;
+	text = rec_to_string(r, &len);
+	rw->line[rw->n] = xmalloc(len + 1);
+	memcpy(rw->line[rw->n], text, len);
+	rw->line[rw->n][len] = '\0';
+	rw->n++;
+	return 0;
 }
 
 /* An embedding or neighbour file into the space; its rows must match. */
@@ -219,8 +238,7 @@ load_space(struct space *sp, size_t n)
 }
 
 static void
-neighbours(struct space *sp, size_t n, int k, const char *index, enum knn_metric metric,
-    int flags)
+neighbours(struct space *sp, size_t n, const struct settings *st)
 {
 	struct knn *kn;
 	float *dist;
@@ -231,19 +249,17 @@ neighbours(struct space *sp, size_t n, int k, const char *index, enum knn_metric
 			die("%s: row %zu: a value is not a finite number", sp->name, i / sp->d);
 	if (sp->d > 1u << 30)
 		die("%s: %zu dimensions", sp->name, sp->d);
-	kn = knn_new((int)sp->d, index, metric, flags);
+	kn = knn_new((int)sp->d, st->index, st->metric, st->metric_flags);
 	if (!kn)
 		die("%s: %s", sp->name, loam_error());
-	/* The index is freed before die(): nothing else points at it, so
-	 * LeakSanitizer would report FAISS's training buffers (an IVF
-	 * with too few points fails in knn_add). */
+	/* An IVF with too few points fails here, in FAISS's training. */
 	if (knn_add(kn, sp->x, n) != 0) {
 		knn_free(kn);
 		die("%s: %s", sp->name, loam_error());
 	}
 	/* One more than k: the query itself is among its own neighbours
 	 * (the smoothing drops it by id, wherever it ranks). */
-	sp->ncols = (size_t)k + 1 < n ? (size_t)k + 1 : n;
+	sp->ncols = (size_t)st->k + 1 < n ? (size_t)st->k + 1 : n;
 	sp->nbr = xreallocarray(NULL, n * sp->ncols, sizeof *sp->nbr);
 	dist = xreallocarray(NULL, n * sp->ncols, sizeof *dist);
 	rc = knn_search(kn, sp->x, n, (int)sp->ncols, dist, sp->nbr);
@@ -279,404 +295,317 @@ parse_thresholds(const char *arg, size_t m, double *tp, double *tn)
 	free(copy);
 }
 
-/* Macro-F1 over the classes present in gold or pred (binary: -1, +1). */
-static double
-macro_f1(const int *gold, const int *pred, size_t n, int classes)
-{
-	int lo = classes ? 0 : -1, hi = classes ? classes - 1 : 1;
-	double sum = 0;
-	int seen = 0;
-
-	for (int c = lo; c <= hi; c++) {
-		size_t tp = 0, fp = 0, fn = 0;
-
-		if (!classes && c == 0)
-			continue;
-		for (size_t i = 0; i < n; i++) {
-			tp += pred[i] == c && gold[i] == c;
-			fp += pred[i] == c && gold[i] != c;
-			fn += pred[i] != c && gold[i] == c;
-		}
-		if (tp + fp + fn == 0)
-			continue;
-		sum += 2.0 * tp / (2.0 * tp + fp + fn);
-		seen++;
-	}
-	return seen ? sum / seen : 0;
-}
-
-/* The original prediction: the sources' majority (binary) or plurality
- * (classes); 0 or -1 when none or tied. */
-static int
-original_vote(const int8_t *v, size_t m, int classes)
-{
-	if (!classes) {
-		int s = 0;
-
-		for (size_t j = 0; j < m; j++)
-			s += v[j];
-		return s > 0 ? 1 : s < 0 ? -1 : 0;
-	}
-	int best = -1, bestn = 0, tie = 0;
-	for (int c = 0; c < classes; c++) {
-		int cnt = 0;
-
-		for (size_t j = 0; j < m; j++)
-			cnt += v[j] == c;
-		if (cnt > bestn)
-			best = c, bestn = cnt, tie = 0;
-		else if (cnt == bestn && cnt > 0)
-			tie = 1;
-	}
-	return tie ? -1 : best;
-}
-
-/* Append ,"key":value to a record's compact text (rec keeps the rest). */
+/* -e, --neighbors (name=file) or --embed-field (name): one more space. */
 static void
-write_record(FILE *fp, const char *outname, const char *line, struct printbuf *extra)
+add_space(struct settings *st, int opt, const char *arg)
 {
-	struct rec *r = rec_parse(line, strlen(line), "output", 0);
-	json_object *add;
-	const char *s;
+	const char *eq = strchr(arg, '=');
+	struct space *sp;
+
+	st->sp = xreallocarray(st->sp, st->nsp + 1, sizeof *st->sp);
+	sp = &st->sp[st->nsp++];
+	memset(sp, 0, sizeof *sp);
+	sp->name = xstrdup(arg);
+	if (opt == OPT_EMBED_FIELD) {
+		sp->kind = SPACE_FIELD;
+		return;
+	}
+	if (!eq || eq == arg || !eq[1])
+		usage_error("%s: '%s' is not name=file", opt == 'e' ? "-e" : "--neighbors", arg);
+	sp->kind = opt == 'e' ? SPACE_FILE : SPACE_NEIGHBORS;
+	sp->name[eq - arg] = '\0';
+	sp->path = xstrdup(eq + 1);
+}
+
+static void
+parse_options(struct cli_opts *o, int argc, char *argv[], struct settings *st)
+{
+	const char *arg;
+	int c;
+
+	memset(st, 0, sizeof *st);
+	st->k = 10;
+	st->metric_name = "cosine";
+	st->min_z = -1;
+	st->class_balance = 0.5;
+	cli_begin(o, argc, argv, &spec, CLI_BLAS);
+	while ((c = cli_next(o, &arg)) != -1) {
+		switch (c) {
+		case OPT_VOTES: st->votes_field = arg; break;
+		case OPT_ZERO_ONE: st->zero_one = 1; break;
+		case OPT_CLASSES:
+			st->classes = (int)cli_parse_u64("--classes", arg, 2, 127);
+			break;
+		case 'e':
+		case OPT_NEIGHBORS:
+		case OPT_EMBED_FIELD: add_space(st, c, arg); break;
+		case 'k': st->k = (int)cli_parse_u64("-k", arg, 1, 100000); break;
+		case OPT_METRIC: st->metric_name = arg; break;
+		case OPT_INDEX: st->index = strcmp(arg, "flat") == 0 ? NULL : arg; break;
+		case OPT_THRESHOLDS: st->thresholds = arg; break;
+		case OPT_CLASS_BALANCE:
+			st->class_balance = strcmp(arg, "estimate") == 0 ? LABELMODEL_ESTIMATE :
+			    cli_parse_double("--class-balance", arg, 1e-6, 1 - 1e-6);
+			break;
+		case OPT_EXPLAIN: st->explain = 1; break;
+		case OPT_GOLD: st->gold_field = arg; break;
+		case OPT_MIN_Z: st->min_z = cli_parse_double("--min-z", arg, 0, 1e6); break;
+		case OPT_REFERENCE: st->reference = 1; break;
+		}
+	}
+	if (!st->votes_field)
+		usage_error("--votes is required");
+	if (!st->nsp)
+		usage_error("no embedding space: give -e, --embed-field or --neighbors");
+	if (st->zero_one && st->classes)
+		usage_error("--zero-one and --classes exclude each other");
+	/* The reference's label model averages every triplet: a threshold
+	 * given with it would be silently ignored. */
+	if (st->reference && st->min_z >= 0)
+		usage_error("--min-z and --reference exclude each other");
+	if (o->argc > 1)
+		usage_error("one input file at most");
+	if (knn_metric_parse(st->metric_name, &st->metric, &st->metric_flags) != 0)
+		usage_error("--metric: '%s' is not cosine, l2 or ip", st->metric_name);
+}
+
+/* Every space's neighbour ids: loaded, or searched with FAISS. */
+static void
+find_neighbours(const struct settings *st, size_t n)
+{
+	for (size_t s = 0; s < st->nsp; s++) {
+		struct space *sp = &st->sp[s];
+
+		if (sp->kind != SPACE_FIELD)
+			load_space(sp, n);
+		if (sp->kind != SPACE_NEIGHBORS)
+			neighbours(sp, n, st);
+		if (sp->ncols < 2 || (size_t)st->k > sp->ncols)
+			die("%s: %zu neighbour columns, -k %d needs more", sp->name, sp->ncols,
+			    st->k);
+	}
+}
+
+/* Embroid over the rows, with the options' thresholds and label model. */
+static void
+run_embroid(const struct settings *st, const struct rows *rw, struct embroid *e)
+{
+	struct labelmodel_opts lo;
+	struct embroid_opts eo = { 0 };
+	const int64_t **nb = xcalloc(st->nsp, sizeof *nb);
+	size_t *ncols = xcalloc(st->nsp, sizeof *ncols);
+	double *tp = NULL, *tn = NULL;
+
+	if (st->reference)
+		labelmodel_opts_reference(&lo);
+	else
+		labelmodel_opts_default(&lo);
+	lo.class_balance = st->class_balance;
+	lo.tie = LABELMODEL_TIE_NEGATIVE;	/* the reference's rule */
+	if (st->min_z >= 0)
+		lo.min_z = st->min_z;
+	if (st->thresholds) {
+		tp = xcalloc(rw->m, sizeof *tp);
+		tn = xcalloc(rw->m, sizeof *tn);
+		parse_thresholds(st->thresholds, rw->m, tp, tn);
+	}
+	eo.classes = st->classes;
+	eo.k = (size_t)st->k;
+	eo.tau_pos = tp;
+	eo.tau_neg = tn;
+	eo.model = &lo;
+	eo.keep_matrix = st->explain;
+	for (size_t s = 0; s < st->nsp; s++) {
+		nb[s] = st->sp[s].nbr;
+		ncols[s] = st->sp[s].ncols;
+	}
+	if (embroid_run(e, &eo, rw->votes, rw->n, rw->m, nb, ncols, st->nsp) != 0)
+		die("%s", loam_error());
+	free(tp);
+	free(tn);
+	free(nb);
+	free(ncols);
+}
+
+/* An accuracy as --explain has always shown it: 6 significant digits. */
+static double
+six_digits(double v)
+{
+	char num[32];
+
+	snprintf(num, sizeof num, "%.6g", v);
+	return strtod(num, NULL);
+}
+
+/* The array built in value mode since recw_begin_value(), as field key. */
+static void
+set_array(struct recw *w, struct rec *r, const char *key)
+{
+	const char *text;
 	size_t len;
 
-	/* The extra fields come as a JSON object text; add each to the
-	 * record so that an existing field of that name is replaced. */
-	if (!r || !(add = json_tokener_parse(extra->buf)))
-		die("internal: cannot rebuild a record");
-	json_object_object_foreach(add, key, val)
-		rec_set_json(r, key, json_object_get(val));
-	json_object_put(add);
-	s = rec_to_string(r, &len);
-	if (fwrite(s, 1, len, fp) != len || putc('\n', fp) == EOF)
-		cli_write_failed(outname);
-	rec_free(r);
+	recw_close(w);
+	text = recw_text(w, &len);
+	if (!text || rec_set_raw(r, key, text, len) != 0)
+		die("%s", loam_error());
+}
+
+/* --explain's fields of row i: the smoothed votes, and the accuracies
+ * (one array, or one per class). */
+static void
+explain_row(struct recw *w, struct rec *r, const struct embroid *e, size_t i, int classes)
+{
+	recw_begin_value(w);
+	recw_array(w, NULL);
+	for (size_t q = 0; q < e->problems; q++) {
+		const int8_t *row = e->matrix + q * e->n * e->width + i * e->width;
+
+		if (classes)
+			recw_array(w, NULL);
+		for (size_t j = e->m; j < e->width; j++)
+			recw_int(w, NULL, row[j]);
+		if (classes)
+			recw_close(w);
+	}
+	set_array(w, r, "embroid_smoothed");
+	recw_begin_value(w);
+	recw_array(w, NULL);
+	for (size_t q = 0; q < e->problems; q++) {
+		const double *acc = e->accuracy + q * e->width;
+
+		if (classes)
+			recw_array(w, NULL);
+		for (size_t j = 0; j < e->width; j++)
+			recw_double(w, NULL, six_digits(acc[j]));
+		if (classes)
+			recw_close(w);
+	}
+	set_array(w, r, "embroid_accuracy");
+}
+
+/* Each record with its label, the label's posterior and with --explain
+ * the smoothed votes and the accuracies. */
+static void
+write_records(FILE *fp, const char *name, const struct settings *st, const struct rows *rw,
+    const struct embroid *e)
+{
+	struct recw w;
+
+	recw_init(&w, fp, name);
+	for (size_t i = 0; i < rw->n; i++) {
+		struct rec *r = rec_parse(rw->line[i], strlen(rw->line[i]), "output", 0);
+
+		if (!r)
+			die("internal: cannot rebuild a record");
+		if (rec_set_int(r, "embroid", st->zero_one ? (e->label[i] + 1) / 2 : e->label[i])
+		    != 0 || rec_set_double(r, "embroid_p", e->label_p[i]) != 0)
+			die("%s", loam_error());
+		if (st->explain)
+			explain_row(&w, r, e, i, st->classes);
+		recw_rec(&w, r);
+		rec_free(r);
+	}
+	recw_release(&w);
+}
+
+/* The summary on stderr: counts, times, flips, accuracies, and with
+ * --gold the scores before and after. */
+static void
+report(const struct settings *st, const struct rows *rw, const struct embroid *e,
+    double t_knn, double t_rest)
+{
+	size_t n = rw->n, m = rw->m, nsp = st->nsp, flipped = 0;
+	int *before = xcalloc(n, sizeof *before);
+
+	for (size_t i = 0; i < n; i++) {
+		before[i] = embroid_majority(rw->votes + i * m, m, st->classes);
+		flipped += before[i] != e->label[i];
+	}
+	note("%zu rows, %zu source%s, %zu space%s: knn %.3f s, rest %.3f s; flipped %zu of %zu",
+	    n, m, m == 1 ? "" : "s", nsp, nsp == 1 ? "" : "s", t_knn, t_rest, flipped, n);
+	for (size_t q = 0; q < e->problems; q++) {
+		char line[4096];
+		size_t at = 0;
+
+		for (size_t j = 0; j < e->width && at + 32 < sizeof line; j++)
+			at += (size_t)snprintf(line + at, sizeof line - at, " %.4f",
+			    e->accuracy[q * e->width + j]);
+		if (st->classes)
+			note("class %zu: estimated accuracies (votes, then smoothed by space):%s", q, line);
+		else
+			note("estimated accuracies (votes, then smoothed by space):%s", line);
+	}
+	if (st->gold_field) {
+		size_t right0 = 0, right1 = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			right0 += before[i] == rw->gold[i];
+			right1 += e->label[i] == rw->gold[i];
+		}
+		note("gold: accuracy %.4f -> %.4f, macro-F1 %.4f -> %.4f",
+		    (double)right0 / n, (double)right1 / n,
+		    embroid_macro_f1(rw->gold, before, n, st->classes),
+		    embroid_macro_f1(rw->gold, e->label, n, st->classes));
+	}
+	free(before);
+}
+
+static void
+release(struct settings *st, struct rows *rw)
+{
+	for (size_t s = 0; s < st->nsp; s++) {
+		free(st->sp[s].name);
+		free(st->sp[s].path);
+		free(st->sp[s].x);
+		free(st->sp[s].nbr);
+	}
+	free(st->sp);
+	for (size_t i = 0; i < rw->n; i++)
+		free(rw->line[i]);
+	free(rw->line);
+	free(rw->votes);
+	free(rw->gold);
 }
 
 int
 main(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "votes", required_argument, NULL, OPT_VOTES },
-		{ "zero-one", no_argument, NULL, OPT_ZERO_ONE },
-		{ "classes", required_argument, NULL, OPT_CLASSES },
-		{ "embedding", required_argument, NULL, 'e' },
-		{ "embed-field", required_argument, NULL, OPT_EMBED_FIELD },
-		{ "neighbors", required_argument, NULL, OPT_NEIGHBORS },
-		{ "metric", required_argument, NULL, OPT_METRIC },
-		{ "index", required_argument, NULL, OPT_INDEX },
-		{ "thresholds", required_argument, NULL, OPT_THRESHOLDS },
-		{ "class-balance", required_argument, NULL, OPT_CLASS_BALANCE },
-		{ "explain", no_argument, NULL, OPT_EXPLAIN },
-		{ "gold", required_argument, NULL, OPT_GOLD },
-		{ "min-z", required_argument, NULL, OPT_MIN_Z },
-		{ "reference", no_argument, NULL, OPT_REFERENCE },
-		CLI_COMMON_LONGOPTS,
-	};
 	struct cli_opts o;
-	/* Static: die() can end the run at any point, and LeakSanitizer must
-	 * still find these reachable (as locals they were, or were not,
-	 * depending on what a register held: a flaky report). */
-	static struct space *sp;
-	static struct rows rw;
-	size_t nsp = 0, n, m, E, width;
-	const char *votes_field = NULL, *gold_field = NULL, *index = NULL, *thresholds = NULL;
-	const char *metric_name = "cosine";
-	enum knn_metric metric;
-	int c, k = 10, zero_one = 0, classes = 0, explain = 0, metric_flags;
-	int reference = 0;
-	double min_z = -1;	/* -1: the label model's default */
-	double class_balance = 0.5, t0, t_knn = 0, t_rest;
-	static int8_t *bin, *L;
-	static double *tp, *tn, *proba, *best_p, *acc;
-	static int *label, *before;
-	static struct labelmodel lm;
-	struct labelmodel_opts lo;
-	struct printbuf *extra = printbuf_new();
+	struct settings st;
+	struct rows rw = { 0 };
+	struct embroid e = { 0 };
+	struct stream s;
 	struct cli_out out;
 	FILE *fp;
-	size_t flipped = 0, problems;
+	double t0, t_knn;
 
-	cli_init(&o, argc, argv, usage, help, CLI_BLAS);
-	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS("e:k:"), longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_VOTES: votes_field = optarg; break;
-		case OPT_ZERO_ONE: zero_one = 1; break;
-		case OPT_CLASSES:
-			classes = (int)cli_parse_u64("--classes", optarg, 2, 127);
-			break;
-		case 'e':
-		case OPT_NEIGHBORS:
-		case OPT_EMBED_FIELD: {
-			char *eq = strchr(optarg, '=');
-
-			sp = xreallocarray(sp, nsp + 1, sizeof *sp);
-			memset(&sp[nsp], 0, sizeof *sp);
-			if (c == OPT_EMBED_FIELD) {
-				sp[nsp].kind = SPACE_FIELD;
-				sp[nsp].name = xstrdup(optarg);
-			} else {
-				if (!eq || eq == optarg || !eq[1])
-					usage_error("%s: '%s' is not name=file",
-					    c == 'e' ? "-e" : "--neighbors", optarg);
-				sp[nsp].kind = c == 'e' ? SPACE_FILE : SPACE_NEIGHBORS;
-				sp[nsp].name = xstrdup(optarg);
-				sp[nsp].name[eq - optarg] = '\0';
-				sp[nsp].path = xstrdup(eq + 1);
-			}
-			nsp++;
-			break;
-		}
-		case 'k':
-			k = (int)cli_parse_u64("-k", optarg, 1, 100000);
-			break;
-		case OPT_METRIC: metric_name = optarg; break;
-		case OPT_INDEX:
-			index = strcmp(optarg, "flat") == 0 ? NULL : optarg;
-			break;
-		case OPT_THRESHOLDS: thresholds = optarg; break;
-		case OPT_CLASS_BALANCE:
-			class_balance = strcmp(optarg, "estimate") == 0 ? LABELMODEL_ESTIMATE :
-			    cli_parse_double("--class-balance", optarg, 1e-6, 1 - 1e-6);
-			break;
-		case OPT_EXPLAIN: explain = 1; break;
-		case OPT_GOLD: gold_field = optarg; break;
-		case OPT_MIN_Z:
-			min_z = cli_parse_double("--min-z", optarg, 0, 1e6);
-			break;
-		case OPT_REFERENCE: reference = 1; break;
-		default:
-			cli_common_option(&o, c);
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (!votes_field)
-		usage_error("--votes is required");
-	if (!nsp)
-		usage_error("no embedding space: give -e, --embed-field or --neighbors");
-	if (zero_one && classes)
-		usage_error("--zero-one and --classes exclude each other");
-	/* The reference's label model averages every triplet: a threshold
-	 * given with it would be silently ignored. */
-	if (reference && min_z >= 0)
-		usage_error("--min-z and --reference exclude each other");
-	if (argc > 1)
-		usage_error("one input file at most");
-	if (knn_metric_parse(metric_name, &metric, &metric_flags) != 0)
-		usage_error("--metric: '%s' is not cosine, l2 or ip", metric_name);
-
-	read_rows(&rw, argc ? argv[0] : "-", votes_field, zero_one, classes, gold_field, sp, nsp);
-	n = rw.n;
-	m = rw.m;
-	E = nsp;
+	parse_options(&o, argc, argv, &st);
+	rw.st = &st;
+	rw.sp = st.sp;
+	stream_init(&s, &o);
+	stream_file(&s, o.argc ? o.argv[0] : "-", read_row, &rw);
+	stream_end(&s);
 	fp = cli_out_open(&out, o.output);
-	if (n == 0) {
+	if (rw.n == 0) {
 		/* No records: nothing to smooth, an empty output. */
 		cli_out_commit(&out);
-		for (size_t s = 0; s < nsp; s++) {
-			free(sp[s].name);
-			free(sp[s].path);
-			free(sp[s].x);
-		}
-		free(sp);
-		printbuf_free(extra);
+		release(&st, &rw);
 		return cli_exit();
 	}
-	if (n < 2)
-		die("%zu record: Embroid needs neighbours", n);
+	if (rw.n < 2)
+		die("%zu record: Embroid needs neighbours", rw.n);
 
 	t0 = cli_now();
-	for (size_t s = 0; s < nsp; s++) {
-		if (sp[s].kind == SPACE_FIELD)
-			;
-		else
-			load_space(&sp[s], n);
-		if (sp[s].kind != SPACE_NEIGHBORS)
-			neighbours(&sp[s], n, k, index, metric, metric_flags);
-		if (sp[s].ncols < 2 || (size_t)k > sp[s].ncols)
-			die("%s: %zu neighbour columns, -k %d needs more", sp[s].name, sp[s].ncols, k);
-	}
+	find_neighbours(&st, rw.n);
 	t_knn = cli_now() - t0;
-
-	/* Binary problems: one, or one per class (one-vs-all). */
 	t0 = cli_now();
-	problems = classes ? (size_t)classes : 1;
-	width = m * (E + 1);
-	bin = xmalloc(n * m);
-	L = xmalloc(n * width);
-	tp = xcalloc(m, sizeof *tp);
-	tn = xcalloc(m, sizeof *tn);
-	proba = xcalloc(n * problems, sizeof *proba);
-	acc = xcalloc(problems * width, sizeof *acc);
-	int8_t *smooth_keep = explain ? xmalloc(n * width * problems) : NULL;
-	const int64_t **nb = xcalloc(E, sizeof *nb);
-	size_t ncols = sp[0].ncols;
-
-	for (size_t s = 0; s < E; s++) {
-		nb[s] = sp[s].nbr;
-		if (sp[s].ncols < ncols)
-			ncols = sp[s].ncols;
-	}
-	/* Each space's matrix has its own width; the smoothing takes one
-	 * width, so copy to the narrowest when they differ. */
-	for (size_t s = 0; s < E; s++)
-		if (sp[s].ncols != ncols) {
-			int64_t *narrow = xmalloc(n * ncols * sizeof *narrow);
-
-			for (size_t i = 0; i < n; i++)
-				memcpy(narrow + i * ncols, sp[s].nbr + i * sp[s].ncols,
-				    ncols * sizeof *narrow);
-			free(sp[s].nbr);
-			sp[s].nbr = narrow;
-			sp[s].ncols = ncols;
-			nb[s] = narrow;
-		}
-	for (size_t q = 0; q < problems; q++) {
-		for (size_t i = 0; i < n * m; i++) {
-			int8_t v = rw.votes[i];
-
-			bin[i] = !classes ? v : v < 0 ? 0 : v == (int8_t)q ? 1 : -1;
-		}
-		if (thresholds)
-			parse_thresholds(thresholds, m, tp, tn);
-		else
-			embroid_default_thresholds(bin, n, m, tp, tn);
-		if (embroid_label_matrix(bin, n, m, nb, E, ncols, (size_t)k, tp, tn, L) != 0)
-			die("%s", loam_error());
-		if (smooth_keep)
-			memcpy(smooth_keep + q * n * width, L, n * width);
-		if (reference)
-			labelmodel_opts_reference(&lo);
-		else
-			labelmodel_opts_default(&lo);
-		lo.class_balance = class_balance;
-		lo.tie = LABELMODEL_TIE_NEGATIVE;	/* the reference's rule */
-		if (min_z >= 0)
-			lo.min_z = min_z;
-		labelmodel_init(&lm, &lo);
-		if (labelmodel_fit(&lm, L, n, width) != 0)
-			die("%s%s%zu: %s", classes ? "class " : "", classes ? "" : "",
-			    classes ? q : 0, loam_error());
-		if (labelmodel_predict(&lm, L, n, width, proba + q * n, NULL) != 0)
-			die("%s", loam_error());
-		memcpy(acc + q * width, lm.accuracy, width * sizeof *acc);
-		labelmodel_release(&lm);
-	}
-
-	/* Labels: the sign of the posterior (ties to -1, the reference's
-	 * rule), or the most probable class. */
-	label = xcalloc(n, sizeof *label);
-	before = xcalloc(n, sizeof *before);
-	best_p = xcalloc(n, sizeof *best_p);
-	for (size_t i = 0; i < n; i++) {
-		before[i] = original_vote(rw.votes + i * m, m, classes);
-		if (!classes) {
-			label[i] = proba[i] > 0.5 ? 1 : -1;
-			best_p[i] = proba[i];
-		} else {
-			size_t b = 0;
-
-			for (size_t q = 1; q < problems; q++)
-				if (proba[q * n + i] > proba[b * n + i])
-					b = q;
-			label[i] = (int)b;
-			best_p[i] = proba[b * n + i];
-		}
-		flipped += before[i] != label[i];
-	}
-	t_rest = cli_now() - t0;
-
-	for (size_t i = 0; i < n; i++) {
-		char num[64];
-		int len;
-
-		printbuf_reset(extra);
-		len = snprintf(num, sizeof num, "{\"embroid\":%d,\"embroid_p\":%.17g",
-		    zero_one ? (label[i] + 1) / 2 : label[i], best_p[i]);
-		printbuf_memappend(extra, num, len);
-		if (explain) {
-			printbuf_memappend(extra, ",\"embroid_smoothed\":[", 21);
-			for (size_t q = 0; q < problems; q++) {
-				if (classes)
-					printbuf_memappend(extra, q ? ",[" : "[", q ? 2 : 1);
-				for (size_t j = m; j < width; j++) {
-					len = snprintf(num, sizeof num, "%s%d", j > m ? "," : "",
-					    smooth_keep[q * n * width + i * width + j]);
-					printbuf_memappend(extra, num, len);
-				}
-				if (classes)
-					printbuf_memappend(extra, "]", 1);
-			}
-			printbuf_memappend(extra, "],\"embroid_accuracy\":[", 22);
-			for (size_t q = 0; q < problems; q++) {
-				if (classes)
-					printbuf_memappend(extra, q ? ",[" : "[", q ? 2 : 1);
-				for (size_t j = 0; j < width; j++) {
-					len = snprintf(num, sizeof num, "%s%.6g", j ? "," : "",
-					    acc[q * width + j]);
-					printbuf_memappend(extra, num, len);
-				}
-				if (classes)
-					printbuf_memappend(extra, "]", 1);
-			}
-			printbuf_memappend(extra, "]", 1);
-		}
-		printbuf_memappend(extra, "}", 1);
-		write_record(fp, o.output ? o.output : "stdout", rw.line[i], extra);
-	}
+	run_embroid(&st, &rw, &e);
+	t0 = cli_now() - t0;
+	write_records(fp, o.output, &st, &rw, &e);
 	cli_out_commit(&out);
-
-	if (!o.quiet) {
-		note("%zu rows, %zu source%s, %zu space%s: knn %.3f s, rest %.3f s; flipped %zu of %zu",
-		    n, m, m == 1 ? "" : "s", E, E == 1 ? "" : "s", t_knn, t_rest, flipped, n);
-		for (size_t q = 0; q < problems; q++) {
-			char line[4096];
-			size_t at = 0;
-
-			for (size_t j = 0; j < width && at + 32 < sizeof line; j++)
-				at += (size_t)snprintf(line + at, sizeof line - at, " %.4f", acc[q * width + j]);
-			if (classes)
-				note("class %zu: estimated accuracies (votes, then smoothed by space):%s", q, line);
-			else
-				note("estimated accuracies (votes, then smoothed by space):%s", line);
-		}
-		if (gold_field) {
-			size_t right0 = 0, right1 = 0;
-
-			for (size_t i = 0; i < n; i++) {
-				right0 += before[i] == rw.gold[i];
-				right1 += label[i] == rw.gold[i];
-			}
-			note("gold: accuracy %.4f -> %.4f, macro-F1 %.4f -> %.4f",
-			    (double)right0 / n, (double)right1 / n,
-			    macro_f1(rw.gold, before, n, classes), macro_f1(rw.gold, label, n, classes));
-		}
-	}
-
-	for (size_t s = 0; s < nsp; s++) {
-		free(sp[s].name);
-		free(sp[s].path);
-		free(sp[s].x);
-		free(sp[s].nbr);
-	}
-	free(sp);
-	for (size_t i = 0; i < n; i++)
-		free(rw.line[i]);
-	free(rw.line);
-	free(rw.votes);
-	free(rw.gold);
-	free(bin);
-	free(L);
-	free(tp);
-	free(tn);
-	free(proba);
-	free(acc);
-	free(smooth_keep);
-	free(nb);
-	free(label);
-	free(before);
-	free(best_p);
-	printbuf_free(extra);
+	if (!o.quiet)
+		report(&st, &rw, &e, t_knn, t0);
+	embroid_release(&e);
+	release(&st, &rw);
 	return cli_exit();
 }

@@ -20,7 +20,7 @@ NBRS() {
 
 @test "--help prints the usage to stdout and exits 0" {
 	run -0 --separate-stderr embroid-fix --help
-	assert_line --index 0 --partial 'usage: embroid-fix [-q] --votes field'
+	assert_line --index 0 --partial 'usage: embroid-fix [-hqV] [--votes field]'
 	[ -z "$stderr" ]
 }
 

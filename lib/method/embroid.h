@@ -37,13 +37,16 @@
  * arrays of 0.5.
  *
  * Output columns are ordered space by space: smoothed[t][e * m + j].
- * Ownership: the caller owns every buffer; nothing is kept.
+ * Ownership: the smoothing functions keep nothing (the caller owns every
+ * buffer); struct embroid owns what embroid_run() leaves in it.
  */
 #ifndef LOAM_EMBROID_H
 #define LOAM_EMBROID_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "labelmodel.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -73,6 +76,62 @@ int embroid_smooth_votes(const int8_t *votes, size_t n, size_t m,
 int embroid_label_matrix(const int8_t *votes, size_t n, size_t m,
     const int64_t *const *neighbors, size_t nspaces, size_t ncols, size_t k,
     const double *tau_pos, const double *tau_neg, int8_t *L);
+
+/*
+ * The whole method over n records: the label matrix and the label model
+ * (labelmodel.h) for one binary problem, or with classes = K >= 2 for K
+ * one-vs-all problems (class q's votes: +1 where a source says q, -1
+ * where it says another class, 0 where it abstains), then each row's
+ * label: the sign of P(y = +1) (ties to -1, the reference's rule), or
+ * the class whose problem gives the highest posterior (the first on a
+ * tie).
+ *
+ * votes are n x m int8 as read: {-1, 0, +1} in binary mode; in multiclass
+ * mode the class 0..K-1, or -1 for an abstain.  neighbors[e] is space
+ * e's n x ncols[e] matrix; spaces of different widths are cut to the
+ * narrowest (the smoothing takes one width).  tau_pos and tau_neg give m
+ * thresholds for every problem, or NULL for each problem's defaults
+ * (embroid_default_thresholds()).  model: the label model's options.
+ */
+struct embroid_opts {
+	int classes;		/* 0: binary; K >= 2: one-vs-all */
+	size_t k;		/* neighbours per row, 1 <= k <= every ncols */
+	const double *tau_pos, *tau_neg;	/* m each, or NULL */
+	const struct labelmodel_opts *model;	/* NULL: labelmodel's defaults */
+	int keep_matrix;	/* keep each problem's label matrix */
+};
+
+struct embroid {
+	size_t n, m, nspaces;
+	size_t problems;	/* 1, or K */
+	size_t width;		/* m * (nspaces + 1), the label matrix's columns */
+	double *proba;		/* [problems][n]: P(y = +1) in problem q */
+	double *accuracy;	/* [problems][width]: the label model's accuracies */
+	int8_t *matrix;		/* [problems][n][width]: L, or NULL unless kept */
+	int *label;		/* [n]: -1 or +1, or the class */
+	double *label_p;	/* [n]: the posterior of that label's problem */
+};
+
+/*
+ * Run it into e (any previous content is not freed).  Returns 0, or -1
+ * with loam_error() set: a smoothing error as embroid_label_matrix(), a
+ * problem the label model cannot fit ("0: ..." in binary mode, "class q:
+ * ..." in multiclass mode), or no space.  e owns its arrays until embroid_release(),
+ * which may be called after a failure too.
+ */
+int embroid_run(struct embroid *e, const struct embroid_opts *o,
+    const int8_t *votes, size_t n, size_t m,
+    const int64_t *const *neighbors, const size_t *ncols, size_t nspaces);
+void embroid_release(struct embroid *e);
+
+/* The prediction before smoothing, from one row's m votes as read: the
+ * sign of their sum (binary, 0 on a tie), or the class most sources
+ * voted for (-1 when none votes or two classes tie). */
+int embroid_majority(const int8_t *votes, size_t m, int classes);
+
+/* Macro-F1 of pred against gold over the classes that either holds
+ * (binary: -1 and +1; classes: 0..classes-1); 0 when neither holds one. */
+double embroid_macro_f1(const int *gold, const int *pred, size_t n, int classes);
 
 #ifdef __cplusplus
 }

@@ -81,7 +81,7 @@ enum {
 
 /* What fit and eval share: inputs, names, layers, split. */
 struct job {
-	struct hh_inputs in;
+	struct hedgehog_inputs in;
 	const char *pat[3];	/* q, k, v name patterns */
 	int *layers, nlayers;
 	int causal, block;
@@ -124,12 +124,12 @@ parse_layers(const char *arg, int *n)
 
 /* Find tensor w (q, k, v) of a layer; 0 when absent; dies on a bad one. */
 static int
-find(const struct job *j, int w, int layer, struct hh_tensor *t, char **name)
+find(const struct job *j, int w, int layer, struct hedgehog_tensor *t, char **name)
 {
 	int rc;
 
-	*name = hh_layer_name(j->pat[w], layer);
-	rc = hh_inputs_find(&j->in, *name, t);
+	*name = hedgehog_layer_name(j->pat[w], layer);
+	rc = hedgehog_inputs_find(&j->in, *name, t);
 	if (rc < 0)
 		die("%s", loam_error());
 	return rc;
@@ -139,11 +139,11 @@ find(const struct job *j, int w, int layer, struct hh_tensor *t, char **name)
 static void
 job_open(struct job *j, char **files, int nfiles, int have_layers)
 {
-	struct hh_tensor tq, tk, tv;
+	struct hedgehog_tensor tq, tk, tv;
 
 	if (nfiles < 1)
 		usage_error("no input files");
-	if (hh_inputs_open(&j->in, files, nfiles) != 0)
+	if (hedgehog_inputs_open(&j->in, files, nfiles) != 0)
 		die("%s", loam_error());
 	if (!have_layers) {
 		j->layers = xmalloc(sizeof *j->layers * MAX_LAYERS);
@@ -159,7 +159,7 @@ job_open(struct job *j, char **files, int nfiles, int have_layers)
 				break;	/* names without a layer: one layer */
 		}
 		if (!j->nlayers) {
-			char *name = hh_layer_name(j->pat[0], 0);
+			char *name = hedgehog_layer_name(j->pat[0], 0);
 
 			die("no tensor '%s' in the input (name them with --map)", name);
 		}
@@ -202,7 +202,7 @@ job_open(struct job *j, char **files, int nfiles, int have_layers)
 static void
 job_close(struct job *j)
 {
-	hh_inputs_close(&j->in);
+	hedgehog_inputs_close(&j->in);
 	free(j->layers);
 	for (int w = 0; w < 3; w++)
 		free((char *)j->pat[w]);
@@ -212,7 +212,7 @@ job_close(struct job *j)
 static float *
 load(const struct job *j, int w, int l)
 {
-	struct hh_tensor t;
+	struct hedgehog_tensor t;
 	char *name;
 	float *x;
 
@@ -225,7 +225,7 @@ load(const struct job *j, int w, int l)
 		return NULL;
 	}
 	x = xmalloc(sizeof *x * t.S * t.H * t.n * t.d);
-	if (hh_tensor_read(&t, x) != 0)
+	if (hedgehog_tensor_read(&t, x) != 0)
 		die("%s", loam_error());
 	free(name);
 	return x;
@@ -242,7 +242,7 @@ split(int S, int nval, uint64_t seed, int *train, int *ntrain, int *val)
 
 	for (int i = 0; i < S; i++)
 		perm[i] = i;
-	rng_init(&r, seed, 2, 0);
+	rng_init(&r, seed, RNG_HEDGEHOG_SPLIT, 0);
 	rng_shuffle(&r, perm, (size_t)S, sizeof *perm);
 	for (int i = 0; i < nval; i++)
 		is_val[perm[i]] = 1;
@@ -293,7 +293,7 @@ static const char *out_name = "stdout";
 
 /* NaN and infinity are not JSON numbers: a metric or a loss that is not
  * finite ends the program before it is printed.  The inputs are bounded
- * (HH_INPUT_MAX), so this is a guard, not a path real data takes. */
+ * (HEDGEHOG_INPUT_MAX), so this is a guard, not a path real data takes. */
 static void
 check_finite(const char *what, const char *key, double v)
 {
@@ -303,7 +303,7 @@ check_finite(const char *what, const char *key, double v)
 }
 
 static void
-check_metrics(const char *what, const struct hh_metrics *m, double mse)
+check_metrics(const char *what, const struct hedgehog_metrics *m, double mse)
 {
 	check_finite(what, "ce", m->ce);
 	check_finite(what, "kl", m->kl);
@@ -352,9 +352,9 @@ cmd_fit(int argc, char *argv[])
 		CLI_COMMON_LONGOPTS,
 	};
 	struct cli_opts o;
-	struct hh_fit_opts fo;
+	struct hedgehog_fit_opts fo;
 	struct job j = { 0 };
-	int c, kind = HH_HEDGEHOG, df = 0, bias = -1, nval = -1, ntrain;
+	int c, kind = HEDGEHOG_FMAP_HEDGEHOG, df = 0, bias = -1, nval = -1, ntrain;
 	const char *prefix = DEFAULT_PREFIX, *applied = "proj";
 	struct safetensors_tensor *tens;
 	struct safetensors_kv meta[40];
@@ -366,7 +366,7 @@ cmd_fit(int argc, char *argv[])
 	struct cli_out out;
 	FILE *fp;
 
-	hh_fit_opts_default(&fo);
+	hedgehog_fit_opts_default(&fo);
 	cli_init(&o, argc, argv, usage, help, CLI_BLAS);
 	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS(""), longopts, NULL)) != -1)
 		switch (c) {
@@ -414,7 +414,7 @@ cmd_fit(int argc, char *argv[])
 	if (fo.mse_factor > 0 && !fo.causal)
 		usage_error("--mse-factor needs causal attention");
 	if (bias < 0)
-		bias = kind != HH_HEDGEHOG;
+		bias = kind != HEDGEHOG_FMAP_HEDGEHOG;
 	if (!j.pat[0])
 		j.pat[0] = xstrdup("layers.{L}.q");
 	if (!j.pat[1])
@@ -453,14 +453,14 @@ cmd_fit(int argc, char *argv[])
 			int l = j.layers[i], nt = i * (bias ? 4 : 2);
 			float *q = load(&j, 0, l), *k = load(&j, 1, l);
 			float *v = fo.mse_factor > 0 ? load(&j, 2, l) : NULL;
-			struct hh_maps m;
-			struct hh_fit_report rep;
+			struct hedgehog_maps m;
+			struct hedgehog_fit_report rep;
 
 			rep.init_loss = xmalloc(sizeof *rep.init_loss * (size_t)j.H);
 			rep.best_loss = xmalloc(sizeof *rep.best_loss * (size_t)j.H);
 			rep.best_step = xmalloc(sizeof *rep.best_step * (size_t)j.H);
-			hh_maps_init(&m, kind, j.H, j.d, df, bias);
-			if (hh_fit_layer(&m, q, k, v, j.S, j.H, j.n, j.d, j.dv, train, ntrain, val,
+			hedgehog_maps_init(&m, kind, j.H, j.d, df, bias);
+			if (hedgehog_fit_layer(&m, q, k, v, j.S, j.H, j.n, j.d, j.dv, train, ntrain, val,
 			    nval, &fo, &rep) != 0)
 				die("layer %d: %s", l, loam_error());
 			pc.base += per;
@@ -477,7 +477,7 @@ cmd_fit(int argc, char *argv[])
 				    rep.init_loss[h], rep.best_loss[h], rep.best_step[h], rep.steps) < 0)
 					cli_write_failed("stdout");
 			for (int w = 0; w < (bias ? 4 : 2); w++) {
-				char *base = hh_layer_name(prefix, l);
+				char *base = hedgehog_layer_name(prefix, l);
 				const char *suffix[4] = { "feature_map_q.mlp.layer", "feature_map_k.mlp.layer",
 				    "feature_map_q.mlp.bias", "feature_map_k.mlp.bias" };
 				size_t len = strlen(base) + 32;
@@ -498,7 +498,7 @@ cmd_fit(int argc, char *argv[])
 				tens[nt + w].shape = shapes[nt + w];
 				tens[nt + w].data = bufs[nt + w];
 			}
-			hh_maps_release(&m);
+			hedgehog_maps_release(&m);
 			free(rep.init_loss);
 			free(rep.best_loss);
 			free(rep.best_step);
@@ -516,7 +516,7 @@ cmd_fit(int argc, char *argv[])
 #define META(k, v) (meta[nmeta].key = (k), meta[nmeta++].value = (v))
 #define NUM(i, fmt, x) (snprintf(num[i], sizeof num[i], fmt, x), num[i])
 	META("format", "loam-hedgehog 1");
-	META("fmap", hh_fmap_names[kind]);
+	META("fmap", hedgehog_fmap_names[kind]);
 	META("feature_map", fmap_doc[kind]);
 	META("halves", "2");
 	META("num_layers", NUM(0, "%d", j.nlayers));
@@ -526,7 +526,7 @@ cmd_fit(int argc, char *argv[])
 	META("feature_dim", NUM(3, "%d", df));
 	META("features", NUM(4, "%d", 2 * df));
 	META("tie_qk", "false");
-	META("share_heads", kind == HH_HEDGEHOG_FLA ? "true" : "false");
+	META("share_heads", kind == HEDGEHOG_FMAP_FLA ? "true" : "false");
 	META("bias", bias ? "true" : "false");
 	META("init", "identity");
 	META("layout", "layer[h] is (head_dim, feature_dim), applied as x @ layer[h] "
@@ -644,7 +644,7 @@ static void
 trained_get(const struct trained *t, int l, const char *suffix, int P, int rows,
     float *dst)
 {
-	char *base = hh_layer_name(t->prefix, l), name[1024];
+	char *base = hedgehog_layer_name(t->prefix, l), name[1024];
 	const struct safetensors_tensor *x;
 	size_t want = (size_t)P * rows * t->df;
 
@@ -660,13 +660,13 @@ trained_get(const struct trained *t, int l, const char *suffix, int P, int rows,
 /* One row of results. */
 struct result {
 	int layer, head, fmap, trained;
-	struct hh_metrics m;
+	struct hedgehog_metrics m;
 	double mse;		/* output MSE, NaN without values */
 };
 
 /* The metrics as JSON members; what names the record for a refusal. */
 static void
-print_metrics(FILE *fp, const char *what, const struct hh_metrics *m, double mse)
+print_metrics(FILE *fp, const char *what, const struct hedgehog_metrics *m, double mse)
 {
 	check_metrics(what, m, mse);
 	if (fprintf(fp, "\"ce\":%.17g,\"kl\":%.17g,\"entropy\":%.17g,\"teacher_entropy\":%.17g,"
@@ -698,7 +698,7 @@ cmd_eval(int argc, char *argv[])
 	struct job j = { 0 };
 	struct trained tw;
 	const char *weights = NULL, *fmaps = NULL;
-	int c, df = 0, nval = -1, all = 0, block = 64, causal = 1, nf = 0, fm[HH_NFMAP];
+	int c, df = 0, nval = -1, all = 0, block = 64, causal = 1, nf = 0, fm[HEDGEHOG_NFMAP];
 	int *val, nv = 0, ntrain, nres;
 	struct result *res;
 	struct cli_out out;
@@ -728,13 +728,13 @@ cmd_eval(int argc, char *argv[])
 	if (fmaps) {
 		char *copy = xstrdup(fmaps), *cur = copy, *p;
 
-		while (nf < HH_NFMAP && (p = cli_list_next(&cur, ',', "--fmap", fmaps)) != NULL)
-			fm[nf++] = cli_parse_choice("--fmap", p, hh_fmap_names, HH_NFMAP);
+		while (nf < HEDGEHOG_NFMAP && (p = cli_list_next(&cur, ',', "--fmap", fmaps)) != NULL)
+			fm[nf++] = cli_parse_choice("--fmap", p, hedgehog_fmap_names, HEDGEHOG_NFMAP);
 		free(copy);
 	} else {
 		if (weights)
 			fm[nf++] = tw.kind;
-		for (int k = HH_ELU1; k < HH_NFMAP; k++)
+		for (int k = HEDGEHOG_FMAP_ELU1; k < HEDGEHOG_NFMAP; k++)
 			fm[nf++] = k;
 	}
 	if (!j.pat[0])
@@ -777,28 +777,28 @@ cmd_eval(int argc, char *argv[])
 		int l = j.layers[li];
 		float *q = load(&j, 0, l), *k = load(&j, 1, l);
 		float *v = j.dv ? load(&j, 2, l) : NULL;
-		struct hh_maps m = { 0 };
+		struct hedgehog_maps m = { 0 };
 		int have_maps = 0;
 
 		for (int a = 0; a < nf; a++)
-			if (hh_fmap_learned(fm[a]))
+			if (hedgehog_fmap_learned(fm[a]))
 				have_maps = 1;
 		if (have_maps) {
 			/* the trained maps, or identity-initialised ones */
 			int kind = weights ? tw.kind : -1;
 
 			for (int a = 0; a < nf; a++)
-				if (hh_fmap_learned(fm[a])) {
+				if (hedgehog_fmap_learned(fm[a])) {
 					if (weights && fm[a] != tw.kind)
 						usage_error("--fmap %s: %s holds %s maps",
-						    hh_fmap_names[fm[a]], weights, hh_fmap_names[tw.kind]);
+						    hedgehog_fmap_names[fm[a]], weights, hedgehog_fmap_names[tw.kind]);
 					if (kind >= 0 && fm[a] != kind)
 						usage_error("--fmap: one trained map at a time (%s, %s)",
-						    hh_fmap_names[kind], hh_fmap_names[fm[a]]);
+						    hedgehog_fmap_names[kind], hedgehog_fmap_names[fm[a]]);
 					kind = fm[a];
 				}
-			hh_maps_init(&m, kind, j.H, j.d, weights ? tw.df : df,
-			    weights ? tw.bias : kind != HH_HEDGEHOG);
+			hedgehog_maps_init(&m, kind, j.H, j.d, weights ? tw.df : df,
+			    weights ? tw.bias : kind != HEDGEHOG_FMAP_HEDGEHOG);
 			if (weights) {
 				trained_get(&tw, l, "feature_map_q.mlp.layer", m.P, j.d, m.wq);
 				trained_get(&tw, l, "feature_map_k.mlp.layer", m.P, j.d, m.wk);
@@ -813,18 +813,18 @@ cmd_eval(int argc, char *argv[])
 			for (int h = 0; h < j.H; h++) {
 				struct result *r = &res[(li * nf + a) * j.H + h];
 				int kind = fm[a], n = j.n, d = j.d;
-				int f = hh_fmap_learned(kind) ? 2 * m.df :
-				    kind == HH_PERFORMER ? 2 * df : hh_feature_count(kind, d, df);
-				int kern = kind == HH_TAYLOR;	/* metrics through the kernel */
+				int f = hedgehog_fmap_learned(kind) ? 2 * m.df :
+				    kind == HEDGEHOG_FMAP_PERFORMER ? 2 * df : hedgehog_feature_count(kind, d, df);
+				int kern = kind == HEDGEHOG_FMAP_TAYLOR;	/* metrics through the kernel */
 				float *fq = xmalloc(sizeof *fq * (size_t)n * f);
 				float *fk = xmalloc(sizeof *fk * (size_t)n * f);
-				float *z = hh_fmap_learned(kind) ? xmalloc(sizeof *z * (size_t)n * m.df) : NULL;
+				float *z = hedgehog_fmap_learned(kind) ? xmalloc(sizeof *z * (size_t)n * m.df) : NULL;
 				float *om = NULL, *ys = NULL, *yt = NULL;
 				double se = 0;
 
-				if (kind == HH_PERFORMER) {
+				if (kind == HEDGEHOG_FMAP_PERFORMER) {
 					om = xmalloc(sizeof *om * (size_t)f * d);
-					hh_performer_init(om, f, d, o.seed, (uint64_t)l * 65536 + (uint64_t)h);
+					hedgehog_performer_init(om, f, d, o.seed, (uint64_t)l << 16 | (uint64_t)h);
 				}
 				if (v) {
 					ys = xmalloc(sizeof *ys * (size_t)n * j.dv);
@@ -833,29 +833,29 @@ cmd_eval(int argc, char *argv[])
 				r->layer = l;
 				r->head = h;
 				r->fmap = kind;
-				r->trained = hh_fmap_learned(kind) && weights;
+				r->trained = hedgehog_fmap_learned(kind) && weights;
 				for (int s = 0; s < nv; s++) {
 					size_t off = ((size_t)val[s] * j.H + h) * n * d;
 					size_t voff = ((size_t)val[s] * j.H + h) * n * j.dv;
 
-					if (hh_fmap_learned(kind)) {
-						hh_maps_features(&m, h, 0, fq, z, q + off, n);
-						hh_maps_features(&m, h, 1, fk, z, k + off, n);
+					if (hedgehog_fmap_learned(kind)) {
+						hedgehog_maps_features(&m, h, 0, fq, z, q + off, n);
+						hedgehog_maps_features(&m, h, 1, fk, z, k + off, n);
 					} else {
-						hh_fixed_forward(kind, fq, q + off, n, d, om, f, 1);
-						hh_fixed_forward(kind, fk, k + off, n, d, om, f, 0);
+						hedgehog_fixed_forward(kind, fq, q + off, n, d, om, f, 1);
+						hedgehog_fixed_forward(kind, fk, k + off, n, d, om, f, 0);
 					}
-					hh_metrics_add(&r->m, q + off, k + off, kern ? NULL : fq,
+					hedgehog_metrics_add(&r->m, q + off, k + off, kern ? NULL : fq,
 					    kern ? NULL : fk, n, d, f, causal, block);
 					if (v && causal) {
 						linattn_forward(ys, NULL, fq, fk, v + voff, n, f, j.dv, 0);
-						softmax_attn_forward(yt, q + off, k + off, v + voff, n, d, j.dv,
+						linattn_softmax_forward(yt, q + off, k + off, v + voff, n, d, j.dv,
 						    1 / sqrtf((float)d), 1, block);
 						for (size_t i = 0; i < (size_t)n * j.dv; i++)
 							se += ((double)ys[i] - yt[i]) * ((double)ys[i] - yt[i]);
 					}
 				}
-				hh_metrics_mean(&r->m);
+				hedgehog_metrics_mean(&r->m);
 				r->mse = v && causal ? se / ((double)nv * n * j.dv) : NAN;
 				free(fq);
 				free(fk);
@@ -865,7 +865,7 @@ cmd_eval(int argc, char *argv[])
 				free(yt);
 			}
 		if (have_maps)
-			hh_maps_release(&m);
+			hedgehog_maps_release(&m);
 		free(q);
 		free(k);
 		free(v);
@@ -876,7 +876,7 @@ cmd_eval(int argc, char *argv[])
 		char what[64];
 
 		snprintf(what, sizeof what, "layer %d head %d %s", res[i].layer, res[i].head,
-		    hh_fmap_names[res[i].fmap]);
+		    hedgehog_fmap_names[res[i].fmap]);
 		check_metrics(what, &res[i].m, res[i].mse);
 	}
 	fp = cli_out_open(&out, o.output);
@@ -887,9 +887,9 @@ cmd_eval(int argc, char *argv[])
 		char what[64];
 
 		snprintf(what, sizeof what, "layer %d head %d %s", r->layer, r->head,
-		    hh_fmap_names[r->fmap]);
+		    hedgehog_fmap_names[r->fmap]);
 		if (fprintf(fp, "{\"layer\":%d,\"head\":%d,\"fmap\":\"%s\",\"trained\":%s,", r->layer,
-		    r->head, hh_fmap_names[r->fmap], r->trained ? "true" : "false") < 0)
+		    r->head, hedgehog_fmap_names[r->fmap], r->trained ? "true" : "false") < 0)
 			cli_write_failed(out_name);
 		print_metrics(fp, what, &r->m, r->mse);
 		if (fputs("}\n", fp) < 0)
@@ -900,7 +900,7 @@ cmd_eval(int argc, char *argv[])
 		fprintf(stderr, "%-13s %9s %9s %9s %9s %7s%s\n", "fmap", "KL", "CE", "H(map)",
 		    "H(soft)", "mono", j.dv && causal ? "       MSE" : "");
 	for (int a = 0; a < nf; a++) {
-		struct hh_metrics mean = { 0 };
+		struct hedgehog_metrics mean = { 0 };
 		double mse = 0;
 		int cnt = 0;
 
@@ -920,21 +920,21 @@ cmd_eval(int argc, char *argv[])
 			cnt++;
 		}
 		mean.rows = mean.mono_rows = cnt;
-		hh_metrics_mean(&mean);
+		hedgehog_metrics_mean(&mean);
 		mse /= cnt;
 		if (fprintf(fp, "{\"fmap\":\"%s\",\"mean\":true,\"trained\":%s,",
-		    hh_fmap_names[fm[a]], hh_fmap_learned(fm[a]) && weights ? "true" : "false") < 0)
+		    hedgehog_fmap_names[fm[a]], hedgehog_fmap_learned(fm[a]) && weights ? "true" : "false") < 0)
 			cli_write_failed(out_name);
 		{
 			char what[64];
 
-			snprintf(what, sizeof what, "the mean of %s", hh_fmap_names[fm[a]]);
+			snprintf(what, sizeof what, "the mean of %s", hedgehog_fmap_names[fm[a]]);
 			print_metrics(fp, what, &mean, mse);
 		}
 		if (fputs("}\n", fp) < 0)
 			cli_write_failed(out_name);
 		if (!o.quiet) {
-			fprintf(stderr, "%-13s %9.4f %9.4f %9.4f %9.4f %7.3f", hh_fmap_names[fm[a]],
+			fprintf(stderr, "%-13s %9.4f %9.4f %9.4f %9.4f %7.3f", hedgehog_fmap_names[fm[a]],
 			    mean.kl, mean.ce, mean.entropy, mean.teacher_entropy, mean.monotonicity);
 			if (!isnan(mse))
 				fprintf(stderr, " %9.3g", mse);

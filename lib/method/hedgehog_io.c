@@ -19,7 +19,7 @@ has_suffix(const char *s, const char *suf)
 }
 
 int
-hh_inputs_open(struct hh_inputs *in, char *const *paths, int n)
+hedgehog_inputs_open(struct hedgehog_inputs *in, char *const *paths, int n)
 {
 	memset(in, 0, sizeof *in);
 	in->st = xcalloc((size_t)n + 1, sizeof *in->st);
@@ -47,7 +47,7 @@ fail:
 	{
 		char *msg = xstrdup(loam_error());
 
-		hh_inputs_close(in);
+		hedgehog_inputs_close(in);
 		loam_seterr("%s", msg);
 		free(msg);
 	}
@@ -55,7 +55,7 @@ fail:
 }
 
 void
-hh_inputs_close(struct hh_inputs *in)
+hedgehog_inputs_close(struct hedgehog_inputs *in)
 {
 	for (int i = 0; i < in->nst; i++)
 		safetensors_close(&in->st[i]);
@@ -70,7 +70,7 @@ hh_inputs_close(struct hh_inputs *in)
 }
 
 static int
-shape_of(struct hh_tensor *t, int ndim, const size_t *shape)
+shape_of(struct hedgehog_tensor *t, int ndim, const size_t *shape)
 {
 	if (ndim == 4) {
 		t->S = shape[0];
@@ -91,7 +91,7 @@ shape_of(struct hh_tensor *t, int ndim, const size_t *shape)
 }
 
 int
-hh_inputs_find(const struct hh_inputs *in, const char *name, struct hh_tensor *t)
+hedgehog_inputs_find(const struct hedgehog_inputs *in, const char *name, struct hedgehog_tensor *t)
 {
 	int found = 0;
 
@@ -136,7 +136,7 @@ hh_inputs_find(const struct hh_inputs *in, const char *name, struct hh_tensor *t
 }
 
 float
-hh_half_to_float(uint16_t h)
+hedgehog_half_to_float(uint16_t h)
 {
 	int e = (h >> 10) & 0x1f, m = h & 0x3ff;
 	float v;
@@ -151,7 +151,7 @@ hh_half_to_float(uint16_t h)
 }
 
 uint16_t
-hh_float_to_half(float f)
+hedgehog_float_to_half(float f)
 {
 	uint32_t x, sign, mant;
 	int e;
@@ -187,7 +187,7 @@ hh_float_to_half(float f)
 }
 
 float
-hh_bf16_to_float(uint16_t h)
+hedgehog_bf16_to_float(uint16_t h)
 {
 	uint32_t x = (uint32_t)h << 16;
 	float f;
@@ -197,7 +197,7 @@ hh_bf16_to_float(uint16_t h)
 }
 
 int
-hh_tensor_read(const struct hh_tensor *t, float *dst)
+hedgehog_tensor_read(const struct hedgehog_tensor *t, float *dst)
 {
 	size_t count = t->S * t->H * t->n * t->d;
 
@@ -221,17 +221,17 @@ hh_tensor_read(const struct hh_tensor *t, float *dst)
 				break;
 			case SAFETENSORS_F16:
 				memcpy(&h, p + 2 * i, 2);
-				dst[i] = hh_half_to_float(h);
+				dst[i] = hedgehog_half_to_float(h);
 				break;
 			default:
 				memcpy(&h, p + 2 * i, 2);
-				dst[i] = hh_bf16_to_float(h);
+				dst[i] = hedgehog_bf16_to_float(h);
 				break;
 			}
 		}
 	}
 	for (size_t i = 0; i < count; i++)
-		if (!(fabsf(dst[i]) <= HH_INPUT_MAX)) {
+		if (!(fabsf(dst[i]) <= HEDGEHOG_INPUT_MAX)) {
 			size_t c = i % t->d, r = i / t->d, pos = r % t->n, h = (r / t->n) % t->H;
 			size_t s = r / t->n / t->H;
 
@@ -240,13 +240,13 @@ hh_tensor_read(const struct hh_tensor *t, float *dst)
 				    "[%zu, %zu, %zu, %zu]", t->file, t->name, s, h, pos, c);
 			return loam_seterr("%s: tensor '%s': value %g at [%zu, %zu, %zu, %zu] "
 			    "is beyond +-%g, more than the attention scores can hold",
-			    t->file, t->name, (double)dst[i], s, h, pos, c, (double)HH_INPUT_MAX);
+			    t->file, t->name, (double)dst[i], s, h, pos, c, (double)HEDGEHOG_INPUT_MAX);
 		}
 	return 0;
 }
 
 char *
-hh_layer_name(const char *pattern, int layer)
+hedgehog_layer_name(const char *pattern, int layer)
 {
 	size_t n = strlen(pattern), cap = n + 32 * 4 + 1, o = 0;
 	char *s = xmalloc(cap);

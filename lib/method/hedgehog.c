@@ -813,6 +813,8 @@ hedgehog_fit_layer(struct hedgehog_maps *m, const float *q, const float *k, cons
 		int *order = xmalloc(sizeof *order * (size_t)(ntrain ? ntrain : 1));
 		struct head_ws *ws = xmalloc(sizeof *ws * (size_t)nh);
 		double lr = o->lr, bestv, vl;
+		struct nn_adamw opt = { (float)o->lr, (float)o->beta1, (float)o->beta2,
+		    (float)o->adam_eps, (float)o->weight_decay };
 		int bad = 0, epoch = -1, best_step = 0;
 
 		memcpy(th, m->wq + p * dd, sizeof *th * dd);
@@ -832,7 +834,6 @@ hedgehog_fit_layer(struct hedgehog_maps *m, const float *q, const float *k, cons
 		for (int step = 0; step < total && !failed; step++) {
 			int e = step / spe, b0 = (step % spe) * o->batch;
 			int nb = ntrain - b0 < o->batch ? ntrain - b0 : o->batch;
-			double c1, c2;
 
 			if (e != epoch) {	/* the epoch's order, the same for every head */
 				struct rng r;
@@ -860,16 +861,8 @@ hedgehog_fit_layer(struct hedgehog_maps *m, const float *q, const float *k, cons
 				for (size_t i = 0; i < np; i++)
 					grad[i] += ws[a].grad[i];
 			/* AdamW (decoupled weight decay), as torch.optim.AdamW */
-			c1 = 1 - pow(o->beta1, step + 1);
-			c2 = 1 - pow(o->beta2, step + 1);
-			for (size_t i = 0; i < np; i++) {
-				double gi = grad[i];
-
-				th[i] -= (float)(lr * o->weight_decay * th[i]);
-				am[i] = (float)(o->beta1 * am[i] + (1 - o->beta1) * gi);
-				av[i] = (float)(o->beta2 * av[i] + (1 - o->beta2) * gi * gi);
-				th[i] -= (float)(lr * (am[i] / c1) / (sqrt(av[i] / c2) + o->adam_eps));
-			}
+			opt.lr = (float)lr;
+			nn_adamw_update(&opt, th, grad, am, av, np, step + 1);
 			if ((step + 1) % o->eval_every == 0 || step + 1 == total) {
 				vl = group_loss(&g, th, ws, q, k, v, H, n, dv, h0, nh, val, nval, o, big);
 				if (!isfinite(vl)) {

@@ -192,6 +192,37 @@ int hedgehog_fit_layer(struct hedgehog_maps *m, const float *q, const float *k,
 void hedgehog_maps_features(const struct hedgehog_maps *m, int h, int which, float *phi,
     float *z, const float *x, int n);
 
+/*
+ * Evaluation (lib/method/hedgehog_eval.c).
+ *
+ * The held-out sequences: the first nval of a shuffle of [0, S) drawn
+ * from stream RNG_HEDGEHOG_SPLIT of the seed, in increasing order into
+ * val; the others, in order, into train (*ntrain of them).
+ */
+void hedgehog_split(int S, int nval, uint64_t seed, int *train, int *ntrain, int *val);
+/* The default number held out: a fifth of S, at least 1 of 2 or more. */
+int hedgehog_default_val(int S);
+/*
+ * One map on head h of one layer, over the sequences seq[0..ns) of
+ * q, k [S, H, n, d] (v [S, H, n, dv] or NULL): m receives the metrics'
+ * means; returns the output MSE of linear against softmax attention
+ * (causal only; NaN without v or without the mask).  maps holds the
+ * learned maps for the hedgehog kinds (else NULL); df is the fixed maps'
+ * width (Performer: 2 df features drawn from the seed, index
+ * layer << 16 | h).
+ */
+double hedgehog_eval_head(struct hedgehog_metrics *m, int kind,
+    const struct hedgehog_maps *maps, int df, uint64_t seed, int layer, int h,
+    const float *q, const float *k, const float *v, int H, int n, int d, int dv,
+    const int *seq, int ns, int causal, int block);
+/* Add one head's means m into sum as one row, for a mean over heads
+ * (hedgehog_metrics_mean() then divides). */
+void hedgehog_metrics_pool(struct hedgehog_metrics *sum, const struct hedgehog_metrics *m);
+/* The name of the first metric that is not finite, its value in *value
+ * (mse NaN means no MSE, not a bad one), or NULL. */
+const char *hedgehog_metrics_nonfinite(const struct hedgehog_metrics *m, double mse,
+    double *value);
+
 #ifdef __cplusplus
 }
 #endif

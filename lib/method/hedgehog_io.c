@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hedgehog.h"
 #include "hedgehog_io.h"
 #include "util.h"
 
@@ -265,4 +266,87 @@ hedgehog_layer_name(const char *pattern, int layer)
 	}
 	s[o] = '\0';
 	return s;
+}
+
+/* A count in the metadata, 0 to 2^24. */
+static int
+meta_count(const struct safetensors *st, const char *key, int *v)
+{
+	const char *s = safetensors_meta(st, key);
+	char *end;
+	long x;
+
+	if (!s)
+		return loam_seterr("%s: no metadata '%s'", st->name, key);
+	x = strtol(s, &end, 10);
+	if (*end || x < 0 || x > 1 << 24)
+		return loam_seterr("%s: metadata '%s': '%s' is not a count", st->name, key, s);
+	*v = (int)x;
+	return 0;
+}
+
+int
+hedgehog_weights_open(struct hedgehog_weights *w, const char *path, const char *default_prefix)
+{
+	const char *s;
+
+	memset(w, 0, sizeof *w);
+	if (safetensors_open(&w->st, path) != 0)
+		return -1;
+	s = safetensors_meta(&w->st, "fmap");
+	w->kind = -1;
+	for (int i = 0; i < HEDGEHOG_NFMAP; i++)
+		if (s && hedgehog_fmap_learned(i) && strcmp(s, hedgehog_fmap_names[i]) == 0)
+			w->kind = i;
+	if (w->kind < 0) {
+		loam_seterr("%s: metadata 'fmap' is '%s', not a hedgehog map", path, s ? s : "(none)");
+		safetensors_close(&w->st);
+		return -1;
+	}
+	if (meta_count(&w->st, "feature_dim", &w->df) != 0 ||
+	    meta_count(&w->st, "num_heads", &w->H) != 0 ||
+	    meta_count(&w->st, "head_dim", &w->d) != 0) {
+		safetensors_close(&w->st);
+		return -1;
+	}
+	s = safetensors_meta(&w->st, "bias");
+	w->bias = s && strcmp(s, "true") == 0;
+	s = safetensors_meta(&w->st, "prefix");
+	w->prefix = xstrdup(s ? s : default_prefix);
+	s = safetensors_meta(&w->st, "val_sequences");
+	w->val = xmalloc(sizeof *w->val * (s ? strlen(s) / 2 + 2 : 1));
+	if (s && *s) {
+		char *copy = xstrdup(s), *save = NULL;
+
+		for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save))
+			w->val[w->nval++] = atoi(p);
+		free(copy);
+	}
+	return 0;
+}
+
+void
+hedgehog_weights_close(struct hedgehog_weights *w)
+{
+	safetensors_close(&w->st);
+	free(w->prefix);
+	free(w->val);
+}
+
+int
+hedgehog_weights_get(const struct hedgehog_weights *w, int layer, const char *suffix, int P,
+    int rows, float *dst)
+{
+	char *base = hedgehog_layer_name(w->prefix, layer), name[1024];
+	const struct safetensors_tensor *x;
+	size_t want = (size_t)P * rows * w->df;
+
+	snprintf(name, sizeof name, "%s%s", base, suffix);
+	free(base);
+	if (!(x = safetensors_find(&w->st, name)))
+		return loam_seterr("%s: no tensor '%s' for layer %d", w->st.name, name, layer);
+	if (x->dtype != SAFETENSORS_F32 || x->nbytes != want * sizeof(float))
+		return loam_seterr("%s: tensor '%s' is not F32 with %zu values", w->st.name, name, want);
+	memcpy(dst, x->data, x->nbytes);
+	return 0;
 }

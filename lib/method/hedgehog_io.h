@@ -68,6 +68,28 @@ float hedgehog_bf16_to_float(uint16_t h);
  * string the caller frees. */
 char *hedgehog_layer_name(const char *pattern, int layer);
 
+/*
+ * The maps fit writes, read back: a safetensors file whose metadata names
+ * the map ("fmap" one of the hedgehog kinds), "feature_dim", "num_heads",
+ * "head_dim", "bias", the weight names' "prefix" and the held-out
+ * "val_sequences" (a comma list, maybe empty).
+ */
+struct hedgehog_weights {
+	struct safetensors st;
+	int kind, df, bias, H, d;
+	char *prefix;
+	int *val, nval;
+};
+/* 0, or -1 with loam_error() naming the file and what is wrong;
+ * default_prefix when the metadata has none. */
+int hedgehog_weights_open(struct hedgehog_weights *w, const char *path,
+    const char *default_prefix);
+void hedgehog_weights_close(struct hedgehog_weights *w);
+/* Copy the tensor prefix(layer) + suffix, P x rows x df floats, into dst:
+ * 0, or -1 with loam_error() when it is absent or not F32 of that size. */
+int hedgehog_weights_get(const struct hedgehog_weights *w, int layer, const char *suffix,
+    int P, int rows, float *dst);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,12 +10,16 @@
  * must lower the held-out KL well below 1 + ELU's.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hedgehog.h"
 #include "hedgehog_io.h"
+#include "linattn.h"
 #include "rng.h"
+#include "safetensors.h"
 #include "tap.h"
 #include "util.h"
 #include "vexp.h"
@@ -483,6 +487,212 @@ test_vexp(void)
 	ok(vexpf(0.0f) == 1.0f, "vexpf(0) = 1");
 }
 
+/* The split and the evaluation (lib/method/hedgehog_eval.c), the weights
+ * read back (hedgehog_io.c). */
+static void
+test_split(void)
+{
+	enum { S = 23 };
+	int train[S], val[S], train2[S], val2[S], nt, nt2, seen[S] = { 0 }, sorted = 1, same = 1;
+
+	is_int(hedgehog_default_val(0), 0, "default_val(0) = 0");
+	is_int(hedgehog_default_val(1), 0, "default_val(1) = 0: nothing to hold out");
+	is_int(hedgehog_default_val(2), 1, "default_val(2) = 1");
+	is_int(hedgehog_default_val(9), 1, "default_val(9) = 1");
+	is_int(hedgehog_default_val(23), 4, "default_val(23) = a fifth");
+	hedgehog_split(S, 5, 7, train, &nt, val);
+	is_int(nt, S - 5, "split: %d train of %d", nt, S);
+	for (int i = 0; i < 5; i++)
+		seen[val[i]]++;
+	for (int i = 0; i < nt; i++)
+		seen[train[i]]++;
+	for (int i = 0; i < S; i++)
+		same &= seen[i] == 1;
+	ok(same, "split: a partition of the sequences");
+	for (int i = 1; i < 5; i++)
+		sorted &= val[i - 1] < val[i];
+	for (int i = 1; i < nt; i++)
+		sorted &= train[i - 1] < train[i];
+	ok(sorted, "split: both parts in increasing order");
+	hedgehog_split(S, 5, 7, train2, &nt2, val2);
+	ok(nt2 == nt && memcmp(val, val2, sizeof *val * 5) == 0, "split: the same seed, the same split");
+	hedgehog_split(S, 5, 8, train2, &nt2, val2);
+	ok(memcmp(val, val2, sizeof *val * 5) != 0, "split: another seed, another split");
+	hedgehog_split(S, 0, 7, train2, &nt2, val2);
+	is_int(nt2, S, "split: nval 0 trains on all");
+}
+
+/* eval_head (lib/method/hedgehog_eval.c) = the map's features through metrics_add and the MSE of
+ * linear against softmax attention, by hand. */
+static void
+test_eval_head(void)
+{
+	enum { S = 3, H = 2, N = 20, D = 8, DV = 4 };
+	int seq[2] = { 2, 0 }, h = 1;
+	struct rng r;
+	float *q, *k, *v, *fq, *fk, *om, *ys, *yt;
+	struct hedgehog_metrics m, want;
+	double mse, se;
+	int f;
+
+	rng_init(&r, 3, 0, 0);
+	q = randv(&r, (size_t)S * H * N * D, 0.7);
+	k = randv(&r, (size_t)S * H * N * D, 0.7);
+	v = randv(&r, (size_t)S * H * N * DV, 1);
+	for (int kind = HEDGEHOG_FMAP_ELU1; kind < HEDGEHOG_NFMAP; kind++) {
+		int kern = kind == HEDGEHOG_FMAP_TAYLOR;
+
+		f = hedgehog_feature_count(kind, D, D);
+		fq = xmalloc(sizeof *fq * N * f);
+		fk = xmalloc(sizeof *fk * N * f);
+		om = xmalloc(sizeof *om * (size_t)f * D);
+		ys = xmalloc(sizeof *ys * N * DV);
+		yt = xmalloc(sizeof *yt * N * DV);
+		hedgehog_performer_init(om, f, D, 11, (uint64_t)5 << 16 | (uint64_t)h);
+		memset(&want, 0, sizeof want);
+		se = 0;
+		for (int s = 0; s < 2; s++) {
+			size_t off = ((size_t)seq[s] * H + h) * N * D, voff = ((size_t)seq[s] * H + h) * N * DV;
+
+			hedgehog_fixed_forward(kind, fq, q + off, N, D, om, f, 1);
+			hedgehog_fixed_forward(kind, fk, k + off, N, D, om, f, 0);
+			hedgehog_metrics_add(&want, q + off, k + off, kern ? NULL : fq, kern ? NULL : fk,
+			    N, D, f, 1, 16);
+			linattn_forward(ys, NULL, fq, fk, v + voff, N, f, DV, 0);
+			linattn_softmax_forward(yt, q + off, k + off, v + voff, N, D, DV,
+			    1 / sqrtf((float)D), 1, 16);
+			for (int i = 0; i < N * DV; i++)
+				se += ((double)ys[i] - yt[i]) * ((double)ys[i] - yt[i]);
+		}
+		hedgehog_metrics_mean(&want);
+		mse = hedgehog_eval_head(&m, kind, NULL, D, 11, 5, h, q, k, v, H, N, D, DV, seq, 2, 1, 16);
+		ok(m.kl == want.kl && m.ce == want.ce && m.monotonicity == want.monotonicity &&
+		    m.entropy == want.entropy, "eval_head %s: the metrics, exactly",
+		    hedgehog_fmap_names[kind]);
+		ok(mse == se / (2.0 * N * DV), "eval_head %s: the output MSE (%.3g)",
+		    hedgehog_fmap_names[kind], mse);
+		free(fq);
+		free(fk);
+		free(om);
+		free(ys);
+		free(yt);
+	}
+	mse = hedgehog_eval_head(&m, HEDGEHOG_FMAP_ELU1, NULL, D, 11, 5, h, q, k, NULL, H, N, D, 0,
+	    seq, 2, 1, 16);
+	ok(isnan(mse), "eval_head without values: MSE NaN");
+	mse = hedgehog_eval_head(&m, HEDGEHOG_FMAP_ELU1, NULL, D, 11, 5, h, q, k, v, H, N, D, DV,
+	    seq, 2, 0, 16);
+	ok(isnan(mse) && m.rows == 2 * N, "eval_head bidirectional: no MSE, every row");
+	free(q);
+	free(k);
+	free(v);
+}
+
+/* A learned map at identity through eval_head equals hedgehog_maps_features
+ * by hand; a trained kind needs its maps. */
+static void
+test_eval_learned(void)
+{
+	enum { S = 2, H = 2, N = 12, D = 4 };
+	int seq[1] = { 1 };
+	struct rng r;
+	float *q, *k, *fq, *fk, *z;
+	struct hedgehog_maps maps;
+	struct hedgehog_metrics m, want = { 0 };
+	size_t off = ((size_t)1 * H + 0) * N * D;
+
+	rng_init(&r, 4, 0, 0);
+	q = randv(&r, (size_t)S * H * N * D, 1);
+	k = randv(&r, (size_t)S * H * N * D, 1);
+	fq = xmalloc(sizeof *fq * N * 2 * D);
+	fk = xmalloc(sizeof *fk * N * 2 * D);
+	z = xmalloc(sizeof *z * N * D);
+	hedgehog_maps_init(&maps, HEDGEHOG_FMAP_EXP, H, D, D, 1);
+	hedgehog_maps_features(&maps, 0, 0, fq, z, q + off, N);
+	hedgehog_maps_features(&maps, 0, 1, fk, z, k + off, N);
+	hedgehog_metrics_add(&want, q + off, k + off, fq, fk, N, D, 2 * D, 1, 5);
+	hedgehog_metrics_mean(&want);
+	hedgehog_eval_head(&m, HEDGEHOG_FMAP_EXP, &maps, 99, 0, 0, 0, q, k, NULL, H, N, D, 0, seq,
+	    1, 1, 5);
+	ok(m.kl == want.kl && m.max_weight == want.max_weight,
+	    "eval_head hedgehog-exp: through the maps (df from the maps, not the argument)");
+	hedgehog_maps_release(&maps);
+	free(q);
+	free(k);
+	free(fq);
+	free(fk);
+	free(z);
+}
+
+static void
+test_pool(void)
+{
+	struct hedgehog_metrics a = { 1, 2, 3, 4, 5, 6, 0.5, 10, 8 };
+	struct hedgehog_metrics b = { 3, 4, 5, 6, 7, 8, -0.5, 10, 8 }, sum = { 0 };
+	double x;
+
+	hedgehog_metrics_pool(&sum, &a);
+	hedgehog_metrics_pool(&sum, &b);
+	hedgehog_metrics_mean(&sum);
+	ok(sum.ce == 2 && sum.kl == 3 && sum.entropy == 4 && sum.teacher_entropy == 5 &&
+	    sum.max_weight == 6 && sum.teacher_max_weight == 7 && sum.monotonicity == 0,
+	    "pool then mean: the mean over heads, each head one row");
+	ok(hedgehog_metrics_nonfinite(&a, NAN, &x) == NULL, "nonfinite: none (mse NaN is no MSE)");
+	a.teacher_max_weight = INFINITY;
+	ok(hedgehog_metrics_nonfinite(&a, 1, &x) && strcmp(hedgehog_metrics_nonfinite(&a, 1, &x),
+	    "teacher_max_weight") == 0 && x == INFINITY, "nonfinite: names the field, its value");
+	a.teacher_max_weight = 1;
+	ok(hedgehog_metrics_nonfinite(&a, -INFINITY, &x) &&
+	    strcmp(hedgehog_metrics_nonfinite(&a, -INFINITY, &x), "mse") == 0, "nonfinite: mse");
+}
+
+static void
+test_weights(void)
+{
+	char path[] = "/tmp/hedgehog_eval_testXXXXXX";
+	float wq[2 * 3 * 4], got[2 * 3 * 4];
+	size_t shape[3] = { 2, 3, 4 };
+	struct safetensors_tensor t = { "p.0.feature_map_q.mlp.layer", SAFETENSORS_F32, 3, shape,
+	    wq, sizeof wq, 0 };
+	struct safetensors_kv meta[] = {
+		{ "fmap", "hedgehog-fla" }, { "feature_dim", "4" }, { "num_heads", "2" },
+		{ "head_dim", "3" }, { "bias", "true" }, { "prefix", "p.{L}." },
+		{ "val_sequences", "3,5" },
+	};
+	struct hedgehog_weights w;
+	int fd = mkstemp(path);
+
+	for (int i = 0; i < 24; i++)
+		wq[i] = (float)i / 7;
+	ok(fd >= 0, "a temporary file");
+	close(fd);
+	ok(safetensors_write(path, &t, 1, meta, 7) == 0, "write a weights file");
+	ok(hedgehog_weights_open(&w, path, "x.") == 0, "weights_open");
+	ok(w.kind == HEDGEHOG_FMAP_FLA && w.df == 4 && w.H == 2 && w.d == 3 && w.bias &&
+	    strcmp(w.prefix, "p.{L}.") == 0 && w.nval == 2 && w.val[0] == 3 && w.val[1] == 5,
+	    "weights_open: the metadata");
+	ok(hedgehog_weights_get(&w, 0, "feature_map_q.mlp.layer", 2, 3, got) == 0 &&
+	    memcmp(got, wq, sizeof wq) == 0, "weights_get: the tensor");
+	ok(hedgehog_weights_get(&w, 1, "feature_map_q.mlp.layer", 2, 3, got) == -1 &&
+	    strstr(loam_error(), "no tensor 'p.1.feature_map_q.mlp.layer' for layer 1"),
+	    "weights_get: another layer is absent (%s)", loam_error());
+	ok(hedgehog_weights_get(&w, 0, "feature_map_q.mlp.layer", 1, 3, got) == -1,
+	    "weights_get: a shape that does not match");
+	hedgehog_weights_close(&w);
+	meta[0].value = "performer";
+	ok(safetensors_write(path, &t, 1, meta, 7) == 0 &&
+	    hedgehog_weights_open(&w, path, "x.") == -1 &&
+	    strstr(loam_error(), "metadata 'fmap' is 'performer', not a hedgehog map"),
+	    "weights_open: not a trained map (%s)", loam_error());
+	meta[0].value = "hedgehog";
+	meta[1].value = "-1";
+	ok(safetensors_write(path, &t, 1, meta, 7) == 0 &&
+	    hedgehog_weights_open(&w, path, "x.") == -1 &&
+	    strstr(loam_error(), "metadata 'feature_dim': '-1' is not a count"),
+	    "weights_open: a bad count (%s)", loam_error());
+	unlink(path);
+}
+
 int
 main(void)
 {
@@ -498,6 +708,11 @@ main(void)
 		test_chain(kind);
 	test_fixed();
 	test_metrics();
+	test_split();
+	test_eval_head();
+	test_eval_learned();
+	test_pool();
+	test_weights();
 	for (int kind = HEDGEHOG_FMAP_HEDGEHOG; kind <= HEDGEHOG_FMAP_FLA; kind++)
 		test_fit(kind);
 	return tap_done();

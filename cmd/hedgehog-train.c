@@ -4,76 +4,99 @@
  * model's query/key activations, and evaluate them against the baseline
  * maps; see hedgehog-train(1).
  *
- * The maps, the loss, the trainer and the metrics are lib/hedgehog.c; the
- * inputs lib/hedgehog_io.c; linear attention lib/linattn.c.  This file
- * reads the layers, splits the sequences, writes the weights and the
- * records.
+ * The maps, the loss, the trainer and the metrics are
+ * lib/method/hedgehog.c, the split and one head's evaluation
+ * lib/method/hedgehog_eval.c, the inputs and the weights read back
+ * lib/method/hedgehog_io.c, linear attention lib/nn/linattn.c.  This file
+ * reads the options and the layers, writes the weights and the records.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "hedgehog.h"
 #include "hedgehog_io.h"
-#include "linattn.h"
-#include "rng.h"
+#include "recw.h"
 #include "safetensors.h"
 
-static const char usage[] =
-    "usage: hedgehog-train fit [-q] [--fmap hedgehog|hedgehog-exp|hedgehog-fla]\n"
-    "                      [--feature-dim n] [--bias|--no-bias] [--layers list]\n"
-    "                      [--map q=name,k=name[,v=name]] [--causal|--bidirectional]\n"
-    "                      [--lr x] [--weight-decay x] [--epochs n] [--steps n]\n"
-    "                      [--batch n] [--val n] [--eval-every n] [--patience n]\n"
-    "                      [--block n] [--xent-factor x] [--mse-factor x]\n"
-    "                      [--prefix p] [--applied-after what] [-s seed] [-t n]\n"
-    "                      -o weights.safetensors file ...\n"
-    "       hedgehog-train eval [-q] [--weights file] [--fmap list] [--feature-dim n]\n"
-    "                      [--layers list] [--map q=name,k=name[,v=name]]\n"
-    "                      [--causal|--bidirectional] [--val n|--all] [--block n]\n"
-    "                      [-s seed] [-t n] [-o file] file ...\n";
-static const char help[] =
-    "Hedgehog feature maps for linear attention, trained by attention distillation.\n"
-    "Inputs: safetensors or .npy files holding layers.{L}.q, layers.{L}.k (and .v),\n"
-    "each [sequences, heads, length, head_dim].\n"
-    "  --fmap M            fit: hedgehog (default), hedgehog-exp or hedgehog-fla;\n"
-    "                      eval: a comma list of those and elu1, relu, performer,\n"
-    "                      cosformer, taylor (default: the trained map and all baselines)\n"
-    "  --feature-dim N     hidden width df of the map, 2 df features (default head_dim)\n"
-    "  --bias, --no-bias   a learned bias (default: on for hedgehog-exp, hedgehog-fla)\n"
-    "  --layers L,...      the layers (default: every layer found)\n"
-    "  --map q=P,k=P,v=P   tensor names, {L} standing for the layer (layers.{L}.q, ...)\n"
-    "  --causal, --bidirectional  attention mask (default causal)\n"
-    "  --lr X              AdamW learning rate (default 0.01)\n"
-    "  --weight-decay X    decoupled weight decay (default 0)\n"
-    "  --epochs N          passes over the training sequences (default 2)\n"
-    "  --steps N           optimizer steps instead of epochs\n"
-    "  --batch N           sequences per step (default 1)\n"
-    "  --val N             held-out sequences (default a fifth, at least 1 of 2+)\n"
-    "  --all               eval: every sequence, not only the held-out ones\n"
-    "  --eval-every N      steps between validations (default 50)\n"
-    "  --patience N        validations without progress before lr /= 10 (default 10)\n"
-    "  --block N           query rows per block (default 64): memory block x length\n"
-    "  --xent-factor X     weight of the attention cross-entropy (default 1)\n"
-    "  --mse-factor X      weight of the output MSE against softmax attention (needs v)\n"
-    "  --prefix P          weight names P + feature_map_q.mlp.layer\n"
-    "                      (default model.layers.{L}.self_attn.)\n"
-    "  --applied-after W   recorded in the metadata: what q/k are taken after (proj)\n"
-    "  --weights FILE      eval: maps written by fit\n"
-    "  -s, --seed N        split, order of the sequences, Performer features\n"
-    "  -t, --threads N     threads (heads run in parallel)\n"
-    "  -o, --output FILE   fit: the weights (required); eval: the records\n"
-    "  -q, --quiet         no progress, no summary, no table\n"
-    "  -h, --help          this help\n"
-    "  -V, --version       print the version\n";
-
 enum {
-	OPT_FMAP = 256, OPT_FEATURE_DIM, OPT_BIAS, OPT_NO_BIAS, OPT_LAYERS, OPT_MAP,
+	OPT_FMAP = CLI_LONG, OPT_FEATURE_DIM, OPT_BIAS, OPT_NO_BIAS, OPT_LAYERS, OPT_MAP,
 	OPT_CAUSAL, OPT_BIDIRECTIONAL, OPT_LR, OPT_WEIGHT_DECAY, OPT_EPOCHS, OPT_STEPS,
 	OPT_BATCH, OPT_VAL, OPT_ALL, OPT_EVAL_EVERY, OPT_PATIENCE, OPT_BLOCK,
 	OPT_XENT_FACTOR, OPT_MSE_FACTOR, OPT_PREFIX, OPT_APPLIED_AFTER, OPT_WEIGHTS,
+};
+
+#define INPUTS_HELP \
+	"Inputs: safetensors or .npy files holding layers.{L}.q, layers.{L}.k (and .v),\n" \
+	"each [sequences, heads, length, head_dim].\n"
+#define MAP_OPTION { OPT_MAP, "map", "q=name,k=name[,v=name]", "q=P,k=P,v=P", \
+	"tensor names, {L} standing for the layer\n" \
+	"                      (default layers.{L}.q, layers.{L}.k, layers.{L}.v)" }
+
+static const struct cli_option fit_options[] = {
+	{ 'q', "quiet", NULL, NULL, "no progress" },
+	{ OPT_FMAP, "fmap", "hedgehog|hedgehog-exp|hedgehog-fla", "M",
+	    "hedgehog (default), hedgehog-exp or hedgehog-fla" },
+	{ OPT_FEATURE_DIM, "feature-dim", "n", "N",
+	    "hidden width df of the map, 2 df features (default head_dim)" },
+	{ OPT_BIAS, "bias", NULL, NULL, "a learned bias (default for hedgehog-exp, hedgehog-fla)" },
+	{ OPT_NO_BIAS, "no-bias", NULL, NULL, "no bias (default for hedgehog)" },
+	{ OPT_LAYERS, "layers", "list", "L,...", "the layers (default: every layer found)" },
+	MAP_OPTION,
+	{ OPT_CAUSAL, "causal", NULL, NULL, "causal attention (default)" },
+	{ OPT_BIDIRECTIONAL, "bidirectional", NULL, NULL, "attention without a mask" },
+	{ OPT_LR, "lr", "x", "X", "AdamW learning rate (default 0.01)" },
+	{ OPT_WEIGHT_DECAY, "weight-decay", "x", "X", "decoupled weight decay (default 0)" },
+	{ OPT_EPOCHS, "epochs", "n", "N", "passes over the training sequences (default 2)" },
+	{ OPT_STEPS, "steps", "n", "N", "optimizer steps instead of epochs" },
+	{ OPT_BATCH, "batch", "n", "N", "sequences per step (default 1)" },
+	{ OPT_VAL, "val", "n", "N", "held-out sequences (default a fifth, at least 1 of 2+)" },
+	{ OPT_EVAL_EVERY, "eval-every", "n", "N", "steps between validations (default 50)" },
+	{ OPT_PATIENCE, "patience", "n", "N",
+	    "validations without progress before lr /= 10\n                      (default 10)" },
+	{ OPT_BLOCK, "block", "n", "N", "query rows per block (default 64): memory block x length" },
+	{ OPT_XENT_FACTOR, "xent-factor", "x", "X", "weight of the attention cross-entropy (default 1)" },
+	{ OPT_MSE_FACTOR, "mse-factor", "x", "X",
+	    "weight of the output MSE against softmax attention\n                      (default 0; needs v)" },
+	{ OPT_PREFIX, "prefix", "p", "P", "weight names P + feature_map_q.mlp.layer\n"
+	    "                      (default model.layers.{L}.self_attn.)" },
+	{ OPT_APPLIED_AFTER, "applied-after", "what", "W",
+	    "recorded in the metadata: what q/k are taken after (proj)" },
+	{ 's', "seed", "seed", "N", "split, order of the sequences" },
+	{ 't', "threads", "n", "N", "threads (heads run in parallel)" },
+	CLI_OPTIONS_END
+};
+static const struct cli_spec fit_spec = {
+	"fit", "-o weights.safetensors file ...",
+	"Train Hedgehog feature maps by attention distillation.", fit_options,
+	"  -o, --output FILE   the weights (required)\n" INPUTS_HELP
+};
+
+static const struct cli_option eval_options[] = {
+	{ 'q', "quiet", NULL, NULL, "no table" },
+	{ OPT_WEIGHTS, "weights", "file", "FILE", "maps written by fit" },
+	{ OPT_FMAP, "fmap", "list", "M,...", "a comma list of hedgehog, hedgehog-exp, hedgehog-fla,\n"
+	    "                      elu1, relu, performer, cosformer, taylor (default: the\n"
+	    "                      trained map and all baselines)" },
+	{ OPT_FEATURE_DIM, "feature-dim", "n", "N",
+	    "hidden width df of the maps (default: the trained maps',\n"
+	    "                      else head_dim)" },
+	{ OPT_LAYERS, "layers", "list", "L,...", "the layers (default: every layer found)" },
+	MAP_OPTION,
+	{ OPT_CAUSAL, "causal", NULL, NULL, "causal attention (default)" },
+	{ OPT_BIDIRECTIONAL, "bidirectional", NULL, NULL, "attention without a mask" },
+	{ OPT_VAL, "val", "n", "N", "held-out sequences (default: fit's, else a fifth)" },
+	{ OPT_ALL, "all", NULL, NULL, "every sequence, not only the held-out ones" },
+	{ OPT_BLOCK, "block", "n", "N", "query rows per block (default 64): memory block x length" },
+	{ 's', "seed", "seed", "N", "split, Performer features" },
+	{ 't', "threads", "n", "N", "threads (heads and maps run in parallel)" },
+	{ 'o', "output", "file", "FILE", "the records (default stdout)" },
+	CLI_OPTIONS_END
+};
+static const struct cli_spec eval_spec = {
+	"eval", "file ...", "Compare feature maps with softmax attention.", eval_options,
+	INPUTS_HELP
 };
 
 #define DEFAULT_PREFIX	"model.layers.{L}.self_attn."
@@ -81,7 +104,7 @@ enum {
 
 /* What fit and eval share: inputs, names, layers, split. */
 struct job {
-	struct hh_inputs in;
+	struct hedgehog_inputs in;
 	const char *pat[3];	/* q, k, v name patterns */
 	int *layers, nlayers;
 	int causal, block;
@@ -124,12 +147,12 @@ parse_layers(const char *arg, int *n)
 
 /* Find tensor w (q, k, v) of a layer; 0 when absent; dies on a bad one. */
 static int
-find(const struct job *j, int w, int layer, struct hh_tensor *t, char **name)
+find(const struct job *j, int w, int layer, struct hedgehog_tensor *t, char **name)
 {
 	int rc;
 
-	*name = hh_layer_name(j->pat[w], layer);
-	rc = hh_inputs_find(&j->in, *name, t);
+	*name = hedgehog_layer_name(j->pat[w], layer);
+	rc = hedgehog_inputs_find(&j->in, *name, t);
 	if (rc < 0)
 		die("%s", loam_error());
 	return rc;
@@ -139,11 +162,11 @@ find(const struct job *j, int w, int layer, struct hh_tensor *t, char **name)
 static void
 job_open(struct job *j, char **files, int nfiles, int have_layers)
 {
-	struct hh_tensor tq, tk, tv;
+	struct hedgehog_tensor tq, tk, tv;
 
 	if (nfiles < 1)
 		usage_error("no input files");
-	if (hh_inputs_open(&j->in, files, nfiles) != 0)
+	if (hedgehog_inputs_open(&j->in, files, nfiles) != 0)
 		die("%s", loam_error());
 	if (!have_layers) {
 		j->layers = xmalloc(sizeof *j->layers * MAX_LAYERS);
@@ -159,7 +182,7 @@ job_open(struct job *j, char **files, int nfiles, int have_layers)
 				break;	/* names without a layer: one layer */
 		}
 		if (!j->nlayers) {
-			char *name = hh_layer_name(j->pat[0], 0);
+			char *name = hedgehog_layer_name(j->pat[0], 0);
 
 			die("no tensor '%s' in the input (name them with --map)", name);
 		}
@@ -202,7 +225,7 @@ job_open(struct job *j, char **files, int nfiles, int have_layers)
 static void
 job_close(struct job *j)
 {
-	hh_inputs_close(&j->in);
+	hedgehog_inputs_close(&j->in);
 	free(j->layers);
 	for (int w = 0; w < 3; w++)
 		free((char *)j->pat[w]);
@@ -212,7 +235,7 @@ job_close(struct job *j)
 static float *
 load(const struct job *j, int w, int l)
 {
-	struct hh_tensor t;
+	struct hedgehog_tensor t;
 	char *name;
 	float *x;
 
@@ -225,54 +248,10 @@ load(const struct job *j, int w, int l)
 		return NULL;
 	}
 	x = xmalloc(sizeof *x * t.S * t.H * t.n * t.d);
-	if (hh_tensor_read(&t, x) != 0)
+	if (hedgehog_tensor_read(&t, x) != 0)
 		die("%s", loam_error());
 	free(name);
 	return x;
-}
-
-/* The held-out sequences: the first nval of a seeded shuffle, sorted. */
-static void
-split(int S, int nval, uint64_t seed, int *train, int *ntrain, int *val)
-{
-	int *perm = xmalloc(sizeof *perm * (size_t)S);
-	char *is_val = xcalloc((size_t)S, 1);
-	struct rng r;
-	int nv = 0;
-
-	for (int i = 0; i < S; i++)
-		perm[i] = i;
-	rng_init(&r, seed, 2, 0);
-	rng_shuffle(&r, perm, (size_t)S, sizeof *perm);
-	for (int i = 0; i < nval; i++)
-		is_val[perm[i]] = 1;
-	*ntrain = 0;
-	for (int i = 0; i < S; i++) {
-		if (is_val[i])
-			val[nv++] = i;
-		else
-			train[(*ntrain)++] = i;
-	}
-	free(perm);
-	free(is_val);
-}
-
-static int
-default_val(int S)
-{
-	return S < 2 ? 0 : S / 5 > 1 ? S / 5 : 1;
-}
-
-static char *
-int_list(const int *v, int n)
-{
-	size_t cap = (size_t)n * 12 + 1, o = 0;
-	char *s = xmalloc(cap);
-
-	s[0] = '\0';
-	for (int i = 0; i < n; i++)
-		o += (size_t)snprintf(s + o, cap - o, "%s%d", i ? "," : "", v[i]);
-	return s;
 }
 
 struct progress_ctx {
@@ -289,31 +268,16 @@ on_progress(void *arg, long done, long total)
 	progress_update(&c->p, (uint64_t)(c->base + done));
 }
 
-static const char *out_name = "stdout";
-
-/* NaN and infinity are not JSON numbers: a metric or a loss that is not
- * finite ends the program before it is printed.  The inputs are bounded
- * (HH_INPUT_MAX), so this is a guard, not a path real data takes. */
-static void
-check_finite(const char *what, const char *key, double v)
+static char *
+int_list(const int *v, int n)
 {
-	if (!isfinite(v))
-		die("%s: %s is %s, not a number to write (inputs too large for the map?)",
-		    what, key, isnan(v) ? "NaN" : "infinite");
-}
+	size_t cap = (size_t)n * 12 + 1, o = 0;
+	char *s = xmalloc(cap);
 
-static void
-check_metrics(const char *what, const struct hh_metrics *m, double mse)
-{
-	check_finite(what, "ce", m->ce);
-	check_finite(what, "kl", m->kl);
-	check_finite(what, "entropy", m->entropy);
-	check_finite(what, "teacher_entropy", m->teacher_entropy);
-	check_finite(what, "max_weight", m->max_weight);
-	check_finite(what, "teacher_max_weight", m->teacher_max_weight);
-	check_finite(what, "monotonicity", m->monotonicity);
-	if (!isnan(mse))
-		check_finite(what, "mse", mse);
+	s[0] = '\0';
+	for (int i = 0; i < n; i++)
+		o += (size_t)snprintf(s + o, cap - o, "%s%d", i ? "," : "", v[i]);
+	return s;
 }
 
 static const char *const learned_names[] = { "hedgehog", "hedgehog-exp", "hedgehog-fla" };
@@ -324,628 +288,581 @@ static const char *const fmap_doc[] = {
 	"softmax([2 z, -2 z]) over all 2 feature_dim, z = x W + b, one map shared by the heads (fla)",
 };
 
-static int
-cmd_fit(int argc, char *argv[])
-{
-	static const struct option longopts[] = {
-		{ "fmap", required_argument, NULL, OPT_FMAP },
-		{ "feature-dim", required_argument, NULL, OPT_FEATURE_DIM },
-		{ "bias", no_argument, NULL, OPT_BIAS },
-		{ "no-bias", no_argument, NULL, OPT_NO_BIAS },
-		{ "layers", required_argument, NULL, OPT_LAYERS },
-		{ "map", required_argument, NULL, OPT_MAP },
-		{ "causal", no_argument, NULL, OPT_CAUSAL },
-		{ "bidirectional", no_argument, NULL, OPT_BIDIRECTIONAL },
-		{ "lr", required_argument, NULL, OPT_LR },
-		{ "weight-decay", required_argument, NULL, OPT_WEIGHT_DECAY },
-		{ "epochs", required_argument, NULL, OPT_EPOCHS },
-		{ "steps", required_argument, NULL, OPT_STEPS },
-		{ "batch", required_argument, NULL, OPT_BATCH },
-		{ "val", required_argument, NULL, OPT_VAL },
-		{ "eval-every", required_argument, NULL, OPT_EVAL_EVERY },
-		{ "patience", required_argument, NULL, OPT_PATIENCE },
-		{ "block", required_argument, NULL, OPT_BLOCK },
-		{ "xent-factor", required_argument, NULL, OPT_XENT_FACTOR },
-		{ "mse-factor", required_argument, NULL, OPT_MSE_FACTOR },
-		{ "prefix", required_argument, NULL, OPT_PREFIX },
-		{ "applied-after", required_argument, NULL, OPT_APPLIED_AFTER },
-		CLI_COMMON_LONGOPTS,
-	};
-	struct cli_opts o;
-	struct hh_fit_opts fo;
-	struct job j = { 0 };
-	int c, kind = HH_HEDGEHOG, df = 0, bias = -1, nval = -1, ntrain;
-	const char *prefix = DEFAULT_PREFIX, *applied = "proj";
-	struct safetensors_tensor *tens;
-	struct safetensors_kv meta[40];
-	size_t nmeta = 0, (*shapes)[3];
-	float **bufs;
-	char **tnames, num[24][32], *val_list, *layer_list, files[4096] = "";
-	int *train, *val;
-	struct progress_ctx pc;
-	struct cli_out out;
-	FILE *fp;
+/* fit's settings beyond the trainer's. */
+struct fit_args {
+	int kind, df, bias, nval;
+	const char *prefix, *applied;
+	struct hedgehog_fit_opts fo;
+};
 
-	hh_fit_opts_default(&fo);
-	cli_init(&o, argc, argv, usage, help, CLI_BLAS);
-	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS(""), longopts, NULL)) != -1)
+static void
+fit_options_parse(struct cli_opts *o, struct job *j, struct fit_args *a, int argc, char *argv[])
+{
+	const char *arg;
+	int c;
+
+	a->kind = HEDGEHOG_FMAP_HEDGEHOG;
+	a->df = 0;
+	a->bias = -1;
+	a->nval = -1;
+	a->prefix = DEFAULT_PREFIX;
+	a->applied = "proj";
+	hedgehog_fit_opts_default(&a->fo);
+	cli_begin(o, argc, argv, &fit_spec, CLI_BLAS);
+	while ((c = cli_next(o, &arg)) != -1)
 		switch (c) {
-		case OPT_FMAP: kind = cli_parse_choice("--fmap", optarg, learned_names, 3); break;
+		case OPT_FMAP: a->kind = cli_parse_choice("--fmap", arg, learned_names, 3); break;
 		case OPT_FEATURE_DIM:
-			df = (int)cli_parse_u64("--feature-dim", optarg, 1, 65536);
+			a->df = (int)cli_parse_u64("--feature-dim", arg, 1, 65536);
 			break;
-		case OPT_BIAS: bias = 1; break;
-		case OPT_NO_BIAS: bias = 0; break;
-		case OPT_LAYERS: j.layers = parse_layers(optarg, &j.nlayers); break;
-		case OPT_MAP: parse_map(&j, optarg); break;
-		case OPT_CAUSAL: fo.causal = 1; break;
-		case OPT_BIDIRECTIONAL: fo.causal = 0; break;
-		case OPT_LR: fo.lr = cli_parse_double("--lr", optarg, 0, 1e6); break;
+		case OPT_BIAS: a->bias = 1; break;
+		case OPT_NO_BIAS: a->bias = 0; break;
+		case OPT_LAYERS: j->layers = parse_layers(arg, &j->nlayers); break;
+		case OPT_MAP: parse_map(j, arg); break;
+		case OPT_CAUSAL: a->fo.causal = 1; break;
+		case OPT_BIDIRECTIONAL: a->fo.causal = 0; break;
+		case OPT_LR: a->fo.lr = cli_parse_double("--lr", arg, 0, 1e6); break;
 		case OPT_WEIGHT_DECAY:
-			fo.weight_decay = cli_parse_double("--weight-decay", optarg, 0, 1e6);
+			a->fo.weight_decay = cli_parse_double("--weight-decay", arg, 0, 1e6);
 			break;
-		case OPT_EPOCHS: fo.epochs = (int)cli_parse_u64("--epochs", optarg, 1, 1000000); break;
-		case OPT_STEPS: fo.steps = (int)cli_parse_u64("--steps", optarg, 1, 100000000); break;
-		case OPT_BATCH: fo.batch = (int)cli_parse_u64("--batch", optarg, 1, 1000000); break;
-		case OPT_VAL: nval = (int)cli_parse_u64("--val", optarg, 0, 1000000); break;
+		case OPT_EPOCHS: a->fo.epochs = (int)cli_parse_u64("--epochs", arg, 1, 1000000); break;
+		case OPT_STEPS: a->fo.steps = (int)cli_parse_u64("--steps", arg, 1, 100000000); break;
+		case OPT_BATCH: a->fo.batch = (int)cli_parse_u64("--batch", arg, 1, 1000000); break;
+		case OPT_VAL: a->nval = (int)cli_parse_u64("--val", arg, 0, 1000000); break;
 		case OPT_EVAL_EVERY:
-			fo.eval_every = (int)cli_parse_u64("--eval-every", optarg, 1, 100000000);
+			a->fo.eval_every = (int)cli_parse_u64("--eval-every", arg, 1, 100000000);
 			break;
 		case OPT_PATIENCE:
-			fo.patience = (int)cli_parse_u64("--patience", optarg, 1, 100000000);
+			a->fo.patience = (int)cli_parse_u64("--patience", arg, 1, 100000000);
 			break;
-		case OPT_BLOCK: fo.block = (int)cli_parse_u64("--block", optarg, 1, 1 << 20); break;
+		case OPT_BLOCK: a->fo.block = (int)cli_parse_u64("--block", arg, 1, 1 << 20); break;
 		case OPT_XENT_FACTOR:
-			fo.xent_factor = cli_parse_double("--xent-factor", optarg, 0, 1e9);
+			a->fo.xent_factor = cli_parse_double("--xent-factor", arg, 0, 1e9);
 			break;
 		case OPT_MSE_FACTOR:
-			fo.mse_factor = cli_parse_double("--mse-factor", optarg, 0, 1e9);
+			a->fo.mse_factor = cli_parse_double("--mse-factor", arg, 0, 1e9);
 			break;
-		case OPT_PREFIX: prefix = optarg; break;
-		case OPT_APPLIED_AFTER: applied = optarg; break;
-		default: cli_common_option(&o, c);
+		case OPT_PREFIX: a->prefix = arg; break;
+		case OPT_APPLIED_AFTER: a->applied = arg; break;
 		}
-	argc -= optind;
-	argv += optind;
-	if (!o.output)
+	if (!o->output)
 		usage_error("fit needs -o weights.safetensors");
-	if (fo.xent_factor == 0 && fo.mse_factor == 0)
+	if (a->fo.xent_factor == 0 && a->fo.mse_factor == 0)
 		usage_error("--xent-factor and --mse-factor are both 0");
-	if (fo.mse_factor > 0 && !fo.causal)
+	if (a->fo.mse_factor > 0 && !a->fo.causal)
 		usage_error("--mse-factor needs causal attention");
-	if (bias < 0)
-		bias = kind != HH_HEDGEHOG;
-	if (!j.pat[0])
-		j.pat[0] = xstrdup("layers.{L}.q");
-	if (!j.pat[1])
-		j.pat[1] = xstrdup("layers.{L}.k");
-	if (!j.pat[2] && fo.mse_factor > 0)
-		j.pat[2] = xstrdup("layers.{L}.v");
-	j.causal = fo.causal;
-	job_open(&j, argv, argc, j.layers != NULL);
-	if (fo.mse_factor > 0 && !j.dv)
-		die("--mse-factor needs values: no tensor '%s' for every layer", j.pat[2]);
-	if (!df)
-		df = j.d;
-	if (nval < 0)
-		nval = default_val(j.S);
-	if (nval >= j.S)
-		usage_error("--val %d leaves no training sequence of %d", nval, j.S);
-	fo.seed = o.seed;
-	train = xmalloc(sizeof *train * (size_t)j.S);
-	val = xmalloc(sizeof *val * (size_t)j.S);
-	split(j.S, nval, o.seed, train, &ntrain, val);
+	if (a->bias < 0)
+		a->bias = a->kind != HEDGEHOG_FMAP_HEDGEHOG;
+	if (!j->pat[0])
+		j->pat[0] = xstrdup("layers.{L}.q");
+	if (!j->pat[1])
+		j->pat[1] = xstrdup("layers.{L}.k");
+	if (!j->pat[2] && a->fo.mse_factor > 0)
+		j->pat[2] = xstrdup("layers.{L}.v");
+	j->causal = a->fo.causal;
+}
 
-	tens = xcalloc((size_t)j.nlayers * 4, sizeof *tens);
-	shapes = xcalloc((size_t)j.nlayers * 4, sizeof *shapes);
-	bufs = xcalloc((size_t)j.nlayers * 4, sizeof *bufs);
-	tnames = xcalloc((size_t)j.nlayers * 4, sizeof *tnames);
-	fp = cli_out_open(&out, "-");
-	{
-		int spe = (ntrain + fo.batch - 1) / fo.batch;
-		long per = (long)(fo.steps > 0 ? fo.steps : fo.epochs * spe) * j.H;
+/* The weights file being built: each layer's q and k maps (and biases). */
+struct wfile {
+	struct safetensors_tensor *tens;
+	size_t (*shapes)[3];
+	float **bufs;
+	char **names;
+	size_t n;
+};
 
-		progress_init(&pc.p, "steps", (uint64_t)(per * j.nlayers), o.quiet);
-		pc.base = 0;
-		fo.progress = on_progress;
-		fo.progress_arg = &pc;
-		for (int i = 0; i < j.nlayers; i++) {
-			int l = j.layers[i], nt = i * (bias ? 4 : 2);
-			float *q = load(&j, 0, l), *k = load(&j, 1, l);
-			float *v = fo.mse_factor > 0 ? load(&j, 2, l) : NULL;
-			struct hh_maps m;
-			struct hh_fit_report rep;
+static void
+wfile_init(struct wfile *wf, int nlayers)
+{
+	wf->tens = xcalloc((size_t)nlayers * 4, sizeof *wf->tens);
+	wf->shapes = xcalloc((size_t)nlayers * 4, sizeof *wf->shapes);
+	wf->bufs = xcalloc((size_t)nlayers * 4, sizeof *wf->bufs);
+	wf->names = xcalloc((size_t)nlayers * 4, sizeof *wf->names);
+	wf->n = 0;
+}
 
-			rep.init_loss = xmalloc(sizeof *rep.init_loss * (size_t)j.H);
-			rep.best_loss = xmalloc(sizeof *rep.best_loss * (size_t)j.H);
-			rep.best_step = xmalloc(sizeof *rep.best_step * (size_t)j.H);
-			hh_maps_init(&m, kind, j.H, j.d, df, bias);
-			if (hh_fit_layer(&m, q, k, v, j.S, j.H, j.n, j.d, j.dv, train, ntrain, val,
-			    nval, &fo, &rep) != 0)
-				die("layer %d: %s", l, loam_error());
-			pc.base += per;
-			for (int h = 0; h < j.H; h++) {
-				char what[48];
-
-				snprintf(what, sizeof what, "layer %d head %d", l, h);
-				check_finite(what, "init_loss", rep.init_loss[h]);
-				check_finite(what, "best_loss", rep.best_loss[h]);
-			}
-			for (int h = 0; h < j.H; h++)
-				if (fprintf(fp, "{\"layer\":%d,\"head\":%d,\"init_loss\":%.17g,"
-				    "\"best_loss\":%.17g,\"best_step\":%d,\"steps\":%d}\n", l, h,
-				    rep.init_loss[h], rep.best_loss[h], rep.best_step[h], rep.steps) < 0)
-					cli_write_failed("stdout");
-			for (int w = 0; w < (bias ? 4 : 2); w++) {
-				char *base = hh_layer_name(prefix, l);
-				const char *suffix[4] = { "feature_map_q.mlp.layer", "feature_map_k.mlp.layer",
-				    "feature_map_q.mlp.bias", "feature_map_k.mlp.bias" };
-				size_t len = strlen(base) + 32;
-				float *src = w == 0 ? m.wq : w == 1 ? m.wk : w == 2 ? m.bq : m.bk;
-				size_t cnt = (size_t)m.P * (w < 2 ? (size_t)j.d * df : (size_t)df);
-
-				tnames[nt + w] = xmalloc(len);
-				snprintf(tnames[nt + w], len, "%s%s", base, suffix[w]);
-				free(base);
-				bufs[nt + w] = xmalloc(sizeof *bufs[nt + w] * cnt);
-				memcpy(bufs[nt + w], src, sizeof *src * cnt);
-				shapes[nt + w][0] = (size_t)m.P;
-				shapes[nt + w][1] = w < 2 ? (size_t)j.d : (size_t)df;
-				shapes[nt + w][2] = (size_t)df;
-				tens[nt + w].name = tnames[nt + w];
-				tens[nt + w].dtype = SAFETENSORS_F32;
-				tens[nt + w].ndim = w < 2 ? 3 : 2;
-				tens[nt + w].shape = shapes[nt + w];
-				tens[nt + w].data = bufs[nt + w];
-			}
-			hh_maps_release(&m);
-			free(rep.init_loss);
-			free(rep.best_loss);
-			free(rep.best_step);
-			free(q);
-			free(k);
-			free(v);
-		}
-		progress_end(&pc.p);
+static void
+wfile_release(struct wfile *wf)
+{
+	for (size_t i = 0; i < wf->n; i++) {
+		free(wf->names[i]);
+		free(wf->bufs[i]);
 	}
-	for (int i = 0; i < argc; i++)
-		if (strlen(files) + strlen(argv[i]) + 2 < sizeof files)
-			strcat(strcat(files, *files ? " " : ""), argv[i]);
-	val_list = int_list(val, nval);
-	layer_list = int_list(j.layers, j.nlayers);
+	free(wf->tens);
+	free(wf->shapes);
+	free(wf->bufs);
+	free(wf->names);
+}
+
+/* Layer l's maps as LoLCATs names them: prefix + feature_map_q.mlp.layer
+ * [P, d, df], ..._k..., and the biases [P, df]. */
+static void
+wfile_add(struct wfile *wf, const char *prefix, int l, const struct hedgehog_maps *m)
+{
+	static const char *const suffix[4] = { "feature_map_q.mlp.layer",
+	    "feature_map_k.mlp.layer", "feature_map_q.mlp.bias", "feature_map_k.mlp.bias" };
+	char *base = hedgehog_layer_name(prefix, l);
+	size_t len = strlen(base) + 32;
+
+	for (int w = 0; w < (m->bias ? 4 : 2); w++) {
+		size_t i = wf->n++;
+		const float *src = w == 0 ? m->wq : w == 1 ? m->wk : w == 2 ? m->bq : m->bk;
+		size_t cnt = (size_t)m->P * (w < 2 ? (size_t)m->d * m->df : (size_t)m->df);
+
+		wf->names[i] = xmalloc(len);
+		snprintf(wf->names[i], len, "%s%s", base, suffix[w]);
+		wf->bufs[i] = xmalloc(sizeof *wf->bufs[i] * cnt);
+		memcpy(wf->bufs[i], src, sizeof *src * cnt);
+		wf->shapes[i][0] = (size_t)m->P;
+		wf->shapes[i][1] = w < 2 ? (size_t)m->d : (size_t)m->df;
+		wf->shapes[i][2] = (size_t)m->df;
+		wf->tens[i].name = wf->names[i];
+		wf->tens[i].dtype = SAFETENSORS_F32;
+		wf->tens[i].ndim = w < 2 ? 3 : 2;
+		wf->tens[i].shape = wf->shapes[i];
+		wf->tens[i].data = wf->bufs[i];
+	}
+	free(base);
+}
+
+/* Train layer l's maps, write one record per head, add the maps to wf. */
+static void
+fit_layer(struct recw *w, struct wfile *wf, const struct job *j, const struct fit_args *a,
+    int l, const int *train, int ntrain, const int *val, int nval)
+{
+	float *q = load(j, 0, l), *k = load(j, 1, l);
+	float *v = a->fo.mse_factor > 0 ? load(j, 2, l) : NULL;
+	struct hedgehog_maps m;
+	struct hedgehog_fit_report rep;
+
+	rep.init_loss = xmalloc(sizeof *rep.init_loss * (size_t)j->H);
+	rep.best_loss = xmalloc(sizeof *rep.best_loss * (size_t)j->H);
+	rep.best_step = xmalloc(sizeof *rep.best_step * (size_t)j->H);
+	hedgehog_maps_init(&m, a->kind, j->H, j->d, a->df, a->bias);
+	if (hedgehog_fit_layer(&m, q, k, v, j->S, j->H, j->n, j->d, j->dv, train, ntrain, val,
+	    nval, &a->fo, &rep) != 0)
+		die("layer %d: %s", l, loam_error());
+	for (int h = 0; h < j->H; h++) {
+		recw_begin(w);
+		recw_int(w, "layer", l);
+		recw_int(w, "head", h);
+		recw_double(w, "init_loss", rep.init_loss[h]);
+		recw_double(w, "best_loss", rep.best_loss[h]);
+		recw_int(w, "best_step", rep.best_step[h]);
+		recw_int(w, "steps", rep.steps);
+		if (recw_end(w) != 0)
+			die("layer %d head %d: %s", l, h, loam_error());
+	}
+	wfile_add(wf, a->prefix, l, &m);
+	hedgehog_maps_release(&m);
+	free(rep.init_loss);
+	free(rep.best_loss);
+	free(rep.best_step);
+	free(q);
+	free(k);
+	free(v);
+}
+
+/* Write the weights with every setting in the metadata. */
+static void
+fit_write(const struct cli_opts *o, const struct fit_args *a, const struct job *j,
+    const struct wfile *wf, const int *val, int nval, int ntrain)
+{
+	struct safetensors_kv meta[40];
+	size_t nmeta = 0;
+	char num[24][32], *val_list = int_list(val, nval), *layer_list, files[4096] = "";
+	const struct hedgehog_fit_opts *fo = &a->fo;
+
+	for (int i = 0; i < o->argc; i++)
+		if (strlen(files) + strlen(o->argv[i]) + 2 < sizeof files)
+			strcat(strcat(files, *files ? " " : ""), o->argv[i]);
+	layer_list = int_list(j->layers, j->nlayers);
 #define META(k, v) (meta[nmeta].key = (k), meta[nmeta++].value = (v))
 #define NUM(i, fmt, x) (snprintf(num[i], sizeof num[i], fmt, x), num[i])
 	META("format", "loam-hedgehog 1");
-	META("fmap", hh_fmap_names[kind]);
-	META("feature_map", fmap_doc[kind]);
+	META("fmap", hedgehog_fmap_names[a->kind]);
+	META("feature_map", fmap_doc[a->kind]);
 	META("halves", "2");
-	META("num_layers", NUM(0, "%d", j.nlayers));
+	META("num_layers", NUM(0, "%d", j->nlayers));
 	META("layers", layer_list);
-	META("num_heads", NUM(1, "%d", j.H));
-	META("head_dim", NUM(2, "%d", j.d));
-	META("feature_dim", NUM(3, "%d", df));
-	META("features", NUM(4, "%d", 2 * df));
+	META("num_heads", NUM(1, "%d", j->H));
+	META("head_dim", NUM(2, "%d", j->d));
+	META("feature_dim", NUM(3, "%d", a->df));
+	META("features", NUM(4, "%d", 2 * a->df));
 	META("tie_qk", "false");
-	META("share_heads", kind == HH_HEDGEHOG_FLA ? "true" : "false");
-	META("bias", bias ? "true" : "false");
+	META("share_heads", a->kind == HEDGEHOG_FMAP_FLA ? "true" : "false");
+	META("bias", a->bias ? "true" : "false");
 	META("init", "identity");
 	META("layout", "layer[h] is (head_dim, feature_dim), applied as x @ layer[h] "
 	    "(einsum('hdf,bhld->bhlf')); bias[h] is (feature_dim)");
-	META("prefix", prefix);
-	META("causal", fo.causal ? "true" : "false");
-	META("loss", fo.mse_factor > 0 ? (fo.xent_factor > 0 ? "xent+mse" : "mse") : "xent");
-	META("xent_factor", NUM(5, "%.17g", fo.xent_factor));
-	META("mse_factor", NUM(6, "%.17g", fo.mse_factor));
-	META("teacher_scale", NUM(7, "%.9g", 1 / sqrt((double)j.d)));
+	META("prefix", a->prefix);
+	META("causal", fo->causal ? "true" : "false");
+	META("loss", fo->mse_factor > 0 ? (fo->xent_factor > 0 ? "xent+mse" : "mse") : "xent");
+	META("xent_factor", NUM(5, "%.17g", fo->xent_factor));
+	META("mse_factor", NUM(6, "%.17g", fo->mse_factor));
+	META("teacher_scale", NUM(7, "%.9g", 1 / sqrt((double)j->d)));
 	META("student_scale", "1");
-	META("applied_after", applied);
+	META("applied_after", a->applied);
 	META("optimizer", "adamw");
-	META("lr", NUM(8, "%.17g", fo.lr));
-	META("weight_decay", NUM(9, "%.17g", fo.weight_decay));
-	META("epochs", NUM(10, "%d", fo.epochs));
-	META("steps", NUM(11, "%d", fo.steps > 0 ? fo.steps :
-	    fo.epochs * ((ntrain + fo.batch - 1) / fo.batch)));
-	META("batch", NUM(12, "%d", fo.batch));
-	META("seed", NUM(13, "%llu", (unsigned long long)o.seed));
-	META("sequences", NUM(14, "%d", j.S));
-	META("length", NUM(15, "%d", j.n));
+	META("lr", NUM(8, "%.17g", fo->lr));
+	META("weight_decay", NUM(9, "%.17g", fo->weight_decay));
+	META("epochs", NUM(10, "%d", fo->epochs));
+	META("steps", NUM(11, "%d", fo->steps > 0 ? fo->steps :
+	    fo->epochs * ((ntrain + fo->batch - 1) / fo->batch)));
+	META("batch", NUM(12, "%d", fo->batch));
+	META("seed", NUM(13, "%llu", (unsigned long long)o->seed));
+	META("sequences", NUM(14, "%d", j->S));
+	META("length", NUM(15, "%d", j->n));
 	META("val_sequences", val_list);
-	META("q_names", j.pat[0]);
-	META("k_names", j.pat[1]);
+	META("q_names", j->pat[0]);
+	META("k_names", j->pat[1]);
 	META("source", files);
 	META("tool", "hedgehog-train (loam) " LOAM_VERSION_STRING);
-	if (safetensors_write(o.output, tens, (size_t)j.nlayers * (bias ? 4 : 2), meta,
-	    nmeta) != 0)
+#undef META
+#undef NUM
+	if (safetensors_write(o->output, wf->tens, wf->n, meta, nmeta) != 0)
 		die("%s", loam_error());
-	cli_out_commit(&out);
-	for (int i = 0; i < j.nlayers * 4; i++) {
-		free(tnames[i]);
-		free(bufs[i]);
-	}
-	free(tens);
-	free(shapes);
-	free(bufs);
-	free(tnames);
 	free(val_list);
 	free(layer_list);
+}
+
+static int
+cmd_fit(int argc, char *argv[])
+{
+	struct cli_opts o;
+	struct fit_args a;
+	struct job j = { 0 };
+	int ntrain, *train, *val;
+	struct progress_ctx pc;
+	struct wfile wf;
+	struct cli_out out;
+	struct recw w;
+	long per;
+
+	fit_options_parse(&o, &j, &a, argc, argv);
+	job_open(&j, o.argv, o.argc, j.layers != NULL);
+	if (a.fo.mse_factor > 0 && !j.dv)
+		die("--mse-factor needs values: no tensor '%s' for every layer", j.pat[2]);
+	if (!a.df)
+		a.df = j.d;
+	if (a.nval < 0)
+		a.nval = hedgehog_default_val(j.S);
+	if (a.nval >= j.S)
+		usage_error("--val %d leaves no training sequence of %d", a.nval, j.S);
+	a.fo.seed = o.seed;
+	train = xmalloc(sizeof *train * (size_t)j.S);
+	val = xmalloc(sizeof *val * (size_t)j.S);
+	hedgehog_split(j.S, a.nval, o.seed, train, &ntrain, val);
+
+	wfile_init(&wf, j.nlayers);
+	recw_init(&w, cli_out_open(&out, "-"), NULL);
+	per = (long)(a.fo.steps > 0 ? a.fo.steps :
+	    a.fo.epochs * ((ntrain + a.fo.batch - 1) / a.fo.batch)) * j.H;
+	progress_init(&pc.p, "steps", (uint64_t)(per * j.nlayers), o.quiet);
+	pc.base = 0;
+	a.fo.progress = on_progress;
+	a.fo.progress_arg = &pc;
+	for (int i = 0; i < j.nlayers; i++, pc.base += per)
+		fit_layer(&w, &wf, &j, &a, j.layers[i], train, ntrain, val, a.nval);
+	progress_end(&pc.p);
+	fit_write(&o, &a, &j, &wf, val, a.nval, ntrain);
+	cli_out_commit(&out);
+	recw_release(&w);
+	wfile_release(&wf);
 	free(train);
 	free(val);
 	job_close(&j);
 	return cli_exit();
 }
 
-/* The trained maps of every layer, read back from fit's file. */
-struct trained {
-	struct safetensors st;
-	int kind, df, bias, H, d;
-	char *prefix;
-	int *val, nval;
+/* eval's settings. */
+struct eval_args {
+	const char *weights, *fmaps;
+	int df, nval, all, block, causal;
+	int fm[HEDGEHOG_NFMAP], nf;	/* the maps compared */
 };
-
-static int
-meta_int(const struct safetensors *st, const char *key)
-{
-	const char *s = safetensors_meta(st, key);
-	char *end;
-	long v;
-
-	if (s) {
-		v = strtol(s, &end, 10);
-		if (*end || v < 0 || v > 1 << 24)
-			die("%s: metadata '%s': '%s' is not a count", st->name, key, s);
-		return (int)v;
-	}
-	die("%s: no metadata '%s'", st->name, key);
-}
-
-static void
-trained_open(struct trained *t, const char *path)
-{
-	const char *s;
-
-	memset(t, 0, sizeof *t);
-	if (safetensors_open(&t->st, path) != 0)
-		die("%s", loam_error());
-	s = safetensors_meta(&t->st, "fmap");
-	t->kind = -1;
-	for (int i = 0; i < 3; i++)
-		if (s && strcmp(s, learned_names[i]) == 0)
-			t->kind = i;
-	if (t->kind < 0)
-		die("%s: metadata 'fmap' is '%s', not a hedgehog map", path, s ? s : "(none)");
-	t->df = meta_int(&t->st, "feature_dim");
-	t->H = meta_int(&t->st, "num_heads");
-	t->d = meta_int(&t->st, "head_dim");
-	s = safetensors_meta(&t->st, "bias");
-	t->bias = s && strcmp(s, "true") == 0;
-	s = safetensors_meta(&t->st, "prefix");
-	t->prefix = xstrdup(s ? s : DEFAULT_PREFIX);
-	s = safetensors_meta(&t->st, "val_sequences");
-	t->val = xmalloc(sizeof *t->val * (s ? strlen(s) / 2 + 2 : 1));
-	if (s && *s) {
-		char *copy = xstrdup(s), *save = NULL;
-
-		for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save))
-			t->val[t->nval++] = atoi(p);
-		free(copy);
-	}
-}
-
-static void
-trained_close(struct trained *t)
-{
-	safetensors_close(&t->st);
-	free(t->prefix);
-	free(t->val);
-}
-
-/* Copy one weight tensor of layer l into dst, checking its shape. */
-static void
-trained_get(const struct trained *t, int l, const char *suffix, int P, int rows,
-    float *dst)
-{
-	char *base = hh_layer_name(t->prefix, l), name[1024];
-	const struct safetensors_tensor *x;
-	size_t want = (size_t)P * rows * t->df;
-
-	snprintf(name, sizeof name, "%s%s", base, suffix);
-	free(base);
-	if (!(x = safetensors_find(&t->st, name)))
-		die("%s: no tensor '%s' for layer %d", t->st.name, name, l);
-	if (x->dtype != SAFETENSORS_F32 || x->nbytes != want * sizeof(float))
-		die("%s: tensor '%s' is not F32 with %zu values", t->st.name, name, want);
-	memcpy(dst, x->data, x->nbytes);
-}
 
 /* One row of results. */
 struct result {
 	int layer, head, fmap, trained;
-	struct hh_metrics m;
+	struct hedgehog_metrics m;
 	double mse;		/* output MSE, NaN without values */
 };
 
-/* The metrics as JSON members; what names the record for a refusal. */
 static void
-print_metrics(FILE *fp, const char *what, const struct hh_metrics *m, double mse)
+eval_options_parse(struct cli_opts *o, struct job *j, struct eval_args *a, int argc,
+    char *argv[])
 {
-	check_metrics(what, m, mse);
-	if (fprintf(fp, "\"ce\":%.17g,\"kl\":%.17g,\"entropy\":%.17g,\"teacher_entropy\":%.17g,"
-	    "\"max_weight\":%.17g,\"teacher_max_weight\":%.17g,\"monotonicity\":%.17g",
-	    m->ce, m->kl, m->entropy, m->teacher_entropy, m->max_weight,
-	    m->teacher_max_weight, m->monotonicity) < 0)
-		cli_write_failed(out_name);
-	if (!isnan(mse) && fprintf(fp, ",\"mse\":%.17g", mse) < 0)
-		cli_write_failed(out_name);
+	const char *arg;
+	int c;
+
+	memset(a, 0, sizeof *a);
+	a->nval = -1;
+	a->block = 64;
+	a->causal = 1;
+	cli_begin(o, argc, argv, &eval_spec, CLI_BLAS);
+	while ((c = cli_next(o, &arg)) != -1)
+		switch (c) {
+		case OPT_WEIGHTS: a->weights = arg; break;
+		case OPT_FMAP: a->fmaps = arg; break;
+		case OPT_FEATURE_DIM:
+			a->df = (int)cli_parse_u64("--feature-dim", arg, 1, 65536);
+			break;
+		case OPT_LAYERS: j->layers = parse_layers(arg, &j->nlayers); break;
+		case OPT_MAP: parse_map(j, arg); break;
+		case OPT_CAUSAL: a->causal = 1; break;
+		case OPT_BIDIRECTIONAL: a->causal = 0; break;
+		case OPT_VAL: a->nval = (int)cli_parse_u64("--val", arg, 0, 1000000); break;
+		case OPT_ALL: a->all = 1; break;
+		case OPT_BLOCK: a->block = (int)cli_parse_u64("--block", arg, 1, 1 << 20); break;
+		}
+	if (!j->pat[0])
+		j->pat[0] = xstrdup("layers.{L}.q");
+	if (!j->pat[1])
+		j->pat[1] = xstrdup("layers.{L}.k");
+	if (!j->pat[2])
+		j->pat[2] = xstrdup("layers.{L}.v");
+	j->causal = a->causal;
+}
+
+/* The maps compared: --fmap's, else the trained map (if any) and every
+ * baseline.  Returns the learned kind the maps are made for, or -1 when
+ * no learned map is compared (the trained kind, or the one --fmap names,
+ * as identity maps). */
+static int
+eval_maps(struct eval_args *a, const struct hedgehog_weights *tw)
+{
+	int kind = tw ? tw->kind : -1, learned = 0;
+
+	if (a->fmaps) {
+		char *copy = xstrdup(a->fmaps), *cur = copy, *p;
+
+		while (a->nf < HEDGEHOG_NFMAP &&
+		    (p = cli_list_next(&cur, ',', "--fmap", a->fmaps)) != NULL)
+			a->fm[a->nf++] = cli_parse_choice("--fmap", p, hedgehog_fmap_names,
+			    HEDGEHOG_NFMAP);
+		free(copy);
+	} else {
+		if (tw)
+			a->fm[a->nf++] = tw->kind;
+		for (int k = HEDGEHOG_FMAP_ELU1; k < HEDGEHOG_NFMAP; k++)
+			a->fm[a->nf++] = k;
+	}
+	for (int i = 0; i < a->nf; i++) {
+		if (!hedgehog_fmap_learned(a->fm[i]))
+			continue;
+		learned = 1;
+		if (tw && a->fm[i] != tw->kind)
+			usage_error("--fmap %s: %s holds %s maps", hedgehog_fmap_names[a->fm[i]],
+			    a->weights, hedgehog_fmap_names[tw->kind]);
+		if (kind >= 0 && a->fm[i] != kind)
+			usage_error("--fmap: one trained map at a time (%s, %s)",
+			    hedgehog_fmap_names[kind], hedgehog_fmap_names[a->fm[i]]);
+		kind = a->fm[i];
+	}
+	return learned ? kind : -1;
+}
+
+/* The sequences evaluated into val (*nv): every one with --all, else
+ * those fit held out, else a split of our own; all when none is held out. */
+static int *
+eval_sequences(const struct job *j, const struct eval_args *a,
+    const struct hedgehog_weights *tw, uint64_t seed, int *nv)
+{
+	int *val = xmalloc(sizeof *val * (size_t)j->S), ntrain;
+
+	*nv = 0;
+	if (a->all) {
+		for (int i = 0; i < j->S; i++)
+			val[(*nv)++] = i;
+	} else if (tw && a->nval < 0 && tw->nval > 0) {
+		for (int i = 0; i < tw->nval; i++)
+			if (tw->val[i] >= 0 && tw->val[i] < j->S)
+				val[(*nv)++] = tw->val[i];
+	} else {
+		int *train = xmalloc(sizeof *train * (size_t)j->S);
+
+		*nv = a->nval < 0 ? hedgehog_default_val(j->S) : a->nval;
+		if (*nv > j->S)
+			usage_error("--val %d is more than the %d sequences", *nv, j->S);
+		hedgehog_split(j->S, *nv, seed, train, &ntrain, val);
+		free(train);
+	}
+	if (*nv == 0)
+		for (int i = 0; i < j->S; i++)	/* no held-out split: all of them */
+			val[(*nv)++] = i;
+	return val;
+}
+
+/* Every map compared on every head of layer index li, into res. */
+static void
+eval_layer(struct result *res, const struct job *j, int li, const struct eval_args *a,
+    int kind, const struct hedgehog_weights *tw, uint64_t seed, const int *val, int nv)
+{
+	int l = j->layers[li];
+	float *q = load(j, 0, l), *k = load(j, 1, l);
+	float *v = j->dv ? load(j, 2, l) : NULL;
+	struct hedgehog_maps m = { 0 };
+
+	if (kind >= 0) {	/* the trained maps, or identity-initialised ones */
+		hedgehog_maps_init(&m, kind, j->H, j->d, tw ? tw->df : a->df,
+		    tw ? tw->bias : kind != HEDGEHOG_FMAP_HEDGEHOG);
+		if (tw && (hedgehog_weights_get(tw, l, "feature_map_q.mlp.layer", m.P, j->d, m.wq) ||
+		    hedgehog_weights_get(tw, l, "feature_map_k.mlp.layer", m.P, j->d, m.wk) ||
+		    (tw->bias &&
+		    (hedgehog_weights_get(tw, l, "feature_map_q.mlp.bias", m.P, 1, m.bq) ||
+		    hedgehog_weights_get(tw, l, "feature_map_k.mlp.bias", m.P, 1, m.bk)))))
+			die("%s", loam_error());
+	}
+#pragma omp parallel for schedule(dynamic) collapse(2)
+	for (int i = 0; i < a->nf; i++)
+		for (int h = 0; h < j->H; h++) {
+			struct result *r = &res[(li * a->nf + i) * j->H + h];
+
+			r->layer = l;
+			r->head = h;
+			r->fmap = a->fm[i];
+			r->trained = hedgehog_fmap_learned(r->fmap) && tw;
+			r->mse = hedgehog_eval_head(&r->m, r->fmap, kind >= 0 ? &m : NULL, a->df,
+			    seed, l, h, q, k, v, j->H, j->n, j->d, j->dv, val, nv, a->causal,
+			    a->block);
+		}
+	if (kind >= 0)
+		hedgehog_maps_release(&m);
+	free(q);
+	free(k);
+	free(v);
+}
+
+/* NaN and infinity are not JSON numbers: a metric that is not finite
+ * ends the program before the first record is written.  The inputs are
+ * bounded (HEDGEHOG_INPUT_MAX), so this is a guard, not a path real data
+ * takes. */
+static void
+check_finite(const char *what, const struct hedgehog_metrics *m, double mse)
+{
+	double x;
+	const char *key = hedgehog_metrics_nonfinite(m, mse, &x);
+
+	if (key)
+		die("%s: %s is %s, not a number to write (inputs too large for the map?)", what,
+		    key, isnan(x) ? "NaN" : "infinite");
+}
+
+/* The metrics as members of the record being written. */
+static void
+write_metrics(struct recw *w, const struct hedgehog_metrics *m, double mse)
+{
+	recw_double(w, "ce", m->ce);
+	recw_double(w, "kl", m->kl);
+	recw_double(w, "entropy", m->entropy);
+	recw_double(w, "teacher_entropy", m->teacher_entropy);
+	recw_double(w, "max_weight", m->max_weight);
+	recw_double(w, "teacher_max_weight", m->teacher_max_weight);
+	recw_double(w, "monotonicity", m->monotonicity);
+	if (!isnan(mse))
+		recw_double(w, "mse", mse);
+	if (recw_end(w) != 0)
+		die("%s", loam_error());
+}
+
+/* One record per result, then per map the mean over layers and heads as a
+ * record and (unless quiet) a row of the table on stderr. */
+static void
+eval_write(struct recw *w, const struct result *res, int nres, const struct eval_args *a,
+    int trained, int have_mse, int quiet)
+{
+	struct hedgehog_metrics mean[HEDGEHOG_NFMAP];
+	double mse[HEDGEHOG_NFMAP];
+	char what[64];
+
+	for (int i = 0; i < a->nf; i++) {	/* checked before the first is written */
+		memset(&mean[i], 0, sizeof mean[i]);
+		mse[i] = 0;
+		for (int r = 0; r < nres; r++)
+			if (res[r].fmap == a->fm[i]) {
+				hedgehog_metrics_pool(&mean[i], &res[r].m);
+				mse[i] += res[r].mse;
+			}
+		mse[i] /= mean[i].rows;
+		hedgehog_metrics_mean(&mean[i]);
+	}
+	for (int r = 0; r < nres; r++) {
+		snprintf(what, sizeof what, "layer %d head %d %s", res[r].layer, res[r].head,
+		    hedgehog_fmap_names[res[r].fmap]);
+		check_finite(what, &res[r].m, res[r].mse);
+	}
+	for (int i = 0; i < a->nf; i++) {
+		snprintf(what, sizeof what, "the mean of %s", hedgehog_fmap_names[a->fm[i]]);
+		check_finite(what, &mean[i], mse[i]);
+	}
+	for (int r = 0; r < nres; r++) {
+		recw_begin(w);
+		recw_int(w, "layer", res[r].layer);
+		recw_int(w, "head", res[r].head);
+		recw_str(w, "fmap", hedgehog_fmap_names[res[r].fmap]);
+		recw_bool(w, "trained", res[r].trained);
+		write_metrics(w, &res[r].m, res[r].mse);
+	}
+	if (!quiet)
+		fprintf(stderr, "%-13s %9s %9s %9s %9s %7s%s\n", "fmap", "KL", "CE", "H(map)",
+		    "H(soft)", "mono", have_mse ? "       MSE" : "");
+	for (int i = 0; i < a->nf; i++) {
+		const struct hedgehog_metrics *m = &mean[i];
+
+		recw_begin(w);
+		recw_str(w, "fmap", hedgehog_fmap_names[a->fm[i]]);
+		recw_bool(w, "mean", 1);
+		recw_bool(w, "trained", hedgehog_fmap_learned(a->fm[i]) && trained);
+		write_metrics(w, m, mse[i]);
+		if (quiet)
+			continue;
+		fprintf(stderr, "%-13s %9.4f %9.4f %9.4f %9.4f %7.3f", hedgehog_fmap_names[a->fm[i]],
+		    m->kl, m->ce, m->entropy, m->teacher_entropy, m->monotonicity);
+		if (!isnan(mse[i]))
+			fprintf(stderr, " %9.3g", mse[i]);
+		fputc('\n', stderr);
+	}
 }
 
 static int
 cmd_eval(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "weights", required_argument, NULL, OPT_WEIGHTS },
-		{ "fmap", required_argument, NULL, OPT_FMAP },
-		{ "feature-dim", required_argument, NULL, OPT_FEATURE_DIM },
-		{ "layers", required_argument, NULL, OPT_LAYERS },
-		{ "map", required_argument, NULL, OPT_MAP },
-		{ "causal", no_argument, NULL, OPT_CAUSAL },
-		{ "bidirectional", no_argument, NULL, OPT_BIDIRECTIONAL },
-		{ "val", required_argument, NULL, OPT_VAL },
-		{ "all", no_argument, NULL, OPT_ALL },
-		{ "block", required_argument, NULL, OPT_BLOCK },
-		CLI_COMMON_LONGOPTS,
-	};
 	struct cli_opts o;
+	struct eval_args a;
 	struct job j = { 0 };
-	struct trained tw;
-	const char *weights = NULL, *fmaps = NULL;
-	int c, df = 0, nval = -1, all = 0, block = 64, causal = 1, nf = 0, fm[HH_NFMAP];
-	int *val, nv = 0, ntrain, nres;
+	struct hedgehog_weights tw, *twp = NULL;
+	int *val, nv, nres, kind;
 	struct result *res;
 	struct cli_out out;
-	FILE *fp;
+	struct recw w;
 
-	cli_init(&o, argc, argv, usage, help, CLI_BLAS);
-	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS(""), longopts, NULL)) != -1)
-		switch (c) {
-		case OPT_WEIGHTS: weights = optarg; break;
-		case OPT_FMAP: fmaps = optarg; break;
-		case OPT_FEATURE_DIM:
-			df = (int)cli_parse_u64("--feature-dim", optarg, 1, 65536);
-			break;
-		case OPT_LAYERS: j.layers = parse_layers(optarg, &j.nlayers); break;
-		case OPT_MAP: parse_map(&j, optarg); break;
-		case OPT_CAUSAL: causal = 1; break;
-		case OPT_BIDIRECTIONAL: causal = 0; break;
-		case OPT_VAL: nval = (int)cli_parse_u64("--val", optarg, 0, 1000000); break;
-		case OPT_ALL: all = 1; break;
-		case OPT_BLOCK: block = (int)cli_parse_u64("--block", optarg, 1, 1 << 20); break;
-		default: cli_common_option(&o, c);
-		}
-	argc -= optind;
-	argv += optind;
-	if (weights)
-		trained_open(&tw, weights);
-	if (fmaps) {
-		char *copy = xstrdup(fmaps), *cur = copy, *p;
-
-		while (nf < HH_NFMAP && (p = cli_list_next(&cur, ',', "--fmap", fmaps)) != NULL)
-			fm[nf++] = cli_parse_choice("--fmap", p, hh_fmap_names, HH_NFMAP);
-		free(copy);
-	} else {
-		if (weights)
-			fm[nf++] = tw.kind;
-		for (int k = HH_ELU1; k < HH_NFMAP; k++)
-			fm[nf++] = k;
+	eval_options_parse(&o, &j, &a, argc, argv);
+	if (a.weights) {
+		if (hedgehog_weights_open(&tw, a.weights, DEFAULT_PREFIX) != 0)
+			die("%s", loam_error());
+		twp = &tw;
 	}
-	if (!j.pat[0])
-		j.pat[0] = xstrdup("layers.{L}.q");
-	if (!j.pat[1])
-		j.pat[1] = xstrdup("layers.{L}.k");
-	if (!j.pat[2])
-		j.pat[2] = xstrdup("layers.{L}.v");
-	j.causal = causal;
-	job_open(&j, argv, argc, j.layers != NULL);
-	if (weights && (tw.d != j.d || tw.H != j.H))
-		die("%s: maps for %d heads of dimension %d, the input has %d of %d", weights,
+	kind = eval_maps(&a, twp);
+	job_open(&j, o.argv, o.argc, j.layers != NULL);
+	if (twp && (tw.d != j.d || tw.H != j.H))
+		die("%s: maps for %d heads of dimension %d, the input has %d of %d", a.weights,
 		    tw.H, tw.d, j.H, j.d);
-	if (!df)
-		df = weights ? tw.df : j.d;
-	val = xmalloc(sizeof *val * (size_t)j.S);
-	if (all) {
-		for (int i = 0; i < j.S; i++)
-			val[nv++] = i;
-	} else if (weights && nval < 0 && tw.nval > 0) {
-		for (int i = 0; i < tw.nval; i++)
-			if (tw.val[i] >= 0 && tw.val[i] < j.S)
-				val[nv++] = tw.val[i];
-	} else {
-		int *train = xmalloc(sizeof *train * (size_t)j.S);
-
-		nv = nval < 0 ? default_val(j.S) : nval;
-		if (nv > j.S)
-			usage_error("--val %d is more than the %d sequences", nv, j.S);
-		split(j.S, nv, o.seed, train, &ntrain, val);
-		free(train);
-	}
-	if (nv == 0)
-		for (int i = 0; i < j.S; i++)	/* no held-out split: all of them */
-			val[nv++] = i;
-
-	nres = j.nlayers * j.H * nf;
+	if (!a.df)
+		a.df = twp ? tw.df : j.d;
+	val = eval_sequences(&j, &a, twp, o.seed, &nv);
+	nres = j.nlayers * j.H * a.nf;
 	res = xcalloc((size_t)nres, sizeof *res);
-	for (int li = 0; li < j.nlayers; li++) {
-		int l = j.layers[li];
-		float *q = load(&j, 0, l), *k = load(&j, 1, l);
-		float *v = j.dv ? load(&j, 2, l) : NULL;
-		struct hh_maps m = { 0 };
-		int have_maps = 0;
-
-		for (int a = 0; a < nf; a++)
-			if (hh_fmap_learned(fm[a]))
-				have_maps = 1;
-		if (have_maps) {
-			/* the trained maps, or identity-initialised ones */
-			int kind = weights ? tw.kind : -1;
-
-			for (int a = 0; a < nf; a++)
-				if (hh_fmap_learned(fm[a])) {
-					if (weights && fm[a] != tw.kind)
-						usage_error("--fmap %s: %s holds %s maps",
-						    hh_fmap_names[fm[a]], weights, hh_fmap_names[tw.kind]);
-					if (kind >= 0 && fm[a] != kind)
-						usage_error("--fmap: one trained map at a time (%s, %s)",
-						    hh_fmap_names[kind], hh_fmap_names[fm[a]]);
-					kind = fm[a];
-				}
-			hh_maps_init(&m, kind, j.H, j.d, weights ? tw.df : df,
-			    weights ? tw.bias : kind != HH_HEDGEHOG);
-			if (weights) {
-				trained_get(&tw, l, "feature_map_q.mlp.layer", m.P, j.d, m.wq);
-				trained_get(&tw, l, "feature_map_k.mlp.layer", m.P, j.d, m.wk);
-				if (tw.bias) {
-					trained_get(&tw, l, "feature_map_q.mlp.bias", m.P, 1, m.bq);
-					trained_get(&tw, l, "feature_map_k.mlp.bias", m.P, 1, m.bk);
-				}
-			}
-		}
-#pragma omp parallel for schedule(dynamic) collapse(2)
-		for (int a = 0; a < nf; a++)
-			for (int h = 0; h < j.H; h++) {
-				struct result *r = &res[(li * nf + a) * j.H + h];
-				int kind = fm[a], n = j.n, d = j.d;
-				int f = hh_fmap_learned(kind) ? 2 * m.df :
-				    kind == HH_PERFORMER ? 2 * df : hh_feature_count(kind, d, df);
-				int kern = kind == HH_TAYLOR;	/* metrics through the kernel */
-				float *fq = xmalloc(sizeof *fq * (size_t)n * f);
-				float *fk = xmalloc(sizeof *fk * (size_t)n * f);
-				float *z = hh_fmap_learned(kind) ? xmalloc(sizeof *z * (size_t)n * m.df) : NULL;
-				float *om = NULL, *ys = NULL, *yt = NULL;
-				double se = 0;
-
-				if (kind == HH_PERFORMER) {
-					om = xmalloc(sizeof *om * (size_t)f * d);
-					hh_performer_init(om, f, d, o.seed, (uint64_t)l * 65536 + (uint64_t)h);
-				}
-				if (v) {
-					ys = xmalloc(sizeof *ys * (size_t)n * j.dv);
-					yt = xmalloc(sizeof *yt * (size_t)n * j.dv);
-				}
-				r->layer = l;
-				r->head = h;
-				r->fmap = kind;
-				r->trained = hh_fmap_learned(kind) && weights;
-				for (int s = 0; s < nv; s++) {
-					size_t off = ((size_t)val[s] * j.H + h) * n * d;
-					size_t voff = ((size_t)val[s] * j.H + h) * n * j.dv;
-
-					if (hh_fmap_learned(kind)) {
-						hh_maps_features(&m, h, 0, fq, z, q + off, n);
-						hh_maps_features(&m, h, 1, fk, z, k + off, n);
-					} else {
-						hh_fixed_forward(kind, fq, q + off, n, d, om, f, 1);
-						hh_fixed_forward(kind, fk, k + off, n, d, om, f, 0);
-					}
-					hh_metrics_add(&r->m, q + off, k + off, kern ? NULL : fq,
-					    kern ? NULL : fk, n, d, f, causal, block);
-					if (v && causal) {
-						linattn_forward(ys, NULL, fq, fk, v + voff, n, f, j.dv, 0);
-						softmax_attn_forward(yt, q + off, k + off, v + voff, n, d, j.dv,
-						    1 / sqrtf((float)d), 1, block);
-						for (size_t i = 0; i < (size_t)n * j.dv; i++)
-							se += ((double)ys[i] - yt[i]) * ((double)ys[i] - yt[i]);
-					}
-				}
-				hh_metrics_mean(&r->m);
-				r->mse = v && causal ? se / ((double)nv * n * j.dv) : NAN;
-				free(fq);
-				free(fk);
-				free(z);
-				free(om);
-				free(ys);
-				free(yt);
-			}
-		if (have_maps)
-			hh_maps_release(&m);
-		free(q);
-		free(k);
-		free(v);
-	}
-
-	/* Every record is checked before the first is written. */
-	for (int i = 0; i < nres; i++) {
-		char what[64];
-
-		snprintf(what, sizeof what, "layer %d head %d %s", res[i].layer, res[i].head,
-		    hh_fmap_names[res[i].fmap]);
-		check_metrics(what, &res[i].m, res[i].mse);
-	}
-	fp = cli_out_open(&out, o.output);
-	if (o.output && strcmp(o.output, "-") != 0)
-		out_name = o.output;
-	for (int i = 0; i < nres; i++) {
-		struct result *r = &res[i];
-		char what[64];
-
-		snprintf(what, sizeof what, "layer %d head %d %s", r->layer, r->head,
-		    hh_fmap_names[r->fmap]);
-		if (fprintf(fp, "{\"layer\":%d,\"head\":%d,\"fmap\":\"%s\",\"trained\":%s,", r->layer,
-		    r->head, hh_fmap_names[r->fmap], r->trained ? "true" : "false") < 0)
-			cli_write_failed(out_name);
-		print_metrics(fp, what, &r->m, r->mse);
-		if (fputs("}\n", fp) < 0)
-			cli_write_failed(out_name);
-	}
-	/* means over layers and heads, one record per map, and the table */
-	if (!o.quiet)
-		fprintf(stderr, "%-13s %9s %9s %9s %9s %7s%s\n", "fmap", "KL", "CE", "H(map)",
-		    "H(soft)", "mono", j.dv && causal ? "       MSE" : "");
-	for (int a = 0; a < nf; a++) {
-		struct hh_metrics mean = { 0 };
-		double mse = 0;
-		int cnt = 0;
-
-		for (int i = 0; i < nres; i++) {
-			struct result *r = &res[i];
-
-			if (r->fmap != fm[a])
-				continue;
-			mean.ce += r->m.ce;
-			mean.kl += r->m.kl;
-			mean.entropy += r->m.entropy;
-			mean.teacher_entropy += r->m.teacher_entropy;
-			mean.max_weight += r->m.max_weight;
-			mean.teacher_max_weight += r->m.teacher_max_weight;
-			mean.monotonicity += r->m.monotonicity;
-			mse += r->mse;
-			cnt++;
-		}
-		mean.rows = mean.mono_rows = cnt;
-		hh_metrics_mean(&mean);
-		mse /= cnt;
-		if (fprintf(fp, "{\"fmap\":\"%s\",\"mean\":true,\"trained\":%s,",
-		    hh_fmap_names[fm[a]], hh_fmap_learned(fm[a]) && weights ? "true" : "false") < 0)
-			cli_write_failed(out_name);
-		{
-			char what[64];
-
-			snprintf(what, sizeof what, "the mean of %s", hh_fmap_names[fm[a]]);
-			print_metrics(fp, what, &mean, mse);
-		}
-		if (fputs("}\n", fp) < 0)
-			cli_write_failed(out_name);
-		if (!o.quiet) {
-			fprintf(stderr, "%-13s %9.4f %9.4f %9.4f %9.4f %7.3f", hh_fmap_names[fm[a]],
-			    mean.kl, mean.ce, mean.entropy, mean.teacher_entropy, mean.monotonicity);
-			if (!isnan(mse))
-				fprintf(stderr, " %9.3g", mse);
-			fputc('\n', stderr);
-		}
-	}
+	for (int li = 0; li < j.nlayers; li++)
+		eval_layer(res, &j, li, &a, kind, twp, o.seed, val, nv);
+	recw_init(&w, cli_out_open(&out, o.output), o.output);
+	eval_write(&w, res, nres, &a, twp != NULL, j.dv && a.causal, o.quiet);
 	cli_out_commit(&out);
+	recw_release(&w);
 	free(res);
 	free(val);
-	if (weights)
-		trained_close(&tw);
+	if (twp)
+		hedgehog_weights_close(&tw);
 	job_close(&j);
 	return cli_exit();
 }
@@ -954,10 +871,10 @@ int
 main(int argc, char *argv[])
 {
 	static const struct cli_command commands[] = {
-		{ "fit", cmd_fit, NULL },
-		{ "eval", cmd_eval, NULL },
+		{ "fit", cmd_fit, &fit_spec },
+		{ "eval", cmd_eval, &eval_spec },
 	};
 
 	return cli_subcommand(argc, argv, commands, sizeof commands / sizeof *commands,
-	    NULL, usage, help);
+	    NULL, NULL, INPUTS_HELP);
 }

@@ -26,10 +26,14 @@ mean() {
 
 @test "--help prints the usage to stdout and exits 0" {
 	run -0 --separate-stderr hedgehog-train --help
-	assert_line --index 0 'usage: hedgehog-train fit [-q] [--fmap hedgehog|hedgehog-exp|hedgehog-fla]'
+	assert_line --index 0 'usage: hedgehog-train fit [-hqV] [--fmap hedgehog|hedgehog-exp|hedgehog-fla]'
+	assert_line --partial '       hedgehog-train eval [-hqV] [--weights file] [--fmap list]'
 	[ -z "$stderr" ]
 	run -0 --separate-stderr hedgehog-train eval --help
-	assert_output --partial 'hedgehog-train eval [-q] [--weights file]'
+	assert_line --index 0 'usage: hedgehog-train eval [-hqV] [--weights file] [--fmap list]'
+	assert_line '  --all               every sequence, not only the held-out ones'
+	run -0 --separate-stderr hedgehog-train fit --help
+	assert_line '  -o, --output FILE   the weights (required)'
 }
 
 @test "the usage lines match the man page SYNOPSIS" {

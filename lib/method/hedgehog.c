@@ -9,7 +9,6 @@
 #pragma GCC optimize("no-trapping-math")
 #endif
 
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -17,52 +16,44 @@
 
 #include "hedgehog.h"
 #include "linattn.h"
+#include "nn.h"
 #include "rng.h"
 #include "util.h"
 #include "vexp.h"
 
 
-const char *const hh_fmap_names[HH_NFMAP] = {
+const char *const hedgehog_fmap_names[HEDGEHOG_NFMAP] = {
 	"hedgehog", "hedgehog-exp", "hedgehog-fla", "elu1", "relu", "performer",
 	"cosformer", "taylor",
 };
 
-/* Row-major GEMM shorthand: C[m,n] = alpha op(A) op(B) + beta C. */
-static void
-gemm(int ta, int tb, int m, int n, int k, float alpha, const float *A, int lda,
-    const float *B, int ldb, float beta, float *C, int ldc)
+int
+hedgehog_fmap_learned(int kind)
 {
-	cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
-	    tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+	return kind == HEDGEHOG_FMAP_HEDGEHOG || kind == HEDGEHOG_FMAP_EXP || kind == HEDGEHOG_FMAP_FLA;
 }
 
 int
-hh_fmap_learned(int kind)
-{
-	return kind == HH_HEDGEHOG || kind == HH_HEDGEHOG_EXP || kind == HH_HEDGEHOG_FLA;
-}
-
-int
-hh_feature_count(int kind, int d, int df)
+hedgehog_feature_count(int kind, int d, int df)
 {
 	switch (kind) {
-	case HH_HEDGEHOG:
-	case HH_HEDGEHOG_EXP:
-	case HH_HEDGEHOG_FLA:
-	case HH_PERFORMER:
+	case HEDGEHOG_FMAP_HEDGEHOG:
+	case HEDGEHOG_FMAP_EXP:
+	case HEDGEHOG_FMAP_FLA:
+	case HEDGEHOG_FMAP_PERFORMER:
 		return 2 * df;
-	case HH_ELU1:
-	case HH_RELU:
+	case HEDGEHOG_FMAP_ELU1:
+	case HEDGEHOG_FMAP_RELU:
 		return d;
-	case HH_COSFORMER:
+	case HEDGEHOG_FMAP_COSFORMER:
 		return 2 * d;
-	case HH_TAYLOR:
+	case HEDGEHOG_FMAP_TAYLOR:
 		return 1 + d + d * d;
 	}
 	return 0;
 }
 
-/* u [k] = softmax(sign * z [k]), clamped below at HH_FEATURE_MIN.  The
+/* u [k] = softmax(sign * z [k]), clamped below at HEDGEHOG_FEATURE_MIN.  The
  * feature maps are a large part of linear attention's time: the loops are
  * written to vectorise (vexpf, not a libm call). */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
@@ -87,17 +78,17 @@ softmax_into(float *u, const float *z, int k, float sign)
 	#pragma omp simd
 	for (int j = 0; j < k; j++) {
 		float v = u[j] * inv;
-		u[j] = v < HH_FEATURE_MIN ? HH_FEATURE_MIN : v;
+		u[j] = v < HEDGEHOG_FEATURE_MIN ? HEDGEHOG_FEATURE_MIN : v;
 	}
 }
 
 void
-hh_learned_forward(int kind, float *phi, float *z, const float *x,
+hedgehog_learned_forward(int kind, float *phi, float *z, const float *x,
     const float *W, const float *b, int n, int d, int df)
 {
 	int f = 2 * df;
 
-	gemm(0, 0, n, df, d, 1, x, d, W, df, 0, z, df);		/* z = x W */
+	nn_gemm(0, 0, n, df, d, 1, x, d, W, df, 0, z, df);		/* z = x W */
 	for (int i = 0; i < n; i++) {
 		float *zi = z + (size_t)i * df, *pi = phi + (size_t)i * f;
 
@@ -105,20 +96,20 @@ hh_learned_forward(int kind, float *phi, float *z, const float *x,
 			for (int j = 0; j < df; j++)
 				zi[j] += b[j];
 		switch (kind) {
-		case HH_HEDGEHOG:
+		case HEDGEHOG_FMAP_HEDGEHOG:
 			softmax_into(pi, zi, df, 1);
 			softmax_into(pi + df, zi, df, -1);
 			break;
-		case HH_HEDGEHOG_EXP:
+		case HEDGEHOG_FMAP_EXP:
 			for (int j = 0; j < df; j++) {
-				float zc = zi[j] > HH_EXP_ZMAX ? HH_EXP_ZMAX :
-				    zi[j] < -HH_EXP_ZMAX ? -HH_EXP_ZMAX : zi[j];
+				float zc = zi[j] > HEDGEHOG_EXP_ZMAX ? HEDGEHOG_EXP_ZMAX :
+				    zi[j] < -HEDGEHOG_EXP_ZMAX ? -HEDGEHOG_EXP_ZMAX : zi[j];
 
 				pi[j] = expf(zc);
 				pi[df + j] = expf(-zc);
 			}
 			break;
-		case HH_HEDGEHOG_FLA: {
+		case HEDGEHOG_FMAP_FLA: {
 			/* one softmax over [2z, -2z] */
 			float mx = -INFINITY, s = 0;
 
@@ -132,8 +123,8 @@ hh_learned_forward(int kind, float *phi, float *z, const float *x,
 				s += pi[j] = expf(pi[j] - mx);
 			for (int j = 0; j < f; j++) {
 				pi[j] /= s;
-				if (pi[j] < HH_FEATURE_MIN)
-					pi[j] = HH_FEATURE_MIN;
+				if (pi[j] < HEDGEHOG_FEATURE_MIN)
+					pi[j] = HEDGEHOG_FEATURE_MIN;
 			}
 			break;
 		}
@@ -149,7 +140,7 @@ hh_learned_forward(int kind, float *phi, float *z, const float *x,
  *			dz = 2 dl[:df] - 2 dl[df:]
  */
 void
-hh_learned_backward(int kind, float *dW, float *db, float *dz,
+hedgehog_learned_backward(int kind, float *dW, float *db, float *dz,
     const float *dphi, const float *phi, const float *z, const float *x, int n,
     int d, int df)
 {
@@ -162,7 +153,7 @@ hh_learned_backward(int kind, float *dW, float *db, float *dz,
 		float *g = dz + (size_t)i * df;
 
 		switch (kind) {
-		case HH_HEDGEHOG: {
+		case HEDGEHOG_FMAP_HEDGEHOG: {
 			float a = 0, c = 0;
 
 			for (int j = 0; j < df; j++) {
@@ -173,11 +164,11 @@ hh_learned_backward(int kind, float *dW, float *db, float *dz,
 				g[j] = u[j] * (du[j] - a) - w[j] * (dw[j] - c);
 			break;
 		}
-		case HH_HEDGEHOG_EXP:
+		case HEDGEHOG_FMAP_EXP:
 			for (int j = 0; j < df; j++)
-				g[j] = fabsf(zi[j]) > HH_EXP_ZMAX ? 0 : u[j] * du[j] - w[j] * dw[j];
+				g[j] = fabsf(zi[j]) > HEDGEHOG_EXP_ZMAX ? 0 : u[j] * du[j] - w[j] * dw[j];
 			break;
-		case HH_HEDGEHOG_FLA: {
+		case HEDGEHOG_FMAP_FLA: {
 			float a = 0;
 
 			for (int j = 0; j < f; j++)
@@ -188,7 +179,7 @@ hh_learned_backward(int kind, float *dW, float *db, float *dz,
 		}
 		}
 	}
-	gemm(1, 0, d, df, n, 1, x, d, dz, df, 1, dW, df);		/* dW += x^T dz */
+	nn_gemm(1, 0, d, df, n, 1, x, d, dz, df, 1, dW, df);		/* dW += x^T dz */
 	if (db)
 		for (int i = 0; i < n; i++)
 			for (int j = 0; j < df; j++)
@@ -196,19 +187,19 @@ hh_learned_backward(int kind, float *dW, float *db, float *dz,
 }
 
 void
-hh_fixed_forward(int kind, float *phi, const float *x, int n, int d,
+hedgehog_fixed_forward(int kind, float *phi, const float *x, int n, int d,
     const float *omega, int m, int is_query)
 {
 	switch (kind) {
-	case HH_ELU1:
+	case HEDGEHOG_FMAP_ELU1:
 		for (size_t i = 0; i < (size_t)n * d; i++)
 			phi[i] = x[i] > 0 ? x[i] + 1 : expf(x[i]);
 		break;
-	case HH_RELU:
+	case HEDGEHOG_FMAP_RELU:
 		for (size_t i = 0; i < (size_t)n * d; i++)
 			phi[i] = x[i] > 0 ? x[i] : 0;
 		break;
-	case HH_COSFORMER:
+	case HEDGEHOG_FMAP_COSFORMER:
 		/* cos(pi (i - j) / 2M) = cos_i cos_j + sin_i sin_j, M = n */
 		for (int i = 0; i < n; i++) {
 			double a = M_PI * i / (2.0 * n);
@@ -222,7 +213,7 @@ hh_fixed_forward(int kind, float *phi, const float *x, int n, int d,
 			}
 		}
 		break;
-	case HH_TAYLOR: {
+	case HEDGEHOG_FMAP_TAYLOR: {
 		int f = 1 + d + d * d;
 		float s1 = 1 / sqrtf(sqrtf((float)d)), s2 = 1 / sqrtf(2 * (float)d);
 
@@ -239,13 +230,13 @@ hh_fixed_forward(int kind, float *phi, const float *x, int n, int d,
 		}
 		break;
 	}
-	case HH_PERFORMER: {
+	case HEDGEHOG_FMAP_PERFORMER: {
 		/* l_ir = omega_r . x'_i - |x'_i|^2 / 2, x' = x d^-1/4; phi = exp(l - c)
 		 * with c the row's max for a query, the max over all rows for
 		 * keys: both factors cancel in p. */
 		float s = 1 / sqrtf(sqrtf((float)d)), gmax = -INFINITY;
 
-		gemm(0, 1, n, m, d, s, x, d, omega, d, 0, phi, m);
+		nn_gemm(0, 1, n, m, d, s, x, d, omega, d, 0, phi, m);
 		for (int i = 0; i < n; i++) {
 			float nn = 0, *p = phi + (size_t)i * m, mx = -INFINITY;
 
@@ -270,12 +261,12 @@ hh_fixed_forward(int kind, float *phi, const float *x, int n, int d,
 }
 
 void
-hh_performer_init(float *omega, int m, int d, uint64_t seed, uint64_t stream)
+hedgehog_performer_init(float *omega, int m, int d, uint64_t seed, uint64_t index)
 {
 	struct rng r;
 	double *G = xmalloc(sizeof *G * (size_t)d * d);
 
-	rng_init(&r, seed, stream, 0);
+	rng_init(&r, seed, RNG_HEDGEHOG_PERFORMER, index);
 	for (int r0 = 0; r0 < m; r0 += d) {
 		int rows = m - r0 < d ? m - r0 : d;
 
@@ -316,7 +307,7 @@ hh_performer_init(float *omega, int m, int d, uint64_t seed, uint64_t stream)
 }
 
 long
-hh_loss_workspace(int n, int block)
+hedgehog_loss_workspace(int n, int block)
 {
 	return 2L * block * n;
 }
@@ -324,7 +315,7 @@ hh_loss_workspace(int n, int block)
 #define S_FLOOR	1e-30f	/* guards 1/s in the gradient and log s */
 
 double
-hh_distill(const float *q, const float *k, const float *fq, const float *fk,
+hedgehog_distill(const float *q, const float *k, const float *fq, const float *fk,
     int n, int d, int f, int causal, int block, int want_loss, float gscale,
     float *dfq, float *dfk, float *ws)
 {
@@ -337,13 +328,13 @@ hh_distill(const float *q, const float *k, const float *fq, const float *fk,
 		int m = n - r0 < B ? n - r0 : B;
 		int w = causal ? r0 + m : n;
 
-		gemm(0, 1, m, w, d, scale, q + (size_t)r0 * d, d, k, d, 0, T, w);
-		gemm(0, 1, m, w, f, 1, fq + (size_t)r0 * f, f, fk, f, 0, G, w);
+		nn_gemm(0, 1, m, w, d, scale, q + (size_t)r0 * d, d, k, d, 0, T, w);
+		nn_gemm(0, 1, m, w, f, 1, fq + (size_t)r0 * f, f, fk, f, 0, G, w);
 		for (int i = 0; i < m; i++) {
 			float *t = T + (size_t)i * w, *s = G + (size_t)i * w, Z = 0, iz;
 			int len = causal ? r0 + i + 1 : n;
 
-			linattn_softmax_row(t, len);
+			nn_softmax_row(t, len);
 			for (int j = 0; j < len; j++)
 				Z += s[j];
 			if (want_loss) {
@@ -363,15 +354,15 @@ hh_distill(const float *q, const float *k, const float *fq, const float *fk,
 				s[j] = 0;
 		}
 		if (dfq)
-			gemm(0, 0, m, f, w, 1, G, w, fk, f, 1, dfq + (size_t)r0 * f, f);
+			nn_gemm(0, 0, m, f, w, 1, G, w, fk, f, 1, dfq + (size_t)r0 * f, f);
 		if (dfk)
-			gemm(1, 0, w, f, m, 1, G, w, fq + (size_t)r0 * f, f, 1, dfk, f);
+			nn_gemm(1, 0, w, f, m, 1, G, w, fq + (size_t)r0 * f, f, 1, dfk, f);
 	}
 	return loss / n;
 }
 
 double
-hh_distill_reference(const float *q, const float *k, const float *fq,
+hedgehog_distill_reference(const float *q, const float *k, const float *fq,
     const float *fk, int n, int d, int f, int causal, double *dfq, double *dfk)
 {
 	double *t = xmalloc(sizeof *t * (size_t)n), *s = xmalloc(sizeof *s * (size_t)n);
@@ -467,7 +458,7 @@ rank_corr(const double *a, const double *b, int len)
 }
 
 void
-hh_metrics_add(struct hh_metrics *mt, const float *q, const float *k,
+hedgehog_metrics_add(struct hedgehog_metrics *mt, const float *q, const float *k,
     const float *fq, const float *fk, int n, int d, int f, int causal, int block)
 {
 	int B = block;
@@ -481,9 +472,9 @@ hh_metrics_add(struct hh_metrics *mt, const float *q, const float *k,
 		int m = n - r0 < B ? n - r0 : B;
 		int w = causal ? r0 + m : n;
 
-		gemm(0, 1, m, w, d, scale, q + (size_t)r0 * d, d, k, d, 0, L, w);
+		nn_gemm(0, 1, m, w, d, scale, q + (size_t)r0 * d, d, k, d, 0, L, w);
 		if (fq)
-			gemm(0, 1, m, w, f, 1, fq + (size_t)r0 * f, f, fk, f, 0, P, w);
+			nn_gemm(0, 1, m, w, f, 1, fq + (size_t)r0 * f, f, fk, f, 0, P, w);
 		else	/* Taylor's kernel on u = q.k / sqrt d */
 			for (size_t i = 0; i < (size_t)m * w; i++)
 				P[i] = 1 + L[i] + L[i] * L[i] / 2;
@@ -493,7 +484,7 @@ hh_metrics_add(struct hh_metrics *mt, const float *q, const float *k,
 			double Z = 0, ce = 0, ht = 0, hp = 0, mt_ = 0, mp = 0;
 
 			memcpy(t, l, sizeof *t * (size_t)len);
-			linattn_softmax_row(t, len);
+			nn_softmax_row(t, len);
 			for (int j = 0; j < len; j++)
 				Z += p[j];
 			for (int j = 0; j < len; j++) {
@@ -532,7 +523,7 @@ hh_metrics_add(struct hh_metrics *mt, const float *q, const float *k,
 }
 
 void
-hh_metrics_mean(struct hh_metrics *m)
+hedgehog_metrics_mean(struct hedgehog_metrics *m)
 {
 	if (m->rows > 0) {
 		m->ce /= m->rows;
@@ -547,13 +538,13 @@ hh_metrics_mean(struct hh_metrics *m)
 }
 
 void
-hh_maps_init(struct hh_maps *m, int kind, int H, int d, int df, int bias)
+hedgehog_maps_init(struct hedgehog_maps *m, int kind, int H, int d, int df, int bias)
 {
 	size_t nw;
 
 	m->kind = kind;
 	m->H = H;
-	m->P = kind == HH_HEDGEHOG_FLA ? 1 : H;
+	m->P = kind == HEDGEHOG_FMAP_FLA ? 1 : H;
 	m->d = d;
 	m->df = df;
 	m->bias = bias;
@@ -570,7 +561,7 @@ hh_maps_init(struct hh_maps *m, int kind, int H, int d, int df, int bias)
 }
 
 void
-hh_maps_release(struct hh_maps *m)
+hedgehog_maps_release(struct hedgehog_maps *m)
 {
 	free(m->wq);
 	free(m->wk);
@@ -580,24 +571,24 @@ hh_maps_release(struct hh_maps *m)
 }
 
 int
-hh_maps_param(const struct hh_maps *m, int h)
+hedgehog_maps_param(const struct hedgehog_maps *m, int h)
 {
 	return m->P == 1 ? 0 : h;
 }
 
 void
-hh_maps_features(const struct hh_maps *m, int h, int which, float *phi,
+hedgehog_maps_features(const struct hedgehog_maps *m, int h, int which, float *phi,
     float *z, const float *x, int n)
 {
-	size_t p = (size_t)hh_maps_param(m, h);
+	size_t p = (size_t)hedgehog_maps_param(m, h);
 	const float *W = (which ? m->wk : m->wq) + p * m->d * m->df;
 	const float *b = m->bias ? (which ? m->bk : m->bq) + p * m->df : NULL;
 
-	hh_learned_forward(m->kind, phi, z, x, W, b, n, m->d, m->df);
+	hedgehog_learned_forward(m->kind, phi, z, x, W, b, n, m->d, m->df);
 }
 
 void
-hh_fit_opts_default(struct hh_fit_opts *o)
+hedgehog_fit_opts_default(struct hedgehog_fit_opts *o)
 {
 	memset(o, 0, sizeof *o);
 	o->causal = 1;
@@ -667,27 +658,27 @@ g_bk(const struct group *g, const float *th)
 static double
 head_step(const struct group *g, const float *th, struct head_ws *w,
     const float *q, const float *k, const float *v, int n, int dv,
-    const struct hh_fit_opts *o, int want_loss, float gscale, float *grad)
+    const struct hedgehog_fit_opts *o, int want_loss, float gscale, float *grad)
 {
 	int d = g->d, df = g->df, f = 2 * df;
 	int mse = v && o->mse_factor > 0;
 	double L = 0;
 
-	hh_learned_forward(g->kind, w->fq, w->zq, q, g_wq(g, th), g_bq(g, th), n, d, df);
-	hh_learned_forward(g->kind, w->fk, w->zk, k, g_wk(g, th), g_bk(g, th), n, d, df);
+	hedgehog_learned_forward(g->kind, w->fq, w->zq, q, g_wq(g, th), g_bq(g, th), n, d, df);
+	hedgehog_learned_forward(g->kind, w->fk, w->zk, k, g_wk(g, th), g_bk(g, th), n, d, df);
 	if (grad) {
 		memset(w->dfq, 0, sizeof *w->dfq * (size_t)n * f);
 		memset(w->dfk, 0, sizeof *w->dfk * (size_t)n * f);
 	}
 	if (o->xent_factor > 0)
-		L = o->xent_factor * hh_distill(q, k, w->fq, w->fk, n, d, f, o->causal, o->block,
+		L = o->xent_factor * hedgehog_distill(q, k, w->fq, w->fk, n, d, f, o->causal, o->block,
 		    want_loss, (float)(gscale * o->xent_factor), grad ? w->dfq : NULL,
 		    grad ? w->dfk : NULL, w->loss);
 	if (mse) {
 		size_t ny = (size_t)n * dv;
 		double se = 0;
 
-		softmax_attn_forward(w->yt, q, k, v, n, d, dv, 1 / sqrtf((float)d), 1, o->block);
+		linattn_softmax_forward(w->yt, q, k, v, n, d, dv, 1 / sqrtf((float)d), 1, o->block);
 		linattn_forward(w->ys, w->den, w->fq, w->fk, v, n, f, dv, o->chunk);
 		for (size_t i = 0; i < ny; i++) {
 			double e = (double)w->ys[i] - w->yt[i];
@@ -702,9 +693,9 @@ head_step(const struct group *g, const float *th, struct head_ws *w,
 	}
 	if (!grad)
 		return L;
-	hh_learned_backward(g->kind, grad, g->bias ? grad + 2 * (size_t)d * df : NULL,
+	hedgehog_learned_backward(g->kind, grad, g->bias ? grad + 2 * (size_t)d * df : NULL,
 	    w->dz, w->dfq, w->fq, w->zq, q, n, d, df);
-	hh_learned_backward(g->kind, grad + (size_t)d * df,
+	hedgehog_learned_backward(g->kind, grad + (size_t)d * df,
 	    g->bias ? grad + 2 * (size_t)d * df + df : NULL, w->dz, w->dfk, w->fk, w->zk,
 	    k, n, d, df);
 	return L;
@@ -722,7 +713,7 @@ head_ws_init(struct head_ws *w, int n, int df, int dv, int block, size_t np)
 	w->zq = xmalloc(sizeof *w->zq * nz);
 	w->zk = xmalloc(sizeof *w->zk * nz);
 	w->dz = xmalloc(sizeof *w->dz * nz);
-	w->loss = xmalloc(sizeof *w->loss * (size_t)hh_loss_workspace(n, block));
+	w->loss = xmalloc(sizeof *w->loss * (size_t)hedgehog_loss_workspace(n, block));
 	w->grad = xmalloc(sizeof *w->grad * np);
 	w->yt = w->ys = w->dy = w->den = NULL;
 	if (dv > 0) {
@@ -760,7 +751,7 @@ head_ws_release(struct head_ws *w)
 static double
 group_loss(const struct group *g, const float *th, struct head_ws *ws,
     const float *q, const float *k, const float *v, int H, int n, int dv, int h0,
-    int nh, const int *seq, int ns, const struct hh_fit_opts *o, int par)
+    int nh, const int *seq, int ns, const struct hedgehog_fit_opts *o, int par)
 {
 	double total = 0, *part = xcalloc((size_t)nh, sizeof *part);
 	size_t hs = (size_t)n * g->d, vs = (size_t)n * dv;
@@ -780,9 +771,9 @@ group_loss(const struct group *g, const float *th, struct head_ws *ws,
 }
 
 int
-hh_fit_layer(struct hh_maps *m, const float *q, const float *k, const float *v,
+hedgehog_fit_layer(struct hedgehog_maps *m, const float *q, const float *k, const float *v,
     int S, int H, int n, int d, int dv, const int *train, int ntrain, const int *val, int nval,
-    const struct hh_fit_opts *o, struct hh_fit_report *rep)
+    const struct hedgehog_fit_opts *o, struct hedgehog_fit_report *rep)
 {
 	struct group g = { d, m->df, m->bias, m->kind, 0 };
 	int nh = m->P == 1 ? H : 1;	/* heads per parameter group */
@@ -790,10 +781,14 @@ hh_fit_layer(struct hh_maps *m, const float *q, const float *k, const float *v,
 	int total = o->steps > 0 ? o->steps : o->epochs * spe;
 	long done = 0;
 	int failed = 0;
-	/* Threads over the heads of one step only when a head's work pays
-	 * for waking them; else one thread per parameter group, and BLAS
-	 * on that thread alone (OpenBLAS would split even small products
-	 * over every thread). */
+	/* Threads over the heads of one step (only the shared fla map has
+	 * several heads per group) when a head's work pays for waking them;
+	 * else one thread per parameter group.  Every product then runs
+	 * inside an active parallel region, where OpenBLAS keeps it on the
+	 * calling thread: results do not depend on the number of threads,
+	 * which is the command's (-t) and which lib leaves alone.  (The one
+	 * group of fla when small takes a region of its own for this, its
+	 * other threads idle.) */
 	int big = nh > 1 && (double)n * n * d * o->batch >= PAR_WORK;
 
 	(void)S;
@@ -808,7 +803,7 @@ hh_fit_layer(struct hh_maps *m, const float *q, const float *k, const float *v,
 	}
 	rep->steps = total;
 
-#pragma omp parallel for schedule(dynamic) if (m->P > 1)
+#pragma omp parallel for schedule(dynamic) if (!big)
 	for (int p = 0; p < m->P; p++) {
 		int h0 = m->P == 1 ? 0 : p;
 		size_t np = g.np, dd = (size_t)d * m->df;
@@ -818,11 +813,9 @@ hh_fit_layer(struct hh_maps *m, const float *q, const float *k, const float *v,
 		int *order = xmalloc(sizeof *order * (size_t)(ntrain ? ntrain : 1));
 		struct head_ws *ws = xmalloc(sizeof *ws * (size_t)nh);
 		double lr = o->lr, bestv, vl;
+		struct nn_adamw opt = { (float)o->lr, (float)o->beta1, (float)o->beta2,
+		    (float)o->adam_eps, (float)o->weight_decay };
 		int bad = 0, epoch = -1, best_step = 0;
-		int nthreads = omp_get_max_threads();
-
-		if (!big)
-			omp_set_num_threads(1);
 
 		memcpy(th, m->wq + p * dd, sizeof *th * dd);
 		memcpy(th + dd, m->wk + p * dd, sizeof *th * dd);
@@ -841,12 +834,11 @@ hh_fit_layer(struct hh_maps *m, const float *q, const float *k, const float *v,
 		for (int step = 0; step < total && !failed; step++) {
 			int e = step / spe, b0 = (step % spe) * o->batch;
 			int nb = ntrain - b0 < o->batch ? ntrain - b0 : o->batch;
-			double c1, c2;
 
 			if (e != epoch) {	/* the epoch's order, the same for every head */
 				struct rng r;
 
-				rng_init(&r, o->seed, 1, (uint64_t)e);
+				rng_init(&r, o->seed, RNG_HEDGEHOG_SHUFFLE, (uint64_t)e);
 				memcpy(order, train, sizeof *order * (size_t)ntrain);
 				rng_shuffle(&r, order, (size_t)ntrain, sizeof *order);
 				epoch = e;
@@ -869,16 +861,8 @@ hh_fit_layer(struct hh_maps *m, const float *q, const float *k, const float *v,
 				for (size_t i = 0; i < np; i++)
 					grad[i] += ws[a].grad[i];
 			/* AdamW (decoupled weight decay), as torch.optim.AdamW */
-			c1 = 1 - pow(o->beta1, step + 1);
-			c2 = 1 - pow(o->beta2, step + 1);
-			for (size_t i = 0; i < np; i++) {
-				double gi = grad[i];
-
-				th[i] -= (float)(lr * o->weight_decay * th[i]);
-				am[i] = (float)(o->beta1 * am[i] + (1 - o->beta1) * gi);
-				av[i] = (float)(o->beta2 * av[i] + (1 - o->beta2) * gi * gi);
-				th[i] -= (float)(lr * (am[i] / c1) / (sqrt(av[i] / c2) + o->adam_eps));
-			}
+			opt.lr = (float)lr;
+			nn_adamw_update(&opt, th, grad, am, av, np, step + 1);
 			if ((step + 1) % o->eval_every == 0 || step + 1 == total) {
 				vl = group_loss(&g, th, ws, q, k, v, H, n, dv, h0, nh, val, nval, o, big);
 				if (!isfinite(vl)) {
@@ -897,7 +881,7 @@ hh_fit_layer(struct hh_maps *m, const float *q, const float *k, const float *v,
 			}
 #pragma omp atomic
 			done += nh;
-			if (o->progress && omp_get_thread_num() == 0)
+			if (o->progress && (m->P == 1 || omp_get_thread_num() == 0))
 				o->progress(o->progress_arg, done, (long)total * H);
 		}
 		memcpy(m->wq + p * dd, best, sizeof *th * dd);
@@ -918,7 +902,6 @@ hh_fit_layer(struct hh_maps *m, const float *q, const float *k, const float *v,
 		free(am);
 		free(av);
 		free(order);
-		omp_set_num_threads(nthreads);
 	}
 	if (failed)
 		return loam_seterr("the distillation loss is not finite");

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hedgehog.h"
 #include "hedgehog_io.h"
 #include "util.h"
 
@@ -19,7 +20,7 @@ has_suffix(const char *s, const char *suf)
 }
 
 int
-hh_inputs_open(struct hh_inputs *in, char *const *paths, int n)
+hedgehog_inputs_open(struct hedgehog_inputs *in, char *const *paths, int n)
 {
 	memset(in, 0, sizeof *in);
 	in->st = xcalloc((size_t)n + 1, sizeof *in->st);
@@ -47,7 +48,7 @@ fail:
 	{
 		char *msg = xstrdup(loam_error());
 
-		hh_inputs_close(in);
+		hedgehog_inputs_close(in);
 		loam_seterr("%s", msg);
 		free(msg);
 	}
@@ -55,7 +56,7 @@ fail:
 }
 
 void
-hh_inputs_close(struct hh_inputs *in)
+hedgehog_inputs_close(struct hedgehog_inputs *in)
 {
 	for (int i = 0; i < in->nst; i++)
 		safetensors_close(&in->st[i]);
@@ -70,7 +71,7 @@ hh_inputs_close(struct hh_inputs *in)
 }
 
 static int
-shape_of(struct hh_tensor *t, int ndim, const size_t *shape)
+shape_of(struct hedgehog_tensor *t, int ndim, const size_t *shape)
 {
 	if (ndim == 4) {
 		t->S = shape[0];
@@ -91,7 +92,7 @@ shape_of(struct hh_tensor *t, int ndim, const size_t *shape)
 }
 
 int
-hh_inputs_find(const struct hh_inputs *in, const char *name, struct hh_tensor *t)
+hedgehog_inputs_find(const struct hedgehog_inputs *in, const char *name, struct hedgehog_tensor *t)
 {
 	int found = 0;
 
@@ -136,7 +137,7 @@ hh_inputs_find(const struct hh_inputs *in, const char *name, struct hh_tensor *t
 }
 
 float
-hh_half_to_float(uint16_t h)
+hedgehog_half_to_float(uint16_t h)
 {
 	int e = (h >> 10) & 0x1f, m = h & 0x3ff;
 	float v;
@@ -151,7 +152,7 @@ hh_half_to_float(uint16_t h)
 }
 
 uint16_t
-hh_float_to_half(float f)
+hedgehog_float_to_half(float f)
 {
 	uint32_t x, sign, mant;
 	int e;
@@ -187,7 +188,7 @@ hh_float_to_half(float f)
 }
 
 float
-hh_bf16_to_float(uint16_t h)
+hedgehog_bf16_to_float(uint16_t h)
 {
 	uint32_t x = (uint32_t)h << 16;
 	float f;
@@ -197,7 +198,7 @@ hh_bf16_to_float(uint16_t h)
 }
 
 int
-hh_tensor_read(const struct hh_tensor *t, float *dst)
+hedgehog_tensor_read(const struct hedgehog_tensor *t, float *dst)
 {
 	size_t count = t->S * t->H * t->n * t->d;
 
@@ -221,17 +222,17 @@ hh_tensor_read(const struct hh_tensor *t, float *dst)
 				break;
 			case SAFETENSORS_F16:
 				memcpy(&h, p + 2 * i, 2);
-				dst[i] = hh_half_to_float(h);
+				dst[i] = hedgehog_half_to_float(h);
 				break;
 			default:
 				memcpy(&h, p + 2 * i, 2);
-				dst[i] = hh_bf16_to_float(h);
+				dst[i] = hedgehog_bf16_to_float(h);
 				break;
 			}
 		}
 	}
 	for (size_t i = 0; i < count; i++)
-		if (!(fabsf(dst[i]) <= HH_INPUT_MAX)) {
+		if (!(fabsf(dst[i]) <= HEDGEHOG_INPUT_MAX)) {
 			size_t c = i % t->d, r = i / t->d, pos = r % t->n, h = (r / t->n) % t->H;
 			size_t s = r / t->n / t->H;
 
@@ -240,13 +241,13 @@ hh_tensor_read(const struct hh_tensor *t, float *dst)
 				    "[%zu, %zu, %zu, %zu]", t->file, t->name, s, h, pos, c);
 			return loam_seterr("%s: tensor '%s': value %g at [%zu, %zu, %zu, %zu] "
 			    "is beyond +-%g, more than the attention scores can hold",
-			    t->file, t->name, (double)dst[i], s, h, pos, c, (double)HH_INPUT_MAX);
+			    t->file, t->name, (double)dst[i], s, h, pos, c, (double)HEDGEHOG_INPUT_MAX);
 		}
 	return 0;
 }
 
 char *
-hh_layer_name(const char *pattern, int layer)
+hedgehog_layer_name(const char *pattern, int layer)
 {
 	size_t n = strlen(pattern), cap = n + 32 * 4 + 1, o = 0;
 	char *s = xmalloc(cap);
@@ -265,4 +266,87 @@ hh_layer_name(const char *pattern, int layer)
 	}
 	s[o] = '\0';
 	return s;
+}
+
+/* A count in the metadata, 0 to 2^24. */
+static int
+meta_count(const struct safetensors *st, const char *key, int *v)
+{
+	const char *s = safetensors_meta(st, key);
+	char *end;
+	long x;
+
+	if (!s)
+		return loam_seterr("%s: no metadata '%s'", st->name, key);
+	x = strtol(s, &end, 10);
+	if (*end || x < 0 || x > 1 << 24)
+		return loam_seterr("%s: metadata '%s': '%s' is not a count", st->name, key, s);
+	*v = (int)x;
+	return 0;
+}
+
+int
+hedgehog_weights_open(struct hedgehog_weights *w, const char *path, const char *default_prefix)
+{
+	const char *s;
+
+	memset(w, 0, sizeof *w);
+	if (safetensors_open(&w->st, path) != 0)
+		return -1;
+	s = safetensors_meta(&w->st, "fmap");
+	w->kind = -1;
+	for (int i = 0; i < HEDGEHOG_NFMAP; i++)
+		if (s && hedgehog_fmap_learned(i) && strcmp(s, hedgehog_fmap_names[i]) == 0)
+			w->kind = i;
+	if (w->kind < 0) {
+		loam_seterr("%s: metadata 'fmap' is '%s', not a hedgehog map", path, s ? s : "(none)");
+		safetensors_close(&w->st);
+		return -1;
+	}
+	if (meta_count(&w->st, "feature_dim", &w->df) != 0 ||
+	    meta_count(&w->st, "num_heads", &w->H) != 0 ||
+	    meta_count(&w->st, "head_dim", &w->d) != 0) {
+		safetensors_close(&w->st);
+		return -1;
+	}
+	s = safetensors_meta(&w->st, "bias");
+	w->bias = s && strcmp(s, "true") == 0;
+	s = safetensors_meta(&w->st, "prefix");
+	w->prefix = xstrdup(s ? s : default_prefix);
+	s = safetensors_meta(&w->st, "val_sequences");
+	w->val = xmalloc(sizeof *w->val * (s ? strlen(s) / 2 + 2 : 1));
+	if (s && *s) {
+		char *copy = xstrdup(s), *save = NULL;
+
+		for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save))
+			w->val[w->nval++] = atoi(p);
+		free(copy);
+	}
+	return 0;
+}
+
+void
+hedgehog_weights_close(struct hedgehog_weights *w)
+{
+	safetensors_close(&w->st);
+	free(w->prefix);
+	free(w->val);
+}
+
+int
+hedgehog_weights_get(const struct hedgehog_weights *w, int layer, const char *suffix, int P,
+    int rows, float *dst)
+{
+	char *base = hedgehog_layer_name(w->prefix, layer), name[1024];
+	const struct safetensors_tensor *x;
+	size_t want = (size_t)P * rows * w->df;
+
+	snprintf(name, sizeof name, "%s%s", base, suffix);
+	free(base);
+	if (!(x = safetensors_find(&w->st, name)))
+		return loam_seterr("%s: no tensor '%s' for layer %d", w->st.name, name, layer);
+	if (x->dtype != SAFETENSORS_F32 || x->nbytes != want * sizeof(float))
+		return loam_seterr("%s: tensor '%s' is not F32 with %zu values", w->st.name, name, want);
+	memcpy(dst, x->data, x->nbytes);
+	return 0;
 }

@@ -9,7 +9,7 @@
  * head_dim], or [heads, length, head_dim] for one sequence; dtypes F32,
  * F64, F16 and BF16 (.npy: '<f4', '<f8').  A NaN or infinity is an error
  * that names the file, the tensor and the element, and so is a value
- * beyond +-HH_INPUT_MAX.
+ * beyond +-HEDGEHOG_INPUT_MAX.
  */
 #ifndef LOAM_HEDGEHOG_IO_H
 #define LOAM_HEDGEHOG_IO_H
@@ -30,9 +30,9 @@ extern "C" {
  * d = 4096) and the Taylor kernel d x^4 / 2 (3.8e22), finite in float; at
  * 3e38 they overflow to infinity, and softmax and the losses turn to NaN
  * that would be printed as metrics. */
-#define HH_INPUT_MAX 65504.0f
+#define HEDGEHOG_INPUT_MAX 65504.0f
 
-struct hh_inputs {
+struct hedgehog_inputs {
 	int nst, nnpy;
 	struct safetensors *st;
 	struct npy *npy;
@@ -41,11 +41,11 @@ struct hh_inputs {
 
 /* Open every path (".npy" by suffix, anything else as safetensors).
  * -1 with loam_error() naming the file; nothing held then. */
-int hh_inputs_open(struct hh_inputs *in, char *const *paths, int n);
-void hh_inputs_close(struct hh_inputs *in);
+int hedgehog_inputs_open(struct hedgehog_inputs *in, char *const *paths, int n);
+void hedgehog_inputs_close(struct hedgehog_inputs *in);
 
 /* One activation tensor, viewed as [S, H, n, d]. */
-struct hh_tensor {
+struct hedgehog_tensor {
 	const char *name, *file;
 	size_t S, H, n, d;
 	const struct safetensors_tensor *st;	/* or */
@@ -55,18 +55,40 @@ struct hh_tensor {
 /* 1 and t filled when NAME exists, 0 when it does not, -1 with
  * loam_error() when it exists but is not [S, H, n, d] or [H, n, d] of a
  * float dtype, or exists twice. */
-int hh_inputs_find(const struct hh_inputs *in, const char *name, struct hh_tensor *t);
+int hedgehog_inputs_find(const struct hedgehog_inputs *in, const char *name, struct hedgehog_tensor *t);
 /* Copy t as float into dst [S*H*n*d]; -1 on a non-finite value. */
-int hh_tensor_read(const struct hh_tensor *t, float *dst);
+int hedgehog_tensor_read(const struct hedgehog_tensor *t, float *dst);
 
 /* IEEE binary16 and bfloat16 <-> float (round to nearest even). */
-float hh_half_to_float(uint16_t h);
-uint16_t hh_float_to_half(float f);
-float hh_bf16_to_float(uint16_t h);
+float hedgehog_half_to_float(uint16_t h);
+uint16_t hedgehog_float_to_half(float f);
+float hedgehog_bf16_to_float(uint16_t h);
 
 /* PATTERN with every "{L}" replaced by the layer number, into a new
  * string the caller frees. */
-char *hh_layer_name(const char *pattern, int layer);
+char *hedgehog_layer_name(const char *pattern, int layer);
+
+/*
+ * The maps fit writes, read back: a safetensors file whose metadata names
+ * the map ("fmap" one of the hedgehog kinds), "feature_dim", "num_heads",
+ * "head_dim", "bias", the weight names' "prefix" and the held-out
+ * "val_sequences" (a comma list, maybe empty).
+ */
+struct hedgehog_weights {
+	struct safetensors st;
+	int kind, df, bias, H, d;
+	char *prefix;
+	int *val, nval;
+};
+/* 0, or -1 with loam_error() naming the file and what is wrong;
+ * default_prefix when the metadata has none. */
+int hedgehog_weights_open(struct hedgehog_weights *w, const char *path,
+    const char *default_prefix);
+void hedgehog_weights_close(struct hedgehog_weights *w);
+/* Copy the tensor prefix(layer) + suffix, P x rows x df floats, into dst:
+ * 0, or -1 with loam_error() when it is absent or not F32 of that size. */
+int hedgehog_weights_get(const struct hedgehog_weights *w, int layer, const char *suffix,
+    int P, int rows, float *dst);
 
 #ifdef __cplusplus
 }

@@ -7,16 +7,8 @@
 #include <string.h>
 
 #include "linattn.h"
+#include "nn.h"
 #include "util.h"
-
-/* Row-major GEMM shorthand: C[m,n] = alpha op(A) op(B) + beta C. */
-static void
-gemm(int ta, int tb, int m, int n, int k, float alpha, const float *A, int lda,
-    const float *B, int ldb, float beta, float *C, int ldc)
-{
-	cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
-	    tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
-}
 
 /* Zero the strict upper triangle of A [m, m]. */
 static void
@@ -49,12 +41,12 @@ causal_product_backward(float *dQ, float *dK, float *dV, const float *dO,
 			const float *dOc = dO + (size_t)c0 * e;
 			float *dQc = dQ + (size_t)c0 * f;
 
-			gemm(0, 1, m, m, e, 1, dOc, e, Vc, e, 0, A, m);	/* A = dOc Vc^T */
+			nn_gemm(0, 1, m, m, e, 1, dOc, e, Vc, e, 0, A, m);	/* A = dOc Vc^T */
 			mask_upper(A, m);
-			gemm(0, 0, m, f, m, 1, A, m, Kc, f, 1, dQc, f);	/* dQc += A Kc */
+			nn_gemm(0, 0, m, f, m, 1, A, m, Kc, f, 1, dQc, f);	/* dQc += A Kc */
 			if (c0)
-				gemm(0, 1, m, f, e, 1, dOc, e, S, e, 1, dQc, f); /* += dOc S^T */
-			gemm(1, 0, f, e, m, 1, Kc, f, Vc, e, 1, S, e);
+				nn_gemm(0, 1, m, f, e, 1, dOc, e, S, e, 1, dQc, f); /* += dOc S^T */
+			nn_gemm(1, 0, f, e, m, 1, Kc, f, Vc, e, 1, S, e);
 		}
 	}
 	if (!dK && !dV)
@@ -68,22 +60,22 @@ causal_product_backward(float *dQ, float *dK, float *dV, const float *dO,
 		if (dK) {
 			float *dKc = dK + (size_t)c0 * f;
 
-			gemm(0, 1, m, m, e, 1, dOc, e, Vc, e, 0, A, m);
+			nn_gemm(0, 1, m, m, e, 1, dOc, e, Vc, e, 0, A, m);
 			mask_upper(A, m);
-			gemm(1, 0, m, f, m, 1, A, m, Qc, f, 1, dKc, f);	/* dKc += A^T Qc */
+			nn_gemm(1, 0, m, f, m, 1, A, m, Qc, f, 1, dKc, f);	/* dKc += A^T Qc */
 			if (c0 != last)
-				gemm(0, 1, m, f, e, 1, Vc, e, S, e, 1, dKc, f); /* += Vc dS^T */
+				nn_gemm(0, 1, m, f, e, 1, Vc, e, S, e, 1, dKc, f); /* += Vc dS^T */
 		}
 		if (dV) {
 			float *dVc = dV + (size_t)c0 * e;
 
-			gemm(0, 1, m, m, f, 1, Qc, f, Kc, f, 0, A, m);
+			nn_gemm(0, 1, m, m, f, 1, Qc, f, Kc, f, 0, A, m);
 			mask_upper(A, m);
-			gemm(1, 0, m, e, m, 1, A, m, dOc, e, 1, dVc, e);	/* dVc += A^T dOc */
+			nn_gemm(1, 0, m, e, m, 1, A, m, dOc, e, 1, dVc, e);	/* dVc += A^T dOc */
 			if (c0 != last)
-				gemm(0, 0, m, e, f, 1, Kc, f, S, e, 1, dVc, e); /* += Kc dS */
+				nn_gemm(0, 0, m, e, f, 1, Kc, f, S, e, 1, dVc, e); /* += Kc dS */
 		}
-		gemm(1, 0, f, e, m, 1, Qc, f, dOc, e, 1, S, e);		/* dS += Qc^T dOc */
+		nn_gemm(1, 0, f, e, m, 1, Qc, f, dOc, e, 1, S, e);		/* dS += Qc^T dOc */
 	}
 }
 
@@ -123,11 +115,11 @@ linattn_forward(float *y, float *den, const float *fq, const float *fk,
 		const float *Vc = v + (size_t)c0 * dv;
 		float *Yc = y + (size_t)c0 * dv;
 
-		gemm(0, 1, m, m, f, 1, Qc, f, Kc, f, 0, A, m);		/* A = Qc Kc^T */
+		nn_gemm(0, 1, m, m, f, 1, Qc, f, Kc, f, 0, A, m);		/* A = Qc Kc^T */
 		mask_upper(A, m);
-		gemm(0, 0, m, dv, m, 1, A, m, Vc, dv, 0, Yc, dv);	/* Yc = A Vc */
+		nn_gemm(0, 0, m, dv, m, 1, A, m, Vc, dv, 0, Yc, dv);	/* Yc = A Vc */
 		if (c0)
-			gemm(0, 0, m, dv, f, 1, Qc, f, S, dv, 1, Yc, dv); /* Yc += Qc S */
+			nn_gemm(0, 0, m, dv, f, 1, Qc, f, S, dv, 1, Yc, dv); /* Yc += Qc S */
 		for (int i = 0; i < m; i++) {
 			const float *a = A + (size_t)i * m, *q = Qc + (size_t)i * f;
 			float d = 0, *yi = Yc + (size_t)i * dv;
@@ -141,7 +133,7 @@ linattn_forward(float *y, float *den, const float *fq, const float *fk,
 			for (int c = 0; c < dv; c++)
 				yi[c] /= d;
 		}
-		gemm(1, 0, f, dv, m, 1, Kc, f, Vc, dv, 1, S, dv);	/* S += Kc^T Vc */
+		nn_gemm(1, 0, f, dv, m, 1, Kc, f, Vc, dv, 1, S, dv);	/* S += Kc^T Vc */
 		for (int i = 0; i < m; i++)
 			for (int c = 0; c < f; c++)
 				z[c] += Kc[(size_t)i * f + c];
@@ -303,25 +295,7 @@ linattn_step(struct linattn_state *st, float *y, const float *fq,
 }
 
 void
-linattn_softmax_row(float *x, int len)
-{
-	float mx = -INFINITY, s = 0, inv;
-
-#pragma omp simd reduction(max:mx)
-	for (int j = 0; j < len; j++)
-		mx = x[j] > mx ? x[j] : mx;
-	for (int j = 0; j < len; j++) {
-		x[j] = expf(x[j] - mx);
-		s += x[j];
-	}
-	inv = 1 / s;
-#pragma omp simd
-	for (int j = 0; j < len; j++)
-		x[j] *= inv;
-}
-
-void
-softmax_attn_forward(float *y, const float *q, const float *k, const float *v,
+linattn_softmax_forward(float *y, const float *q, const float *k, const float *v,
     int n, int d, int dv, float scale, int causal, int block)
 {
 	int B = block > 0 ? block : 64;
@@ -332,22 +306,22 @@ softmax_attn_forward(float *y, const float *q, const float *k, const float *v,
 		int w = causal ? r0 + m : n;	/* columns any row of the block sees */
 
 		/* P = scale q_block k[0:w]^T */
-		gemm(0, 1, m, w, d, scale, q + (size_t)r0 * d, d, k, d, 0, P, w);
+		nn_gemm(0, 1, m, w, d, scale, q + (size_t)r0 * d, d, k, d, 0, P, w);
 		for (int i = 0; i < m; i++) {
 			float *p = P + (size_t)i * w;
 			int len = causal ? r0 + i + 1 : n;
 
-			linattn_softmax_row(p, len);
+			nn_softmax_row(p, len);
 			if (len < w)
 				memset(p + len, 0, sizeof *p * (size_t)(w - len));
 		}
-		gemm(0, 0, m, dv, w, 1, P, w, v, dv, 0, y + (size_t)r0 * dv, dv);
+		nn_gemm(0, 0, m, dv, w, 1, P, w, v, dv, 0, y + (size_t)r0 * dv, dv);
 	}
 	free(P);
 }
 
 void
-softmax_attn_reference(float *y, const float *q, const float *k, const float *v,
+linattn_softmax_reference(float *y, const float *q, const float *k, const float *v,
     int n, int d, int dv, float scale, int causal)
 {
 	double *a = xmalloc(sizeof *a * (size_t)n);

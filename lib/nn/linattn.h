@@ -74,11 +74,9 @@ void linattn_step(struct linattn_state *st, float *y, const float *fq,
  * j <= i (causal) or all j, computed in blocks of `block` query rows
  * (O(block n) memory).  q, k [n, d], v [n, dv], y [n, dv].
  */
-void softmax_attn_forward(float *y, const float *q, const float *k,
+void linattn_softmax_forward(float *y, const float *q, const float *k,
     const float *v, int n, int d, int dv, float scale, int causal, int block);
-/* x [len] = softmax(x), with the max subtracted. */
-void linattn_softmax_row(float *x, int len);
-void softmax_attn_reference(float *y, const float *q, const float *k,
+void linattn_softmax_reference(float *y, const float *q, const float *k,
     const float *v, int n, int d, int dv, float scale, int causal);
 
 #ifdef __cplusplus

@@ -212,24 +212,30 @@ nn_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n)
 	}
 }
 
-/* Row t of the causal softmax, in place over s[0..t]; s[t+1..T) zeroed. */
-static void
-causal_softmax_row(float *s, size_t t, size_t T)
+void
+nn_gemm(int ta, int tb, int m, int n, int k, float alpha, const float *A, int lda,
+    const float *B, int ldb, float beta, float *C, int ldc)
 {
-	float mx = s[0], sum = 0.0f;
+	cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+	    tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+}
 
-	for (size_t j = 1; j <= t; j++)
-		if (s[j] > mx)
-			mx = s[j];
-	for (size_t j = 0; j <= t; j++) {
-		s[j] = expf(s[j] - mx);
-		sum += s[j];
+void
+nn_softmax_row(float *x, int len)
+{
+	float mx = -INFINITY, s = 0, inv;
+
+#pragma omp simd reduction(max:mx)
+	for (int j = 0; j < len; j++)
+		mx = x[j] > mx ? x[j] : mx;
+	for (int j = 0; j < len; j++) {
+		x[j] = expf(x[j] - mx);
+		s += x[j];
 	}
-	float inv = 1.0f / sum;
-	for (size_t j = 0; j <= t; j++)
-		s[j] *= inv;
-	for (size_t j = t + 1; j < T; j++)
-		s[j] = 0.0f;
+	inv = 1 / s;
+#pragma omp simd
+	for (int j = 0; j < len; j++)
+		x[j] *= inv;
 }
 
 void
@@ -249,8 +255,10 @@ nn_attention_forward(float *out, float *att, const float *qkv,
 		 * zeroed; sgemm on the full square beats a triangle by hand. */
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)T,
 		    (int)hs, scale, q, (int)C3, k, (int)C3, 0.0f, a, (int)T);
-		for (size_t t = 0; t < T; t++)
-			causal_softmax_row(a + t * T, t, T);
+		for (size_t t = 0; t < T; t++) {	/* row t: columns 0..t */
+			nn_softmax_row(a + t * T, (int)t + 1);
+			memset(a + t * T + t + 1, 0, sizeof *a * (T - t - 1));
+		}
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)hs,
 		    (int)T, 1.0f, a, (int)T, v, (int)C3, 0.0f, out + b * T * C + h * hs,
 		    (int)C);
@@ -394,16 +402,6 @@ nn_residual_forward(float *out, const float *a, const float *b, size_t n)
 	#pragma omp parallel for if (n > 65536)
 	for (size_t i = 0; i < n; i++)
 		out[i] = a[i] + b[i];
-}
-
-void
-nn_residual_backward(float *da, float *db, const float *dout, size_t n)
-{
-	#pragma omp parallel for if (n > 65536)
-	for (size_t i = 0; i < n; i++) {
-		da[i] += dout[i];
-		db[i] += dout[i];
-	}
 }
 
 static size_t

@@ -10,7 +10,9 @@
  * reader can check against the equations, used by tests/unit/nn_test.c to
  * check the fast paths and, through finite differences, the gradients.
  *
- * Shared by tart-fit (lib/gpt.c, lib/tart.c) and hedgehog-train.
+ * Used by tart-fit (lib/nn/gpt.c, lib/method/tart.c) and, for nn_gemm,
+ * nn_softmax_row and nn_adamw_update, by hedgehog-train (lib/nn/linattn.c,
+ * lib/method/hedgehog.c).
  */
 #ifndef LOAM_NN_H
 #define LOAM_NN_H
@@ -20,6 +22,16 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Row-major GEMM through cblas_sgemm: C[m,n] = alpha op(A) op(B) + beta C,
+ * op(X) = X^T when ta (tb) is set; lda, ldb, ldc as cblas's. */
+void nn_gemm(int ta, int tb, int m, int n, int k, float alpha, const float *A,
+    int lda, const float *B, int ldb, float beta, float *C, int ldc);
+
+/* x[len] = softmax(x) in place, the maximum subtracted first; expf, so
+ * every caller's rows come out alike (attention here, softmax attention
+ * in linattn, the teacher in hedgehog). */
+void nn_softmax_row(float *x, int len);
 
 /* How a linear layer's weight is stored.  PyTorch's nn.Linear keeps
  * (out, in); Hugging Face's GPT-2 Conv1D keeps (in, out).  Checkpoints
@@ -63,9 +75,8 @@ void nn_attention_forward(float *out, float *att, const float *qkv,
 void nn_attention_backward(float *dqkv, const float *dout, const float *qkv,
     const float *att, size_t B, size_t T, size_t C, size_t NH);
 
-/* out[n] = a[n] + b[n]; backward: da += dout, db += dout. */
+/* out[n] = a[n] + b[n] (its backward is dout into both: no kernel). */
 void nn_residual_forward(float *out, const float *a, const float *b, size_t n);
-void nn_residual_backward(float *da, float *db, const float *dout, size_t n);
 
 /*
  * Binary cross-entropy on logits z[i] with targets y[i] in {0, 1}, over

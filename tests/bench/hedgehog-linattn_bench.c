@@ -27,11 +27,11 @@ main(void)
 {
 	static const int lens[] = { 1024, 4096, 16384 };
 	double lin[3], soft[3];
-	struct hh_maps m;
+	struct hedgehog_maps m;
 
 	progname = "hedgehog-linattn_bench";
 	cli_set_threads(1);
-	hh_maps_init(&m, HH_HEDGEHOG, 1, D, D, 0);
+	hedgehog_maps_init(&m, HEDGEHOG_FMAP_HEDGEHOG, 1, D, D, 0);
 	for (int li = 0; li < 3; li++) {
 		int n = lens[li];
 		size_t nd = (size_t)n * D;
@@ -51,12 +51,12 @@ main(void)
 		for (int i = 0; i < RUNS; i++) {
 			double t0 = bench_now();
 
-			hh_maps_features(&m, 0, 0, fq, z, q, n);
-			hh_maps_features(&m, 0, 1, fk, z, k, n);
+			hedgehog_maps_features(&m, 0, 0, fq, z, q, n);
+			hedgehog_maps_features(&m, 0, 1, fk, z, k, n);
 			linattn_forward(y, NULL, fq, fk, v, n, 2 * D, D, LINATTN_CHUNK);
 			tl[i] = bench_now() - t0;
 			t0 = bench_now();
-			softmax_attn_forward(y, q, k, v, n, D, D, 1 / sqrtf(D), 1, 64);
+			linattn_softmax_forward(y, q, k, v, n, D, D, 1 / sqrtf(D), 1, 64);
 			ts[i] = bench_now() - t0;
 		}
 		lin[li] = bench_median(tl, RUNS);
@@ -71,7 +71,7 @@ main(void)
 		free(fk);
 		free(z);
 	}
-	hh_maps_release(&m);
+	hedgehog_maps_release(&m);
 	printf("causal attention forward, 1 head d 64, 1 thread: Hedgehog linear "
 	    "1k/4k/16k %.2f/%.2f/%.2f ms (16k/1k %.1fx), softmax %.1f/%.1f/%.1f ms; "
 	    "%.1fx faster at 4k, %.1fx at 16k\n", lin[0] * 1e3, lin[1] * 1e3,

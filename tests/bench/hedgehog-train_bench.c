@@ -7,7 +7,7 @@
  * >= 1.5x faster (research/hedgehog.md §4.5).  Skipped when torch is
  * absent.
  *
- * Our step is timed through hh_fit_layer itself: runs of 1 and of 11
+ * Our step is timed through hedgehog_fit_layer itself: runs of 1 and of 11
  * steps, whose difference over 10 is the cost of a step (the validation
  * passes before and after cancel).  The step computes the gradients, not
  * the loss value, which the trainer needs only at validations; the first
@@ -33,24 +33,24 @@
 static double
 fit_time(const float *q, const float *k, int steps)
 {
-	struct hh_maps m;
-	struct hh_fit_opts o;
-	struct hh_fit_report rep;
+	struct hedgehog_maps m;
+	struct hedgehog_fit_opts o;
+	struct hedgehog_fit_report rep;
 	double init[H], best[H], t0;
 	int bs[H], train[1] = { 0 };
 
-	hh_fit_opts_default(&o);
+	hedgehog_fit_opts_default(&o);
 	o.steps = steps;
 	o.eval_every = 1 << 30;
 	rep.init_loss = init;
 	rep.best_loss = best;
 	rep.best_step = bs;
-	hh_maps_init(&m, HH_HEDGEHOG, H, D, D, 0);
+	hedgehog_maps_init(&m, HEDGEHOG_FMAP_HEDGEHOG, H, D, D, 0);
 	t0 = bench_now();
-	if (hh_fit_layer(&m, q, k, NULL, 1, H, N, D, 0, train, 1, NULL, 0, &o, &rep) != 0)
+	if (hedgehog_fit_layer(&m, q, k, NULL, 1, H, N, D, 0, train, 1, NULL, 0, &o, &rep) != 0)
 		die("%s", loam_error());
 	t0 = bench_now() - t0;
-	hh_maps_release(&m);
+	hedgehog_maps_release(&m);
 	return t0;
 }
 
@@ -74,19 +74,19 @@ main(void)
 	}
 	{
 		/* the first step's loss: identity maps */
-		struct hh_maps m;
+		struct hedgehog_maps m;
 		float *fq = malloc(sizeof *fq * N * 2 * D), *fk = malloc(sizeof *fk * N * 2 * D);
 		float *z = malloc(sizeof *z * N * D);
-		float *ws = malloc(sizeof *ws * (size_t)hh_loss_workspace(N, 64));
+		float *ws = malloc(sizeof *ws * (size_t)hedgehog_loss_workspace(N, 64));
 
-		hh_maps_init(&m, HH_HEDGEHOG, H, D, D, 0);
+		hedgehog_maps_init(&m, HEDGEHOG_FMAP_HEDGEHOG, H, D, D, 0);
 		for (int h = 0; h < H; h++) {
-			hh_maps_features(&m, h, 0, fq, z, q + (size_t)h * N * D, N);
-			hh_maps_features(&m, h, 1, fk, z, k + (size_t)h * N * D, N);
-			loss += hh_distill(q + (size_t)h * N * D, k + (size_t)h * N * D, fq, fk, N, D,
+			hedgehog_maps_features(&m, h, 0, fq, z, q + (size_t)h * N * D, N);
+			hedgehog_maps_features(&m, h, 1, fk, z, k + (size_t)h * N * D, N);
+			loss += hedgehog_distill(q + (size_t)h * N * D, k + (size_t)h * N * D, fq, fk, N, D,
 			    2 * D, 1, 64, 1, 0, NULL, NULL, ws) / H;
 		}
-		hh_maps_release(&m);
+		hedgehog_maps_release(&m);
 		free(fq);
 		free(fk);
 		free(z);

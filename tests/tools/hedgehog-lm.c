@@ -214,7 +214,7 @@ main(int argc, char *argv[])
 				uint16_t *hx = xmalloc(sizeof *hx * count);
 
 				for (size_t j = 0; j < count; j++)
-					hx[j] = hh_float_to_half(x[j]);
+					hx[j] = hedgehog_float_to_half(x[j]);
 				free(x);
 				bufs[i] = hx;
 			} else

@@ -62,17 +62,17 @@ main(int argc, char *argv[])
 		if (npy_write(argv[0], NPY_F4, 4, shape, x) != 0)
 			die("%s", loam_error());
 	} else {
-		struct hh_inputs in;
-		struct hh_tensor t;
+		struct hedgehog_inputs in;
+		struct hedgehog_tensor t;
 
 		if (argc != 3)
 			usage_error("in.safetensors tensor out.npy");
-		if (hh_inputs_open(&in, argv, 1) != 0)
+		if (hedgehog_inputs_open(&in, argv, 1) != 0)
 			die("%s", loam_error());
-		if (hh_inputs_find(&in, argv[1], &t) != 1)
+		if (hedgehog_inputs_find(&in, argv[1], &t) != 1)
 			die("%s: no tensor '%s'", argv[0], argv[1]);
 		x = xmalloc(sizeof *x * t.S * t.H * t.n * t.d);
-		if (hh_tensor_read(&t, x) != 0)
+		if (hedgehog_tensor_read(&t, x) != 0)
 			die("%s", loam_error());
 		shape[0] = t.S;
 		shape[1] = t.H;
@@ -80,7 +80,7 @@ main(int argc, char *argv[])
 		shape[3] = t.d;
 		if (npy_write(argv[2], NPY_F4, 4, shape, x) != 0)
 			die("%s", loam_error());
-		hh_inputs_close(&in);
+		hedgehog_inputs_close(&in);
 	}
 	free(x);
 	return cli_exit();

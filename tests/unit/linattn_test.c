@@ -162,8 +162,8 @@ test_softmax(int causal)
 	v = randv(&r, N * DV, -1, 1);
 	y = xmalloc(sizeof *y * N * DV);
 	yr = xmalloc(sizeof *yr * N * DV);
-	softmax_attn_forward(y, q, k, v, N, D, DV, 0.25f, causal, 32);
-	softmax_attn_reference(yr, q, k, v, N, D, DV, 0.25f, causal);
+	linattn_softmax_forward(y, q, k, v, N, D, DV, 0.25f, causal, 32);
+	linattn_softmax_reference(yr, q, k, v, N, D, DV, 0.25f, causal);
 	ok(maxrel(y, yr, N * DV) < 1e-5, "softmax attention (%s) = reference: %.2g",
 	    causal ? "causal" : "bidirectional", maxrel(y, yr, N * DV));
 	/* row 0 of the causal form sees only itself */

@@ -363,6 +363,33 @@ test_config_errors(void)
 	ok(gpt_init(&m, &c) == -1, "both vectors and tokens refused");
 }
 
+/* nn_softmax_row against exp in double; a row with a large entry does not
+ * overflow (the max is subtracted). */
+static void
+test_softmax_row(void)
+{
+	float x[7] = { 0.5f, -1, 3, 2, 0, -4, 1.25f }, big[3] = { 1000, 999, -1000 };
+	double z = 0, err = 0, sum = 0;
+
+	for (int j = 0; j < 7; j++)
+		z += exp(x[j]);
+	{
+		float y[7];
+
+		memcpy(y, x, sizeof y);
+		nn_softmax_row(y, 7);
+		for (int j = 0; j < 7; j++) {
+			err = fmax(err, fabs(y[j] - exp(x[j]) / z));
+			sum += y[j];
+		}
+	}
+	ok(err < 1e-7, "softmax_row = exp / sum (error %.2g)", err);
+	is_dbl(sum, 1, 1e-6, "softmax_row sums to 1");
+	nn_softmax_row(big, 3);
+	ok(isfinite(big[0]) && fabs(big[0] - 1 / (1 + exp(-1.0))) < 1e-6 && big[2] == 0,
+	    "softmax_row: large entries stay finite");
+}
+
 int
 main(void)
 {
@@ -371,6 +398,7 @@ main(void)
 	test_linear(NN_IN_OUT);
 	test_layernorm();
 	test_gelu();
+	test_softmax_row();
 	test_attention();
 	test_losses();
 	test_adam();

@@ -3,8 +3,9 @@
  * the synthetic logistic-regression task it is trained on, the dimension
  * and length curriculum, one training step, the PCA and whitening that
  * turn an LLM's embeddings into its 16-dimensional inputs, the
- * interleaved (x, y) sequence, and the L2-regularised logistic regression
- * it is compared with.  The transformer itself is lib/gpt.
+ * interleaved (x, y) sequence, predict's examples and their cached
+ * prefixes, eval's tasks, and the L2-regularised logistic regression it is
+ * compared with.  The transformer itself is lib/nn/gpt.
  */
 #ifndef LOAM_TART_H
 #define LOAM_TART_H

@@ -169,7 +169,9 @@ evidence: all $(TOOL_BIN) $(TBIN)/unit/gridworld_test
 # README), in two stages: 12,000 steps through the curricula on one thread
 # (TART_RESUME=1 continues an interrupted stage 1 from its last checkpoint,
 # every 250 steps), then 5,500 steps at full size from stage 1's weights
-# with a fresh Adam and a linear decay.  Deterministic for the thread counts.
+# with a fresh Adam and a linear decay.  Deterministic for the thread counts;
+# the shipped file came from the generator before the training tasks got a
+# random stream of their own, so a rerun gives a different file.
 TART_MODEL := testdata/tart-cpu.safetensors
 TART_STAGE1 := $(OUT)/build/tart-stage1.safetensors
 tart-model: all

@@ -46,10 +46,13 @@ setup() {
 
 @test "--help prints the usage to stdout and exits 0" {
 	run -0 --separate-stderr tart-fit --help
-	assert_line --index 0 --partial 'usage: tart-fit train [-q] [--config tiny|small|standard]'
+	assert_line --index 0 --partial 'usage: tart-fit train [-hqV] [--config tiny|small|standard]'
 	[ -z "$stderr" ]
 	run -0 tart-fit predict --help
 	assert_output --partial 'Adds tart_p'
+	assert_line --index 1 --partial '[--heads n]'
+	run -0 tart-fit eval --help
+	assert_line --index 1 --partial '[--heads n]'
 }
 
 @test "the usage lines match the man page SYNOPSIS" {
@@ -179,7 +182,7 @@ setup() {
 	run -2 --separate-stderr tart-fit predict -q -m "$m" --train t2.jsonl --components 5 < /dev/null
 	[ "${stderr_lines[0]}" = "tart-fit: --components: 5 does not divide the module's 16 inputs" ]
 	run -1 --separate-stderr tart-fit predict -q -m "$m" --train t2.jsonl --embeddings emb.npy --components 8 -k 20 <<<'{"row":40}'
-	[ "$stderr" = "tart-fit: stdin:1: row 40 is outside emb.npy (40 rows)" ]
+	[ "$stderr" = "tart-fit: <stdin>:1: row 40 is outside emb.npy (40 rows)" ]
 }
 
 @test "predict: examples and queries as .npy matrices give what records give" {
@@ -337,9 +340,12 @@ setup() {
 @test "eval: every k skipped is an error, not an empty success" {
 	run -0 tart-fit train -q --config tiny --positions 20 --batch 4 --steps 2 \
 	    --dims 4:16:4:3 --points 6:20:7:4 -o m.safetensors
-	run -1 --separate-stderr tart-fit eval -q -m m.safetensors --ks 1000000 -o out.jsonl
+	run -1 --separate-stderr tart-fit eval -q -m m.safetensors --ks 1999 -o out.jsonl
 	[ "$stderr" = "tart-fit: eval: every k was skipped: the module has 40 positions (k <= 19)" ]
 	[ ! -e out.jsonl ]
+	# k < 2000: the random streams of one k's tasks and another's orders stay apart
+	run -2 --separate-stderr tart-fit eval -q -m m.safetensors --ks 2000
+	[ "${stderr_lines[0]}" = "tart-fit: --ks: '2000' is not an integer in [1, 1999]" ]
 }
 
 @test "a model whose metadata lacks format or format_version is refused" {

@@ -153,7 +153,7 @@ void cli_begin(struct cli_opts *o, int argc, char *argv[], const struct cli_spec
  * o->argv hold the operands. */
 int cli_next(struct cli_opts *o, const char **arg);
 /* The usage line(s) built for spec, as cli_begin() would show them,
- * into a buffer that lives as long as the process.  cont: "" for the
+ * in a new buffer, the caller's to free (or keep).  cont: "" for the
  * first line ("usage: prog ..."), else a continuation line of a
  * multi-command program ("       prog sub ..."). */
 const char *cli_usage_of(const struct cli_spec *spec, int cont);

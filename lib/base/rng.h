@@ -131,14 +131,18 @@ enum rng_stream {
 	RNG_SKILLIT_RESERVOIR = 1,		/* + round, < 2^32 */
 	/* reward-count: the SimHash projection. */
 	RNG_REWARDCOUNT_SIMHASH = 0,
-	/* tart-fit: the held-out split, the PCA sample, the evaluation
-	 * tasks of each order k (1000 + k), the GPT's weights, and the
-	 * training tasks (index step << 20 | batch row). */
-	RNG_TART_SPLIT = 1,
-	RNG_TART_PCA = 2,
-	RNG_TART_TRAIN_TASKS = 3,
+	/* tart-fit: predict's choice of the k examples, their order, and
+	 * the reshuffles of --orders (index: the order); train's tasks
+	 * (index step << 20 | batch row) and the GPT's weights (index: the
+	 * tensor); eval's tasks of each k (1000 + k, index: the task) and
+	 * their reshuffles (3000 + k, index task << 10 | order), k < 2000. */
+	RNG_TART_PICK = 1,
+	RNG_TART_ORDER = 2,
+	RNG_TART_REORDER = 3,
+	RNG_TART_TRAIN_TASKS = 4,
 	RNG_GPT_INIT = 7,
-	RNG_TART_EVAL = 1000,			/* + k, < 2^16 */
+	RNG_TART_EVAL_TASKS = 1000,		/* + k, k < 2000 */
+	RNG_TART_EVAL_ORDERS = 3000,		/* + k, k < 2000 */
 	/* hedgehog-train: the epoch shuffle (index epoch), the train and
 	 * validation split, and the Performer feature maps (index
 	 * layer << 16 | head). */

@@ -1,5 +1,6 @@
 /*
- * tart - TART's task generator, training step, PCA/whitening and the
+ * tart - TART's task generator, training step, PCA/whitening, the
+ * in-context examples of predict, eval's tasks and the
  * logistic-regression baseline; see tart.h.
  */
 #include <lapacke.h>
@@ -88,6 +89,12 @@ tart_interleave(const float *x, const float *y, size_t N, int n_dims, float *z)
 	}
 }
 
+void
+tart_train_rng(struct rng *r, uint64_t seed, long step, size_t b)
+{
+	rng_init(r, seed, RNG_TART_TRAIN_TASKS, (uint64_t)step << 20 | (uint64_t)b);
+}
+
 double
 tart_train_step(struct gpt *m, const struct tart_train_opts *o, long step)
 {
@@ -104,7 +111,7 @@ tart_train_step(struct gpt *m, const struct tart_train_opts *o, long step)
 
 	for (size_t b = 0; b < B; b++) {
 		struct rng r;
-		rng_init(&r, o->seed, (uint64_t)step, b);
+		tart_train_rng(&r, o->seed, step, b);
 		tart_sample_task(&r, o->n_dims, d, o->alpha, N, x, y, NULL);
 		tart_interleave(x, y, N, o->n_dims, z + b * T * D);
 		/* The logit at x_i predicts y_i. */
@@ -267,5 +274,196 @@ tart_logreg_fit(const float *x, const float *y, size_t n, size_t d, double C,
 	}
 	free(H);
 	free(g);
+	return rc;
+}
+
+int
+tart_pick_examples(const int *y, size_t n, size_t k, uint64_t seed, size_t *pick)
+{
+	size_t *cls[2], ncls[2] = { 0, 0 }, want[2] = { k / 2, k - k / 2 }, npick = 0;
+	struct rng r;
+
+	if (k > n)
+		return loam_seterr("-k %zu but only %zu examples", k, n);
+	if (k == n) {
+		for (size_t i = 0; i < n; i++)
+			pick[npick++] = i;
+	} else {
+		cls[0] = xmalloc((n + 1) * sizeof *cls[0]);
+		cls[1] = xmalloc((n + 1) * sizeof *cls[1]);
+		for (size_t i = 0; i < n; i++)
+			cls[y[i]][ncls[y[i]]++] = i;
+		for (int c = 0; c < 2; c++)
+			if (ncls[c] < want[c]) {
+				free(cls[0]);
+				free(cls[1]);
+				return loam_seterr("%zu examples of label %d, -k %zu needs %zu",
+				    ncls[c], c, k, want[c]);
+			}
+		rng_init(&r, seed, RNG_TART_PICK, 0);
+		for (int c = 0; c < 2; c++) {
+			rng_shuffle(&r, cls[c], ncls[c], sizeof *cls[c]);
+			for (size_t i = 0; i < want[c]; i++)
+				pick[npick++] = cls[c][i];
+		}
+		free(cls[0]);
+		free(cls[1]);
+	}
+	rng_init(&r, seed, RNG_TART_ORDER, 0);
+	rng_shuffle(&r, pick, npick, sizeof *pick);
+	return 0;
+}
+
+void
+tart_next_order(size_t *ord, size_t k, size_t r, uint64_t seed, uint64_t stream,
+    uint64_t index)
+{
+	struct rng g;
+
+	if (r == 0) {
+		for (size_t i = 0; i < k; i++)
+			ord[i] = i;
+		return;
+	}
+	rng_init(&g, seed, stream, index);
+	rng_shuffle(&g, ord, k, sizeof *ord);
+}
+
+void
+tart_embed(const struct tart_pca *p, const float *vec, float *out, size_t W)
+{
+	tart_pca_apply(p, vec, 1, out);
+	for (size_t j = p->ncomp; j < W; j++)
+		out[j] = out[j % p->ncomp];
+}
+
+int
+tart_context_init(struct tart_context *c, struct gpt *m, const float *X,
+    const int *y, size_t D, const size_t *pick, size_t k, size_t ncomp,
+    size_t norders, int cached, uint64_t seed)
+{
+	size_t W = (size_t)m->cfg.n_in, P = 2 * k;
+	float *kx = xmalloc(k * D * sizeof *kx + 1);
+	size_t *ord;
+
+	memset(c, 0, sizeof *c);
+	for (size_t i = 0; i < k; i++)
+		memcpy(kx + i * D, X + pick[i] * D, D * sizeof *kx);
+	if (tart_pca_fit(&c->pca, kx, k, D, ncomp) != 0) {
+		free(kx);
+		return -1;
+	}
+	c->k = k;
+	c->W = W;
+	c->norders = norders;
+	c->prefix = xcalloc(norders * P * W + 1, sizeof *c->prefix);
+	if (cached)
+		c->cache = xcalloc(norders, sizeof *c->cache);
+	ord = xmalloc((k + 1) * sizeof *ord);
+	for (size_t oi = 0; oi < norders; oi++) {
+		float *pre = c->prefix + oi * P * W;
+		tart_next_order(ord, k, oi, seed, RNG_TART_REORDER, oi);
+		for (size_t i = 0; i < k; i++) {
+			tart_embed(&c->pca, kx + ord[i] * D, pre + 2 * i * W, W);
+			pre[(2 * i + 1) * W] = (float)y[pick[ord[i]]];
+		}
+		if (cached)
+			gpt_cache_prefix(m, &c->cache[oi], pre, P);
+	}
+	free(ord);
+	free(kx);
+	return 0;
+}
+
+void
+tart_context_logits(const struct tart_context *c, struct gpt *m, const float *x,
+    size_t n, float *logits)
+{
+	size_t W = c->W, P = 2 * c->k;
+	float *one = xmalloc((n + 1) * sizeof *one);
+
+	memset(logits, 0, n * sizeof *logits);
+	for (size_t r = 0; r < c->norders; r++) {
+		if (c->cache == NULL) {
+			float *seq = xmalloc((P + 1) * W * sizeof *seq);
+			memcpy(seq, c->prefix + r * P * W, P * W * sizeof *seq);
+			for (size_t i = 0; i < n; i++) {
+				memcpy(seq + P * W, x + i * W, W * sizeof *seq);
+				gpt_forward(m, seq, NULL, 1, P + 1);
+				one[i] = m->a.logits[P];
+			}
+			free(seq);
+		} else
+			gpt_cache_query(m, &c->cache[r], x, n, one);
+		for (size_t i = 0; i < n; i++)
+			logits[i] += one[i];
+	}
+	for (size_t i = 0; i < n; i++)
+		logits[i] /= (float)c->norders;
+	free(one);
+}
+
+void
+tart_context_release(struct tart_context *c)
+{
+	tart_pca_release(&c->pca);
+	if (c->cache != NULL)
+		for (size_t oi = 0; oi < c->norders; oi++)
+			gpt_cache_release(&c->cache[oi]);
+	free(c->cache);
+	free(c->prefix);
+	memset(c, 0, sizeof *c);
+}
+
+int
+tart_eval_task(struct gpt *m, const struct tart_eval *e, size_t k, size_t t,
+    size_t right[3])
+{
+	size_t W = (size_t)m->cfg.n_in, Q = e->queries, N = k + Q;
+	float *x = xmalloc(N * W * sizeof *x), *y = xmalloc(N * sizeof *y);
+	float *w = xmalloc(W * sizeof *w), *z = xmalloc(2 * k * W * sizeof *z + 1);
+	float *logits = xcalloc(Q + 1, sizeof *logits), *one = xmalloc((Q + 1) * sizeof *one);
+	float *xo = xmalloc(k * W * sizeof *xo + 1), *yo = xmalloc((k + 1) * sizeof *yo);
+	size_t *ord = xmalloc((k + 1) * sizeof *ord);
+	double *lr = xmalloc((W + 1) * sizeof *lr);
+	struct rng r;
+	int rc;
+
+	rng_init(&r, e->seed, RNG_TART_EVAL_TASKS + k, t);
+	tart_sample_task(&r, (int)W, (int)W, e->alpha, N, x, y, w);
+	/* The drawn order first, then seeded reshuffles; --orders is at
+	 * most 1024: one index per (task, order). */
+	for (size_t o = 0; o < e->norders; o++) {
+		struct gpt_cache cache;
+		tart_next_order(ord, k, o, e->seed, RNG_TART_EVAL_ORDERS + k, t * 1024 + o);
+		for (size_t i = 0; i < k; i++) {
+			memcpy(xo + i * W, x + ord[i] * W, W * sizeof *xo);
+			yo[i] = y[ord[i]];
+		}
+		tart_interleave(xo, yo, k, (int)W, z);
+		gpt_cache_prefix(m, &cache, z, 2 * k);
+		gpt_cache_query(m, &cache, x + k * W, Q, one);
+		gpt_cache_release(&cache);
+		for (size_t q = 0; q < Q; q++)
+			logits[q] += one[q];
+	}
+	for (size_t q = 0; q < Q; q++)
+		logits[q] /= (float)e->norders;
+	rc = tart_logreg_fit(x, y, k, W, e->C, lr) < 0 ? -1 : 0;
+	right[0] = right[1] = right[2] = 0;
+	for (size_t q = 0; q < Q; q++) {
+		const float *xq = x + (k + q) * W;
+		double sl = lr[W], sb = 0;
+		for (size_t j = 0; j < W; j++) {
+			sl += lr[j] * xq[j];
+			sb += (double)w[j] * xq[j];
+		}
+		int yq = y[k + q] > 0.5f;
+		right[0] += (logits[q] >= 0) == yq;
+		right[1] += (sl >= 0) == yq;
+		right[2] += (sb >= 0) == yq;
+	}
+	free(x); free(y); free(w); free(z); free(logits); free(one);
+	free(xo); free(yo); free(ord); free(lr);
 	return rc;
 }

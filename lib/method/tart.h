@@ -3,8 +3,9 @@
  * the synthetic logistic-regression task it is trained on, the dimension
  * and length curriculum, one training step, the PCA and whitening that
  * turn an LLM's embeddings into its 16-dimensional inputs, the
- * interleaved (x, y) sequence, and the L2-regularised logistic regression
- * it is compared with.  The transformer itself is lib/gpt.
+ * interleaved (x, y) sequence, predict's examples and their cached
+ * prefixes, eval's tasks, and the L2-regularised logistic regression it is
+ * compared with.  The transformer itself is lib/nn/gpt.
  */
 #ifndef LOAM_TART_H
 #define LOAM_TART_H
@@ -63,6 +64,9 @@ void tart_interleave(const float *x, const float *y, size_t N, int n_dims,
  * Adam.  Returns the mean loss.  The model must have gpt_train_init. */
 double tart_train_step(struct gpt *m, const struct tart_train_opts *o,
     long step);
+/* The generator of task b (< 2^20) of a training step: stream
+ * RNG_TART_TRAIN_TASKS, index step << 20 | b. */
+void tart_train_rng(struct rng *r, uint64_t seed, long step, size_t b);
 
 /*
  * PCA to `ncomp` components fitted on k rows of dimension D (k > ncomp),
@@ -83,6 +87,69 @@ int tart_pca_fit(struct tart_pca *p, const float *X, size_t k, size_t D,
 void tart_pca_apply(const struct tart_pca *p, const float *X, size_t n,
     float *out);
 void tart_pca_release(struct tart_pca *p);
+
+/*
+ * predict's examples: k of the n labelled rows (labels y 0/1), half of
+ * each label (the odd one a 1) drawn under the seed, then put in a seeded
+ * order; all n, in a seeded order, when k == n.  pick gets k indices.
+ * Returns 0, or -1 with loam_seterr() when there are too few examples.
+ */
+int tart_pick_examples(const int *y, size_t n, size_t k, uint64_t seed,
+    size_t *pick);
+
+/* The r-th order of k examples (call with r = 0, 1, ...): the identity
+ * for r = 0, then each a reshuffle of the one before, drawn from
+ * (seed, stream, index). */
+void tart_next_order(size_t *ord, size_t k, size_t r, uint64_t seed,
+    uint64_t stream, uint64_t index);
+
+/* The module's input (W) from an embedding (p->D): the PCA components,
+ * whitened, tiled to the module's width as the reference duplicates 8
+ * image/audio components to fill 16.  p->ncomp divides W. */
+void tart_embed(const struct tart_pca *p, const float *vec, float *out, size_t W);
+
+/*
+ * The in-context examples of predict, ready for queries: the PCA and
+ * whitening fitted on the k examples only, and one prefix of 2k tokens
+ * per order (the examples' order first, then seeded reshuffles), each
+ * with its keys and values cached unless `cached` is 0.
+ */
+struct tart_context {
+	struct tart_pca pca;
+	size_t k, W, norders;
+	float *prefix;			/* norders x 2k x W */
+	struct gpt_cache *cache;	/* norders, or NULL */
+};
+/* From the k rows pick[] of X (n x D) with labels y.  Returns 0, or -1
+ * with loam_seterr() when the PCA cannot be fitted. */
+int tart_context_init(struct tart_context *c, struct gpt *m, const float *X,
+    const int *y, size_t D, const size_t *pick, size_t k, size_t ncomp,
+    size_t norders, int cached, uint64_t seed);
+/* The module's logits for n queries x (n x W), averaged over the orders;
+ * without the cache the whole sequence is run for every query, as the
+ * reference does. */
+void tart_context_logits(const struct tart_context *c, struct gpt *m,
+    const float *x, size_t n, float *logits);
+void tart_context_release(struct tart_context *c);
+
+/*
+ * eval: fresh tasks of dimension W (the module's inputs), each with k
+ * examples and `queries` test points; the module's logit (averaged over
+ * `norders` orders of the examples), logistic regression fitted on the
+ * same examples and the Bayes rule with the true weights each classify
+ * the test points.  k < 2000 (the random streams of each k are apart).
+ */
+struct tart_eval {
+	size_t queries, norders;
+	double alpha, C;
+	uint64_t seed;
+};
+/* Task t for k: the test points each classified right (tart, logistic
+ * regression, Bayes) in right[3].  Returns 0, or -1 when logistic
+ * regression did not converge (its counts are those of where it
+ * stopped). */
+int tart_eval_task(struct gpt *m, const struct tart_eval *e, size_t k, size_t t,
+    size_t right[3]);
 
 /*
  * Logistic regression with an intercept, minimising

@@ -182,7 +182,7 @@ gpt_init_weights(struct gpt *m, uint64_t seed)
 		float *p = m->params + t->offset;
 		const char *n = t->name;
 		size_t len = strlen(n);
-		rng_init(&r, seed, 7, i);
+		rng_init(&r, seed, RNG_GPT_INIT, i);
 		if (strncmp(n, "_read_", 6) == 0) {
 			size_t fan_in = strstr(n, "_read_in") ? (size_t)c->n_in : C;
 			fill_uniform(p, t->count, 1.0 / sqrt((double)fan_in), &r);

@@ -2,7 +2,8 @@
  * tart_test - lib/tart: the task generator's statistics, the sequence
  * layout, the curriculum, PCA and whitening on a hand-computed case,
  * logistic regression's optimality, checkpoints with the reference's
- * names, and training steps that resume exactly.
+ * names, training steps that resume exactly and draw from their own
+ * stream, predict's example pick, orders and prefixes, and eval's tasks.
  */
 #include <math.h>
 #include <stdio.h>
@@ -254,6 +255,163 @@ test_checkpoint_and_resume(void)
 	unlink(apath);
 }
 
+
+/* Training tasks draw from RNG_TART_TRAIN_TASKS: step 7, row i no
+ * longer shares a generator with the GPT's weight init of tensor i. */
+static void
+test_train_rng(void)
+{
+	struct rng a, b;
+	int apart = 1;
+
+	for (size_t i = 0; i < 8; i++) {
+		tart_train_rng(&a, 42, 7, i);
+		rng_init(&b, 42, RNG_GPT_INIT, i);
+		if (rng_next(&a) == rng_next(&b))
+			apart = 0;
+	}
+	ok(apart, "step 7's tasks and the weight init draw from different generators");
+	tart_train_rng(&a, 42, 3, 5);
+	rng_init(&b, 42, RNG_TART_TRAIN_TASKS, (UINT64_C(3) << 20) | 5);
+	ok(rng_next(&a) == rng_next(&b), "task b of step s: index s << 20 | b");
+}
+
+static void
+test_pick(void)
+{
+	enum { N = 20 };
+	int y[N];
+	size_t pick[N], again[N], seen[N], ones = 0, good = 1;
+
+	for (int i = 0; i < N; i++)
+		y[i] = i % 4 == 0;	/* 5 ones, 15 zeros */
+	ok(tart_pick_examples(y, N, 7, 3, pick) == 0, "7 of 20 picked");
+	memset(seen, 0, sizeof seen);
+	for (int i = 0; i < 7; i++) {
+		if (pick[i] >= N || seen[pick[i]]++)
+			good = 0;
+		else
+			ones += (size_t)y[pick[i]];
+	}
+	ok(good && ones == 4, "distinct, class-balanced, the odd one a 1 (%zu ones)", ones);
+	tart_pick_examples(y, N, 7, 3, again);
+	ok(memcmp(pick, again, 7 * sizeof *pick) == 0, "the same seed picks the same");
+	tart_pick_examples(y, N, 7, 4, again);
+	ok(memcmp(pick, again, 7 * sizeof *pick) != 0, "another seed picks otherwise");
+	ok(tart_pick_examples(y, N, N, 3, pick) == 0, "k = n: all of them");
+	memset(seen, 0, sizeof seen);
+	good = 1;
+	for (int i = 0; i < N; i++)
+		if (pick[i] >= N || seen[pick[i]]++)
+			good = 0;
+	ok(good, "k = n: a permutation of the examples");
+	ok(tart_pick_examples(y, N, 21, 3, pick) == -1 &&
+	    strcmp(loam_error(), "-k 21 but only 20 examples") == 0,
+	    "too few examples: %s", loam_error());
+	ok(tart_pick_examples(y, N, 12, 3, pick) == -1 &&
+	    strcmp(loam_error(), "5 examples of label 1, -k 12 needs 6") == 0,
+	    "too few of a label: %s", loam_error());
+}
+
+static void
+test_orders_and_embed(void)
+{
+	size_t ord[10], seen[10] = { 0 }, moved = 0, good = 1;
+	float X[4 * 3] = { 1, 0, 2, 0, 1, 3, 2, 2, 0, -1, 1, 1 }, out[6];
+	struct tart_pca p;
+
+	tart_next_order(ord, 10, 0, 1, RNG_TART_REORDER, 0);
+	for (size_t i = 0; i < 10; i++)
+		good &= ord[i] == i;
+	ok(good, "order 0 is the examples' own");
+	tart_next_order(ord, 10, 1, 1, RNG_TART_REORDER, 1);
+	for (size_t i = 0; i < 10; i++) {
+		if (ord[i] >= 10 || seen[ord[i]]++)
+			good = 0;
+		moved += ord[i] != i;
+	}
+	ok(good && moved > 0, "order 1 is a reshuffle");
+
+	ok(tart_pca_fit(&p, X, 4, 3, 2) == 0, "PCA of 4 rows to 2 components");
+	tart_embed(&p, X + 3, out, 6);
+	ok(out[2] == out[0] && out[4] == out[0] && out[3] == out[1] && out[5] == out[1],
+	    "2 components tiled to a width of 6");
+	tart_pca_release(&p);
+}
+
+/* predict's context: cached and recomputed logits agree; the prefix
+ * holds the picked examples' labels in each order. */
+static void
+test_context(void)
+{
+	enum { N = 40, D = 20, K = 20, Q = 5 };
+	struct gpt_config cfg = { 16, 0, 64, 2, 2, 16, 1 };
+	struct gpt m;
+	struct tart_context c, u;
+	struct rng r;
+	float *X = malloc(N * D * sizeof *X), q[Q * 16], a[Q], b[Q];
+	int y[N], labels = 1;
+	size_t pick[K];
+
+	rng_init(&r, 9, 0, 1);
+	for (int i = 0; i < N * D; i++)
+		X[i] = (float)rng_normal(&r);
+	for (int i = 0; i < N; i++)
+		y[i] = X[i * D] > 0;
+	gpt_init(&m, &cfg);
+	gpt_init_weights(&m, 5);
+	tart_pick_examples(y, N, K, 2, pick);
+	ok(tart_context_init(&c, &m, X, y, D, pick, K, 16, 3, 1, 2) == 0 &&
+	    tart_context_init(&u, &m, X, y, D, pick, K, 16, 3, 0, 2) == 0,
+	    "contexts of 20 examples, 3 orders");
+	for (size_t o = 0; o < 3; o++) {
+		/* The labels of an order are those of the picked examples. */
+		int sum = 0, want = 0;
+		for (size_t i = 0; i < K; i++) {
+			sum += (int)c.prefix[o * 2 * K * 16 + (2 * i + 1) * 16];
+			want += y[pick[i]];
+		}
+		labels &= sum == want;
+	}
+	ok(labels, "each order holds the examples' labels");
+	for (int i = 0; i < Q; i++)
+		tart_embed(&c.pca, X + (N - Q + i) * D, q + i * 16, 16);
+	tart_context_logits(&c, &m, q, Q, a);
+	tart_context_logits(&u, &m, q, Q, b);
+	double worst = 0;
+	for (int i = 0; i < Q; i++)
+		worst = fmax(worst, fabs((double)a[i] - b[i]));
+	ok(worst < 1e-4, "cached and recomputed logits agree (%.2g)", worst);
+	tart_context_release(&u);
+	ok(tart_context_init(&u, &m, X, y, D, pick, 10, 16, 1, 1, 2) == -1,
+	    "10 examples cannot fit 16 components: %s", loam_error());
+	tart_context_release(&c);
+	tart_context_release(&u);
+	gpt_release(&m);
+	free(X);
+}
+
+static void
+test_eval_task(void)
+{
+	struct gpt_config cfg = { 16, 0, 64, 2, 2, 16, 1 };
+	struct tart_eval e = { 200, 2, 10.0, 1.0, 3 };
+	struct gpt m;
+	size_t r1[3], r2[3];
+
+	gpt_init(&m, &cfg);
+	gpt_init_weights(&m, 5);
+	tart_eval_task(&m, &e, 24, 0, r1);
+	tart_eval_task(&m, &e, 24, 0, r2);
+	ok(memcmp(r1, r2, sizeof r1) == 0, "a task is the same every time");
+	ok(r1[0] <= 200 && r1[1] <= 200 && r1[2] >= 160,
+	    "counts of 200 queries; Bayes with the true weights is right most often "
+	    "(%zu %zu %zu)", r1[0], r1[1], r1[2]);
+	tart_eval_task(&m, &e, 24, 1, r2);
+	ok(memcmp(r1, r2, sizeof r1) != 0, "another task, other counts");
+	gpt_release(&m);
+}
+
 int
 main(void)
 {
@@ -262,5 +420,10 @@ main(void)
 	test_pca();
 	test_logreg();
 	test_checkpoint_and_resume();
+	test_train_rng();
+	test_pick();
+	test_orders_and_embed();
+	test_context();
+	test_eval_task();
 	return tap_done();
 }

@@ -13,6 +13,7 @@
 #include <xxhash.h>
 
 #include "htab.h"
+#include "le.h"
 #include "rewardcount.h"
 #include "rng.h"
 #include "util.h"
@@ -72,37 +73,6 @@ const char *
 rc_scope_name(int scope)
 {
 	return NAME_OF(scope_names, scope);
-}
-
-/* ---- little-endian words ---- */
-
-static void
-put_le32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-	p[2] = (unsigned char)(v >> 16);
-	p[3] = (unsigned char)(v >> 24);
-}
-
-static void
-put_le64(unsigned char *p, uint64_t v)
-{
-	put_le32(p, (uint32_t)v);
-	put_le32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint32_t
-get_le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
-static uint64_t
-get_le64(const unsigned char *p)
-{
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
 }
 
 static uint64_t
@@ -530,7 +500,7 @@ make_bin(const struct rc_table *t, const double *x, unsigned char *out)
 	case RC_PROGRESS:
 		if (t->opts.key == RC_KEY_TUPLE) {
 			for (i = 0; i < d; i++)
-				put_le32(out + 4 * i, level(t, i, x[i]));
+				le_put32(out + 4 * i, level(t, i, x[i]));
 			break;
 		}
 		sum = 0;
@@ -539,18 +509,18 @@ make_bin(const struct rc_table *t, const double *x, unsigned char *out)
 			if (b > 0)
 				sum += t->offset[i] + b;
 		}
-		put_le64(out, sum);
+		le_put64(out, sum);
 		break;
 	case RC_SIMHASH:
-		put_le64(out, simhash_code(t, x));
+		le_put64(out, simhash_code(t, x));
 		break;
 	case RC_EXACT:
 		for (i = 0; i < d; i++) {
 			if (t->opts.quantum > 0) {
 				q = floor(x[i] / t->opts.quantum + 0.5);
-				put_le64(out + 8 * i, (uint64_t)(int64_t)q);
+				le_put64(out + 8 * i, (uint64_t)(int64_t)q);
 			} else
-				put_le64(out + 8 * i,
+				le_put64(out + 8 * i,
 				    double_bits(x[i] == 0 ? 0.0 : x[i]));
 		}
 		break;
@@ -568,11 +538,11 @@ make_key(const struct rc_table *t, const double *x, uint64_t scope,
 
 	make_bin(t, x, p);
 	if (scoped(t)) {
-		put_le64(p + n, scope);
+		le_put64(p + n, scope);
 		n += 8;
 	}
 	if (t->opts.task_join) {
-		put_le64(p + n, task);
+		le_put64(p + n, task);
 		n += 8;
 	}
 	return XXH3_64bits(p, n);
@@ -585,7 +555,7 @@ make_payload(const struct rc_table *t, unsigned char *payload)
 	size_t n = bin_len(t), padded = (n + 7) & ~(size_t)7;
 
 	memset(payload, 0, t->payload);
-	put_le64(payload, SLOT_FLAG_BIN);
+	le_put64(payload, SLOT_FLAG_BIN);
 	memcpy(payload + 8, t->keybuf, n);
 	memcpy(payload + 8 + padded, t->keybuf + n,
 	    t->payload - 8 - padded);
@@ -787,9 +757,9 @@ progress_reward(struct rc_table *t, const double *x, size_t n,
 		if (t->opts.progress_reward == RC_PR_DELTA) {
 			s = htab_insert(t->prev, scoped(t) && scope ?
 			    scope[v] : 0, &is_new);
-			prev = bits_double(get_le64(s->payload));
+			prev = bits_double(le_get64(s->payload));
 			r = is_new ? 0 : p - prev;
-			put_le64(s->payload, double_bits(p));
+			le_put64(s->payload, double_bits(p));
 		}
 		if (bonus_out != NULL)
 			bonus_out[v] = t->opts.lambda * r;
@@ -993,19 +963,19 @@ format_bin(const struct rc_table *t, const unsigned char *bin,
 	switch (t->opts.mode) {
 	case RC_PROGRESS:
 		if (t->opts.key == RC_KEY_SUM) {
-			text_u64(w, get_le64(bin));
+			text_u64(w, le_get64(bin));
 			return;
 		}
 		text_putc(w, '[');
 		for (i = 0; i < d; i++) {
 			if (i > 0)
 				text_putc(w, ',');
-			text_u64(w, get_le32(bin + 4 * i));
+			text_u64(w, le_get32(bin + 4 * i));
 		}
 		text_putc(w, ']');
 		return;
 	case RC_SIMHASH:
-		text_u64(w, get_le64(bin));
+		text_u64(w, le_get64(bin));
 		return;
 	case RC_EXACT:
 		text_putc(w, '[');
@@ -1013,9 +983,9 @@ format_bin(const struct rc_table *t, const unsigned char *bin,
 			if (i > 0)
 				text_putc(w, ',');
 			if (t->opts.quantum > 0)
-				text_i64(w, (int64_t)get_le64(bin + 8 * i));
+				text_i64(w, (int64_t)le_get64(bin + 8 * i));
 			else
-				text_double(w, bits_double(get_le64(bin +
+				text_double(w, bits_double(le_get64(bin +
 				    8 * i)));
 		}
 		text_putc(w, ']');
@@ -1217,13 +1187,13 @@ buf_grow(struct buf *b, size_t n)
 static void
 buf_u32(struct buf *b, uint32_t v)
 {
-	put_le32(buf_grow(b, 4), v);
+	le_put32(buf_grow(b, 4), v);
 }
 
 static void
 buf_u64(struct buf *b, uint64_t v)
 {
-	put_le64(buf_grow(b, 8), v);
+	le_put64(buf_grow(b, 8), v);
 }
 
 /*
@@ -1271,7 +1241,7 @@ write_settings(const struct rc_table *t, struct buf *b)
 		buf_u64(b, t->warm_id[2 * v + 1]);
 	}
 	len_at = b->p + 16;
-	put_le64(len_at, (uint64_t)(b->len + 8 - FILE_HEADER));
+	le_put64(len_at, (uint64_t)(b->len + 8 - FILE_HEADER));
 	buf_u64(b, XXH3_64bits(b->p, b->len));
 }
 
@@ -1369,22 +1339,22 @@ parse_settings(struct rc_table *t, const unsigned char *p, size_t len,
 
 #define NEED(n) do { if ((size_t)(end - q) < (n)) goto short_block; } while (0)
 	NEED(40 + 40);
-	mode = get_le32(q);
+	mode = le_get32(q);
 	rc_opts_default(&o, (int)mode);
-	o.key = (int)get_le32(q + 4);
-	o.stage_offsets = (int)get_le32(q + 8);
-	o.scope = (int)get_le32(q + 12);
-	o.task_join = (int)get_le32(q + 16);
-	range = get_le32(q + 20);
-	o.store_bins = (int)get_le32(q + 24);
-	o.simhash_bits = get_le32(q + 28);
-	frozen = get_le32(q + 32);
+	o.key = (int)le_get32(q + 4);
+	o.stage_offsets = (int)le_get32(q + 8);
+	o.scope = (int)le_get32(q + 12);
+	o.task_join = (int)le_get32(q + 16);
+	range = le_get32(q + 20);
+	o.store_bins = (int)le_get32(q + 24);
+	o.simhash_bits = le_get32(q + 28);
+	frozen = le_get32(q + 32);
 	q += 40;
-	d = get_le64(q);
-	o.seed = get_le64(q + 8);
-	o.warmup = get_le64(q + 16);
-	nwarm = get_le64(q + 24);
-	o.quantum = bits_double(get_le64(q + 32));
+	d = le_get64(q);
+	o.seed = le_get64(q + 8);
+	o.warmup = le_get64(q + 16);
+	nwarm = le_get64(q + 24);
+	o.quantum = bits_double(le_get64(q + 32));
 	q += 40;
 	if (d == 0 || d > (uint64_t)(end - q) / 24 ||
 	    nwarm > ((uint64_t)(end - q) - 24 * d) / (8 * (d + 2)))
@@ -1401,10 +1371,10 @@ parse_settings(struct rc_table *t, const unsigned char *p, size_t len,
 	lo = xcalloc(o.dims, sizeof *lo);
 	hi = xcalloc(o.dims, sizeof *hi);
 	for (i = 0; i < d; i++, q += 24) {
-		bins[i] = get_le32(q);
-		dec[i] = (unsigned char)(get_le32(q + 4) != 0);
-		lo[i] = bits_double(get_le64(q + 8));
-		hi[i] = bits_double(get_le64(q + 16));
+		bins[i] = le_get32(q);
+		dec[i] = (unsigned char)(le_get32(q + 4) != 0);
+		lo[i] = bits_double(le_get64(q + 8));
+		hi[i] = bits_double(le_get64(q + 16));
 	}
 	if (o.mode == RC_PROGRESS)
 		o.bins = bins;
@@ -1441,9 +1411,9 @@ parse_settings(struct rc_table *t, const unsigned char *p, size_t len,
 	}
 	for (v = 0; v < nwarm; v++, q += 8 * (d + 2)) {
 		for (i = 0; i < d; i++)
-			t->scratch[i] = bits_double(get_le64(q + 8 * i));
-		keep_warm(t, t->scratch, get_le64(q + 8 * d),
-		    get_le64(q + 8 * d + 8));
+			t->scratch[i] = bits_double(le_get64(q + 8 * i));
+		keep_warm(t, t->scratch, le_get64(q + 8 * d),
+		    le_get64(q + 8 * d + 8));
 	}
 	if (q != end) {
 		rc_release(t);
@@ -1489,21 +1459,21 @@ read_table(struct rc_table *t, FILE *fp, const char *name)
 		loam_seterr("%s: truncated header", name);
 		goto fail;
 	}
-	version = get_le32(b.p + 8);
+	version = le_get32(b.p + 8);
 	if (version != RC_FORMAT_VERSION) {
 		loam_seterr("%s: reward-count table format version %lu, this "
 		    "build reads version %d", name, (unsigned long)version,
 		    RC_FORMAT_VERSION);
 		goto fail;
 	}
-	s = get_le64(b.p + 16);
+	s = le_get64(b.p + 16);
 	if (s < 8 || read_settings(fp, name, s, &b) != 0) {
 		if (s < 8)
 			loam_seterr("%s: bad settings block", name);
 		goto fail;
 	}
 	sum = XXH3_64bits(b.p, b.len - 8);
-	if (sum != get_le64(b.p + b.len - 8)) {
+	if (sum != le_get64(b.p + b.len - 8)) {
 		loam_seterr("%s: settings checksum mismatch", name);
 		goto fail;
 	}
@@ -1613,7 +1583,7 @@ rc_dump_next(struct rc_dump *d, struct rc_entry *e)
 	if (t->payload == 0)
 		return 1;
 	p = s->payload;
-	if ((get_le64(p) & SLOT_FLAG_BIN) == 0)
+	if ((le_get64(p) & SLOT_FLAG_BIN) == 0)
 		return 1;
 	for (;;) {
 		w.buf = d->text;
@@ -1631,12 +1601,12 @@ rc_dump_next(struct rc_dump *d, struct rc_entry *e)
 	p += 8 + padded;
 	if (scoped(t)) {
 		e->has_scope = 1;
-		e->scope = get_le64(p);
+		e->scope = le_get64(p);
 		p += 8;
 	}
 	if (t->opts.task_join) {
 		e->has_task = 1;
-		e->task = get_le64(p);
+		e->task = le_get64(p);
 	}
 	return 1;
 }

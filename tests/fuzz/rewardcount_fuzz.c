@@ -26,6 +26,7 @@
 
 #include <xxhash.h>
 
+#include "le.h"
 #include "rewardcount.h"
 #include "util.h"
 
@@ -53,23 +54,6 @@ put_file(const void *p, size_t n)
 	}
 	if (ftruncate(tmp_fd, 0) != 0 || pwrite(tmp_fd, p, n, 0) != (ssize_t)n)
 		abort();
-}
-
-static void
-put_le64_at(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t
-get_le64_at(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
 }
 
 /* A table written to memory; NULL when rc_write refuses (progress-reward
@@ -125,13 +109,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf = xmalloc(size ? size : 1);
 	memcpy(buf, data, size);
 	if (size >= FILE_HEADER) {
-		s = get_le64_at(buf + 16);
+		s = le_get64(buf + 16);
 		if (s >= 8 && s <= size - FILE_HEADER) {
 			size_t end = FILE_HEADER + (size_t)s;
 
-			put_le64_at(buf + end - 8, XXH3_64bits(buf, end - 8));
+			le_put64(buf + end - 8, XXH3_64bits(buf, end - 8));
 			if (size - end >= 8)
-				put_le64_at(buf + size - 8,
+				le_put64(buf + size - 8,
 				    XXH3_64bits(buf + end, size - end - 8));
 		}
 	}

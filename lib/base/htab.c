@@ -595,24 +595,16 @@ htab_write(const struct htab *h, FILE *fp, const char *name)
 	return 0;
 }
 
+static int
+write_htab(FILE *fp, const char *name, void *h)
+{
+	return htab_write(h, fp, name);
+}
+
 int
 htab_save(const struct htab *h, const char *path)
 {
-	struct atomic_file out;
-	FILE *fp;
-
-	if (atomic_open(&out, path) != 0)
-		return -1;
-	if (!(fp = atomic_fdopen(&out, "wb"))) {
-		atomic_abort(&out);
-		return -1;
-	}
-	if (htab_write(h, fp, path) != 0) {	/* it says why */
-		atomic_abort(&out);
-		return -1;
-	}
-	/* The commit flushes, syncs and closes it, and says what failed. */
-	return atomic_commit(&out);
+	return atomic_save(path, write_htab, (void *)h);
 }
 
 /* Read exactly n bytes into buf and hash them.  Returns 0, or -1 with

@@ -1265,27 +1265,20 @@ rc_write(struct rc_table *t, FILE *fp, const char *name)
 	return htab_write(t->counts, fp, name);
 }
 
+static int
+write_table(FILE *fp, const char *name, void *t)
+{
+	return rc_write(t, fp, name);
+}
+
 int
 rc_save(struct rc_table *t, const char *path)
 {
-	struct atomic_file out;
-	FILE *fp;
-
+	/* Refused before anything is opened (a FIFO would block). */
 	if (!counting(t))
 		return loam_seterr("%s: progress-reward mode keeps no counts "
 		    "to save", path);
-	if (atomic_open(&out, path) != 0)
-		return -1;
-	if (!(fp = atomic_fdopen(&out, "wb"))) {
-		atomic_abort(&out);
-		return -1;
-	}
-	if (rc_write(t, fp, path) != 0) {
-		atomic_abort(&out);
-		return -1;
-	}
-	/* The commit flushes, syncs and closes it, and says what failed. */
-	return atomic_commit(&out);
+	return atomic_save(path, write_table, t);
 }
 
 /* Read exactly n bytes; a short read is "truncated WHAT". */

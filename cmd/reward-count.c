@@ -3,7 +3,7 @@
  * estimates (Sarukkai et al., 2024), with SimHash (Tang et al., 2017) and
  * exact-state baselines and mergeable count tables; see reward-count(1).
  *
- * The counting core is lib/rewardcount.c; this file reads steps, groups
+ * The counting core is lib/method/rewardcount.c; this file reads steps, groups
  * them into batches, writes rewards, and runs merge and dump.
  */
 #include <errno.h>
@@ -63,13 +63,13 @@ enum {
 
 /* "a:b,c:d" or "warmup:N" into the options; D from the pairs. */
 static size_t
-parse_range(struct rc_opts *o, const char *arg, double **lo, double **hi)
+parse_range(struct rewardcount_opts *o, const char *arg, double **lo, double **hi)
 {
 	size_t n = 0;
 	char *copy, *cur, *p;
 
 	if (strncmp(arg, "warmup:", 7) == 0) {
-		o->range = RC_RANGE_WARMUP;
+		o->range = REWARDCOUNT_RANGE_WARMUP;
 		o->warmup = cli_parse_u64("--range", arg + 7, 1, UINT64_MAX);
 		return 0;
 	}
@@ -91,7 +91,7 @@ parse_range(struct rc_opts *o, const char *arg, double **lo, double **hi)
 		n++;
 	}
 	free(copy);
-	o->range = RC_RANGE_FIXED;
+	o->range = REWARDCOUNT_RANGE_FIXED;
 	return n;
 }
 
@@ -111,7 +111,7 @@ field_id(struct rec *r, const char *key, uint64_t *id)
 	*id = 0;
 	rc = rec_get_str(r, key, &s, &len);
 	if (rc == REC_OK) {
-		*id = rc_task_hash(s, len);
+		*id = rewardcount_task_hash(s, len);
 		return 0;
 	}
 	if (rc == REC_ABSENT)
@@ -150,9 +150,9 @@ read_vectors(struct rec *r, const char *field, double **x, size_t *cap, size_t *
 	 * numbers gives by counting its commas, so that a huge one is
 	 * refused before anything is converted or allocated for it. */
 	if (rec_get_array_len(r, field, &len) == REC_OK) {
-		if (len > RC_DIMS_MAX)
+		if (len > REWARDCOUNT_DIMS_MAX)
 			return rec_errorf(r, "field '%s': %zu values, more than %d (vectors "
-			    "and vectors per record are limited alike)", field, len, RC_DIMS_MAX);
+			    "and vectors per record are limited alike)", field, len, REWARDCOUNT_DIMS_MAX);
 		if (len > *cap) {
 			*cap = len;
 			*x = xreallocarray(*x, *cap, sizeof **x);
@@ -183,9 +183,9 @@ read_vectors(struct rec *r, const char *field, double **x, size_t *cap, size_t *
 	}
 	*n = len;
 	*d = json_object_array_length(e);
-	if (*d > RC_DIMS_MAX)
+	if (*d > REWARDCOUNT_DIMS_MAX)
 		return rec_errorf(r, "field '%s': vector 0 has %zu values, more than %d", field,
-		    *d, RC_DIMS_MAX);
+		    *d, REWARDCOUNT_DIMS_MAX);
 	if (*cap < len * *d + 1) {
 		*cap = len * *d + 1;
 		*x = xreallocarray(*x, *cap, sizeof **x);
@@ -207,9 +207,9 @@ read_vectors(struct rec *r, const char *field, double **x, size_t *cap, size_t *
 /* The bin of x as JSON text into buf (the key in hex when the bin is
  * too long to show); its length. */
 static size_t
-bin_text(struct rc_table *t, const double *x, uint64_t key, char *buf, size_t size)
+bin_text(struct rewardcount_table *t, const double *x, uint64_t key, char *buf, size_t size)
 {
-	size_t n = rc_bin_json(t, x, buf, size);
+	size_t n = rewardcount_bin_json(t, x, buf, size);
 
 	if (n && n < size)
 		return n;
@@ -280,9 +280,9 @@ cmd_run(int argc, char *argv[])
 	static const char *const bonuses[] = { "inv_sqrt", "inv_sqrt_plus1" };
 	static const char *const scopes[] = { "global", "env", "episode" };
 	struct cli_opts o;
-	struct rc_opts ro;
-	struct rc_table t;
-	int c, rc, mode = RC_PROGRESS, started = 0, unbuffered = 0, have_iter = 0;
+	struct rewardcount_opts ro;
+	struct rewardcount_table t;
+	int c, rc, mode = REWARDCOUNT_PROGRESS, started = 0, unbuffered = 0, have_iter = 0;
 	const char *field = NULL, *load = NULL, *save = NULL;
 	uint32_t *bins = NULL;
 	size_t max_line = REC_LINE_MAX, nbins = 0, nrange = 0, xcap = 0, n = 0, d = 0, records = 0, ncap = 0;
@@ -309,10 +309,10 @@ cmd_run(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	rc_opts_default(&ro, mode);
+	rewardcount_opts_default(&ro, mode);
 	ro.seed = o.seed;
 	ro.task_join = 1;
-	field = mode == RC_SIMHASH || mode == RC_EXACT ? "state" : "progress";
+	field = mode == REWARDCOUNT_SIMHASH || mode == REWARDCOUNT_EXACT ? "state" : "progress";
 	for (int i = 0; i < ngiven; i++) {
 		char *arg = given[i].arg;
 
@@ -388,13 +388,13 @@ cmd_run(int argc, char *argv[])
 				if (nrange && nrange != d)
 					die("%s: --range gives %zu ranges for %zu dimensions",
 					    rec_where(r), nrange, d);
-				if (rc_init(&t, &ro) != 0)
+				if (rewardcount_init(&t, &ro) != 0)
 					die("%s", loam_error());
-				if (load && rc_load(&t, load) != 0)
+				if (load && rewardcount_load(&t, load) != 0)
 					die("%s", loam_error());
 				started = 1;
 			}
-			if (rc_check_length(&t, d) != 0)
+			if (rewardcount_check_length(&t, d) != 0)
 				die("%s: %s", rec_where(r), loam_error());
 			/* A new iter value closes the batch before it. */
 			rc = rec_get_int(r, "iter", &iter);
@@ -403,7 +403,7 @@ cmd_run(int argc, char *argv[])
 			iter_given = rc == REC_OK;
 			if (iter_given) {
 				if (have_iter && (uint64_t)iter != last_iter)
-					rc_end_batch(&t);
+					rewardcount_end_batch(&t);
 				have_iter = 1;
 				last_iter = (uint64_t)iter;
 			}
@@ -427,15 +427,15 @@ cmd_run(int argc, char *argv[])
 				for (size_t i = 0; i < n; i++) {
 					uint64_t e = vectorised ? i + 1 : env;
 
-					scope[i] = ro.scope == RC_SCOPE_EPISODE ?
+					scope[i] = ro.scope == REWARDCOUNT_SCOPE_EPISODE ?
 					    e * UINT64_C(0x9e3779b97f4a7c15) ^ episode : e;
 					task[i] = tk;
 				}
 			}
-			if (rc_step(&t, x, n, scope, task, key, count, bonus) != 0)
+			if (rewardcount_step(&t, x, n, scope, task, key, count, bonus) != 0)
 				die("%s: %s", rec_where(r), loam_error());
 			if (!iter_given)
-				rc_end_batch(&t);	/* no iter: a record is a batch */
+				rewardcount_end_batch(&t);	/* no iter: a record is a batch */
 
 			/* The record with bin, count, r_int (and r_total), written
 			 * as text: no json-c value per field. */
@@ -515,12 +515,12 @@ cmd_run(int argc, char *argv[])
 	}
 	cli_out_commit(&out);
 	if (started) {
-		rc_end_batch(&t);
-		if (save && rc_save(&t, save) != 0)
+		rewardcount_end_batch(&t);
+		if (save && rewardcount_save(&t, save) != 0)
 			die("%s", loam_error());
 		if (!o.quiet)
-			note("%zu records, %zu distinct keys", records, rc_entries(&t));
-		rc_release(&t);
+			note("%zu records, %zu distinct keys", records, rewardcount_entries(&t));
+		rewardcount_release(&t);
 	} else if (save) {
 		note("no records: %s not written", save);
 	}
@@ -540,7 +540,7 @@ cmd_merge(int argc, char *argv[])
 {
 	static const struct option longopts[] = { CLI_COMMON_LONGOPTS };
 	struct cli_opts o;
-	struct rc_table t, u;
+	struct rewardcount_table t, u;
 	int c;
 
 	cli_init(&o, argc, argv, usage, help, 0);
@@ -552,20 +552,20 @@ cmd_merge(int argc, char *argv[])
 		usage_error("merge needs -o file");
 	if (argc < 1)
 		usage_error("merge needs tables");
-	if (rc_open(&t, argv[0]) != 0)
+	if (rewardcount_open(&t, argv[0]) != 0)
 		die("%s", loam_error());
 	for (int i = 1; i < argc; i++) {
-		if (rc_open(&u, argv[i]) != 0)
+		if (rewardcount_open(&u, argv[i]) != 0)
 			die("%s", loam_error());
-		if (rc_merge(&t, &u, argv[i]) != 0)
+		if (rewardcount_merge(&t, &u, argv[i]) != 0)
 			die("%s", loam_error());
-		rc_release(&u);
+		rewardcount_release(&u);
 	}
-	if (rc_save(&t, o.output) != 0)
+	if (rewardcount_save(&t, o.output) != 0)
 		die("%s", loam_error());
 	if (!o.quiet)
-		note("%d table%s merged: %zu distinct keys", argc, argc == 1 ? "" : "s", rc_entries(&t));
-	rc_release(&t);
+		note("%d table%s merged: %zu distinct keys", argc, argc == 1 ? "" : "s", rewardcount_entries(&t));
+	rewardcount_release(&t);
 	return cli_exit();
 }
 
@@ -574,9 +574,9 @@ cmd_dump(int argc, char *argv[])
 {
 	static const struct option longopts[] = { CLI_COMMON_LONGOPTS };
 	struct cli_opts o;
-	struct rc_table t;
-	struct rc_dump dm;
-	struct rc_entry e;
+	struct rewardcount_table t;
+	struct rewardcount_dump dm;
+	struct rewardcount_entry e;
 	int c;
 
 	cli_init(&o, argc, argv, usage, help, 0);
@@ -586,10 +586,10 @@ cmd_dump(int argc, char *argv[])
 	argv += optind;
 	if (argc != 1)
 		usage_error("dump takes one table");
-	if (rc_open(&t, argv[0]) != 0)
+	if (rewardcount_open(&t, argv[0]) != 0)
 		die("%s", loam_error());
-	rc_dump_init(&dm, &t);
-	while (rc_dump_next(&dm, &e)) {
+	rewardcount_dump_init(&dm, &t);
+	while (rewardcount_dump_next(&dm, &e)) {
 		printf("{\"key\":\"%016llx\",\"count\":%llu", (unsigned long long)e.key,
 		    (unsigned long long)e.count);
 		if (e.bin)
@@ -601,8 +601,8 @@ cmd_dump(int argc, char *argv[])
 		if (printf("}\n") < 0)
 			cli_write_failed("stdout");
 	}
-	rc_dump_release(&dm);
-	rc_release(&t);
+	rewardcount_dump_release(&dm);
+	rewardcount_release(&t);
 	return cli_exit();
 }
 

@@ -9,7 +9,7 @@ setup() {
 
 @test "--help prints the usage to stdout and exits 0" {
 	run -0 --separate-stderr reward-count --help
-	assert_line --index 0 --partial 'usage: reward-count [-q] [--mode progress|simhash|exact|progress-reward]'
+	assert_line --index 0 --partial 'usage: reward-count [-hqV] [--mode progress|simhash|exact|progress-reward]'
 	[ -z "$stderr" ]
 }
 

@@ -19,6 +19,11 @@
 
 static const char *usage_text = "";
 static const char *help_text = "";
+
+/* The commands beside a default command that is running: its usage line
+ * is followed by theirs. */
+static const struct cli_command *default_others;
+static size_t default_nothers;
 static int sticky_status;
 static char **saved_argv;
 
@@ -505,8 +510,11 @@ cli_subcommand(int argc, char *argv[], const struct cli_command *cmds, size_t n,
 			argv[1] = argv[0];
 			return cmds[i].run(argc - 1, argv + 1);
 		}
-	if (def)
+	if (def) {
+		default_others = cmds;
+		default_nothers = n;
 		return def(argc, argv);
+	}
 	cli_init(&o, argc, argv, usage ? usage : "", help ? help : "", 0);
 	if (!usage) {
 		struct text u = { 0 }, h = { 0 };
@@ -684,6 +692,20 @@ cli_begin(struct cli_opts *o, int argc, char *argv[], const struct cli_spec *spe
 
 	cli_init(o, argc, argv, "", "", flags);
 	usage_text = cli_usage_of(spec, 0);
+	if (!spec->name && default_others) {
+		struct text u = { 0 };
+
+		text_str(&u, usage_text);
+		free((char *)usage_text);
+		for (size_t i = 0; i < default_nothers; i++)
+			if (default_others[i].spec) {
+				char *line = (char *)cli_usage_of(default_others[i].spec, 1);
+
+				text_str(&u, line);
+				free(line);
+			}
+		usage_text = u.s;
+	}
 	help_text = help_of(spec);
 	table.spec = spec;
 	for (op = spec->options; op && (op->name || op->key); op++)

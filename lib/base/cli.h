@@ -168,7 +168,9 @@ void cli_common_option(struct cli_opts *o, int c);
  * own options start at argv[1] (messages still name the program).  Else
  * run def when given (a default command), or answer -h/-V and report an
  * unknown or missing command as a usage error.  Returns the command's
- * exit status.
+ * exit status.  The default command's usage (cli_begin() with a spec
+ * whose name is NULL) ends with the other commands' usage lines, from
+ * their specs, as the man page's SYNOPSIS lists them.
  */
 struct cli_command {
 	const char *name;

@@ -16,6 +16,7 @@
 #include <xxhash.h>
 
 #include "htab.h"
+#include "le.h"
 #include "util.h"
 
 #define MIN_CAPACITY	8
@@ -499,46 +500,6 @@ htab_merge(struct htab *dst, const struct htab *src)
 
 /* ---- the file format ---- */
 
-static void
-put_le32(unsigned char *p, uint32_t v)
-{
-	int i;
-
-	for (i = 0; i < 4; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void
-put_le64(unsigned char *p, uint64_t v)
-{
-	int i;
-
-	for (i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t
-get_le32(const unsigned char *p)
-{
-	uint32_t v = 0;
-	int i;
-
-	for (i = 3; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static uint64_t
-get_le64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static int
 compare_slot_keys(const void *a, const void *b)
 {
@@ -609,19 +570,19 @@ htab_write(const struct htab *h, FILE *fp, const char *name)
 	w.buf = xmalloc(WRITER_BUFSIZE);
 	(void)XXH3_64bits_reset(&hash);
 	memcpy(header, htab_magic, sizeof htab_magic);
-	put_le32(header + 8, HTAB_FORMAT_VERSION);
-	put_le32(header + 12, (uint32_t)h->payload_size);
-	put_le64(header + 16, (uint64_t)n);
+	le_put32(header + 8, HTAB_FORMAT_VERSION);
+	le_put32(header + 12, (uint32_t)h->payload_size);
+	le_put64(header + 16, (uint64_t)n);
 	errno = 0;
 	writer_put(&w, header, sizeof header);
 	for (i = 0; i < n && !w.failed; i++) {
-		put_le64(entry, sorted[i]->key);
-		put_le64(entry + 8, sorted[i]->count);
+		le_put64(entry, sorted[i]->key);
+		le_put64(entry + 8, sorted[i]->count);
 		writer_put(&w, entry, sizeof entry);
 		writer_put(&w, sorted[i]->payload, h->payload_size);
 	}
 	writer_flush(&w);
-	put_le64(sum, XXH3_64bits_digest(&hash));
+	le_put64(sum, XXH3_64bits_digest(&hash));
 	if (!w.failed && fwrite(sum, 1, sizeof sum, fp) != sizeof sum)
 		w.failed = 1;
 	if (fflush(fp) != 0 || ferror(fp))
@@ -634,24 +595,16 @@ htab_write(const struct htab *h, FILE *fp, const char *name)
 	return 0;
 }
 
+static int
+write_htab(FILE *fp, const char *name, void *h)
+{
+	return htab_write(h, fp, name);
+}
+
 int
 htab_save(const struct htab *h, const char *path)
 {
-	struct atomic_file out;
-	FILE *fp;
-
-	if (atomic_open(&out, path) != 0)
-		return -1;
-	if (!(fp = atomic_fdopen(&out, "wb"))) {
-		atomic_abort(&out);
-		return -1;
-	}
-	if (htab_write(h, fp, path) != 0) {	/* it says why */
-		atomic_abort(&out);
-		return -1;
-	}
-	/* The commit flushes, syncs and closes it, and says what failed. */
-	return atomic_commit(&out);
+	return atomic_save(path, write_htab, (void *)h);
 }
 
 /* Read exactly n bytes into buf and hash them.  Returns 0, or -1 with
@@ -686,8 +639,8 @@ check_header(const unsigned char *header, size_t got, const char *name,
 		    name);
 	if (got < HEADER_SIZE)
 		return loam_seterr("%s: truncated header", name);
-	version = get_le32(header + 8);
-	file_payload = get_le32(header + 12);
+	version = le_get32(header + 8);
+	file_payload = le_get32(header + 12);
 	if (version != HTAB_FORMAT_VERSION)
 		return loam_seterr("%s: hash table format version %lu, this "
 		    "build reads version %d", name, (unsigned long)version,
@@ -751,7 +704,7 @@ htab_read(FILE *fp, const char *name, size_t payload_size)
 	file_payload = check_header(header, got, name, payload_size);
 	if (file_payload < 0)
 		return NULL;
-	n = get_le64(header + 16);
+	n = le_get64(header + 16);
 	entry_size = 16 + (size_t)file_payload;
 	sized = check_file_size(fp, name, n, entry_size);
 	if (sized < 0)
@@ -766,7 +719,7 @@ htab_read(FILE *fp, const char *name, size_t payload_size)
 		if (read_hashed(fp, &hash, entry, entry_size, name,
 		    "entries") != 0)
 			goto fail;
-		key = get_le64(entry);
+		key = le_get64(entry);
 		/* Keys must increase strictly: the format is canonical, and
 		 * a duplicate would merge silently.  Reported only after
 		 * the checksum, which names the likelier cause. */
@@ -774,7 +727,7 @@ htab_read(FILE *fp, const char *name, size_t payload_size)
 			unordered_at = i;
 		prev_key = key;
 		s = htab_insert(h, key, NULL);
-		s->count = get_le64(entry + 8);
+		s->count = le_get64(entry + 8);
 		memcpy(s->payload, entry + 16, (size_t)file_payload);
 	}
 	content_sum = XXH3_64bits_digest(&hash);
@@ -785,7 +738,7 @@ htab_read(FILE *fp, const char *name, size_t payload_size)
 			loam_seterr("%s: truncated checksum", name);
 		goto fail;
 	}
-	file_sum = get_le64(sum);
+	file_sum = le_get64(sum);
 	if (file_sum != content_sum) {
 		loam_seterr("%s: checksum mismatch (file says %016llx, "
 		    "content hashes to %016llx)", name,

@@ -255,27 +255,22 @@ knn_search(const struct knn *kn, const float *q, size_t n, int k,
 	return rc != 0 ? faiss_fail() : 0;
 }
 
+static int
+write_knn(FILE *f, const char *name, void *arg)
+{
+	const struct knn *kn = arg;
+
+	fprintf(f, "%s format=%d loam=%s normalize=%d\n", KNN_MAGIC,
+	    KNN_FORMAT, LOAM_VERSION_STRING, (kn->flags & KNN_NORMALIZE) != 0);
+	if (faiss_write_index(kn->index, f) != 0)
+		return loam_seterr("%s: faiss: %s", name, faiss_message());
+	return 0;
+}
+
 int
 knn_save(const struct knn *kn, const char *path)
 {
-	struct atomic_file out;
-	FILE *f;
-
-	if (atomic_open(&out, path) != 0)
-		return -1;
-	if (!(f = atomic_fdopen(&out, "wb"))) {
-		atomic_abort(&out);
-		return -1;
-	}
-	fprintf(f, "%s format=%d loam=%s normalize=%d\n", KNN_MAGIC,
-	    KNN_FORMAT, LOAM_VERSION_STRING, (kn->flags & KNN_NORMALIZE) != 0);
-	if (faiss_write_index(kn->index, f) != 0) {
-		loam_seterr("%s: faiss: %s", path, faiss_message());
-		atomic_abort(&out);
-		return -1;
-	}
-	/* The commit flushes, syncs and closes it, and says what failed. */
-	return atomic_commit(&out);
+	return atomic_save(path, write_knn, (void *)kn);
 }
 
 struct knn *

@@ -582,6 +582,26 @@ atomic_abort(struct atomic_file *af)
 }
 
 int
+atomic_save(const char *path, atomic_writer fn, void *arg)
+{
+	struct atomic_file out;
+	FILE *fp;
+
+	if (atomic_open(&out, path) != 0)
+		return -1;
+	if (!(fp = atomic_fdopen(&out, "wb"))) {
+		atomic_abort(&out);
+		return -1;
+	}
+	if (fn(fp, path, arg) != 0) {	/* it says why */
+		atomic_abort(&out);
+		return -1;
+	}
+	/* The commit flushes, syncs and closes it, and says what failed. */
+	return atomic_commit(&out);
+}
+
+int
 map_file(const char *path, void **map, size_t *len)
 {
 	struct stat st;

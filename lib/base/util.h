@@ -105,6 +105,12 @@ int atomic_commit_unsynced(struct atomic_file *af);
  * a released or zeroed af. */
 void atomic_abort(struct atomic_file *af);
 void atomic_remove_all(void);
+/* A whole file written atomically in one call, for the binary formats
+ * (htab, rewardcount and knn tables): atomic_open(), a stdio stream on
+ * it, fn(fp, path, arg) (0, or -1 with loam_seterr()), then
+ * atomic_commit(); on any failure path is left as it was.  0 or -1. */
+typedef int (*atomic_writer)(FILE *fp, const char *name, void *arg);
+int atomic_save(const char *path, atomic_writer fn, void *arg);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,8 @@
 #include <xxhash.h>
 
 #include "htab.h"
+#include "le.h"
+#include "numfmt.h"
 #include "rewardcount.h"
 #include "rng.h"
 #include "util.h"
@@ -22,21 +24,23 @@
 /* |x / quantum| must stay below this for a 64-bit integer */
 #define QUANT_LIMIT	9.0e18
 
-static const unsigned char rc_magic[8] = {
+static const unsigned char table_magic[8] = {
 	0x89, 'L', 'O', 'A', 'M', 'R', 'C', 0x0a
 };
 
-static const char *const mode_names[] = {
+const char *const rewardcount_mode_names[4] = {
 	"progress", "simhash", "exact", "progress-reward"
 };
-static const char *const key_names[] = { "tuple", "sum" };
-static const char *const update_names[] = {
+const char *const rewardcount_key_names[2] = { "tuple", "sum" };
+const char *const rewardcount_update_names[3] = {
 	"batch-sync", "before", "after"
 };
-static const char *const bonus_names[] = {
+const char *const rewardcount_bonus_names[3] = {
 	"inv_sqrt", "inv_sqrt_plus1", "inv_sqrt_n1"
 };
-static const char *const scope_names[] = { "global", "env", "episode" };
+const char *const rewardcount_scope_names[3] = {
+	"global", "env", "episode"
+};
 static const char *const range_names[] = {
 	"default", "none", "fixed", "warmup"
 };
@@ -45,64 +49,27 @@ static const char *const range_names[] = {
 	sizeof(tab)[0] ? (tab)[v] : "?")
 
 const char *
-rc_mode_name(int mode)
+rewardcount_mode_name(int mode)
 {
-	return NAME_OF(mode_names, mode);
+	return NAME_OF(rewardcount_mode_names, mode);
 }
 
 const char *
-rc_key_name(int key)
+rewardcount_key_name(int key)
 {
-	return NAME_OF(key_names, key);
+	return NAME_OF(rewardcount_key_names, key);
 }
 
 const char *
-rc_update_name(int update)
+rewardcount_update_name(int update)
 {
-	return NAME_OF(update_names, update);
+	return NAME_OF(rewardcount_update_names, update);
 }
 
 const char *
-rc_bonus_name(int bonus)
+rewardcount_scope_name(int scope)
 {
-	return NAME_OF(bonus_names, bonus);
-}
-
-const char *
-rc_scope_name(int scope)
-{
-	return NAME_OF(scope_names, scope);
-}
-
-/* ---- little-endian words ---- */
-
-static void
-put_le32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-	p[2] = (unsigned char)(v >> 16);
-	p[3] = (unsigned char)(v >> 24);
-}
-
-static void
-put_le64(unsigned char *p, uint64_t v)
-{
-	put_le32(p, (uint32_t)v);
-	put_le32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint32_t
-get_le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
-static uint64_t
-get_le64(const unsigned char *p)
-{
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+	return NAME_OF(rewardcount_scope_names, scope);
 }
 
 static uint64_t
@@ -132,44 +99,44 @@ sat_add(uint64_t a, uint64_t b)
 /* ---- options ---- */
 
 void
-rc_opts_default(struct rc_opts *o, int mode)
+rewardcount_opts_default(struct rewardcount_opts *o, int mode)
 {
 	memset(o, 0, sizeof *o);
 	o->mode = mode;
 	o->bins_each = 10;
-	o->key = RC_KEY_TUPLE;
-	o->range = RC_RANGE_DEFAULT;
+	o->key = REWARDCOUNT_KEY_TUPLE;
+	o->range = REWARDCOUNT_RANGE_DEFAULT;
 	o->simhash_bits = 16;
-	o->update = RC_UPDATE_BATCH_SYNC;
-	o->bonus = RC_BONUS_INV_SQRT;
-	o->lambda = mode == RC_PROGRESS_REWARD ? 1.0 : 1e-3;
-	o->scope = RC_SCOPE_GLOBAL;
-	o->progress_reward = RC_PR_SUM;
+	o->update = REWARDCOUNT_UPDATE_BATCH_SYNC;
+	o->bonus = REWARDCOUNT_BONUS_INV_SQRT;
+	o->lambda = mode == REWARDCOUNT_PROGRESS_REWARD ? 1.0 : 1e-3;
+	o->scope = REWARDCOUNT_SCOPE_GLOBAL;
+	o->progress_reward = REWARDCOUNT_PR_SUM;
 	o->store_bins = 1;
 }
 
 static int
-counting(const struct rc_table *t)
+counting(const struct rewardcount_table *t)
 {
-	return t->opts.mode != RC_PROGRESS_REWARD;
+	return t->opts.mode != REWARDCOUNT_PROGRESS_REWARD;
 }
 
 static int
-scoped(const struct rc_table *t)
+scoped(const struct rewardcount_table *t)
 {
-	return t->opts.scope != RC_SCOPE_GLOBAL;
+	return t->opts.scope != REWARDCOUNT_SCOPE_GLOBAL;
 }
 
 /* Bytes of a vector's bin in key material and payload. */
 static size_t
-bin_len(const struct rc_table *t)
+bin_len(const struct rewardcount_table *t)
 {
 	switch (t->opts.mode) {
-	case RC_PROGRESS:
-		return t->opts.key == RC_KEY_TUPLE ? 4 * t->dims : 8;
-	case RC_EXACT:
+	case REWARDCOUNT_PROGRESS:
+		return t->opts.key == REWARDCOUNT_KEY_TUPLE ? 4 * t->dims : 8;
+	case REWARDCOUNT_EXACT:
 		return 8 * t->dims;
-	case RC_SIMHASH:
+	case REWARDCOUNT_SIMHASH:
 		return 8;
 	default:
 		return 0;
@@ -179,7 +146,7 @@ bin_len(const struct rc_table *t)
 /* Payload: a flags word, the bin padded to 8 bytes, then the scope id
  * and task hash when they join the key. */
 static size_t
-payload_size(const struct rc_table *t)
+payload_size(const struct rewardcount_table *t)
 {
 	if (!counting(t) || !t->opts.store_bins)
 		return 0;
@@ -194,12 +161,12 @@ payload_size(const struct rc_table *t)
  * remainders always to the last (later, finer) dimensions.
  */
 static int
-spread_total(struct rc_table *t, uint64_t total)
+spread_total(struct rewardcount_table *t, uint64_t total)
 {
 	size_t d = t->dims, i;
 	uint64_t steps, share, left, wsum, b, *levels;
 
-	if (t->opts.key == RC_KEY_TUPLE) {
+	if (t->opts.key == REWARDCOUNT_KEY_TUPLE) {
 		b = (uint64_t)floor(pow((double)total, 1.0 / (double)d));
 		/* pow() may land an ulp off an exact root */
 		while (b > 1 && pow((double)b, (double)d) > (double)total)
@@ -247,7 +214,7 @@ spread_total(struct rc_table *t, uint64_t total)
 }
 
 static void
-set_offsets(struct rc_table *t)
+set_offsets(struct rewardcount_table *t)
 {
 	uint64_t reach = 0;
 	size_t i;
@@ -259,29 +226,35 @@ set_offsets(struct rc_table *t)
 }
 
 static int
-check_opts(const struct rc_opts *o)
+check_opts(const struct rewardcount_opts *o)
 {
 	size_t i;
 
-	if (o->mode < RC_PROGRESS || o->mode > RC_PROGRESS_REWARD)
+	if (o->mode < REWARDCOUNT_PROGRESS ||
+	    o->mode > REWARDCOUNT_PROGRESS_REWARD)
 		return loam_seterr("unknown mode %d", o->mode);
 	if (o->dims == 0)
 		return loam_seterr("no dimensions: the vector length must "
 		    "be at least 1");
-	if (o->dims > RC_DIMS_MAX)
-		return loam_seterr("%zu dimensions: more than %d", o->dims, RC_DIMS_MAX);
-	if (o->key != RC_KEY_TUPLE && o->key != RC_KEY_SUM)
+	if (o->dims > REWARDCOUNT_DIMS_MAX)
+		return loam_seterr("%zu dimensions: more than %d", o->dims,
+		    REWARDCOUNT_DIMS_MAX);
+	if (o->key != REWARDCOUNT_KEY_TUPLE && o->key != REWARDCOUNT_KEY_SUM)
 		return loam_seterr("unknown key form %d", o->key);
-	if (o->range < RC_RANGE_DEFAULT || o->range > RC_RANGE_WARMUP)
+	if (o->range < REWARDCOUNT_RANGE_DEFAULT ||
+	    o->range > REWARDCOUNT_RANGE_WARMUP)
 		return loam_seterr("unknown range kind %d", o->range);
-	if (o->update < RC_UPDATE_BATCH_SYNC || o->update > RC_UPDATE_AFTER)
+	if (o->update < REWARDCOUNT_UPDATE_BATCH_SYNC ||
+	    o->update > REWARDCOUNT_UPDATE_AFTER)
 		return loam_seterr("unknown update order %d", o->update);
-	if (o->bonus < RC_BONUS_INV_SQRT || o->bonus > RC_BONUS_INV_SQRT_N1)
+	if (o->bonus < REWARDCOUNT_BONUS_INV_SQRT ||
+	    o->bonus > REWARDCOUNT_BONUS_INV_SQRT_N1)
 		return loam_seterr("unknown bonus form %d", o->bonus);
-	if (o->scope < RC_SCOPE_GLOBAL || o->scope > RC_SCOPE_EPISODE)
+	if (o->scope < REWARDCOUNT_SCOPE_GLOBAL ||
+	    o->scope > REWARDCOUNT_SCOPE_EPISODE)
 		return loam_seterr("unknown scope %d", o->scope);
-	if (o->progress_reward != RC_PR_SUM &&
-	    o->progress_reward != RC_PR_DELTA)
+	if (o->progress_reward != REWARDCOUNT_PR_SUM &&
+	    o->progress_reward != REWARDCOUNT_PR_DELTA)
 		return loam_seterr("unknown progress-reward form %d",
 		    o->progress_reward);
 	if (!isfinite(o->lambda) || o->lambda < 0)
@@ -290,18 +263,21 @@ check_opts(const struct rc_opts *o)
 	if (!isfinite(o->norm_mean) || o->norm_mean < 0)
 		return loam_seterr("batch mean %g: must be finite and >= 0",
 		    o->norm_mean);
-	if (o->mode == RC_PROGRESS_REWARD && o->norm_mean > 0)
+	if (o->mode == REWARDCOUNT_PROGRESS_REWARD && o->norm_mean > 0)
 		return loam_seterr("batch-mean normalisation does not apply "
 		    "to progress-reward");
-	if ((o->mode == RC_PROGRESS_REWARD || o->mode == RC_EXACT) &&
-	    (o->range == RC_RANGE_FIXED || o->range == RC_RANGE_WARMUP))
+	if ((o->mode == REWARDCOUNT_PROGRESS_REWARD ||
+	    o->mode == REWARDCOUNT_EXACT) &&
+	    (o->range == REWARDCOUNT_RANGE_FIXED ||
+	    o->range == REWARDCOUNT_RANGE_WARMUP))
 		return loam_seterr("ranges do not apply to %s mode",
-		    rc_mode_name(o->mode));
-	if (o->mode == RC_PROGRESS && o->range == RC_RANGE_NONE)
+		    rewardcount_mode_name(o->mode));
+	if (o->mode == REWARDCOUNT_PROGRESS &&
+	    o->range == REWARDCOUNT_RANGE_NONE)
 		return loam_seterr("progress mode needs ranges");
-	if (o->range == RC_RANGE_WARMUP && o->warmup == 0)
+	if (o->range == REWARDCOUNT_RANGE_WARMUP && o->warmup == 0)
 		return loam_seterr("warm-up of 0 vectors");
-	if (o->range == RC_RANGE_FIXED) {
+	if (o->range == REWARDCOUNT_RANGE_FIXED) {
 		if (o->range_min == NULL || o->range_max == NULL)
 			return loam_seterr("fixed ranges not given");
 		for (i = 0; i < o->dims; i++)
@@ -313,7 +289,7 @@ check_opts(const struct rc_opts *o)
 				    "needs finite min < max", i,
 				    o->range_min[i], o->range_max[i]);
 	}
-	if (o->mode == RC_PROGRESS) {
+	if (o->mode == REWARDCOUNT_PROGRESS) {
 		if (o->bins != NULL) {
 			for (i = 0; i < o->dims; i++)
 				if (o->bins[i] == 0)
@@ -321,30 +297,32 @@ check_opts(const struct rc_opts *o)
 					    i);
 		} else if (o->total_bins == 0 && o->bins_each == 0)
 			return loam_seterr("bins is 0");
-		if (o->stage_offsets && o->key != RC_KEY_SUM)
+		if (o->stage_offsets && o->key != REWARDCOUNT_KEY_SUM)
 			return loam_seterr("stage offsets need the sum key");
-		if (o->store_bins && o->key == RC_KEY_TUPLE &&
-		    o->dims > RC_STORE_DIMS_MAX)
+		if (o->store_bins && o->key == REWARDCOUNT_KEY_TUPLE &&
+		    o->dims > REWARDCOUNT_STORE_DIMS_MAX)
 			return loam_seterr("%zu dimensions: too many to store "
-			    "bins (at most %d)", o->dims, RC_STORE_DIMS_MAX);
+			    "bins (at most %d)", o->dims,
+			    REWARDCOUNT_STORE_DIMS_MAX);
 	}
-	if (o->mode == RC_SIMHASH && (o->simhash_bits < 1 ||
-	    o->simhash_bits > RC_SIMHASH_BITS_MAX))
+	if (o->mode == REWARDCOUNT_SIMHASH && (o->simhash_bits < 1 ||
+	    o->simhash_bits > REWARDCOUNT_SIMHASH_BITS_MAX))
 		return loam_seterr("simhash bits %u: must be 1 to %d",
-		    o->simhash_bits, RC_SIMHASH_BITS_MAX);
-	if (o->mode == RC_EXACT) {
+		    o->simhash_bits, REWARDCOUNT_SIMHASH_BITS_MAX);
+	if (o->mode == REWARDCOUNT_EXACT) {
 		if (!isfinite(o->quantum) || o->quantum < 0)
 			return loam_seterr("quantum %g: must be finite and "
 			    ">= 0", o->quantum);
-		if (o->store_bins && o->dims > RC_STORE_DIMS_MAX)
+		if (o->store_bins && o->dims > REWARDCOUNT_STORE_DIMS_MAX)
 			return loam_seterr("%zu dimensions: too many to store "
-			    "bins (at most %d)", o->dims, RC_STORE_DIMS_MAX);
+			    "bins (at most %d)", o->dims,
+			    REWARDCOUNT_STORE_DIMS_MAX);
 	}
 	return 0;
 }
 
 int
-rc_init(struct rc_table *t, const struct rc_opts *o)
+rewardcount_init(struct rewardcount_table *t, const struct rewardcount_opts *o)
 {
 	size_t d, i, j;
 	struct rng r;
@@ -363,17 +341,17 @@ rc_init(struct rc_table *t, const struct rc_opts *o)
 	t->opts.field = t->field;
 	/* Settings that do not apply are zeroed, so that they cannot make
 	 * two tables that count alike look different. */
-	if (o->mode != RC_SIMHASH) {
+	if (o->mode != REWARDCOUNT_SIMHASH) {
 		t->opts.simhash_bits = 0;
 		t->opts.seed = 0;
 	}
-	if (o->mode != RC_EXACT)
+	if (o->mode != REWARDCOUNT_EXACT)
 		t->opts.quantum = 0;
-	if (o->mode != RC_PROGRESS) {
-		t->opts.key = RC_KEY_TUPLE;
+	if (o->mode != REWARDCOUNT_PROGRESS) {
+		t->opts.key = REWARDCOUNT_KEY_TUPLE;
 		t->opts.stage_offsets = 0;
 	}
-	if (o->mode == RC_PROGRESS_REWARD)
+	if (o->mode == REWARDCOUNT_PROGRESS_REWARD)
 		t->opts.store_bins = 0;
 	t->opts.store_bins = t->opts.store_bins != 0;
 	t->opts.task_join = t->opts.task_join != 0;
@@ -391,12 +369,12 @@ rc_init(struct rc_table *t, const struct rc_opts *o)
 		for (i = 0; i < d; i++)
 			t->decreasing[i] = o->decreasing[i] != 0;
 
-	if (o->mode == RC_PROGRESS) {
+	if (o->mode == REWARDCOUNT_PROGRESS) {
 		if (o->bins != NULL)
 			memcpy(t->bins, o->bins, d * sizeof *t->bins);
 		else if (o->total_bins > 0) {
 			if (spread_total(t, o->total_bins) != 0) {
-				rc_release(t);
+				rewardcount_release(t);
 				return -1;
 			}
 		} else
@@ -408,25 +386,25 @@ rc_init(struct rc_table *t, const struct rc_opts *o)
 	t->opts.bins_each = 0;
 
 	t->range = o->range;
-	if (t->range == RC_RANGE_DEFAULT)
-		t->range = o->mode == RC_PROGRESS ? RC_RANGE_FIXED :
-		    RC_RANGE_NONE;
+	if (t->range == REWARDCOUNT_RANGE_DEFAULT)
+		t->range = o->mode == REWARDCOUNT_PROGRESS ?
+		    REWARDCOUNT_RANGE_FIXED : REWARDCOUNT_RANGE_NONE;
 	t->opts.range = t->range;
-	if (t->range != RC_RANGE_WARMUP)
+	if (t->range != REWARDCOUNT_RANGE_WARMUP)
 		t->opts.warmup = 0;
-	t->frozen = t->range != RC_RANGE_WARMUP;
-	if (t->range == RC_RANGE_FIXED)
+	t->frozen = t->range != REWARDCOUNT_RANGE_WARMUP;
+	if (t->range == REWARDCOUNT_RANGE_FIXED)
 		for (i = 0; i < d; i++) {
-			t->lo[i] = o->range == RC_RANGE_FIXED ?
+			t->lo[i] = o->range == REWARDCOUNT_RANGE_FIXED ?
 			    o->range_min[i] : 0;
-			t->hi[i] = o->range == RC_RANGE_FIXED ?
+			t->hi[i] = o->range == REWARDCOUNT_RANGE_FIXED ?
 			    o->range_max[i] : 1;
 		}
 
-	if (o->mode == RC_SIMHASH) {
+	if (o->mode == REWARDCOUNT_SIMHASH) {
 		t->proj = xreallocarray(NULL, (size_t)o->simhash_bits * d,
 		    sizeof *t->proj);
-		rng_init(&r, o->seed, 0, 0);
+		rng_init(&r, o->seed, RNG_REWARDCOUNT_SIMHASH, 0);
 		for (j = 0; j < o->simhash_bits; j++)
 			for (i = 0; i < d; i++)
 				t->proj[j * d + i] = rng_normal(&r);
@@ -434,13 +412,13 @@ rc_init(struct rc_table *t, const struct rc_opts *o)
 	if (counting(t)) {
 		t->payload = payload_size(t);
 		t->counts = htab_new(t->payload, 0);
-	} else if (o->progress_reward == RC_PR_DELTA)
+	} else if (o->progress_reward == REWARDCOUNT_PR_DELTA)
 		t->prev = htab_new(8, 0);
 	return 0;
 }
 
 void
-rc_release(struct rc_table *t)
+rewardcount_release(struct rewardcount_table *t)
 {
 	free(t->field);
 	free(t->bins);
@@ -462,7 +440,7 @@ rc_release(struct rc_table *t)
 }
 
 uint64_t
-rc_task_hash(const char *s, size_t len)
+rewardcount_task_hash(const char *s, size_t len)
 {
 	return XXH3_64bits(s, len);
 }
@@ -474,7 +452,7 @@ rc_task_hash(const char *s, size_t len)
  * keeps 0.2 on [0, 1] at level 8 of 10, as 1 - u would too, but without
  * relying on it. */
 static double
-unit(const struct rc_table *t, size_t i, double x)
+unit(const struct rewardcount_table *t, size_t i, double x)
 {
 	double w = t->hi[i] - t->lo[i], u;
 
@@ -485,7 +463,7 @@ unit(const struct rc_table *t, size_t i, double x)
 }
 
 static uint32_t
-level(const struct rc_table *t, size_t i, double x)
+level(const struct rewardcount_table *t, size_t i, double x)
 {
 	double u = unit(t, i, x);
 	uint32_t b;
@@ -497,7 +475,7 @@ level(const struct rc_table *t, size_t i, double x)
 }
 
 static uint64_t
-simhash_code(const struct rc_table *t, const double *x)
+simhash_code(const struct rewardcount_table *t, const double *x)
 {
 	const double *a = t->proj;
 	double *g = t->scratch, y;
@@ -506,7 +484,7 @@ simhash_code(const struct rc_table *t, const double *x)
 	uint64_t code = 0;
 
 	for (i = 0; i < d; i++)
-		g[i] = t->range == RC_RANGE_NONE ? x[i] :
+		g[i] = t->range == REWARDCOUNT_RANGE_NONE ? x[i] :
 		    2 * unit(t, i, x[i]) - 1;
 	for (j = 0; j < t->opts.simhash_bits; j++, a += d) {
 		y = 0;
@@ -520,17 +498,17 @@ simhash_code(const struct rc_table *t, const double *x)
 
 /* The bin of x as bin_len() little-endian bytes. */
 static void
-make_bin(const struct rc_table *t, const double *x, unsigned char *out)
+make_bin(const struct rewardcount_table *t, const double *x, unsigned char *out)
 {
 	size_t d = t->dims, i;
 	uint64_t sum, b;
 	double q;
 
 	switch (t->opts.mode) {
-	case RC_PROGRESS:
-		if (t->opts.key == RC_KEY_TUPLE) {
+	case REWARDCOUNT_PROGRESS:
+		if (t->opts.key == REWARDCOUNT_KEY_TUPLE) {
 			for (i = 0; i < d; i++)
-				put_le32(out + 4 * i, level(t, i, x[i]));
+				le_put32(out + 4 * i, level(t, i, x[i]));
 			break;
 		}
 		sum = 0;
@@ -539,18 +517,18 @@ make_bin(const struct rc_table *t, const double *x, unsigned char *out)
 			if (b > 0)
 				sum += t->offset[i] + b;
 		}
-		put_le64(out, sum);
+		le_put64(out, sum);
 		break;
-	case RC_SIMHASH:
-		put_le64(out, simhash_code(t, x));
+	case REWARDCOUNT_SIMHASH:
+		le_put64(out, simhash_code(t, x));
 		break;
-	case RC_EXACT:
+	case REWARDCOUNT_EXACT:
 		for (i = 0; i < d; i++) {
 			if (t->opts.quantum > 0) {
 				q = floor(x[i] / t->opts.quantum + 0.5);
-				put_le64(out + 8 * i, (uint64_t)(int64_t)q);
+				le_put64(out + 8 * i, (uint64_t)(int64_t)q);
 			} else
-				put_le64(out + 8 * i,
+				le_put64(out + 8 * i,
 				    double_bits(x[i] == 0 ? 0.0 : x[i]));
 		}
 		break;
@@ -560,7 +538,7 @@ make_bin(const struct rc_table *t, const double *x, unsigned char *out)
 /* Key of x: the bin, then the ids that join it, hashed.  Leaves the key
  * material in t->keybuf for make_payload(). */
 static uint64_t
-make_key(const struct rc_table *t, const double *x, uint64_t scope,
+make_key(const struct rewardcount_table *t, const double *x, uint64_t scope,
     uint64_t task)
 {
 	unsigned char *p = t->keybuf;
@@ -568,11 +546,11 @@ make_key(const struct rc_table *t, const double *x, uint64_t scope,
 
 	make_bin(t, x, p);
 	if (scoped(t)) {
-		put_le64(p + n, scope);
+		le_put64(p + n, scope);
 		n += 8;
 	}
 	if (t->opts.task_join) {
-		put_le64(p + n, task);
+		le_put64(p + n, task);
 		n += 8;
 	}
 	return XXH3_64bits(p, n);
@@ -580,33 +558,33 @@ make_key(const struct rc_table *t, const double *x, uint64_t scope,
 
 /* Fill a new slot's payload from the key material make_key() left. */
 static void
-make_payload(const struct rc_table *t, unsigned char *payload)
+make_payload(const struct rewardcount_table *t, unsigned char *payload)
 {
 	size_t n = bin_len(t), padded = (n + 7) & ~(size_t)7;
 
 	memset(payload, 0, t->payload);
-	put_le64(payload, SLOT_FLAG_BIN);
+	le_put64(payload, SLOT_FLAG_BIN);
 	memcpy(payload + 8, t->keybuf, n);
 	memcpy(payload + 8 + padded, t->keybuf + n,
 	    t->payload - 8 - padded);
 }
 
 uint64_t
-rc_key(const struct rc_table *t, const double *x, uint64_t scope,
-    uint64_t task)
+rewardcount_key(const struct rewardcount_table *t, const double *x,
+    uint64_t scope, uint64_t task)
 {
 	return make_key(t, x, scope, task);
 }
 
 double
-rc_bonus(const struct rc_table *t, uint64_t n)
+rewardcount_bonus(const struct rewardcount_table *t, uint64_t n)
 {
 	double lambda = t->opts.lambda, nn = (double)n;
 
 	switch (t->opts.bonus) {
-	case RC_BONUS_INV_SQRT_PLUS1:
+	case REWARDCOUNT_BONUS_INV_SQRT_PLUS1:
 		return lambda / (sqrt(nn) + 1);
-	case RC_BONUS_INV_SQRT_N1:
+	case REWARDCOUNT_BONUS_INV_SQRT_N1:
 		return lambda / sqrt(nn + 1);
 	default:
 		return lambda / sqrt(n > 0 ? nn : 1);
@@ -616,7 +594,7 @@ rc_bonus(const struct rc_table *t, uint64_t n)
 /* ---- counting ---- */
 
 static void
-push_pending(struct rc_table *t, uint64_t key)
+push_pending(struct rewardcount_table *t, uint64_t key)
 {
 	if (t->npending == t->cap_pending) {
 		t->cap_pending = t->cap_pending ? 2 * t->cap_pending : 256;
@@ -629,7 +607,7 @@ push_pending(struct rc_table *t, uint64_t key)
 /* Insert key (its material in t->keybuf), storing its bin if new, and
  * add delta. */
 static struct htab_slot *
-insert_key(struct rc_table *t, uint64_t key, uint64_t delta)
+insert_key(struct rewardcount_table *t, uint64_t key, uint64_t delta)
 {
 	struct htab_slot *s;
 	int is_new;
@@ -644,19 +622,19 @@ insert_key(struct rc_table *t, uint64_t key, uint64_t delta)
 /* Count one key under the update order; the count it is rewarded
  * with. */
 static uint64_t
-count_key(struct rc_table *t, uint64_t key)
+count_key(struct rewardcount_table *t, uint64_t key)
 {
 	struct htab_slot *s;
 
 	switch (t->opts.update) {
-	case RC_UPDATE_BEFORE:
+	case REWARDCOUNT_UPDATE_BEFORE:
 		s = insert_key(t, key, 1);
 		return s->count == UINT64_MAX ? s->count : s->count - 1;
-	case RC_UPDATE_AFTER:
+	case REWARDCOUNT_UPDATE_AFTER:
 		return insert_key(t, key, 1)->count;
 	default:
 		/* The slot is made now when bins are kept, so that the bin
-		 * is there when rc_end_batch() adds the count. */
+		 * is there when rewardcount_end_batch() adds the count. */
 		s = t->payload > 0 ? insert_key(t, key, 0) :
 		    htab_lookup(t->counts, key);
 		push_pending(t, key);
@@ -666,7 +644,7 @@ count_key(struct rc_table *t, uint64_t key)
 
 /* The warm-up is over: ranges from the kept vectors, then count them. */
 static void
-freeze(struct rc_table *t)
+freeze(struct rewardcount_table *t)
 {
 	size_t d = t->dims, i, v;
 	const double *x;
@@ -701,7 +679,8 @@ freeze(struct rc_table *t)
 }
 
 static void
-keep_warm(struct rc_table *t, const double *x, uint64_t scope, uint64_t task)
+keep_warm(struct rewardcount_table *t, const double *x, uint64_t scope,
+    uint64_t task)
 {
 	size_t d = t->dims, cap;
 
@@ -722,13 +701,13 @@ keep_warm(struct rc_table *t, const double *x, uint64_t scope, uint64_t task)
 }
 
 uint64_t
-rc_warmup_left(const struct rc_table *t)
+rewardcount_warmup_left(const struct rewardcount_table *t)
 {
 	return t->frozen ? 0 : t->opts.warmup - t->nwarm;
 }
 
 int
-rc_check_length(const struct rc_table *t, size_t len)
+rewardcount_check_length(const struct rewardcount_table *t, size_t len)
 {
 	if (len != t->dims)
 		return loam_seterr("%s: %zu value%s, expected %zu", t->field,
@@ -748,10 +727,11 @@ position(char *at, size_t size, size_t n, size_t v, size_t i)
 }
 
 static int
-check_values(const struct rc_table *t, const double *x, size_t n)
+check_values(const struct rewardcount_table *t, const double *x, size_t n)
 {
 	size_t d = t->dims, k, nd = n * d;
-	int quantised = t->opts.mode == RC_EXACT && t->opts.quantum > 0;
+	int quantised = t->opts.mode == REWARDCOUNT_EXACT &&
+	    t->opts.quantum > 0;
 	double q;
 	char at[48];
 
@@ -771,7 +751,7 @@ check_values(const struct rc_table *t, const double *x, size_t n)
 }
 
 static void
-progress_reward(struct rc_table *t, const double *x, size_t n,
+progress_reward(struct rewardcount_table *t, const double *x, size_t n,
     const uint64_t *scope, double *bonus_out)
 {
 	size_t d = t->dims, v, i;
@@ -784,12 +764,12 @@ progress_reward(struct rc_table *t, const double *x, size_t n,
 		for (i = 0; i < d; i++)
 			p += t->decreasing[i] ? -x[v * d + i] : x[v * d + i];
 		r = p;
-		if (t->opts.progress_reward == RC_PR_DELTA) {
+		if (t->opts.progress_reward == REWARDCOUNT_PR_DELTA) {
 			s = htab_insert(t->prev, scoped(t) && scope ?
 			    scope[v] : 0, &is_new);
-			prev = bits_double(get_le64(s->payload));
+			prev = bits_double(le_get64(s->payload));
 			r = is_new ? 0 : p - prev;
-			put_le64(s->payload, double_bits(p));
+			le_put64(s->payload, double_bits(p));
 		}
 		if (bonus_out != NULL)
 			bonus_out[v] = t->opts.lambda * r;
@@ -797,7 +777,7 @@ progress_reward(struct rc_table *t, const double *x, size_t n,
 }
 
 int
-rc_step(struct rc_table *t, const double *x, size_t n,
+rewardcount_step(struct rewardcount_table *t, const double *x, size_t n,
     const uint64_t *scope, const uint64_t *task, uint64_t *key_out,
     uint64_t *count_out, double *bonus_out)
 {
@@ -828,7 +808,7 @@ rc_step(struct rc_table *t, const double *x, size_t n,
 		} else {
 			key = make_key(t, x + v * d, sc, tk);
 			c = count_key(t, key);
-			b = rc_bonus(t, c);
+			b = rewardcount_bonus(t, c);
 			sum += b;
 		}
 		if (key_out != NULL)
@@ -851,7 +831,7 @@ rc_step(struct rc_table *t, const double *x, size_t n,
 }
 
 void
-rc_end_batch(struct rc_table *t)
+rewardcount_end_batch(struct rewardcount_table *t)
 {
 	if (t->npending == 0)
 		return;
@@ -859,11 +839,11 @@ rc_end_batch(struct rc_table *t)
 	t->npending = 0;
 }
 
-#define RC_PREFETCH_AHEAD 16
+#define PREFETCH_AHEAD 16
 
 int
-rc_count_keys(struct rc_table *t, const uint64_t *keys, size_t n,
-    uint64_t *counts_out)
+rewardcount_count_keys(struct rewardcount_table *t, const uint64_t *keys,
+    size_t n, uint64_t *counts_out)
 {
 	struct htab_slot *s;
 	uint64_t c;
@@ -872,7 +852,7 @@ rc_count_keys(struct rc_table *t, const uint64_t *keys, size_t n,
 	if (!counting(t))
 		return loam_seterr("progress-reward mode keeps no counts");
 	if (counts_out == NULL) {
-		if (t->opts.update != RC_UPDATE_BATCH_SYNC) {
+		if (t->opts.update != REWARDCOUNT_UPDATE_BATCH_SYNC) {
 			htab_add_batch(t->counts, keys, NULL, n);
 			return 0;
 		}
@@ -883,14 +863,14 @@ rc_count_keys(struct rc_table *t, const uint64_t *keys, size_t n,
 	for (i = 0; i < n; i++) {
 		/* Counts wanted back: keys go one by one (a lookup under
 		 * batch-sync, an add otherwise), so prefetch a few ahead. */
-		if (i + RC_PREFETCH_AHEAD < n)
-			htab_prefetch(t->counts, keys[i + RC_PREFETCH_AHEAD]);
+		if (i + PREFETCH_AHEAD < n)
+			htab_prefetch(t->counts, keys[i + PREFETCH_AHEAD]);
 		switch (t->opts.update) {
-		case RC_UPDATE_BEFORE:
+		case REWARDCOUNT_UPDATE_BEFORE:
 			c = htab_add(t->counts, keys[i], 1);
 			counts_out[i] = c == UINT64_MAX ? c : c - 1;
 			break;
-		case RC_UPDATE_AFTER:
+		case REWARDCOUNT_UPDATE_AFTER:
 			counts_out[i] = htab_add(t->counts, keys[i], 1);
 			break;
 		default:
@@ -904,7 +884,7 @@ rc_count_keys(struct rc_table *t, const uint64_t *keys, size_t n,
 }
 
 uint64_t
-rc_count(const struct rc_table *t, uint64_t key)
+rewardcount_count(const struct rewardcount_table *t, uint64_t key)
 {
 	struct htab_slot *s;
 
@@ -915,7 +895,7 @@ rc_count(const struct rc_table *t, uint64_t key)
 }
 
 size_t
-rc_entries(const struct rc_table *t)
+rewardcount_entries(const struct rewardcount_table *t)
 {
 	return t->counts != NULL ? htab_count(t->counts) : 0;
 }
@@ -942,37 +922,31 @@ text_puts(struct text *w, const char *s)
 		text_putc(w, *s++);
 }
 
-/* Integers without printf: a bin is formatted for every output record. */
+/* Numbers by the suite's one rule (numfmt.h, loam-records(5)). */
 static void
 text_u64(struct text *w, uint64_t v)
 {
-	char tmp[24];
-	size_t n = 0;
+	char tmp[NUMFMT_INT_MAX];
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0);
-	while (n > 0)
-		text_putc(w, tmp[--n]);
+	numfmt_uint64(tmp, v);
+	text_puts(w, tmp);
 }
 
 static void
 text_i64(struct text *w, int64_t v)
 {
-	if (v < 0) {
-		text_putc(w, '-');
-		text_u64(w, (uint64_t)0 - (uint64_t)v);
-	} else
-		text_u64(w, (uint64_t)v);
+	char tmp[NUMFMT_INT_MAX];
+
+	numfmt_int64(tmp, v);
+	text_puts(w, tmp);
 }
 
 static void
 text_double(struct text *w, double d)
 {
-	char tmp[32];
+	char tmp[NUMFMT_DOUBLE_MAX];
 
-	snprintf(tmp, sizeof tmp, "%.17g", d);
+	numfmt_double(tmp, d);
 	text_puts(w, tmp);
 }
 
@@ -985,37 +959,37 @@ text_end(struct text *w)
 
 /* Format bin bytes as make_bin() lays them out. */
 static void
-format_bin(const struct rc_table *t, const unsigned char *bin,
+format_bin(const struct rewardcount_table *t, const unsigned char *bin,
     struct text *w)
 {
 	size_t d = t->dims, i;
 
 	switch (t->opts.mode) {
-	case RC_PROGRESS:
-		if (t->opts.key == RC_KEY_SUM) {
-			text_u64(w, get_le64(bin));
+	case REWARDCOUNT_PROGRESS:
+		if (t->opts.key == REWARDCOUNT_KEY_SUM) {
+			text_u64(w, le_get64(bin));
 			return;
 		}
 		text_putc(w, '[');
 		for (i = 0; i < d; i++) {
 			if (i > 0)
 				text_putc(w, ',');
-			text_u64(w, get_le32(bin + 4 * i));
+			text_u64(w, le_get32(bin + 4 * i));
 		}
 		text_putc(w, ']');
 		return;
-	case RC_SIMHASH:
-		text_u64(w, get_le64(bin));
+	case REWARDCOUNT_SIMHASH:
+		text_u64(w, le_get64(bin));
 		return;
-	case RC_EXACT:
+	case REWARDCOUNT_EXACT:
 		text_putc(w, '[');
 		for (i = 0; i < d; i++) {
 			if (i > 0)
 				text_putc(w, ',');
 			if (t->opts.quantum > 0)
-				text_i64(w, (int64_t)get_le64(bin + 8 * i));
+				text_i64(w, (int64_t)le_get64(bin + 8 * i));
 			else
-				text_double(w, bits_double(get_le64(bin +
+				text_double(w, bits_double(le_get64(bin +
 				    8 * i)));
 		}
 		text_putc(w, ']');
@@ -1026,8 +1000,8 @@ format_bin(const struct rc_table *t, const unsigned char *bin,
 }
 
 size_t
-rc_bin_json(const struct rc_table *t, const double *x, char *buf,
-    size_t size)
+rewardcount_bin_json(const struct rewardcount_table *t, const double *x,
+    char *buf, size_t size)
 {
 	struct text w = { buf, size, 0 };
 
@@ -1075,22 +1049,22 @@ all_equal_u32(const uint32_t *a, size_t n)
 }
 
 int
-rc_compatible(const struct rc_table *a, const struct rc_table *b,
-    const char *name)
+rewardcount_compatible(const struct rewardcount_table *a,
+    const struct rewardcount_table *b, const char *name)
 {
-	const struct rc_opts *x = &a->opts, *y = &b->opts;
+	const struct rewardcount_opts *x = &a->opts, *y = &b->opts;
 	char what[64], here[80], there[80];
 	size_t i;
 
 	if (x->mode != y->mode)
-		return differ("mode", rc_mode_name(x->mode),
-		    rc_mode_name(y->mode), name);
+		return differ("mode", rewardcount_mode_name(x->mode),
+		    rewardcount_mode_name(y->mode), name);
 	if (a->dims != b->dims)
 		return differ_u64("dimensions", a->dims, b->dims, name);
 	if (x->key != y->key)
-		return differ("key", rc_key_name(x->key), rc_key_name(y->key),
-		    name);
-	if (x->mode == RC_PROGRESS) {
+		return differ("key", rewardcount_key_name(x->key),
+		    rewardcount_key_name(y->key), name);
+	if (x->mode == REWARDCOUNT_PROGRESS) {
 		if (all_equal_u32(a->bins, a->dims) &&
 		    all_equal_u32(b->bins, b->dims) &&
 		    a->bins[0] != b->bins[0])
@@ -1117,7 +1091,7 @@ rc_compatible(const struct rc_table *a, const struct rc_table *b,
 		    range_names[b->range], name);
 	if (x->warmup != y->warmup)
 		return differ_u64("warm-up", x->warmup, y->warmup, name);
-	if (a->range != RC_RANGE_NONE && a->frozen && b->frozen)
+	if (a->range != REWARDCOUNT_RANGE_NONE && a->frozen && b->frozen)
 		for (i = 0; i < a->dims; i++)
 			if (a->lo[i] != b->lo[i] || a->hi[i] != b->hi[i]) {
 				snprintf(what, sizeof what, "range[%zu]", i);
@@ -1128,8 +1102,8 @@ rc_compatible(const struct rc_table *a, const struct rc_table *b,
 				return differ(what, here, there, name);
 			}
 	if (x->scope != y->scope)
-		return differ("scope", rc_scope_name(x->scope),
-		    rc_scope_name(y->scope), name);
+		return differ("scope", rewardcount_scope_name(x->scope),
+		    rewardcount_scope_name(y->scope), name);
 	if (x->task_join != y->task_join)
 		return differ("task join", on_off(x->task_join),
 		    on_off(y->task_join), name);
@@ -1150,15 +1124,17 @@ rc_compatible(const struct rc_table *a, const struct rc_table *b,
 }
 
 int
-rc_merge(struct rc_table *dst, const struct rc_table *src, const char *name)
+rewardcount_merge(struct rewardcount_table *dst,
+    const struct rewardcount_table *src, const char *name)
 {
 	size_t d = dst->dims, v;
 
-	if (rc_compatible(dst, src, name) != 0)
+	if (rewardcount_compatible(dst, src, name) != 0)
 		return -1;
 	if (!counting(dst))
 		return loam_seterr("progress-reward mode keeps no counts");
-	if (dst->range == RC_RANGE_WARMUP && !(dst->frozen && src->frozen)) {
+	if (dst->range == REWARDCOUNT_RANGE_WARMUP &&
+	    !(dst->frozen && src->frozen)) {
 		/* A fresh table takes over the other's warm-up; tables
 		 * that have both counted on ranges of their own cannot
 		 * be added. */
@@ -1217,13 +1193,13 @@ buf_grow(struct buf *b, size_t n)
 static void
 buf_u32(struct buf *b, uint32_t v)
 {
-	put_le32(buf_grow(b, 4), v);
+	le_put32(buf_grow(b, 4), v);
 }
 
 static void
 buf_u64(struct buf *b, uint64_t v)
 {
-	put_le64(buf_grow(b, 8), v);
+	le_put64(buf_grow(b, 8), v);
 }
 
 /*
@@ -1234,13 +1210,13 @@ buf_u64(struct buf *b, uint64_t v)
  * W x (D f64, u64 scope, u64 task); u64 XXH3 of the file up to here.
  */
 static void
-write_settings(const struct rc_table *t, struct buf *b)
+write_settings(const struct rewardcount_table *t, struct buf *b)
 {
 	size_t d = t->dims, i, v;
 	unsigned char *len_at;
 
-	memcpy(buf_grow(b, 8), rc_magic, 8);
-	buf_u32(b, RC_FORMAT_VERSION);
+	memcpy(buf_grow(b, 8), table_magic, 8);
+	buf_u32(b, REWARDCOUNT_FORMAT_VERSION);
 	buf_u32(b, 0);
 	buf_u64(b, 0);		/* S, below */
 	buf_u32(b, (uint32_t)t->opts.mode);
@@ -1271,12 +1247,12 @@ write_settings(const struct rc_table *t, struct buf *b)
 		buf_u64(b, t->warm_id[2 * v + 1]);
 	}
 	len_at = b->p + 16;
-	put_le64(len_at, (uint64_t)(b->len + 8 - FILE_HEADER));
+	le_put64(len_at, (uint64_t)(b->len + 8 - FILE_HEADER));
 	buf_u64(b, XXH3_64bits(b->p, b->len));
 }
 
 int
-rc_write(struct rc_table *t, FILE *fp, const char *name)
+rewardcount_write(struct rewardcount_table *t, FILE *fp, const char *name)
 {
 	struct buf b = { NULL, 0, 0 };
 	int failed;
@@ -1284,7 +1260,7 @@ rc_write(struct rc_table *t, FILE *fp, const char *name)
 	if (!counting(t))
 		return loam_seterr("%s: progress-reward mode keeps no counts "
 		    "to save", name);
-	rc_end_batch(t);
+	rewardcount_end_batch(t);
 	write_settings(t, &b);
 	errno = 0;
 	failed = fwrite(b.p, 1, b.len, fp) != b.len;
@@ -1295,27 +1271,20 @@ rc_write(struct rc_table *t, FILE *fp, const char *name)
 	return htab_write(t->counts, fp, name);
 }
 
-int
-rc_save(struct rc_table *t, const char *path)
+static int
+write_table(FILE *fp, const char *name, void *t)
 {
-	struct atomic_file out;
-	FILE *fp;
+	return rewardcount_write(t, fp, name);
+}
 
+int
+rewardcount_save(struct rewardcount_table *t, const char *path)
+{
+	/* Refused before anything is opened (a FIFO would block). */
 	if (!counting(t))
 		return loam_seterr("%s: progress-reward mode keeps no counts "
 		    "to save", path);
-	if (atomic_open(&out, path) != 0)
-		return -1;
-	if (!(fp = atomic_fdopen(&out, "wb"))) {
-		atomic_abort(&out);
-		return -1;
-	}
-	if (rc_write(t, fp, path) != 0) {
-		atomic_abort(&out);
-		return -1;
-	}
-	/* The commit flushes, syncs and closes it, and says what failed. */
-	return atomic_commit(&out);
+	return atomic_save(path, write_table, t);
 }
 
 /* Read exactly n bytes; a short read is "truncated WHAT". */
@@ -1355,10 +1324,10 @@ read_settings(FILE *fp, const char *name, uint64_t s, struct buf *b)
 
 /* Parse a file's settings into a fresh table t (no counts yet). */
 static int
-parse_settings(struct rc_table *t, const unsigned char *p, size_t len,
+parse_settings(struct rewardcount_table *t, const unsigned char *p, size_t len,
     const char *name)
 {
-	struct rc_opts o;
+	struct rewardcount_opts o;
 	const unsigned char *q = p + FILE_HEADER, *end = p + len - 8;
 	uint32_t mode, range, frozen;
 	uint64_t d, nwarm, i, v;
@@ -1369,28 +1338,28 @@ parse_settings(struct rc_table *t, const unsigned char *p, size_t len,
 
 #define NEED(n) do { if ((size_t)(end - q) < (n)) goto short_block; } while (0)
 	NEED(40 + 40);
-	mode = get_le32(q);
-	rc_opts_default(&o, (int)mode);
-	o.key = (int)get_le32(q + 4);
-	o.stage_offsets = (int)get_le32(q + 8);
-	o.scope = (int)get_le32(q + 12);
-	o.task_join = (int)get_le32(q + 16);
-	range = get_le32(q + 20);
-	o.store_bins = (int)get_le32(q + 24);
-	o.simhash_bits = get_le32(q + 28);
-	frozen = get_le32(q + 32);
+	mode = le_get32(q);
+	rewardcount_opts_default(&o, (int)mode);
+	o.key = (int)le_get32(q + 4);
+	o.stage_offsets = (int)le_get32(q + 8);
+	o.scope = (int)le_get32(q + 12);
+	o.task_join = (int)le_get32(q + 16);
+	range = le_get32(q + 20);
+	o.store_bins = (int)le_get32(q + 24);
+	o.simhash_bits = le_get32(q + 28);
+	frozen = le_get32(q + 32);
 	q += 40;
-	d = get_le64(q);
-	o.seed = get_le64(q + 8);
-	o.warmup = get_le64(q + 16);
-	nwarm = get_le64(q + 24);
-	o.quantum = bits_double(get_le64(q + 32));
+	d = le_get64(q);
+	o.seed = le_get64(q + 8);
+	o.warmup = le_get64(q + 16);
+	nwarm = le_get64(q + 24);
+	o.quantum = bits_double(le_get64(q + 32));
 	q += 40;
 	if (d == 0 || d > (uint64_t)(end - q) / 24 ||
 	    nwarm > ((uint64_t)(end - q) - 24 * d) / (8 * (d + 2)))
 		goto short_block;
 	o.dims = (size_t)d;
-	if (range > RC_RANGE_WARMUP) {
+	if (range > REWARDCOUNT_RANGE_WARMUP) {
 		loam_seterr("%s: unknown range kind %lu", name,
 		    (unsigned long)range);
 		goto out;
@@ -1401,32 +1370,32 @@ parse_settings(struct rc_table *t, const unsigned char *p, size_t len,
 	lo = xcalloc(o.dims, sizeof *lo);
 	hi = xcalloc(o.dims, sizeof *hi);
 	for (i = 0; i < d; i++, q += 24) {
-		bins[i] = get_le32(q);
-		dec[i] = (unsigned char)(get_le32(q + 4) != 0);
-		lo[i] = bits_double(get_le64(q + 8));
-		hi[i] = bits_double(get_le64(q + 16));
+		bins[i] = le_get32(q);
+		dec[i] = (unsigned char)(le_get32(q + 4) != 0);
+		lo[i] = bits_double(le_get64(q + 8));
+		hi[i] = bits_double(le_get64(q + 16));
 	}
-	if (o.mode == RC_PROGRESS)
+	if (o.mode == REWARDCOUNT_PROGRESS)
 		o.bins = bins;
 	o.decreasing = dec;
-	if (o.range == RC_RANGE_FIXED) {
+	if (o.range == REWARDCOUNT_RANGE_FIXED) {
 		o.range_min = lo;
 		o.range_max = hi;
 	}
-	if (rc_init(t, &o) != 0) {
+	if (rewardcount_init(t, &o) != 0) {
 		char why[256];
 
 		snprintf(why, sizeof why, "%s", loam_error());
 		loam_seterr("%s: bad settings: %s", name, why);
 		goto out;
 	}
-	if (t->range == RC_RANGE_WARMUP && frozen) {
+	if (t->range == REWARDCOUNT_RANGE_WARMUP && frozen) {
 		for (i = 0; i < d; i++)
 			if (!isfinite(lo[i]) || !isfinite(hi[i]) ||
 			    !(lo[i] < hi[i])) {
 				loam_seterr("%s: bad frozen range[%llu]", name,
 				    (unsigned long long)i);
-				rc_release(t);
+				rewardcount_release(t);
 				goto out;
 			}
 		memcpy(t->lo, lo, o.dims * sizeof *lo);
@@ -1436,17 +1405,17 @@ parse_settings(struct rc_table *t, const unsigned char *p, size_t len,
 	if (nwarm > 0 && (t->frozen || nwarm >= o.warmup)) {
 		loam_seterr("%s: bad settings: %llu warm-up vectors kept",
 		    name, (unsigned long long)nwarm);
-		rc_release(t);
+		rewardcount_release(t);
 		goto out;
 	}
 	for (v = 0; v < nwarm; v++, q += 8 * (d + 2)) {
 		for (i = 0; i < d; i++)
-			t->scratch[i] = bits_double(get_le64(q + 8 * i));
-		keep_warm(t, t->scratch, get_le64(q + 8 * d),
-		    get_le64(q + 8 * d + 8));
+			t->scratch[i] = bits_double(le_get64(q + 8 * i));
+		keep_warm(t, t->scratch, le_get64(q + 8 * d),
+		    le_get64(q + 8 * d + 8));
 	}
 	if (q != end) {
-		rc_release(t);
+		rewardcount_release(t);
 		goto short_block;
 	}
 	rv = 0;
@@ -1465,7 +1434,7 @@ out:
 
 /* Read a whole table file into a fresh table. */
 static int
-read_table(struct rc_table *t, FILE *fp, const char *name)
+read_table(struct rewardcount_table *t, FILE *fp, const char *name)
 {
 	struct buf b = { NULL, 0, 0 };
 	size_t got;
@@ -1481,7 +1450,7 @@ read_table(struct rc_table *t, FILE *fp, const char *name)
 		loam_seterr("%s: empty file, not a reward-count table", name);
 		goto fail;
 	}
-	if (memcmp(b.p, rc_magic, got < 8 ? got : 8) != 0) {
+	if (memcmp(b.p, table_magic, got < 8 ? got : 8) != 0) {
 		loam_seterr("%s: not a reward-count table (bad magic)", name);
 		goto fail;
 	}
@@ -1489,21 +1458,21 @@ read_table(struct rc_table *t, FILE *fp, const char *name)
 		loam_seterr("%s: truncated header", name);
 		goto fail;
 	}
-	version = get_le32(b.p + 8);
-	if (version != RC_FORMAT_VERSION) {
+	version = le_get32(b.p + 8);
+	if (version != REWARDCOUNT_FORMAT_VERSION) {
 		loam_seterr("%s: reward-count table format version %lu, this "
 		    "build reads version %d", name, (unsigned long)version,
-		    RC_FORMAT_VERSION);
+		    REWARDCOUNT_FORMAT_VERSION);
 		goto fail;
 	}
-	s = get_le64(b.p + 16);
+	s = le_get64(b.p + 16);
 	if (s < 8 || read_settings(fp, name, s, &b) != 0) {
 		if (s < 8)
 			loam_seterr("%s: bad settings block", name);
 		goto fail;
 	}
 	sum = XXH3_64bits(b.p, b.len - 8);
-	if (sum != get_le64(b.p + b.len - 8)) {
+	if (sum != le_get64(b.p + b.len - 8)) {
 		loam_seterr("%s: settings checksum mismatch", name);
 		goto fail;
 	}
@@ -1513,7 +1482,7 @@ read_table(struct rc_table *t, FILE *fp, const char *name)
 	htab_free(t->counts);
 	t->counts = htab_read(fp, name, t->payload);
 	if (t->counts == NULL) {
-		rc_release(t);
+		rewardcount_release(t);
 		return -1;
 	}
 	return 0;
@@ -1524,33 +1493,33 @@ fail:
 }
 
 int
-rc_read(struct rc_table *t, FILE *fp, const char *name)
+rewardcount_read(struct rewardcount_table *t, FILE *fp, const char *name)
 {
-	struct rc_table file;
+	struct rewardcount_table file;
 	int rv;
 
 	if (read_table(&file, fp, name) != 0)
 		return -1;
-	rv = rc_merge(t, &file, name);
-	rc_release(&file);
+	rv = rewardcount_merge(t, &file, name);
+	rewardcount_release(&file);
 	return rv;
 }
 
 int
-rc_load(struct rc_table *t, const char *path)
+rewardcount_load(struct rewardcount_table *t, const char *path)
 {
 	FILE *fp;
 	int rv;
 
 	if ((fp = fopen(path, "rb")) == NULL)
 		return loam_seterr("%s: %s", path, strerror(errno));
-	rv = rc_read(t, fp, path);
+	rv = rewardcount_read(t, fp, path);
 	fclose(fp);
 	return rv;
 }
 
 int
-rc_open(struct rc_table *t, const char *path)
+rewardcount_open(struct rewardcount_table *t, const char *path)
 {
 	FILE *fp;
 	int rv;
@@ -1575,7 +1544,8 @@ compare_slots(const void *a, const void *b)
 }
 
 void
-rc_dump_init(struct rc_dump *d, const struct rc_table *t)
+rewardcount_dump_init(struct rewardcount_dump *d,
+    const struct rewardcount_table *t)
 {
 	struct htab_slot *s;
 	size_t cursor = 0, n;
@@ -1596,9 +1566,9 @@ rc_dump_init(struct rc_dump *d, const struct rc_table *t)
 }
 
 int
-rc_dump_next(struct rc_dump *d, struct rc_entry *e)
+rewardcount_dump_next(struct rewardcount_dump *d, struct rewardcount_entry *e)
 {
-	const struct rc_table *t = d->t;
+	const struct rewardcount_table *t = d->t;
 	const struct htab_slot *s;
 	const unsigned char *p;
 	struct text w;
@@ -1613,7 +1583,7 @@ rc_dump_next(struct rc_dump *d, struct rc_entry *e)
 	if (t->payload == 0)
 		return 1;
 	p = s->payload;
-	if ((get_le64(p) & SLOT_FLAG_BIN) == 0)
+	if ((le_get64(p) & SLOT_FLAG_BIN) == 0)
 		return 1;
 	for (;;) {
 		w.buf = d->text;
@@ -1631,18 +1601,18 @@ rc_dump_next(struct rc_dump *d, struct rc_entry *e)
 	p += 8 + padded;
 	if (scoped(t)) {
 		e->has_scope = 1;
-		e->scope = get_le64(p);
+		e->scope = le_get64(p);
 		p += 8;
 	}
 	if (t->opts.task_join) {
 		e->has_task = 1;
-		e->task = get_le64(p);
+		e->task = le_get64(p);
 	}
 	return 1;
 }
 
 void
-rc_dump_release(struct rc_dump *d)
+rewardcount_dump_release(struct rewardcount_dump *d)
 {
 	free(d->slots);
 	free(d->text);
@@ -1650,7 +1620,7 @@ rc_dump_release(struct rc_dump *d)
 }
 
 void
-rc_reserve(struct rc_table *t, size_t expect)
+rewardcount_reserve(struct rewardcount_table *t, size_t expect)
 {
 	if (t->counts != NULL) {
 		htab_reserve(t->counts, expect);

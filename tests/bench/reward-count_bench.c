@@ -32,45 +32,45 @@ time_command(const char *cmd)
 }
 
 static void
-table(struct rc_table *t, int update)
+table(struct rewardcount_table *t, int update)
 {
-	struct rc_opts o;
+	struct rewardcount_opts o;
 
-	rc_opts_default(&o, RC_PROGRESS);
+	rewardcount_opts_default(&o, REWARDCOUNT_PROGRESS);
 	o.dims = 1;
 	o.update = update;
-	if (rc_init(t, &o) != 0)
+	if (rewardcount_init(t, &o) != 0)
 		die("%s", loam_error());
 }
 
 /* Count updates per second, keys[n] in chunks of 4096: the core alone
  * (no counts asked back), which runs through htab_add_batch's prefetching
  * path; a batch-sync run counts each batch the same way at its end.
- * With reserve, rc_reserve() first makes the table and faults its memory
+ * With reserve, rewardcount_reserve() first makes the table and faults its memory
  * in, untimed; *reserve_s (if not NULL) gets how long that took. */
 static double
 count_rate(const uint64_t *keys, size_t n, size_t reserve, double *reserve_s)
 {
-	struct rc_table t;
+	struct rewardcount_table t;
 	uint64_t *counts = NULL;
 	double t0, dt;
 
-	table(&t, RC_UPDATE_AFTER);
+	table(&t, REWARDCOUNT_UPDATE_AFTER);
 	t0 = bench_now();
 	if (reserve)
-		rc_reserve(&t, reserve);
+		rewardcount_reserve(&t, reserve);
 	if (reserve_s)
 		*reserve_s = bench_now() - t0;
 	t0 = bench_now();
 	for (size_t i = 0; i < n; i += 4096) {
 		size_t m = n - i < 4096 ? n - i : 4096;
 
-		if (rc_count_keys(&t, keys + i, m, counts) != 0)
+		if (rewardcount_count_keys(&t, keys + i, m, counts) != 0)
 			die("%s", loam_error());
-		rc_end_batch(&t);
+		rewardcount_end_batch(&t);
 	}
 	dt = bench_now() - t0;
-	rc_release(&t);
+	rewardcount_release(&t);
 	free(counts);
 	return n / dt;
 }
@@ -131,7 +131,7 @@ main(void)
 			keys[i] = rng_next(&r);
 		/* The table for 10^8 keys is 4 GiB; faulting it in costs from
 		 * under 1 s to 10 s on a virtual machine whose host backs
-		 * memory lazily.  rc_reserve() does it before counting, so it
+		 * memory lazily.  rewardcount_reserve() does it before counting, so it
 		 * is shown apart, and with it counted in. */
 		for (int i = 0; i < RUNS; i++) {
 			cold[i] = count_rate(keys, big, big, &res[i]);
@@ -143,30 +143,30 @@ main(void)
 		fflush(stdout);
 
 		/* Merge: two tables of 10^7 keys, half shared. */
-		struct rc_table a, b;
+		struct rewardcount_table a, b;
 		uint64_t *counts = xmalloc(4096 * sizeof *counts);
 		double t0, dt;
 
-		table(&a, RC_UPDATE_BATCH_SYNC);
-		table(&b, RC_UPDATE_BATCH_SYNC);
-		rc_reserve(&a, 15000000);
-		rc_reserve(&b, 10000000);
+		table(&a, REWARDCOUNT_UPDATE_BATCH_SYNC);
+		table(&b, REWARDCOUNT_UPDATE_BATCH_SYNC);
+		rewardcount_reserve(&a, 15000000);
+		rewardcount_reserve(&b, 10000000);
 		for (size_t i = 0; i < 10000000; i += 4096) {
 			size_t m = 10000000 - i < 4096 ? 10000000 - i : 4096;
 
-			rc_count_keys(&a, keys + i, m, counts);
-			rc_count_keys(&b, keys + 5000000 + i, m, counts);
+			rewardcount_count_keys(&a, keys + i, m, counts);
+			rewardcount_count_keys(&b, keys + 5000000 + i, m, counts);
 		}
-		rc_end_batch(&a);
-		rc_end_batch(&b);
+		rewardcount_end_batch(&a);
+		rewardcount_end_batch(&b);
 		t0 = bench_now();
-		if (rc_merge(&a, &b, "b") != 0)
+		if (rewardcount_merge(&a, &b, "b") != 0)
 			die("%s", loam_error());
 		dt = bench_now() - t0;
 		printf("reward-count merge of two 10^7-key tables: %.1f M keys/s (%.2f s; %zu keys after)\n",
-		    10000000 / dt / 1e6, dt, rc_entries(&a));
-		rc_release(&a);
-		rc_release(&b);
+		    10000000 / dt / 1e6, dt, rewardcount_entries(&a));
+		rewardcount_release(&a);
+		rewardcount_release(&b);
 		free(counts);
 		free(keys);
 	}

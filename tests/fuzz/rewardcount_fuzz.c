@@ -1,6 +1,6 @@
 /*
  * rewardcount_fuzz - libFuzzer target for the reward-count table reader
- * (rc_open(), rc_read()); built by `make fuzz`.
+ * (rewardcount_open(), rewardcount_read()); built by `make fuzz`.
  *
  *	build/fuzz/rewardcount_fuzz -max_total_time=60 tests/fuzz/corpus/rewardcount
  *
@@ -11,8 +11,8 @@
  * settings sum goes where the header's length puts it; the counts sum is
  * the last 8 bytes (where it belongs when the entry count is right).
  *
- * The input is read twice: from a regular file (rc_open(): the size
- * checks use fstat) and from memory (rc_read(): fstat fails, as on a
+ * The input is read twice: from a regular file (rewardcount_open(): the size
+ * checks use fstat) and from memory (rewardcount_read(): fstat fails, as on a
  * pipe, and the table is merged into the one opened).  Properties:
  *  - a table that opened can be dumped, and written;
  *  - what was written opens again, and writing that gives the same
@@ -26,6 +26,7 @@
 
 #include <xxhash.h>
 
+#include "le.h"
 #include "rewardcount.h"
 #include "util.h"
 
@@ -55,27 +56,10 @@ put_file(const void *p, size_t n)
 		abort();
 }
 
-static void
-put_le64_at(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t
-get_le64_at(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-/* A table written to memory; NULL when rc_write refuses (progress-reward
+/* A table written to memory; NULL when rewardcount_write refuses (progress-reward
  * mode keeps no counts). */
 static char *
-write_mem(struct rc_table *t, size_t *len)
+write_mem(struct rewardcount_table *t, size_t *len)
 {
 	char *p = NULL;
 	FILE *fp = open_memstream(&p, len);
@@ -83,7 +67,7 @@ write_mem(struct rc_table *t, size_t *len)
 
 	if (!fp)
 		abort();
-	rv = rc_write(t, fp, "fuzz.out");
+	rv = rewardcount_write(t, fp, "fuzz.out");
 	if (fclose(fp) != 0)
 		abort();
 	if (rv != 0) {
@@ -94,20 +78,20 @@ write_mem(struct rc_table *t, size_t *len)
 }
 
 static void
-dump_all(const struct rc_table *t)
+dump_all(const struct rewardcount_table *t)
 {
-	struct rc_dump d;
-	struct rc_entry e;
+	struct rewardcount_dump d;
+	struct rewardcount_entry e;
 	size_t n = 0, seen = 0;
 
-	rc_dump_init(&d, t);
-	while (rc_dump_next(&d, &e)) {
+	rewardcount_dump_init(&d, t);
+	while (rewardcount_dump_next(&d, &e)) {
 		seen++;
 		if (e.bin)
 			n += strlen(e.bin);
 	}
-	rc_dump_release(&d);
-	if (seen > rc_entries(t))
+	rewardcount_dump_release(&d);
+	if (seen > rewardcount_entries(t))
 		abort();
 	(void)n;
 }
@@ -115,7 +99,7 @@ dump_all(const struct rc_table *t)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct rc_table t, again;
+	struct rewardcount_table t, again;
 	unsigned char *buf;
 	char *w1, *w2;
 	size_t len1, len2;
@@ -125,31 +109,31 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf = xmalloc(size ? size : 1);
 	memcpy(buf, data, size);
 	if (size >= FILE_HEADER) {
-		s = get_le64_at(buf + 16);
+		s = le_get64(buf + 16);
 		if (s >= 8 && s <= size - FILE_HEADER) {
 			size_t end = FILE_HEADER + (size_t)s;
 
-			put_le64_at(buf + end - 8, XXH3_64bits(buf, end - 8));
+			le_put64(buf + end - 8, XXH3_64bits(buf, end - 8));
 			if (size - end >= 8)
-				put_le64_at(buf + size - 8,
+				le_put64(buf + size - 8,
 				    XXH3_64bits(buf + end, size - end - 8));
 		}
 	}
 
 	put_file(buf, size);
-	if (rc_open(&t, tmp_path) != 0)
+	if (rewardcount_open(&t, tmp_path) != 0)
 		goto out;
 	dump_all(&t);
 
 	/* Written, read back, written again: the same bytes. */
 	if ((w1 = write_mem(&t, &len1)) != NULL) {
 		put_file(w1, len1);
-		if (rc_open(&again, tmp_path) != 0)
+		if (rewardcount_open(&again, tmp_path) != 0)
 			abort();
 		if ((w2 = write_mem(&again, &len2)) == NULL ||
 		    len2 != len1 || memcmp(w1, w2, len1) != 0)
 			abort();
-		rc_release(&again);
+		rewardcount_release(&again);
 		free(w1);
 		free(w2);
 	}
@@ -158,10 +142,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * agree, though the warm-up state may still refuse the merge. */
 	if ((fp = fmemopen(buf, size, "rb")) == NULL)
 		abort();
-	if (rc_read(&t, fp, "fuzz.mem") == 0)
+	if (rewardcount_read(&t, fp, "fuzz.mem") == 0)
 		dump_all(&t);
 	fclose(fp);
-	rc_release(&t);
+	rewardcount_release(&t);
 out:
 	free(buf);
 	return 0;

@@ -16,7 +16,7 @@
  *			x1 = has_key ? 1 : 1 - dK/dKmax, x2 = has_key ?
  *			1 - dG/dGmax : 0 (BFS distances), 10 levels each,
  *			tuple key, counted before the bonus is read
- *			(RC_UPDATE_AFTER), global counts; and the same
+ *			(REWARDCOUNT_UPDATE_AFTER), global counts; and the same
  *			with the paper's sum key, which for these sequential
  *			subtasks makes the same partition (x2 stays 0 until
  *			x1 is complete) and so the same runs
@@ -147,8 +147,8 @@ static struct result
 run(enum method m, uint64_t seed)
 {
 	static double q[H][W][2][4];
-	struct rc_opts o;
-	struct rc_table t;
+	struct rewardcount_opts o;
+	struct rewardcount_table t;
 	struct rng r;
 	struct result res = { 0, -1 };
 	double state[4], target, reward, bonus, best, *qs;
@@ -161,30 +161,30 @@ run(enum method m, uint64_t seed)
 	switch (m) {
 	case PROGRESS:
 	case PROGRESS_SUM:
-		rc_opts_default(&o, RC_PROGRESS);
+		rewardcount_opts_default(&o, REWARDCOUNT_PROGRESS);
 		o.dims = 2;
-		o.key = m == PROGRESS_SUM ? RC_KEY_SUM : RC_KEY_TUPLE;
+		o.key = m == PROGRESS_SUM ? REWARDCOUNT_KEY_SUM : REWARDCOUNT_KEY_TUPLE;
 		break;
 	case SIMHASH:
-		rc_opts_default(&o, RC_SIMHASH);
+		rewardcount_opts_default(&o, REWARDCOUNT_SIMHASH);
 		o.dims = 4;
 		o.simhash_bits = 16;
 		o.seed = seed;
 		break;
 	case EXACT:
-		rc_opts_default(&o, RC_EXACT);
+		rewardcount_opts_default(&o, REWARDCOUNT_EXACT);
 		o.dims = 3;
 		break;
 	default:
-		rc_opts_default(&o, RC_PROGRESS);
+		rewardcount_opts_default(&o, REWARDCOUNT_PROGRESS);
 		o.dims = 2;
 		break;
 	}
-	o.update = RC_UPDATE_AFTER;
+	o.update = REWARDCOUNT_UPDATE_AFTER;
 	o.lambda = COEF;
 	o.store_bins = 0;
-	if (rc_init(&t, &o) != 0) {
-		diag("rc_init: %s", loam_error());
+	if (rewardcount_init(&t, &o) != 0) {
+		diag("rewardcount_init: %s", loam_error());
 		return res;
 	}
 	for (ep = 0; ep < EPISODES && !res.solved; ep++) {
@@ -224,10 +224,10 @@ run(enum method m, uint64_t seed)
 				break;
 			}
 			if (m != SPARSE) {
-				if (rc_step(&t, state, 1, NULL, NULL, NULL,
+				if (rewardcount_step(&t, state, 1, NULL, NULL, NULL,
 				    NULL, &bonus) != 0) {
-					diag("rc_step: %s", loam_error());
-					rc_release(&t);
+					diag("rewardcount_step: %s", loam_error());
+					rewardcount_release(&t);
 					return res;
 				}
 				reward += bonus;
@@ -253,7 +253,7 @@ run(enum method m, uint64_t seed)
 			res.first = ep + 1;
 		}
 	}
-	rc_release(&t);
+	rewardcount_release(&t);
 	return res;
 }
 

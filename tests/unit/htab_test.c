@@ -389,7 +389,8 @@ test_merge(void)
 
 	/* Orders that cluster a naive table: a copy in iteration order
 	 * into a smaller table, and a merge of two dense tables of one
-	 * capacity.  Quadratic behaviour would take minutes here. */
+	 * capacity.  Quadratic behaviour would take minutes here; the time
+	 * is reported, not asserted (machines are shared: no timing test). */
 	{
 		struct htab *x = htab_new(0, 0), *y = htab_new(0, 0);
 		struct htab *z = htab_new(0, 0);
@@ -404,9 +405,8 @@ test_merge(void)
 			htab_add(z, s->key, s->count);
 		htab_merge(y, x);
 		dt = now() - t0;
-		ok(htab_count(z) == m && htab_count(y) == 2 * m && dt < 10,
-		    "copy by iteration and same-capacity merge stay fast "
-		    "(%.2f s)", dt);
+		ok(htab_count(z) == m && htab_count(y) == 2 * m,
+		    "copy by iteration and same-capacity merge (%.2f s)", dt);
 		htab_free(x);
 		htab_free(y);
 		htab_free(z);

@@ -1,0 +1,388 @@
+/*
+ * superhf-filter - SuperHF's best-of-n filtering step (Mukobi et al.,
+ * 2023): one superbatch of scored samples in, the training set out, and
+ * a summary of the superbatch; see superhf-filter(1).
+ *
+ * The method is lib/method/superhf.c; this file reads candidates, keeps
+ * one heap per group and writes what is kept.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "htab.h"
+#include "rec.h"
+#include "recw.h"
+#include "stream.h"
+#include "superhf.h"
+#include "util.h"
+
+enum {
+	OPT_GROUP_FIELD = CLI_LONG, OPT_TEXT_FIELD, OPT_SCORE_FIELD, OPT_TRIM_REGEX,
+	OPT_DELIMITER, OPT_NO_TRIM, OPT_MIN_CHARS, OPT_LENGTH_PENALTY, OPT_TOP_K,
+	OPT_MIN_SCORE, OPT_MARGIN, OPT_SORTED, OPT_SUMMARY, OPT_SKIP_BAD,
+};
+
+static const struct cli_option options[] = {
+	{ 'q', "quiet", NULL, NULL, "no summary line on stderr" },
+	{ OPT_SORTED, "sorted", NULL, NULL,
+	    "groups arrive contiguous: emit each as it ends (memory: one group)" },
+	{ OPT_NO_TRIM, "no-trim", NULL, NULL, "keep the completion text as it is" },
+	{ OPT_SKIP_BAD, "skip-bad", NULL, NULL, "report and skip bad records" },
+	{ OPT_GROUP_FIELD, "group-field", "name", "NAME", "the group key (default prompt_id)" },
+	{ OPT_TEXT_FIELD, "text-field", "name", "NAME", "the completion (default completion)" },
+	{ OPT_SCORE_FIELD, "score-field", "name", "NAME", "the reward (default score)" },
+	{ OPT_DELIMITER, "delimiter", "str", "STR",
+	    "the completion follows the first STR (default \"\\n\\nAssistant:\")" },
+	{ OPT_TRIM_REGEX, "trim-regex", "re", "RE",
+	    "cut at the first match (default \"\\n\\n[^:]+:|Human|Assistant\")" },
+	{ OPT_MIN_CHARS, "min-chars", "n", "N", "drop completions shorter than N characters (1)" },
+	{ OPT_LENGTH_PENALTY, "length-penalty", "c", "C", "score - C * ln(characters) (default 0)" },
+	{ OPT_TOP_K, "top-k", "k", "K", "keep the K best of each group (default 1)" },
+	{ OPT_MIN_SCORE, "min-score", "s", "S", "keep only scores of at least S" },
+	{ OPT_MARGIN, "margin", "m", "M", "keep only scores at least M over the group's mean" },
+	{ OPT_SUMMARY, "summary", "file", "FILE", "write the summary record to FILE (atomically)" },
+	{ 'o', "output", "file", "FILE", "write the kept records to FILE atomically" },
+	CLI_OPTIONS_END
+};
+static const struct cli_spec spec = {
+	NULL, "[file ...]",
+	"Keep the best-scored completions of each prompt (SuperHF's filter).",
+	options,
+	"Adds to each kept record: rank, n_candidates, score_mean, score_std.\n"
+};
+
+/* One group: its key, its heap, and where it first came. */
+struct group {
+	char *key;
+	struct superhf_group g;
+};
+
+struct filter {
+	/* Settings. */
+	const char *group_field, *text_field, *score_field;
+	struct superhf_trim trim;
+	int do_trim, sorted;
+	size_t min_chars, top_k;
+	double length_penalty, min_score, margin;
+	/* State. */
+	struct htab *index;		/* key hash -> group number + 1; --sorted:
+					   the hashes of the groups that ended */
+	uint64_t groups_seen;
+	struct group *groups;
+	size_t ngroups, cap;
+	uint64_t seq;
+	struct recw w;
+	/* Summary. */
+	uint64_t candidates, dropped_short, kept;
+	double score_sum_all, score_sum_kept, chars_sum_kept;
+	uint64_t kl_n;
+	double kl_sum;
+};
+
+/* The group key of r as text: a string, or an integer's digits. */
+static int
+group_key(struct rec *r, const char *field, char *num, const char **key, size_t *len)
+{
+	int64_t v;
+	int rc = rec_get_str(r, field, key, len);
+
+	if (rc == REC_OK)
+		return 0;
+	if (rc == REC_ABSENT)
+		return rec_errorf(r, "field '%s' missing", field);
+	if (rec_get_int(r, field, &v) == REC_OK) {
+		*len = (size_t)snprintf(num, 24, "%lld", (long long)v);
+		*key = num;
+		return 0;
+	}
+	return rec_errorf(r, "field '%s': expected a string or an integer", field);
+}
+
+static struct group *
+new_group(struct filter *f, const char *key, size_t len)
+{
+	if (f->ngroups == f->cap) {
+		f->cap = f->cap ? 2 * f->cap : 64;
+		f->groups = xreallocarray(f->groups, f->cap, sizeof *f->groups);
+	}
+	f->groups[f->ngroups].key = xstrndup(key, len);
+	superhf_group_init(&f->groups[f->ngroups].g, f->top_k);
+	f->groups_seen++;
+	return &f->groups[f->ngroups++];
+}
+
+static int
+same_key(const struct group *g, const char *key, size_t len)
+{
+	return strlen(g->key) == len && memcmp(g->key, key, len) == 0;
+}
+
+static struct group *
+find_group(struct filter *f, const char *key, size_t len)
+{
+	struct htab_slot *sl;
+	int is_new;
+
+	/* The table holds hashes only: on the rare collision of two keys,
+	 * the next seed's hash is tried. */
+	for (uint64_t seed = 0;; seed++) {
+		sl = htab_insert(f->index, htab_hash(key, len, seed), &is_new);
+		if (is_new) {
+			sl->count = f->ngroups + 1;
+			return new_group(f, key, len);
+		}
+		if (same_key(&f->groups[sl->count - 1], key, len))
+			return &f->groups[sl->count - 1];
+	}
+}
+
+static void emit_group(struct filter *f, struct group *gr);
+
+/* --sorted: the group of this record, ending the one before when the key
+ * changes.  A key seen again after its group ended means the input was
+ * not sorted: an error, as the kept records of that group are out. */
+static struct group *
+sorted_group(struct filter *f, struct rec *r, const char *key, size_t len)
+{
+	int is_new;
+
+	if (f->ngroups && same_key(&f->groups[0], key, len))
+		return &f->groups[0];
+	if (f->ngroups) {
+		const char *old = f->groups[0].key;
+
+		htab_insert(f->index, htab_hash(old, strlen(old), 0), &is_new);
+		emit_group(f, &f->groups[0]);
+		superhf_group_release(&f->groups[0].g);
+		free(f->groups[0].key);
+		f->ngroups = 0;
+	}
+	if (htab_lookup(f->index, htab_hash(key, len, 0))) {
+		rec_errorf(r, "group '%.*s' again after it ended: the input is not sorted "
+		    "by %s (leave out --sorted)", (int)(len > 64 ? 64 : len), key, f->group_field);
+		return NULL;
+	}
+	return new_group(f, key, len);
+}
+
+static void
+drop_payload(void *payload, void *arg)
+{
+	free(payload);
+}
+
+/* Write a group's kept records, best first, and forget them. */
+static void
+emit_group(struct filter *f, struct group *gr)
+{
+	struct superhf_group *g = &gr->g;
+	size_t n = superhf_group_finish(g, f->min_score, f->margin, drop_payload, NULL);
+
+	for (size_t i = 0; i < n; i++) {
+		char *text = g->heap[i].payload;
+		struct rec *r = rec_parse(text, strlen(text), "", 0);
+
+		if (!r || rec_set_int(r, "rank", (int64_t)i + 1) != 0 ||
+		    rec_set_int(r, "n_candidates", (int64_t)g->n) != 0 ||
+		    rec_set_double(r, "score_mean", g->mean) != 0 ||
+		    rec_set_double(r, "score_std", superhf_group_sd(g)) != 0)
+			die("%s", loam_error());
+		recw_rec(&f->w, r);
+		rec_free(r);
+		f->kept++;
+		f->score_sum_kept += g->heap[i].score;
+		f->chars_sum_kept += (double)g->heap[i].chars;
+		free(text);
+	}
+	g->nkept = 0;
+}
+
+static int
+one(struct rec *r, void *arg)
+{
+	struct filter *f = arg;
+	const char *key, *text;
+	size_t keylen, len, start, n, prompt_len, chars;
+	double score, logp, ref_logp;
+	char num[24];
+	struct group *gr;
+	void *out;
+	int rc;
+
+	if (group_key(r, f->group_field, num, &key, &keylen) != 0)
+		return -1;
+	rc = rec_get_double(r, f->score_field, &score);
+	if (rc == REC_ABSENT)
+		return rec_errorf(r, "field '%s' missing", f->score_field);
+	if (rc != REC_OK)
+		return rec_errorf(r, "%s", loam_error());
+	rc = rec_get_str(r, f->text_field, &text, &len);
+	if (rc == REC_ABSENT)
+		return rec_errorf(r, "field '%s' missing", f->text_field);
+	if (rc != REC_OK)
+		return rec_errorf(r, "%s", loam_error());
+	if (strlen(text) != len)
+		return rec_errorf(r, "field '%s': holds a NUL character", f->text_field);
+	if (f->sorted) {
+		if (!(gr = sorted_group(f, r, key, keylen)))
+			return -1;
+	} else
+		gr = find_group(f, key, keylen);
+	f->candidates++;
+	if (rec_get_double(r, "logp", &logp) == REC_OK &&
+	    rec_get_double(r, "ref_logp", &ref_logp) == REC_OK) {
+		f->kl_sum += logp - ref_logp;
+		f->kl_n++;
+	}
+	start = 0;
+	n = len;
+	prompt_len = 0;
+	if (f->do_trim)
+		superhf_trim(&f->trim, text, len, &start, &n, &prompt_len);
+	chars = superhf_chars(text + start, n);
+	if (chars < f->min_chars || chars == 0) {
+		f->dropped_short++;
+		return 0;
+	}
+	score = superhf_shaped_score(score, f->length_penalty, chars);
+	f->score_sum_all += score;
+	/* Only a candidate that can still be kept is copied. */
+	if (gr->g.nkept == gr->g.k && gr->g.k &&
+	    (score < gr->g.heap[0].score || score == gr->g.heap[0].score)) {
+		superhf_group_offer(&gr->g, score, f->seq++, chars, NULL);
+		return 0;
+	}
+	if (f->do_trim) {
+		char *prompt = prompt_len && rec_get_str(r, "prompt", NULL, NULL) == REC_ABSENT ?
+		    xstrndup(text, prompt_len) : NULL;
+		char *completion = xstrndup(text + start, n);
+
+		if (rec_set_str(r, f->text_field, completion) != 0 ||
+		    (prompt && rec_set_str(r, "prompt", prompt) != 0))
+			return rec_errorf(r, "%s", loam_error());
+		free(completion);
+		free(prompt);
+	}
+	if (f->length_penalty != 0 && rec_set_double(r, "score_shaped", score) != 0)
+		return rec_errorf(r, "%s", loam_error());
+	text = rec_to_string(r, &len);
+	out = superhf_group_offer(&gr->g, score, f->seq++, chars, xstrndup(text, len));
+	free(out);
+	return 0;
+}
+
+static void
+summary(struct filter *f, uint64_t groups, const struct cli_opts *o, const char *path)
+{
+	struct cli_out out;
+	struct recw w;
+	double n_mean = groups ? (double)f->candidates / (double)groups : 0;
+	uint64_t scored = f->candidates - f->dropped_short;
+	double all = scored ? f->score_sum_all / (double)scored : NAN;
+	double kept = f->kept ? f->score_sum_kept / (double)f->kept : NAN;
+	double len = f->kept ? f->chars_sum_kept / (double)f->kept : NAN;
+
+	if (!o->quiet) {
+		char kl[64] = "";
+
+		if (f->kl_n)
+			snprintf(kl, sizeof kl, ", KL %.4g", f->kl_sum / (double)f->kl_n);
+		note("%llu group%s, %.1f candidates each, %llu kept: score %.4g -> %.4g, "
+		    "length %.1f%s", (unsigned long long)groups, groups == 1 ? "" : "s", n_mean,
+		    (unsigned long long)f->kept, all, kept, len, kl);
+	}
+	if (!path)
+		return;
+	recw_init(&w, cli_out_open(&out, path), path);
+	recw_begin(&w);
+	recw_str(&w, "type", "summary");
+	recw_uint(&w, "groups", groups);
+	recw_uint(&w, "candidates", f->candidates);
+	recw_double(&w, "n_mean", n_mean);
+	recw_uint(&w, "dropped_short", f->dropped_short);
+	recw_uint(&w, "kept", f->kept);
+	if (scored)
+		recw_double(&w, "score_mean_all", all);
+	else
+		recw_null(&w, "score_mean_all");
+	if (f->kept) {
+		recw_double(&w, "score_mean_kept", kept);
+		recw_double(&w, "len_mean_kept", len);
+	} else {
+		recw_null(&w, "score_mean_kept");
+		recw_null(&w, "len_mean_kept");
+	}
+	if (f->kl_n)
+		recw_double(&w, "kl_estimate", f->kl_sum / (double)f->kl_n);
+	if (recw_end(&w) != 0)
+		die("%s: %s", path, loam_error());
+	cli_out_commit(&out);
+	recw_release(&w);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct cli_opts o;
+	struct cli_out out;
+	struct stream s;
+	struct filter f = {
+		.group_field = "prompt_id", .text_field = "completion", .score_field = "score",
+		.do_trim = 1, .min_chars = 1, .top_k = 1, .min_score = NAN, .margin = NAN,
+	};
+	const char *arg, *delimiter = SUPERHF_DELIMITER, *regex = SUPERHF_TRIM_REGEX;
+	const char *summary_path = NULL;
+	uint64_t groups;
+	int c, skip_bad = 0;
+
+	cli_begin(&o, argc, argv, &spec, 0);
+	while ((c = cli_next(&o, &arg)) != -1)
+		switch (c) {
+		case OPT_GROUP_FIELD: f.group_field = arg; break;
+		case OPT_TEXT_FIELD: f.text_field = arg; break;
+		case OPT_SCORE_FIELD: f.score_field = arg; break;
+		case OPT_DELIMITER: delimiter = arg; break;
+		case OPT_TRIM_REGEX: regex = arg; break;
+		case OPT_NO_TRIM: f.do_trim = 0; break;
+		case OPT_MIN_CHARS:
+			f.min_chars = (size_t)cli_parse_u64("--min-chars", arg, 0, SIZE_MAX);
+			break;
+		case OPT_LENGTH_PENALTY:
+			f.length_penalty = cli_parse_double("--length-penalty", arg, -1e300, 1e300);
+			break;
+		case OPT_TOP_K:
+			f.top_k = (size_t)cli_parse_u64("--top-k", arg, 1, 1 << 20);
+			break;
+		case OPT_MIN_SCORE:
+			f.min_score = cli_parse_double("--min-score", arg, -1e300, 1e300);
+			break;
+		case OPT_MARGIN:
+			f.margin = cli_parse_double("--margin", arg, -1e300, 1e300);
+			break;
+		case OPT_SORTED: f.sorted = 1; break;
+		case OPT_SUMMARY: summary_path = arg; break;
+		case OPT_SKIP_BAD: skip_bad = 1; break;
+		}
+	if (f.do_trim && superhf_trim_init(&f.trim, delimiter, regex) != 0)
+		usage_error("%s", loam_error());
+	f.index = htab_new(0, 0);
+	recw_init(&f.w, cli_out_open(&out, o.output), o.output);
+	stream_init(&s, &o);
+	s.skip_bad = skip_bad;
+	stream_run(&s, o.argc, o.argv, one, &f);
+	groups = f.groups_seen;
+	for (size_t i = 0; i < f.ngroups; i++) {
+		emit_group(&f, &f.groups[i]);
+		superhf_group_release(&f.groups[i].g);
+		free(f.groups[i].key);
+	}
+	cli_out_commit(&out);
+	summary(&f, groups, &o, summary_path);
+	recw_release(&f.w);
+	htab_free(f.index);
+	free(f.groups);
+	superhf_trim_release(&f.trim);
+	return cli_exit();
+}

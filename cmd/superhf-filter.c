@@ -53,6 +53,14 @@ static const struct cli_spec spec = {
 	"Adds to each kept record: rank, n_candidates, score_mean, score_std.\n"
 };
 
+/* A candidate's line, kept in a heap; buffers displaced from a heap are
+ * reused for the next candidates that enter one. */
+struct line {
+	struct line *next;	/* on the spare list */
+	size_t len, cap;
+	char text[];
+};
+
 /* One group: its key, its heap, and where it first came. */
 struct group {
 	char *key;
@@ -73,6 +81,8 @@ struct filter {
 	struct group *groups;
 	size_t ngroups, cap;
 	uint64_t seq;
+	struct group *last;		/* the previous record's group */
+	struct line *spare;		/* line buffers to reuse */
 	struct recw w;
 	/* Summary. */
 	uint64_t candidates, dropped_short, kept;
@@ -106,6 +116,7 @@ new_group(struct filter *f, const char *key, size_t len)
 	if (f->ngroups == f->cap) {
 		f->cap = f->cap ? 2 * f->cap : 64;
 		f->groups = xreallocarray(f->groups, f->cap, sizeof *f->groups);
+		f->last = NULL;
 	}
 	f->groups[f->ngroups].key = xstrndup(key, len);
 	superhf_group_init(&f->groups[f->ngroups].g, f->top_k);
@@ -125,16 +136,19 @@ find_group(struct filter *f, const char *key, size_t len)
 	struct htab_slot *sl;
 	int is_new;
 
+	/* Candidates of one prompt mostly come together. */
+	if (f->last && same_key(f->last, key, len))
+		return f->last;
 	/* The table holds hashes only: on the rare collision of two keys,
 	 * the next seed's hash is tried. */
 	for (uint64_t seed = 0;; seed++) {
 		sl = htab_insert(f->index, htab_hash(key, len, seed), &is_new);
 		if (is_new) {
 			sl->count = f->ngroups + 1;
-			return new_group(f, key, len);
+			return f->last = new_group(f, key, len);
 		}
 		if (same_key(&f->groups[sl->count - 1], key, len))
-			return &f->groups[sl->count - 1];
+			return f->last = &f->groups[sl->count - 1];
 	}
 }
 
@@ -158,6 +172,7 @@ sorted_group(struct filter *f, struct rec *r, const char *key, size_t len)
 		superhf_group_release(&f->groups[0].g);
 		free(f->groups[0].key);
 		f->ngroups = 0;
+		f->last = NULL;
 	}
 	if (htab_lookup(f->index, htab_hash(key, len, 0))) {
 		rec_errorf(r, "group '%.*s' again after it ended: the input is not sorted "
@@ -167,10 +182,68 @@ sorted_group(struct filter *f, struct rec *r, const char *key, size_t len)
 	return new_group(f, key, len);
 }
 
+/* The kept record as written: the trimmed completion in place of the
+ * text, the prompt when the text held it and the record had none, and
+ * the shaped score.  Trimming again here, for the few records kept,
+ * spares every other candidate a rewritten copy. */
+static void
+edit_kept(struct filter *f, struct rec *r, double score, size_t *chars)
+{
+	const char *text;
+	size_t len, start = 0, n, prompt_len = 0;
+	char *completion, *prompt = NULL;
+
+	if (rec_get_str(r, f->text_field, &text, &len) != REC_OK)
+		die("%s", loam_error());
+	n = len;
+	if (f->do_trim)
+		superhf_trim(&f->trim, text, len, &start, &n, &prompt_len);
+	*chars = superhf_chars(text + start, n);
+	/* Unchanged text is not replaced: the record keeps its line. */
+	if ((!f->do_trim || (start == 0 && n == len)) && f->length_penalty == 0)
+		return;
+	completion = xstrndup(text + start, n);
+	if (prompt_len && rec_get_str(r, "prompt", NULL, NULL) == REC_ABSENT)
+		prompt = xstrndup(text, prompt_len);
+	if ((f->do_trim && (start != 0 || n != len) &&
+	    rec_set_str(r, f->text_field, completion) != 0) ||
+	    (prompt && rec_set_str(r, "prompt", prompt) != 0) ||
+	    (f->length_penalty != 0 && rec_set_double(r, "score_shaped", score) != 0))
+		die("%s", loam_error());
+	free(completion);
+	free(prompt);
+}
+
 static void
 drop_payload(void *payload, void *arg)
 {
-	free(payload);
+	struct filter *f = arg;
+	struct line *l = payload;
+
+	if (l) {
+		l->next = f->spare;
+		f->spare = l;
+	}
+}
+
+static struct line *
+line_copy(struct filter *f, const char *s, size_t len)
+{
+	struct line *l = f->spare;
+
+	if (l)
+		f->spare = l->next;
+	if (!l || l->cap < len + 1) {
+		size_t cap = len + 1 < 512 ? 512 : 2 * (len + 1);
+
+		free(l);
+		l = xmalloc(sizeof *l + cap);
+		l->cap = cap;
+	}
+	memcpy(l->text, s, len);
+	l->text[len] = '\0';
+	l->len = len;
+	return l;
 }
 
 /* Write a group's kept records, best first, and forget them. */
@@ -178,13 +251,17 @@ static void
 emit_group(struct filter *f, struct group *gr)
 {
 	struct superhf_group *g = &gr->g;
-	size_t n = superhf_group_finish(g, f->min_score, f->margin, drop_payload, NULL);
+	size_t n = superhf_group_finish(g, f->min_score, f->margin, drop_payload, f);
 
 	for (size_t i = 0; i < n; i++) {
-		char *text = g->heap[i].payload;
-		struct rec *r = rec_parse(text, strlen(text), "", 0);
+		struct line *line = g->heap[i].payload;
+		struct rec *r = rec_parse(line->text, line->len, "", 0);
+		size_t chars;
 
-		if (!r || rec_set_int(r, "rank", (int64_t)i + 1) != 0 ||
+		if (!r)
+			die("%s", loam_error());
+		edit_kept(f, r, g->heap[i].score, &chars);
+		if (rec_set_int(r, "rank", (int64_t)i + 1) != 0 ||
 		    rec_set_int(r, "n_candidates", (int64_t)g->n) != 0 ||
 		    rec_set_double(r, "score_mean", g->mean) != 0 ||
 		    rec_set_double(r, "score_std", superhf_group_sd(g)) != 0)
@@ -193,8 +270,8 @@ emit_group(struct filter *f, struct group *gr)
 		rec_free(r);
 		f->kept++;
 		f->score_sum_kept += g->heap[i].score;
-		f->chars_sum_kept += (double)g->heap[i].chars;
-		free(text);
+		f->chars_sum_kept += (double)chars;
+		drop_payload(line, f);
 	}
 	g->nkept = 0;
 }
@@ -203,12 +280,11 @@ static int
 one(struct rec *r, void *arg)
 {
 	struct filter *f = arg;
-	const char *key, *text;
-	size_t keylen, len, start, n, prompt_len, chars;
+	const char *key, *text, *line;
+	size_t keylen, len, start, n, prompt_len;
 	double score, logp, ref_logp;
 	char num[24];
 	struct group *gr;
-	void *out;
 	int rc;
 
 	if (group_key(r, f->group_field, num, &key, &keylen) != 0)
@@ -223,7 +299,7 @@ one(struct rec *r, void *arg)
 		return rec_errorf(r, "field '%s' missing", f->text_field);
 	if (rc != REC_OK)
 		return rec_errorf(r, "%s", loam_error());
-	if (strlen(text) != len)
+	if (memchr(text, '\0', len))
 		return rec_errorf(r, "field '%s': holds a NUL character", f->text_field);
 	if (f->sorted) {
 		if (!(gr = sorted_group(f, r, key, keylen)))
@@ -238,38 +314,24 @@ one(struct rec *r, void *arg)
 	}
 	start = 0;
 	n = len;
-	prompt_len = 0;
 	if (f->do_trim)
 		superhf_trim(&f->trim, text, len, &start, &n, &prompt_len);
-	chars = superhf_chars(text + start, n);
-	if (chars < f->min_chars || chars == 0) {
+	/* Characters are counted only where they are needed: a length of
+	 * zero is n == 0 whatever the encoding. */
+	if (n == 0 || (f->min_chars > 1 && superhf_chars(text + start, n) < f->min_chars)) {
 		f->dropped_short++;
 		return 0;
 	}
-	score = superhf_shaped_score(score, f->length_penalty, chars);
+	if (f->length_penalty != 0)
+		score = superhf_shaped_score(score, f->length_penalty, superhf_chars(text + start, n));
 	f->score_sum_all += score;
-	/* Only a candidate that can still be kept is copied. */
-	if (gr->g.nkept == gr->g.k && gr->g.k &&
-	    (score < gr->g.heap[0].score || score == gr->g.heap[0].score)) {
-		superhf_group_offer(&gr->g, score, f->seq++, chars, NULL);
+	/* A candidate that cannot enter the heap is not copied. */
+	if (gr->g.nkept == gr->g.k && score <= gr->g.heap[0].score) {
+		superhf_group_offer(&gr->g, score, f->seq++, 0, NULL);
 		return 0;
 	}
-	if (f->do_trim) {
-		char *prompt = prompt_len && rec_get_str(r, "prompt", NULL, NULL) == REC_ABSENT ?
-		    xstrndup(text, prompt_len) : NULL;
-		char *completion = xstrndup(text + start, n);
-
-		if (rec_set_str(r, f->text_field, completion) != 0 ||
-		    (prompt && rec_set_str(r, "prompt", prompt) != 0))
-			return rec_errorf(r, "%s", loam_error());
-		free(completion);
-		free(prompt);
-	}
-	if (f->length_penalty != 0 && rec_set_double(r, "score_shaped", score) != 0)
-		return rec_errorf(r, "%s", loam_error());
-	text = rec_to_string(r, &len);
-	out = superhf_group_offer(&gr->g, score, f->seq++, chars, xstrndup(text, len));
-	free(out);
+	line = rec_to_string(r, &len);
+	drop_payload(superhf_group_offer(&gr->g, score, f->seq++, 0, line_copy(f, line, len)), f);
 	return 0;
 }
 
@@ -334,6 +396,7 @@ main(int argc, char *argv[])
 	};
 	const char *arg, *delimiter = SUPERHF_DELIMITER, *regex = SUPERHF_TRIM_REGEX;
 	const char *summary_path = NULL;
+	char *delim_copy, *regex_copy;
 	uint64_t groups;
 	int c, skip_bad = 0;
 
@@ -365,6 +428,8 @@ main(int argc, char *argv[])
 		case OPT_SUMMARY: summary_path = arg; break;
 		case OPT_SKIP_BAD: skip_bad = 1; break;
 		}
+	delimiter = delim_copy = superhf_unescape(delimiter);
+	regex = regex_copy = superhf_unescape(regex);
 	if (f.do_trim && superhf_trim_init(&f.trim, delimiter, regex) != 0)
 		usage_error("%s", loam_error());
 	f.index = htab_new(0, 0);
@@ -381,8 +446,16 @@ main(int argc, char *argv[])
 	cli_out_commit(&out);
 	summary(&f, groups, &o, summary_path);
 	recw_release(&f.w);
+	while (f.spare) {
+		struct line *l = f.spare;
+
+		f.spare = l->next;
+		free(l);
+	}
 	htab_free(f.index);
 	free(f.groups);
 	superhf_trim_release(&f.trim);
+	free(delim_copy);
+	free(regex_copy);
 	return cli_exit();
 }

@@ -38,7 +38,15 @@ struct superhf_trim {
 	const char *delimiter;	/* NULL or "": the text is all completion */
 	regex_t re;
 	int have_re;		/* 0: no cut, only the strip */
+	int default_re;		/* the regex is SUPERHF_TRIM_REGEX: a matcher
+				   of its own finds the same cut faster */
 };
+
+/* A copy of s (an option's value) with the two-character sequences \n,
+ * \t and \r turned into newline, tab and carriage return, so that the
+ * defaults can be written on a command line; other backslashes stay (a
+ * regular expression's own escapes).  Free it. */
+char *superhf_unescape(const char *s);
 
 /* Compile the regular expression (POSIX extended; NULL for none).  -1
  * with loam_seterr() when it does not compile. */
@@ -51,6 +59,12 @@ void superhf_trim_release(struct superhf_trim *t);
  * NUL-ended string (len is its length). */
 void superhf_trim(const struct superhf_trim *t, const char *text, size_t len,
     size_t *start, size_t *n, size_t *prompt_len);
+
+/* Where the default trim regex first matches s (NUL-ended), by regexec
+ * (the reference) and by the fast matcher superhf_trim() uses for it:
+ * the offset, or -1 for no match.  Exposed for the tests. */
+long superhf_default_cut_regex(const regex_t *re, const char *s);
+long superhf_default_cut_fast(const char *s);
 
 /* Python's str.strip() on UTF-8: the span of s[0, len) without leading
  * and trailing white space (the characters str.isspace() accepts). */

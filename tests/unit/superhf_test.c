@@ -44,6 +44,12 @@ trimming(void)
 	superhf_trim_release(&t);
 	ok(superhf_trim_init(&t, SUPERHF_DELIMITER, "(") == -1, "a bad regex is an error");
 
+	{
+		char *u = superhf_unescape("\\n\\n[^:]+:|a\\.b\\t\\\\x");
+
+		is_str(u, "\n\n[^:]+:|a\\.b\t\\\\x", "unescape: \\n and \\t, other escapes kept");
+		free(u);
+	}
 	/* str.strip(): Unicode white space, not only ASCII. */
 	superhf_strip("\xc2\xa0\xe3\x80\x80 x y\x1f\t\xe2\x80\xa8", 14, &start, &n);
 	ok(n == 3 && start == 6, "strip: NBSP, ideographic space, U+001F, LS");
@@ -52,6 +58,38 @@ trimming(void)
 	ok(superhf_chars("h\xc3\xa9llo \xe2\x82\xac", 10) == 7, "len() counts code points");
 	is_dbl(superhf_shaped_score(1, 0.5, 100), 1 - 0.5 * log(100), 1e-15, "length penalty");
 	is_dbl(superhf_shaped_score(1, 0, 100), 1, 0, "no penalty");
+}
+
+/* The fast matcher of the default expression against regexec, on texts
+ * built from the pieces that matter. */
+static void
+fast_cut(void)
+{
+	static const char *piece[] = { "\n", "\n\n", ":", "Human", "Assistant", "Hum",
+	    "Assist", "a", " ", "x:", "\n\n:", "H" };
+	struct superhf_trim t;
+	struct rng r;
+	char text[256];
+	long bad = 0;
+
+	superhf_trim_init(&t, NULL, SUPERHF_TRIM_REGEX);
+	ok(t.default_re, "the default expression takes the fast matcher");
+	rng_init(&r, 17, 0, 0);
+	for (int i = 0; i < 200000; i++) {
+		size_t at = 0, n = rng_uniform_int(&r, 12);
+
+		text[0] = '\0';
+		for (size_t j = 0; j < n; j++)
+			at += (size_t)snprintf(text + at, sizeof text - at, "%s",
+			    piece[rng_uniform_int(&r, sizeof piece / sizeof *piece)]);
+		if (superhf_default_cut_fast(text) != superhf_default_cut_regex(&t.re, text)) {
+			if (bad++ < 3)
+				diag("differ on '%s': fast %ld, regex %ld", text,
+				    superhf_default_cut_fast(text), superhf_default_cut_regex(&t.re, text));
+		}
+	}
+	is_int(bad, 0, "fast matcher == regexec on 200000 random texts");
+	superhf_trim_release(&t);
 }
 
 static void
@@ -172,6 +210,7 @@ int
 main(void)
 {
 	trimming();
+	fast_cut();
 	heap();
 	toy_loop();
 	return tap_done();

@@ -3,78 +3,95 @@
  * one-pass sampling of a record stream to a mixture (Chen et al.,
  * NeurIPS 2023); see skillit-mix(1).
  *
- * The mixture rule, graph estimation and the closed-loop model live in
- * lib/skillit.c; this file reads graphs, evaluations and records, and
- * keeps the per-skill reservoirs of `sample`.
+ * The mixture rule, graph estimation, the closed-loop model and the
+ * per-skill reservoirs of `sample` live in lib/method (skillit.h,
+ * reservoir.h); this file reads graphs, evaluations and records and
+ * writes what comes out.
  */
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <json-c/printbuf.h>
 
 #include "cli.h"
 #include "conf.h"
 #include "htab.h"
 #include "npy.h"
 #include "rec.h"
-#include "rng.h"
+#include "recw.h"
 #include "skillit.h"
-
-static const char usage[] =
-    "usage: skillit-mix weights [-q] --graph file [--skills names] [--eval-skills names]\n"
-    "                           [--eta e] [--window w] [--agg sum|mean] [--target skill,...]\n"
-    "                           [--static] [--prior skill=w,...] [--init skill=w,...]\n"
-    "                           [--normalize-loss] [--init-loss] [--eta-schedule]\n"
-    "                           [--ignore-lone-nodes] [--dynamic-lambda]\n"
-    "                           [--binary-graph yes|no|auto] [--follow] [-o file] [file ...]\n"
-    "       skillit-mix graph [-q] [--method linear|relative|pairwise] [--threshold t]\n"
-    "                         [--skills names] [-o file] [file ...]\n"
-    "       skillit-mix sample [-q] [-n count] --weights file|skill=w,... | --rounds file\n"
-    "                          [--skill-field name] [--draw exact|iid] [--replace]\n"
-    "                          [-s seed] [-o file] [file ...]\n";
-static const char help[] =
-    "Commands:\n"
-    "  weights   online mixture weights from evaluation losses (Skill-It Algorithm 1)\n"
-    "  graph     estimate a skills graph from loss logs\n"
-    "  sample    sample a record stream to a mixture in one pass\n"
-    "Options (see skillit-mix(1) for the details):\n"
-    "  --graph FILE          .npy, or JSON/YAML {\"skills\":[...],\"graph\":[[...]]}\n"
-    "  --skills NAMES        a,b,c or a file with one name per line\n"
-    "  --eval-skills NAMES   column names of a graph that is not square\n"
-    "  --eta E               step size (default 0.2)\n"
-    "  --window W            evaluations that count (default 3; 0 = all)\n"
-    "  --agg sum|mean        aggregate of the window (default: sum, mean with --target)\n"
-    "  --target SKILLS       fine-tuning: the evaluation skills that matter\n"
-    "  --static              one mixture from the graph alone (T = 1)\n"
-    "  --prior, --init       skill=weight,... (or a file)\n"
-    "  --normalize-loss, --init-loss, --eta-schedule, --ignore-lone-nodes,\n"
-    "  --dynamic-lambda      the reference's variants\n"
-    "  --binary-graph MODE   off-diagonal 1 becomes 0.5: yes, no or auto (default)\n"
-    "  --follow              flush each weights line at once (coprocess use)\n"
-    "  --method M            graph: linear (default), relative or pairwise\n"
-    "  --threshold T         graph pairwise: the loss to reach (default 0.01)\n"
-    "  -n, --count N         sample: records per round (default 1000)\n"
-    "  --weights W           sample: file or skill=w,...\n"
-    "  --rounds FILE         sample: a stream of weights records, one round each\n"
-    "  --skill-field NAME    sample: the records' skill field (default skill)\n"
-    "  --draw exact|iid      sample: floor(p n) per skill, remainder to the last\n"
-    "                        (default), or independent draws\n"
-    "  --replace             sample: with replacement\n"
-    "  -s, --seed N          random seed (default 0)\n"
-    "  -o, --output FILE     write to FILE atomically\n"
-    "  -q, --quiet           no summary on stderr\n"
-    "  -h, --help            this help\n"
-    "  -V, --version         print the version\n";
+#include "stream.h"
 
 enum {
-	OPT_GRAPH = 256, OPT_SKILLS, OPT_EVAL_SKILLS, OPT_ETA, OPT_WINDOW, OPT_AGG,
+	OPT_GRAPH = CLI_LONG, OPT_SKILLS, OPT_EVAL_SKILLS, OPT_ETA, OPT_WINDOW, OPT_AGG,
 	OPT_TARGET, OPT_STATIC, OPT_PRIOR, OPT_INIT, OPT_NORMALIZE_LOSS,
 	OPT_INIT_LOSS, OPT_ETA_SCHEDULE, OPT_IGNORE_LONE, OPT_DYNAMIC_LAMBDA,
 	OPT_BINARY, OPT_FOLLOW, OPT_METHOD, OPT_THRESHOLD, OPT_WEIGHTS,
 	OPT_ROUNDS, OPT_SKILL_FIELD, OPT_DRAW, OPT_REPLACE,
+};
+
+static const struct cli_option weights_options[] = {
+	{ 'q', "quiet", NULL, NULL, "no summary on stderr" },
+	{ OPT_GRAPH, "graph", "file", "FILE", "the skills graph (required): .npy, JSON or YAML" },
+	{ OPT_SKILLS, "skills", "names", "NAMES", "a,b,c or a file with one name per line" },
+	{ OPT_EVAL_SKILLS, "eval-skills", "names", "NAMES",
+	    "column names of a graph that is not square" },
+	{ OPT_ETA, "eta", "e", "E", "step size (default 0.2)" },
+	{ OPT_WINDOW, "window", "w", "W", "evaluations that count (default 3; 0 = all)" },
+	{ OPT_AGG, "agg", "sum|mean", "sum|mean",
+	    "aggregate of the window (default: sum, mean with --target)" },
+	{ OPT_TARGET, "target", "skill,...", "SKILLS",
+	    "fine-tuning: the evaluation skills that matter" },
+	{ OPT_STATIC, "static", NULL, NULL, "one mixture from the graph alone (T = 1)" },
+	{ OPT_PRIOR, "prior", "skill=w,...", "W", "prior weights, skill=weight,... or a file" },
+	{ OPT_INIT, "init", "skill=w,...", "W", "initial weights, skill=weight,... or a file" },
+	{ OPT_NORMALIZE_LOSS, "normalize-loss", NULL, NULL, "the reference's variant" },
+	{ OPT_INIT_LOSS, "init-loss", NULL, NULL, "the reference's variant" },
+	{ OPT_ETA_SCHEDULE, "eta-schedule", NULL, NULL, "the reference's variant" },
+	{ OPT_IGNORE_LONE, "ignore-lone-nodes", NULL, NULL, "the reference's variant" },
+	{ OPT_DYNAMIC_LAMBDA, "dynamic-lambda", NULL, NULL, "the reference's variant" },
+	{ OPT_BINARY, "binary-graph", "yes|no|auto", "MODE",
+	    "off-diagonal 1 becomes 0.5: yes, no or auto (default)" },
+	{ OPT_FOLLOW, "follow", NULL, NULL, "flush each weights line at once (coprocess use)" },
+	{ 'o', "output", "file", "FILE", "write to FILE atomically" },
+	CLI_OPTIONS_END
+};
+static const struct cli_spec weights_spec = {
+	"weights", "[file ...]",
+	"Online mixture weights from evaluation losses (Skill-It).",
+	weights_options, NULL
+};
+
+static const struct cli_option graph_options[] = {
+	{ 'q', "quiet", NULL, NULL, "no summary on stderr" },
+	{ OPT_METHOD, "method", "linear|relative|pairwise", "M",
+	    "linear (default), relative or pairwise" },
+	{ OPT_THRESHOLD, "threshold", "t", "T", "pairwise: the loss to reach (default 0.01)" },
+	{ OPT_SKILLS, "skills", "names", "NAMES", "a,b,c or a file with one name per line" },
+	{ 'o', "output", "file", "FILE", "write to FILE atomically (.npy: an array)" },
+	CLI_OPTIONS_END
+};
+static const struct cli_spec graph_spec = {
+	"graph", "[file ...]", "Estimate a skills graph from loss logs.", graph_options, NULL
+};
+
+static const struct cli_option sample_options[] = {
+	{ 'q', "quiet", NULL, NULL, "no summary on stderr" },
+	{ 'n', "count", "count", "N", "records per round (default 1000)" },
+	{ OPT_WEIGHTS, "weights", "file|skill=w,...", "W", "the mixture: a file or skill=w,... (or --rounds)" },
+	{ OPT_ROUNDS, "rounds", "file", "FILE", "a stream of weights records, one round each" },
+	{ OPT_SKILL_FIELD, "skill-field", "name", "NAME", "the records' skill field (default skill)" },
+	{ OPT_DRAW, "draw", "exact|iid", "exact|iid",
+	    "floor(p n) each, the rest to the last (default), or iid" },
+	{ OPT_REPLACE, "replace", NULL, NULL, "with replacement" },
+	{ 's', "seed", "seed", "N", "random seed (default 0)" },
+	{ 'o', "output", "file", "FILE", "write to FILE atomically" },
+	CLI_OPTIONS_END
+};
+static const struct cli_spec sample_spec = {
+	"sample", "[file ...]",
+	"Sample a record stream to a mixture in one pass.",
+	sample_options, NULL
 };
 
 /* Room for element n of an array of capacity *cap, doubling it when
@@ -328,6 +345,136 @@ vector_from_arg(const char *arg, const struct names *nm, const char *opt)
 
 /* ---- weights ---- */
 
+struct weights_args {
+	const char *graph, *skills, *eval_skills, *target, *prior, *init;
+	int follow;
+};
+
+struct weights {
+	struct graph g;
+	struct skillit s;
+	size_t *target;
+	double *prior, *init;
+	struct recw w;
+	double *loss, *p;	/* an evaluation's losses (m), the mixture (k) */
+	long round;
+	int pending;		/* per-skill records of an evaluation are due */
+	int64_t pending_eval, pending_step;
+};
+
+static void
+weights_release(struct weights *wt)
+{
+	skillit_release(&wt->s);
+	graph_release(&wt->g);
+	free(wt->target);
+	free(wt->prior);
+	free(wt->init);
+	free(wt->loss);
+	free(wt->p);
+	recw_release(&wt->w);
+}
+
+static void
+weights_option(int c, const char *arg, struct weights_args *a, struct skillit_opts *so)
+{
+	static const char *const aggs[] = { "sum", "mean" };
+	static const char *const modes[] = { "yes", "no", "auto" };
+	static const int binary[] = {
+		SKILLIT_BINARY_YES, SKILLIT_BINARY_NO, SKILLIT_BINARY_AUTO,
+	};
+
+	switch (c) {
+	case OPT_GRAPH: a->graph = arg; break;
+	case OPT_SKILLS: a->skills = arg; break;
+	case OPT_EVAL_SKILLS: a->eval_skills = arg; break;
+	case OPT_ETA: so->eta = cli_parse_double("--eta", arg, 0, 1e12); break;
+	case OPT_WINDOW: so->window = cli_parse_u64("--window", arg, 0, 1000000); break;
+	case OPT_AGG:
+		so->agg = cli_parse_choice("--agg", arg, aggs, 2) == 0 ?
+		    SKILLIT_AGG_SUM : SKILLIT_AGG_MEAN;
+		break;
+	case OPT_TARGET: a->target = arg; break;
+	case OPT_STATIC: so->static_mix = 1; break;
+	case OPT_PRIOR: a->prior = arg; break;
+	case OPT_INIT: a->init = arg; break;
+	case OPT_NORMALIZE_LOSS: so->normalize_loss = 1; break;
+	case OPT_INIT_LOSS: so->init_loss = 1; break;
+	case OPT_ETA_SCHEDULE: so->eta_schedule = 1; break;
+	case OPT_IGNORE_LONE: so->ignore_lone_nodes = 1; break;
+	case OPT_DYNAMIC_LAMBDA: so->dynamic_lambda = 1; break;
+	case OPT_BINARY:
+		so->binary = binary[cli_parse_choice("--binary-graph", arg, modes, 3)];
+		break;
+	case OPT_FOLLOW: a->follow = 1; break;
+	}
+}
+
+/* The graph with its row and column names, and the options that name
+ * skills, into wt and so. */
+static void
+weights_prepare(struct weights *wt, const struct weights_args *a, struct skillit_opts *so)
+{
+	struct graph *g = &wt->g;
+
+	graph_load(g, a->graph);
+	if (a->skills) {
+		names_release(&g->rows);
+		names_from_arg(&g->rows, a->skills, "--skills");
+	}
+	if (a->eval_skills) {
+		names_release(&g->cols);
+		names_from_arg(&g->cols, a->eval_skills, "--eval-skills");
+	}
+	if (!g->rows.n)
+		usage_error("%s has no skill names: give --skills", a->graph);
+	if (g->rows.n != g->k)
+		die("%s: %zu rows but %zu skill names", a->graph, g->k, g->rows.n);
+	if (!g->cols.n && g->m == g->k)
+		for (size_t i = 0; i < g->k; i++)
+			names_add(&g->cols, g->rows.name[i], "--skills");
+	if (g->cols.n != g->m)
+		die("%s: %zu columns but %zu evaluation skill names%s", a->graph, g->m,
+		    g->cols.n, g->m != g->k ? " (give --eval-skills)" : "");
+	if (a->target) {
+		struct names t = { 0 };
+
+		names_from_arg(&t, a->target, "--target");
+		wt->target = xcalloc(t.n, sizeof *wt->target);
+		for (size_t i = 0; i < t.n; i++) {
+			long j = names_find(&g->cols, t.name[i]);
+
+			if (j < 0)
+				usage_error("--target: unknown skill '%s'", t.name[i]);
+			wt->target[i] = (size_t)j;
+		}
+		so->target = wt->target;
+		so->ntarget = t.n;
+		names_release(&t);
+	}
+	if (a->prior)
+		so->prior = wt->prior = vector_from_arg(a->prior, &g->rows, "--prior");
+	if (a->init)
+		so->init = wt->init = vector_from_arg(a->init, &g->rows, "--init");
+}
+
+static void
+put_weights(struct weights *wt, int64_t step, int has_step, const double *p)
+{
+	const struct names *nm = &wt->g.rows;
+
+	recw_begin(&wt->w);
+	recw_int(&wt->w, "round", wt->round++);
+	if (has_step)
+		recw_int(&wt->w, "step", step);
+	recw_object(&wt->w, "weights");
+	for (size_t i = 0; i < nm->n; i++)
+		recw_double(&wt->w, nm->name[i], p[i]);
+	recw_close(&wt->w);
+	if (recw_end(&wt->w) != 0)
+		die("%s", loam_error());
+}
+
 /* Whether full-graph column j enters the mixture (the targets, or all). */
 static int
 column_used(const struct skillit *s, size_t j)
@@ -338,270 +485,134 @@ column_used(const struct skillit *s, size_t j)
 	return 0;
 }
 
-static void
-put_weights(FILE *fp, const char *outname, struct printbuf *pb, long round, int64_t step,
-    int has_step, const struct names *nm, const double *p, int follow)
+/* One record per evaluation: {"step":S,"losses":{skill: loss, ...}}. */
+static int
+weights_eval(struct weights *wt, struct rec *r, json_object *losses, int64_t step,
+    int has_step)
 {
-	char num[40];
-	int n;
+	if (wt->pending)
+		return rec_errorf(r, "an evaluation record while per-skill records of "
+		    "evaluation %lld are incomplete", (long long)wt->pending_eval);
+	for (size_t j = 0; j < wt->g.m; j++)
+		wt->loss[j] = NAN;
+	json_object_object_foreach(losses, key, val) {
+		long j = names_find(&wt->g.cols, key);
 
-	printbuf_reset(pb);
-	n = snprintf(num, sizeof num, "{\"round\":%ld", round);
-	printbuf_memappend(pb, num, n);
-	if (has_step) {
-		n = snprintf(num, sizeof num, ",\"step\":%lld", (long long)step);
-		printbuf_memappend(pb, num, n);
+		if (j < 0)
+			return rec_errorf(r, "losses: unknown skill '%s'", key);
+		if (!val || rec_json_double(val, key, &wt->loss[j]) != 0)
+			return rec_errorf(r, "losses: %s", val ? loam_error() : "null loss");
 	}
-	printbuf_memappend(pb, ",\"weights\":{", 12);
-	for (size_t i = 0; i < nm->n; i++) {
-		if (i)
-			printbuf_memappend(pb, ",", 1);
-		rec_escape_string(pb, nm->name[i], strlen(nm->name[i]));
-		n = snprintf(num, sizeof num, ":%.17g", p[i]);
-		printbuf_memappend(pb, num, n);
+	if (skillit_update(&wt->s, wt->loss, wt->p) != 0)
+		return rec_errorf(r, "%s", loam_error());
+	put_weights(wt, step, has_step, wt->p);
+	return 0;
+}
+
+/* One record per skill: {"eval":E,"skill":name,"loss":x}.  An evaluation
+ * is complete when every skill in use has reported, so that --follow
+ * answers at once. */
+static int
+weights_part(struct weights *wt, struct rec *r, int64_t step, int has_step)
+{
+	const char *name;
+	int64_t eval;
+	double x;
+	size_t missing = 0;
+	long j;
+
+	if (rec_get_int(r, "eval", &eval) != REC_OK ||
+	    rec_get_str(r, "skill", &name, NULL) != REC_OK ||
+	    rec_get_double(r, "loss", &x) != REC_OK)
+		return rec_errorf(r, "expected {\"step\":S,\"losses\":{...}} or "
+		    "{\"eval\":E,\"skill\":name,\"loss\":x}");
+	if ((j = names_find(&wt->g.cols, name)) < 0)
+		return rec_errorf(r, "unknown skill '%s'", name);
+	if (wt->pending && eval != wt->pending_eval)
+		return rec_errorf(r, "evaluation %lld is incomplete when %lld begins",
+		    (long long)wt->pending_eval, (long long)eval);
+	if (!wt->pending) {
+		for (size_t i = 0; i < wt->g.m; i++)
+			wt->loss[i] = NAN;
+		wt->pending = 1;
+		wt->pending_eval = eval;
+		wt->pending_step = has_step ? step : eval;
 	}
-	printbuf_memappend(pb, "}}\n", 3);
-	if (fwrite(pb->buf, 1, (size_t)pb->bpos, fp) != (size_t)pb->bpos)
-		cli_write_failed(outname);
-	if (follow && fflush(fp) != 0)
-		cli_write_failed(outname);
+	wt->loss[j] = x;
+	for (size_t i = 0; i < wt->g.m; i++)
+		if (isnan(wt->loss[i]) && column_used(&wt->s, i))
+			missing++;
+	if (missing == 0) {
+		if (skillit_update(&wt->s, wt->loss, wt->p) != 0)
+			return rec_errorf(r, "%s", loam_error());
+		put_weights(wt, wt->pending_step, 1, wt->p);
+		wt->pending = 0;
+	}
+	return 0;
+}
+
+static int
+weights_one(struct rec *r, void *arg)
+{
+	struct weights *wt = arg;
+	json_object *losses;
+	int64_t step = 0;
+	int rc, has_step;
+
+	rc = rec_get_int(r, "step", &step);
+	if (rc == REC_BAD)
+		return rec_errorf(r, "%s", loam_error());
+	has_step = rc == REC_OK;
+	rc = rec_get_object(r, "losses", &losses);
+	if (rc == REC_BAD)
+		return rec_errorf(r, "%s", loam_error());
+	if (rc == REC_OK)
+		return weights_eval(wt, r, losses, step, has_step);
+	return weights_part(wt, r, step, has_step);
 }
 
 static int
 cmd_weights(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "graph", required_argument, NULL, OPT_GRAPH },
-		{ "skills", required_argument, NULL, OPT_SKILLS },
-		{ "eval-skills", required_argument, NULL, OPT_EVAL_SKILLS },
-		{ "eta", required_argument, NULL, OPT_ETA },
-		{ "window", required_argument, NULL, OPT_WINDOW },
-		{ "agg", required_argument, NULL, OPT_AGG },
-		{ "target", required_argument, NULL, OPT_TARGET },
-		{ "static", no_argument, NULL, OPT_STATIC },
-		{ "prior", required_argument, NULL, OPT_PRIOR },
-		{ "init", required_argument, NULL, OPT_INIT },
-		{ "normalize-loss", no_argument, NULL, OPT_NORMALIZE_LOSS },
-		{ "init-loss", no_argument, NULL, OPT_INIT_LOSS },
-		{ "eta-schedule", no_argument, NULL, OPT_ETA_SCHEDULE },
-		{ "ignore-lone-nodes", no_argument, NULL, OPT_IGNORE_LONE },
-		{ "dynamic-lambda", no_argument, NULL, OPT_DYNAMIC_LAMBDA },
-		{ "binary-graph", required_argument, NULL, OPT_BINARY },
-		{ "follow", no_argument, NULL, OPT_FOLLOW },
-		CLI_COMMON_LONGOPTS,
-	};
 	struct cli_opts o;
 	struct skillit_opts so;
-	/* Static, so that LeakSanitizer finds them when die() ends the run
-	 * on a bad record (as locals they were, or were not, reachable
-	 * depending on what a register held). */
-	static struct skillit s;
-	static struct graph g;
-	static double *prior_v, *init_v, *loss, *w;
-	static size_t *target_v;
-	static struct printbuf *pb;
-	const char *graph_path = NULL, *skills = NULL, *eval_skills = NULL, *target = NULL;
-	const char *prior = NULL, *init = NULL;
+	struct weights_args a = { 0 };
+	struct weights wt = { 0 };
 	struct cli_out out;
-	struct rec_reader rd;
-	struct rec *r;
-	int c, rc, follow = 0, pending = 0;
-	int64_t pending_eval = 0, pending_step = 0;
-	long round = 0;
-	const char *outname;
-	FILE *fp;
+	struct stream st;
+	const char *arg;
+	int c;
 
-	cli_init(&o, argc, argv, usage, help, 0);
+	cli_begin(&o, argc, argv, &weights_spec, 0);
 	skillit_opts_default(&so);
-	pb = printbuf_new();
-	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS(""), longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_GRAPH: graph_path = optarg; break;
-		case OPT_SKILLS: skills = optarg; break;
-		case OPT_EVAL_SKILLS: eval_skills = optarg; break;
-		case OPT_ETA:
-			so.eta = cli_parse_double("--eta", optarg, 0, 1e12);
-			break;
-		case OPT_WINDOW:
-			so.window = cli_parse_u64("--window", optarg, 0, 1000000);
-			break;
-		case OPT_AGG: {
-			static const char *const aggs[] = { "sum", "mean" };
-
-			so.agg = cli_parse_choice("--agg", optarg, aggs, 2) == 0 ?
-			    SKILLIT_AGG_SUM : SKILLIT_AGG_MEAN;
-			break;
-		}
-		case OPT_TARGET: target = optarg; break;
-		case OPT_STATIC: so.static_mix = 1; break;
-		case OPT_PRIOR: prior = optarg; break;
-		case OPT_INIT: init = optarg; break;
-		case OPT_NORMALIZE_LOSS: so.normalize_loss = 1; break;
-		case OPT_INIT_LOSS: so.init_loss = 1; break;
-		case OPT_ETA_SCHEDULE: so.eta_schedule = 1; break;
-		case OPT_IGNORE_LONE: so.ignore_lone_nodes = 1; break;
-		case OPT_DYNAMIC_LAMBDA: so.dynamic_lambda = 1; break;
-		case OPT_BINARY: {
-			static const char *const modes[] = { "yes", "no", "auto" };
-			static const int values[] = {
-				SKILLIT_BINARY_YES, SKILLIT_BINARY_NO, SKILLIT_BINARY_AUTO,
-			};
-
-			so.binary = values[cli_parse_choice("--binary-graph", optarg, modes, 3)];
-			break;
-		}
-		case OPT_FOLLOW: follow = 1; break;
-		default:
-			cli_common_option(&o, c);
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (!graph_path)
+	while ((c = cli_next(&o, &arg)) != -1)
+		weights_option(c, arg, &a, &so);
+	if (!a.graph)
 		usage_error("--graph is required");
-	graph_load(&g, graph_path);
-	if (skills) {
-		names_release(&g.rows);
-		names_from_arg(&g.rows, skills, "--skills");
-	}
-	if (eval_skills) {
-		names_release(&g.cols);
-		names_from_arg(&g.cols, eval_skills, "--eval-skills");
-	}
-	if (!g.rows.n)
-		usage_error("%s has no skill names: give --skills", graph_path);
-	if (g.rows.n != g.k)
-		die("%s: %zu rows but %zu skill names", graph_path, g.k, g.rows.n);
-	if (!g.cols.n && g.m == g.k)
-		for (size_t i = 0; i < g.k; i++)
-			names_add(&g.cols, g.rows.name[i], "--skills");
-	if (g.cols.n != g.m)
-		die("%s: %zu columns but %zu evaluation skill names%s", graph_path, g.m,
-		    g.cols.n, g.m != g.k ? " (give --eval-skills)" : "");
-	if (target) {
-		struct names t = { 0 };
-
-		names_from_arg(&t, target, "--target");
-		target_v = xcalloc(t.n, sizeof *target_v);
-		for (size_t i = 0; i < t.n; i++) {
-			long j = names_find(&g.cols, t.name[i]);
-
-			if (j < 0)
-				usage_error("--target: unknown skill '%s'", t.name[i]);
-			target_v[i] = (size_t)j;
-		}
-		so.target = target_v;
-		so.ntarget = t.n;
-		names_release(&t);
-	}
-	if (prior)
-		so.prior = prior_v = vector_from_arg(prior, &g.rows, "--prior");
-	if (init)
-		so.init = init_v = vector_from_arg(init, &g.rows, "--init");
-	if (skillit_init(&s, g.a, g.k, g.m, &so) != 0)
+	weights_prepare(&wt, &a, &so);
+	if (skillit_init(&wt.s, wt.g.a, wt.g.k, wt.g.m, &so) != 0)
 		die("%s", loam_error());
 
-	fp = cli_out_open(&out, o.output);
-	outname = o.output ? o.output : "stdout";
-	put_weights(fp, outname, pb, round++, 0, 0, &g.rows, skillit_weights(&s), follow);
-	loss = xcalloc(g.m, sizeof *loss);
-	w = xcalloc(g.k, sizeof *w);
-	for (int f = 0; !so.static_mix && f < (argc ? argc : 1); f++) {
-		if (rec_reader_open(&rd, argc ? argv[f] : "-") != 0) {
-			cli_warn("%s", loam_error());
-			continue;
-		}
-		while ((rc = rec_next(&rd, &r)) != 0) {
-			json_object *losses;
-			int64_t step = 0, eval;
-			int has_step;
-
-			if (rc < 0)
-				die("%s", loam_error());
-			rc = rec_get_int(r, "step", &step);
-			if (rc == REC_BAD)
-				die("%s: %s", rec_where(r), loam_error());
-			has_step = rc == REC_OK;
-			rc = rec_get_object(r, "losses", &losses);
-			if (rc == REC_BAD)
-				die("%s: %s", rec_where(r), loam_error());
-			if (rc == REC_OK) {
-				/* One record per evaluation. */
-				if (pending)
-					die("%s: an evaluation record while per-skill records of "
-					    "evaluation %lld are incomplete", rec_where(r),
-					    (long long)pending_eval);
-				for (size_t j = 0; j < g.m; j++)
-					loss[j] = NAN;
-				json_object_object_foreach(losses, key, val) {
-					long j = names_find(&g.cols, key);
-
-					if (j < 0)
-						die("%s: losses: unknown skill '%s'", rec_where(r), key);
-					if (!val || rec_json_double(val, key, &loss[j]) != 0)
-						die("%s: losses: %s", rec_where(r), val ? loam_error() :
-						    "null loss");
-				}
-				if (skillit_update(&s, loss, w) != 0)
-					die("%s: %s", rec_where(r), loam_error());
-				put_weights(fp, outname, pb, round++, step, has_step, &g.rows, w, follow);
-				continue;
-			}
-			/* One record per skill: {"eval":E,"skill":name,"loss":x}.  An
-			 * evaluation is complete when every skill in use has
-			 * reported, so that --follow answers at once. */
-			const char *name;
-			double x;
-			long j;
-
-			if (rec_get_int(r, "eval", &eval) != REC_OK ||
-			    rec_get_str(r, "skill", &name, NULL) != REC_OK ||
-			    rec_get_double(r, "loss", &x) != REC_OK)
-				die("%s: expected {\"step\":S,\"losses\":{...}} or "
-				    "{\"eval\":E,\"skill\":name,\"loss\":x}", rec_where(r));
-			if ((j = names_find(&g.cols, name)) < 0)
-				die("%s: unknown skill '%s'", rec_where(r), name);
-			if (pending && eval != pending_eval)
-				die("%s: evaluation %lld is incomplete when %lld begins",
-				    rec_where(r), (long long)pending_eval, (long long)eval);
-			if (!pending) {
-				for (size_t i = 0; i < g.m; i++)
-					loss[i] = NAN;
-				pending = 1;
-				pending_eval = eval;
-				pending_step = has_step ? step : eval;
-			}
-			loss[j] = x;
-			size_t missing = 0;
-			for (size_t i = 0; i < g.m; i++)
-				if (isnan(loss[i]) && column_used(&s, i))
-					missing++;
-			if (missing == 0) {
-				if (skillit_update(&s, loss, w) != 0)
-					die("%s: %s", rec_where(r), loam_error());
-				put_weights(fp, outname, pb, round++, pending_step, 1, &g.rows, w,
-				    follow);
-				pending = 0;
-			}
-		}
-		rec_reader_close(&rd);
+	recw_init(&wt.w, cli_out_open(&out, o.output), o.output);
+	wt.w.unbuffered = a.follow;
+	put_weights(&wt, 0, 0, skillit_weights(&wt.s));
+	wt.loss = xcalloc(wt.g.m, sizeof *wt.loss);
+	wt.p = xcalloc(wt.g.k, sizeof *wt.p);
+	if (!so.static_mix) {
+		stream_init(&st, &o);
+		stream_run(&st, o.argc, o.argv, weights_one, &wt);
 	}
-	if (pending)
+	if (wt.pending)
 		die("evaluation %lld is incomplete at the end of the input",
-		    (long long)pending_eval);
+		    (long long)wt.pending_eval);
 	cli_out_commit(&out);
-	skillit_release(&s);
-	graph_release(&g);
-	free(loss);
-	free(w);
-	free(target_v);
-	free(prior_v);
-	free(init_v);
-	printbuf_free(pb);
+	weights_release(&wt);
 	return cli_exit();
 }
 
 /* ---- graph ---- */
+
+enum { METHOD_LINEAR, METHOD_RELATIVE, METHOD_PAIRWISE };
 
 struct loss_entry {
 	long a, b;		/* trained on a (and b, or -1) */
@@ -609,17 +620,119 @@ struct loss_entry {
 	double x, y;		/* before/after, or step/loss */
 };
 
+struct loss_log {
+	int method;
+	int fixed;		/* skills named by --skills: no others */
+	struct names nm;
+	struct loss_entry *e;
+	size_t ne, ecap;
+};
+
+/* The number of skill name, added unless --skills fixed them; -1 with
+ * the record's error when it is unknown. */
 static long
-skill_index(struct names *nm, const char *name, int fixed, const struct rec *r)
+skill_index(struct loss_log *lg, const char *name, const struct rec *r)
 {
-	long i = names_find(nm, name);
+	long i = names_find(&lg->nm, name);
 
 	if (i >= 0)
 		return i;
-	if (fixed)
-		die("%s: unknown skill '%s' (not in --skills)", rec_where(r), name);
-	names_add(nm, name, "input");
-	return (long)nm->n - 1;
+	if (lg->fixed)
+		return rec_errorf(r, "unknown skill '%s' (not in --skills)", name);
+	names_add(&lg->nm, name, "input");
+	return (long)lg->nm.n - 1;
+}
+
+/* "trained_on": a skill, or a list of one or two, into x->a and x->b. */
+static int
+trained_on(struct loss_log *lg, struct rec *r, struct loss_entry *x)
+{
+	json_object *on;
+
+	if (rec_get(r, "trained_on", &on) != REC_OK || !on)
+		return rec_errorf(r, "field 'trained_on' missing");
+	if (json_object_is_type(on, json_type_string))
+		return (x->a = skill_index(lg, json_object_get_string(on), r)) < 0 ? -1 : 0;
+	if (!json_object_is_type(on, json_type_array) ||
+	    json_object_array_length(on) < 1 || json_object_array_length(on) > 2)
+		return rec_errorf(r, "'trained_on' must be a skill or a list of one or two");
+	for (size_t i = 0; i < json_object_array_length(on); i++) {
+		json_object *s = json_object_array_get_idx(on, i);
+
+		if (!s || !json_object_is_type(s, json_type_string))
+			return rec_errorf(r, "'trained_on' must name skills");
+		if ((*(i ? &x->b : &x->a) = skill_index(lg, json_object_get_string(s), r)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+graph_one(struct rec *r, void *arg)
+{
+	struct loss_log *lg = arg;
+	struct loss_entry x = { -1, -1, -1, 0, 0 };
+	const char *name;
+
+	if (trained_on(lg, r, &x) != 0)
+		return -1;
+	if (rec_get_str(r, "skill", &name, NULL) != REC_OK)
+		return rec_errorf(r, "field 'skill' missing");
+	if ((x.skill = skill_index(lg, name, r)) < 0)
+		return -1;
+	if (lg->method == METHOD_PAIRWISE) {
+		if (rec_get_double(r, "step", &x.x) != REC_OK ||
+		    rec_get_double(r, "loss", &x.y) != REC_OK)
+			return rec_errorf(r, "pairwise needs numbers 'step' and 'loss'");
+		if (x.b >= 0 && x.b != x.skill && x.a != x.skill)
+			return rec_errorf(r, "a pair's curve must be measured on one of its skills");
+		/* Normalise pairs to (other, measured). */
+		if (x.b >= 0 && x.a == x.skill) {
+			x.a = x.b;
+			x.b = x.skill;
+		}
+	} else {
+		if (x.b >= 0)
+			return rec_errorf(r, "linear and relative take runs on one skill");
+		if (rec_get_double(r, "before", &x.x) != REC_OK ||
+		    rec_get_double(r, "after", &x.y) != REC_OK)
+			return rec_errorf(r, "%s needs numbers 'before' and 'after'",
+			    lg->method == METHOD_LINEAR ? "linear" : "relative");
+	}
+	lg->e = grow(lg->e, lg->ne, &lg->ecap, sizeof *lg->e);
+	lg->e[lg->ne++] = x;
+	return 0;
+}
+
+/* linear and relative: one run per (trained on, measured on) pair. */
+static void
+graph_from_runs(const struct loss_log *lg, double *graph)
+{
+	size_t k = lg->nm.n;
+	double *before = xcalloc(k * k, sizeof *before);
+	double *after = xcalloc(k * k, sizeof *after);
+	unsigned char *seen = xcalloc(k * k, 1);
+
+	for (size_t i = 0; i < lg->ne; i++) {
+		const struct loss_entry *e = &lg->e[i];
+		size_t at = (size_t)e->a * k + (size_t)e->skill;
+
+		if (seen[at]++)
+			die("trained on '%s', measured on '%s': given twice",
+			    lg->nm.name[e->a], lg->nm.name[e->skill]);
+		before[at] = e->x;
+		after[at] = e->y;
+	}
+	for (size_t i = 0; i < k * k; i++)
+		if (!seen[i])
+			die("no run trained on '%s' measured on '%s'", lg->nm.name[i / k],
+			    lg->nm.name[i % k]);
+	if (skillit_graph_linear(k, k, before, after, lg->method == METHOD_RELATIVE,
+	    graph) != 0)
+		die("%s", loam_error());
+	free(before);
+	free(after);
+	free(seen);
 }
 
 static int
@@ -636,177 +749,118 @@ cmp_step(const void *p, const void *q)
 	return (a->x > b->x) - (a->x < b->x);
 }
 
+/* pairwise: the steps each curve (alone, or in a pair) takes to reach
+ * threshold.  Sorts the log. */
+static void
+graph_from_curves(struct loss_log *lg, double threshold, double *graph)
+{
+	size_t k = lg->nm.n, ne = lg->ne, i = 0;
+	struct loss_entry *e = lg->e;
+	double *alone = xcalloc(k, sizeof *alone);
+	double *pair = xcalloc(k * k, sizeof *pair);
+
+	for (size_t j = 0; j < k; j++)
+		alone[j] = INFINITY;
+	for (size_t j = 0; j < k * k; j++)
+		pair[j] = INFINITY;
+	qsort(e, ne, sizeof *e, cmp_step);
+	while (i < ne) {
+		size_t start = i, n;
+		double *step, *loss, t;
+
+		while (i < ne && e[i].a == e[start].a && e[i].b == e[start].b &&
+		    e[i].skill == e[start].skill)
+			i++;
+		n = i - start;
+		step = xcalloc(n, sizeof *step);
+		loss = xcalloc(n, sizeof *loss);
+		for (size_t q = 0; q < n; q++) {
+			step[q] = e[start + q].x;
+			loss[q] = e[start + q].y;
+		}
+		t = skillit_steps_to_threshold(step, loss, n, threshold);
+		if (e[start].b < 0 && e[start].a == e[start].skill)
+			alone[e[start].skill] = t;
+		else if (e[start].b >= 0)
+			/* Counted in data on the measured skill, as the paper
+			 * compares them: a balanced pair run sees half. */
+			pair[(size_t)e[start].a * k + (size_t)e[start].skill] = t / 2;
+		free(step);
+		free(loss);
+	}
+	if (skillit_graph_pairwise(k, alone, pair, NULL, graph) != 0)
+		die("%s", loam_error());
+	free(alone);
+	free(pair);
+}
+
+/* .npy by the output's name, else {"skills":[...],"graph":[[...],...]}. */
+static void
+graph_write(const char *path, const struct names *nm, const double *graph)
+{
+	size_t k = nm->n;
+	struct cli_out out;
+	struct recw w;
+
+	if (path && strlen(path) > 4 && strcmp(path + strlen(path) - 4, ".npy") == 0) {
+		size_t shape[2] = { k, k };
+
+		if (npy_write(path, NPY_F8, 2, shape, graph) != 0)
+			die("%s", loam_error());
+		return;
+	}
+	recw_init(&w, cli_out_open(&out, path), path);
+	recw_begin(&w);
+	recw_array(&w, "skills");
+	for (size_t i = 0; i < k; i++)
+		recw_str(&w, NULL, nm->name[i]);
+	recw_close(&w);
+	recw_array(&w, "graph");
+	for (size_t i = 0; i < k; i++)
+		recw_doubles(&w, NULL, graph + i * k, k);
+	recw_close(&w);
+	if (recw_end(&w) != 0)
+		die("%s", loam_error());
+	cli_out_commit(&out);
+	recw_release(&w);
+}
+
 static int
 cmd_graph(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "method", required_argument, NULL, OPT_METHOD },
-		{ "threshold", required_argument, NULL, OPT_THRESHOLD },
-		{ "skills", required_argument, NULL, OPT_SKILLS },
-		CLI_COMMON_LONGOPTS,
-	};
-	enum { LINEAR, RELATIVE, PAIRWISE } method = LINEAR;
+	static const char *const methods[] = { "linear", "relative", "pairwise" };
 	struct cli_opts o;
-	/* Static: die() can end the run at any point, and LeakSanitizer
-	 * must still find these (a local is reachable, or not, depending on
-	 * what a register held). */
-	static struct names nm;
-	static struct loss_entry *e;
-	static double *graph, *before, *after, *alone, *pair;
-	static unsigned char *seen;
-	size_t ne = 0, ecap = 0, k, edges, possible;
-	double threshold = SKILLIT_THRESHOLD, density;
-	int c, rc, fixed = 0;
-	struct rec_reader rd;
-	struct rec *r;
+	struct loss_log lg = { 0 };
+	struct stream st;
+	double threshold = SKILLIT_THRESHOLD, density, *graph;
+	size_t k, edges, possible;
+	const char *arg;
+	int c;
 
-	cli_init(&o, argc, argv, usage, help, 0);
-	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS(""), longopts, NULL)) != -1) {
+	cli_begin(&o, argc, argv, &graph_spec, 0);
+	while ((c = cli_next(&o, &arg)) != -1) {
 		switch (c) {
-		case OPT_METHOD: {
-			static const char *const methods[] = { "linear", "relative", "pairwise" };
-
-			method = cli_parse_choice("--method", optarg, methods, 3);
+		case OPT_METHOD:
+			lg.method = cli_parse_choice("--method", arg, methods, 3);
 			break;
-		}
 		case OPT_THRESHOLD:
-			threshold = cli_parse_double("--threshold", optarg, -1e300, 1e300);
+			threshold = cli_parse_double("--threshold", arg, -1e300, 1e300);
 			break;
 		case OPT_SKILLS:
-			names_from_arg(&nm, optarg, "--skills");
-			fixed = 1;
+			names_from_arg(&lg.nm, arg, "--skills");
+			lg.fixed = 1;
 			break;
-		default:
-			cli_common_option(&o, c);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-
-	for (int f = 0; f < (argc ? argc : 1); f++) {
-		if (rec_reader_open(&rd, argc ? argv[f] : "-") != 0) {
-			cli_warn("%s", loam_error());
-			continue;
-		}
-		while ((rc = rec_next(&rd, &r)) != 0) {
-			struct loss_entry x = { -1, -1, -1, 0, 0 };
-			json_object *on;
-			const char *name;
-
-			if (rc < 0)
-				die("%s", loam_error());
-			if (rec_get(r, "trained_on", &on) != REC_OK || !on)
-				die("%s: field 'trained_on' missing", rec_where(r));
-			if (json_object_is_type(on, json_type_string)) {
-				x.a = skill_index(&nm, json_object_get_string(on), fixed, r);
-			} else if (json_object_is_type(on, json_type_array) &&
-			    json_object_array_length(on) >= 1 && json_object_array_length(on) <= 2) {
-				for (size_t i = 0; i < json_object_array_length(on); i++) {
-					json_object *s = json_object_array_get_idx(on, i);
-
-					if (!s || !json_object_is_type(s, json_type_string))
-						die("%s: 'trained_on' must name skills", rec_where(r));
-					*(i ? &x.b : &x.a) = skill_index(&nm, json_object_get_string(s),
-					    fixed, r);
-				}
-			} else
-				die("%s: 'trained_on' must be a skill or a list of one or two",
-				    rec_where(r));
-			if (rec_get_str(r, "skill", &name, NULL) != REC_OK)
-				die("%s: field 'skill' missing", rec_where(r));
-			x.skill = skill_index(&nm, name, fixed, r);
-			if (method == PAIRWISE) {
-				if (rec_get_double(r, "step", &x.x) != REC_OK ||
-				    rec_get_double(r, "loss", &x.y) != REC_OK)
-					die("%s: pairwise needs numbers 'step' and 'loss'", rec_where(r));
-				if (x.b >= 0 && x.b != x.skill && x.a != x.skill)
-					die("%s: a pair's curve must be measured on one of its skills",
-					    rec_where(r));
-				/* Normalise pairs to (other, measured). */
-				if (x.b >= 0 && x.a == x.skill) {
-					long t = x.a;
-					x.a = x.b;
-					x.b = t;
-				}
-			} else {
-				if (x.b >= 0)
-					die("%s: linear and relative take runs on one skill", rec_where(r));
-				if (rec_get_double(r, "before", &x.x) != REC_OK ||
-				    rec_get_double(r, "after", &x.y) != REC_OK)
-					die("%s: %s needs numbers 'before' and 'after'", rec_where(r),
-					    method == LINEAR ? "linear" : "relative");
-			}
-			e = grow(e, ne, &ecap, sizeof *e);
-			e[ne++] = x;
-		}
-		rec_reader_close(&rd);
-	}
-	if (!(k = nm.n))
+	stream_init(&st, &o);
+	stream_run(&st, o.argc, o.argv, graph_one, &lg);
+	if (!(k = lg.nm.n))
 		die("no loss records");
 	graph = xcalloc(k * k, sizeof *graph);
-	if (method != PAIRWISE) {
-		before = xcalloc(k * k, sizeof *before);
-		after = xcalloc(k * k, sizeof *after);
-		seen = xcalloc(k * k, 1);
-
-		for (size_t i = 0; i < ne; i++) {
-			size_t at = (size_t)e[i].a * k + (size_t)e[i].skill;
-
-			if (seen[at]++)
-				die("trained on '%s', measured on '%s': given twice",
-				    nm.name[e[i].a], nm.name[e[i].skill]);
-			before[at] = e[i].x;
-			after[at] = e[i].y;
-		}
-		for (size_t i = 0; i < k * k; i++)
-			if (!seen[i])
-				die("no run trained on '%s' measured on '%s'", nm.name[i / k],
-				    nm.name[i % k]);
-		if (skillit_graph_linear(k, k, before, after, method == RELATIVE, graph) != 0)
-			die("%s", loam_error());
-		free(before);
-		free(after);
-		free(seen);
-	} else {
-		size_t i = 0;
-
-		alone = xcalloc(k, sizeof *alone);
-		pair = xcalloc(k * k, sizeof *pair);
-
-		for (size_t j = 0; j < k; j++)
-			alone[j] = INFINITY;
-		for (size_t j = 0; j < k * k; j++)
-			pair[j] = INFINITY;
-		qsort(e, ne, sizeof *e, cmp_step);
-		while (i < ne) {
-			size_t start = i, n;
-			double *step, *loss, t;
-
-			while (i < ne && e[i].a == e[start].a && e[i].b == e[start].b &&
-			    e[i].skill == e[start].skill)
-				i++;
-			n = i - start;
-			step = xcalloc(n, sizeof *step);
-			loss = xcalloc(n, sizeof *loss);
-			for (size_t q = 0; q < n; q++) {
-				step[q] = e[start + q].x;
-				loss[q] = e[start + q].y;
-			}
-			t = skillit_steps_to_threshold(step, loss, n, threshold);
-			if (e[start].b < 0 && e[start].a == e[start].skill)
-				alone[e[start].skill] = t;
-			else if (e[start].b >= 0)
-				/* Counted in data on the measured skill, as the paper
-				 * compares them: a balanced pair run sees half. */
-				pair[(size_t)e[start].a * k + (size_t)e[start].skill] = t / 2;
-			free(step);
-			free(loss);
-		}
-		if (skillit_graph_pairwise(k, alone, pair, NULL, graph) != 0)
-			die("%s", loam_error());
-		free(alone);
-		free(pair);
-	}
+	if (lg.method == METHOD_PAIRWISE)
+		graph_from_curves(&lg, threshold, graph);
+	else
+		graph_from_runs(&lg, graph);
 
 	density = skillit_graph_density(graph, k, k, &edges, &possible);
 	if (!o.quiet)
@@ -815,180 +869,14 @@ cmd_graph(int argc, char *argv[])
 		note("warning: the graph is nearly empty: Skill-It will sample by loss alone");
 	else if (skillit_graph_shape(density) == SKILLIT_GRAPH_NEARLY_COMPLETE)
 		note("warning: the graph is nearly complete: Skill-It will act as stratified sampling");
-
-	if (o.output && strlen(o.output) > 4 && strcmp(o.output + strlen(o.output) - 4, ".npy") == 0) {
-		size_t shape[2] = { k, k };
-
-		if (npy_write(o.output, NPY_F8, 2, shape, graph) != 0)
-			die("%s", loam_error());
-	} else {
-		struct cli_out out;
-		struct printbuf *pb = printbuf_new();
-		FILE *fp = cli_out_open(&out, o.output);
-		char num[40];
-
-		printbuf_memappend(pb, "{\"skills\":[", 11);
-		for (size_t i = 0; i < k; i++) {
-			if (i)
-				printbuf_memappend(pb, ",", 1);
-			rec_escape_string(pb, nm.name[i], strlen(nm.name[i]));
-		}
-		printbuf_memappend(pb, "],\"graph\":[", 11);
-		for (size_t i = 0; i < k; i++) {
-			printbuf_memappend(pb, i ? ",[" : "[", i ? 2 : 1);
-			for (size_t j = 0; j < k; j++) {
-				int n = snprintf(num, sizeof num, "%s%.17g", j ? "," : "", graph[i * k + j]);
-				printbuf_memappend(pb, num, n);
-			}
-			printbuf_memappend(pb, "]", 1);
-		}
-		printbuf_memappend(pb, "]}\n", 3);
-		if (fwrite(pb->buf, 1, (size_t)pb->bpos, fp) != (size_t)pb->bpos)
-			cli_write_failed(o.output ? o.output : "stdout");
-		cli_out_commit(&out);
-		printbuf_free(pb);
-	}
+	graph_write(o.output, &lg.nm, graph);
 	free(graph);
-	free(e);
-	names_release(&nm);
+	free(lg.e);
+	names_release(&lg.nm);
 	return cli_exit();
 }
 
 /* ---- sample ---- */
-
-/*
- * One pass over the input, memory proportional to the sample: each
- * (round, skill) keeps a reservoir of the records it will output.
- * Without replacement it is Algorithm R (Vitter 1985): the t-th record of
- * the skill replaces slot j = uniform[0, t) when j < capacity.  With
- * replacement every slot is its own reservoir of one, which record t
- * takes over with probability 1/t; rather than a draw per slot per
- * record, each slot draws the index of its next replacement, floor(t/u)
- * + 1 for u uniform in (0, 1] (P(no change up to j) = t/j), and a heap
- * finds the slots due.
- */
-struct line {
-	int refs;
-	size_t len;
-	char text[];
-};
-
-static struct line *
-line_new(const char *s, size_t len)
-{
-	struct line *l = xmalloc(sizeof *l + len);
-
-	l->refs = 1;
-	l->len = len;
-	memcpy(l->text, s, len);
-	return l;
-}
-
-static void
-line_put(struct line *l)
-{
-	if (l && --l->refs == 0)
-		free(l);
-}
-
-struct reservoir {
-	struct line **slot;
-	uint64_t cap, seen;
-	uint64_t *next;		/* with replacement: slot's next record */
-	uint32_t *heap;		/* slots ordered by next */
-	struct rng rng;
-};
-
-static double
-uniform_open0(struct rng *r)
-{
-	/* (0, 1]: 1 - [0, 1). */
-	return 1.0 - rng_uniform(r);
-}
-
-static void
-heap_down(struct reservoir *rv, uint64_t i)
-{
-	uint64_t n = rv->cap;
-
-	for (;;) {
-		uint64_t l = 2 * i + 1, m = i;
-
-		if (l < n && rv->next[rv->heap[l]] < rv->next[rv->heap[m]])
-			m = l;
-		if (l + 1 < n && rv->next[rv->heap[l + 1]] < rv->next[rv->heap[m]])
-			m = l + 1;
-		if (m == i)
-			return;
-		uint32_t t = rv->heap[i];
-		rv->heap[i] = rv->heap[m];
-		rv->heap[m] = t;
-		i = m;
-	}
-}
-
-static void
-reservoir_init(struct reservoir *rv, uint64_t cap, int replace, uint64_t seed,
-    uint64_t round, uint64_t skill)
-{
-	memset(rv, 0, sizeof *rv);
-	rv->cap = cap;
-	rv->slot = xcalloc(cap ? cap : 1, sizeof *rv->slot);
-	rng_init(&rv->rng, seed, 1 + round, skill);
-	if (replace) {
-		rv->next = xcalloc(cap ? cap : 1, sizeof *rv->next);
-		rv->heap = xcalloc(cap ? cap : 1, sizeof *rv->heap);
-		for (uint64_t i = 0; i < cap; i++) {
-			rv->next[i] = 1;	/* the first record fills every slot */
-			rv->heap[i] = (uint32_t)i;
-		}
-	}
-}
-
-static void
-reservoir_offer(struct reservoir *rv, const char *text, size_t len)
-{
-	struct line *l = NULL;
-
-	rv->seen++;
-	if (rv->cap == 0)
-		return;
-	if (rv->heap) {
-		while (rv->next[rv->heap[0]] == rv->seen) {
-			uint32_t s = rv->heap[0];
-			double next = floor((double)rv->seen / uniform_open0(&rv->rng)) + 1;
-
-			if (!l)
-				l = line_new(text, len);
-			else
-				l->refs++;
-			line_put(rv->slot[s]);
-			rv->slot[s] = l;
-			rv->next[s] = next >= 1.8e19 ? UINT64_MAX : (uint64_t)next;
-			heap_down(rv, 0);
-		}
-		return;
-	}
-	if (rv->seen <= rv->cap) {
-		rv->slot[rv->seen - 1] = line_new(text, len);
-		return;
-	}
-	uint64_t j = rng_uniform_int(&rv->rng, rv->seen);
-	if (j < rv->cap) {
-		line_put(rv->slot[j]);
-		rv->slot[j] = line_new(text, len);
-	}
-}
-
-static void
-reservoir_release(struct reservoir *rv)
-{
-	for (uint64_t i = 0; i < rv->cap; i++)
-		line_put(rv->slot[i]);
-	free(rv->slot);
-	free(rv->next);
-	free(rv->heap);
-}
 
 /* A mixture: skills (in order) and their weights. */
 struct mixture {
@@ -1072,252 +960,198 @@ mixture_from_arg(struct mixture *mx, const char *arg)
 	json_object_put(obj);
 }
 
-/* Per-skill counts of a round of n: exact (floor(p n), the remainder to
- * the last skill, as the reference's sampler) or i.i.d. draws. */
-static void
-round_counts(const struct mixture *mx, uint64_t n, int iid, struct rng *r, uint64_t *count)
-{
-	double sum = 0;
-	uint64_t given = 0;
+/* Rounds from --rounds: one weights record each. */
+struct rounds {
+	struct mixture *round;
+	size_t n, cap;
+};
 
-	for (size_t i = 0; i < mx->k; i++)
-		sum += mx->p[i];
-	if (!(sum > 0))
-		die("a round's weights sum to zero");
-	memset(count, 0, mx->k * sizeof *count);
-	if (iid) {
-		for (uint64_t t = 0; t < n; t++) {
-			size_t i = rng_weighted(r, mx->p, mx->k);
-			count[i < mx->k ? i : mx->k - 1]++;
-		}
-		return;
-	}
-	for (size_t i = 0; i < mx->k; i++) {
-		count[i] = (uint64_t)floor((double)n * (mx->p[i] / sum));
-		given += count[i];
-	}
-	count[mx->k - 1] += n - given;
+static int
+rounds_one(struct rec *r, void *arg)
+{
+	struct rounds *rs = arg;
+	json_object *w;
+
+	if (rec_get_object(r, "weights", &w) != REC_OK)
+		return rec_errorf(r, "field 'weights': expected a map of skills to weights");
+	rs->round = grow(rs->round, rs->n, &rs->cap, sizeof *rs->round);
+	memset(&rs->round[rs->n], 0, sizeof *rs->round);
+	mixture_from_json(&rs->round[rs->n++], w, rec_where(r));
+	return 0;
 }
 
-static void
-write_round_line(FILE *fp, const struct line *l, long round, const char *outname)
-{
-	if (round >= 0) {
-		/* Rounds from a stream: say which round a record belongs to. */
-		struct rec *r = rec_parse(l->text, l->len, "sample", 0);
-		const char *s;
-		size_t len;
+struct sampler {
+	const char *field;	/* the records' skill field */
+	struct htab *index;	/* a skill's 64-bit hash -> its number + 1 */
+	const char **skill;	/* the rounds' skills, each once (borrowed) */
+	size_t k, skillcap;
+	struct skillit_sample ss;
+};
 
-		if (!r || rec_set_int(r, "round", round) != 0)
+/* Number the skills of every round, checking each hash hit against the
+ * name. */
+static void
+sampler_index(struct sampler *sp, const struct rounds *rs)
+{
+	sp->index = htab_new(0, 64);
+	for (size_t t = 0; t < rs->n; t++)
+		for (size_t i = 0; i < rs->round[t].k; i++) {
+			const char *name = rs->round[t].skill[i];
+			int is_new;
+			struct htab_slot *sl = htab_insert(sp->index,
+			    htab_hash(name, strlen(name), 0), &is_new);
+
+			if (is_new) {
+				sp->skill = grow(sp->skill, sp->k, &sp->skillcap, sizeof *sp->skill);
+				sp->skill[sp->k] = name;
+				sl->count = ++sp->k;
+			} else if (strcmp(sp->skill[sl->count - 1], name) != 0)
+				die("skills '%s' and '%s' share a 64-bit hash", name,
+				    sp->skill[sl->count - 1]);
+		}
+}
+
+/* The number of skill name, or -1 when no round asks for it. */
+static long
+sampler_find(const struct sampler *sp, const char *name, size_t len)
+{
+	const struct htab_slot *sl = htab_lookup(sp->index, htab_hash(name, len, 0));
+
+	if (!sl || strcmp(sp->skill[sl->count - 1], name) != 0)
+		return -1;
+	return (long)sl->count - 1;
+}
+
+static int
+sample_one(struct rec *r, void *arg)
+{
+	struct sampler *sp = arg;
+	const char *name, *text;
+	size_t len, namelen;
+	long s;
+	int rc = rec_get_str(r, sp->field, &name, &namelen);
+
+	if (rc == REC_ABSENT)
+		return rec_errorf(r, "field '%s' missing", sp->field);
+	if (rc != REC_OK)
+		return rec_errorf(r, "%s", loam_error());
+	if ((s = sampler_find(sp, name, namelen)) < 0)
+		return 0;	/* a skill no round asks for */
+	text = rec_to_string(r, &len);
+	skillit_sample_offer(&sp->ss, (size_t)s, text, len);
+	return 0;
+}
+
+/* The reservoirs: each round's counts (n records) over the skills. */
+static void
+sampler_start(struct sampler *sp, const struct rounds *rs, uint64_t n, int iid,
+    int replace, uint64_t seed)
+{
+	uint64_t *count = xcalloc(rs->n * sp->k > 0 ? rs->n * sp->k : 1, sizeof *count);
+
+	for (size_t t = 0; t < rs->n; t++) {
+		const struct mixture *mx = &rs->round[t];
+		uint64_t *c = xcalloc(mx->k, sizeof *c);
+
+		if (skillit_round_counts(mx->p, mx->k, n, iid, seed, t, c) != 0)
 			die("%s", loam_error());
-		s = rec_to_string(r, &len);
-		if (fwrite(s, 1, len, fp) != len || putc('\n', fp) == EOF)
-			cli_write_failed(outname);
-		rec_free(r);
-		return;
+		for (size_t i = 0; i < mx->k; i++)
+			count[t * sp->k + (size_t)sampler_find(sp, mx->skill[i],
+			    strlen(mx->skill[i]))] = c[i];
+		free(c);
 	}
-	if (fwrite(l->text, 1, l->len, fp) != l->len || putc('\n', fp) == EOF)
-		cli_write_failed(outname);
+	skillit_sample_init(&sp->ss, rs->n, sp->k, count, replace, seed);
+	free(count);
+}
+
+/* Round t's records, in their shuffled order; tagged with the round
+ * when rounds come from a stream. */
+static void
+sampler_write(const struct sampler *sp, size_t t, int tag, struct recw *w)
+{
+	struct reservoir_item **all;
+	size_t m;
+
+	for (size_t s = 0; s < sp->k; s++) {
+		const struct reservoir *v = skillit_sample_at(&sp->ss, t, s);
+		uint64_t have = reservoir_filled(v);
+
+		if (have < v->cap)
+			note("round %zu: skill '%s': %llu record%s, %llu wanted",
+			    t, sp->skill[s], (unsigned long long)have, have == 1 ? "" : "s",
+			    (unsigned long long)v->cap);
+	}
+	all = skillit_sample_round(&sp->ss, t, &m);
+	for (size_t i = 0; i < m; i++) {
+		struct rec *r = rec_parse(all[i]->text, all[i]->len, "sample", 0);
+
+		if (!r || (tag && rec_set_int(r, "round", (int64_t)t) != 0))
+			die("%s", loam_error());
+		recw_rec(w, r);
+		rec_free(r);
+	}
+	free(all);
 }
 
 static int
 cmd_sample(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "count", required_argument, NULL, 'n' },
-		{ "weights", required_argument, NULL, OPT_WEIGHTS },
-		{ "rounds", required_argument, NULL, OPT_ROUNDS },
-		{ "skill-field", required_argument, NULL, OPT_SKILL_FIELD },
-		{ "draw", required_argument, NULL, OPT_DRAW },
-		{ "replace", no_argument, NULL, OPT_REPLACE },
-		CLI_COMMON_LONGOPTS,
-	};
+	static const char *const draws[] = { "exact", "iid" };
 	struct cli_opts o;
-	/* Static, so that LeakSanitizer finds them when die() ends the run. */
-	static struct mixture *round;
-	static char **skill;	/* union of the rounds' skills */
-	static struct htab *index;
-	static struct reservoir *rv;
-	static uint64_t *count;
-	size_t nrounds = 0, roundcap = 0, k = 0, skillcap = 0;
+	struct rounds rs = { 0 };
+	struct sampler sp = { 0 };
 	uint64_t n = 1000;
-	const char *field = "skill", *weights = NULL, *rounds = NULL;
-	int c, iid = 0, replace = 0, rc;
-	struct rec_reader rd;
-	struct rec *r;
+	const char *weights = NULL, *rounds = NULL, *arg;
+	int c, iid = 0, replace = 0;
 	struct cli_out out;
-	struct progress prog;
-	FILE *fp;
+	struct stream st;
+	struct recw w;
 
-	cli_init(&o, argc, argv, usage, help, 0);
-	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS("n:"), longopts, NULL)) != -1) {
+	sp.field = "skill";
+	cli_begin(&o, argc, argv, &sample_spec, 0);
+	while ((c = cli_next(&o, &arg)) != -1) {
 		switch (c) {
-		case 'n':
-			n = cli_parse_u64("--count", optarg, 0, UINT32_MAX);
-			break;
-		case OPT_WEIGHTS:
-			weights = optarg;
-			break;
-		case OPT_ROUNDS:
-			rounds = optarg;
-			break;
-		case OPT_SKILL_FIELD:
-			field = optarg;
-			break;
-		case OPT_DRAW: {
-			static const char *const draws[] = { "exact", "iid" };
-
-			iid = cli_parse_choice("--draw", optarg, draws, 2);
-			break;
-		}
-		case OPT_REPLACE:
-			replace = 1;
-			break;
-		default:
-			cli_common_option(&o, c);
+		case 'n': n = cli_parse_u64("--count", arg, 0, UINT32_MAX); break;
+		case OPT_WEIGHTS: weights = arg; break;
+		case OPT_ROUNDS: rounds = arg; break;
+		case OPT_SKILL_FIELD: sp.field = arg; break;
+		case OPT_DRAW: iid = cli_parse_choice("--draw", arg, draws, 2); break;
+		case OPT_REPLACE: replace = 1; break;
 		}
 	}
-	argc -= optind;
-	argv += optind;
 	if (!weights == !rounds)
 		usage_error("give one of --weights and --rounds");
 	if (weights) {
-		round = xcalloc(1, sizeof *round);
-		mixture_from_arg(&round[0], weights);
-		nrounds = 1;
+		rs.round = xcalloc(1, sizeof *rs.round);
+		mixture_from_arg(&rs.round[0], weights);
+		rs.n = 1;
 	} else {
-		struct rec_reader wr;
-
-		if (rec_reader_open(&wr, rounds) != 0)
-			die("%s", loam_error());
-		while ((rc = rec_next(&wr, &r)) != 0) {
-			json_object *w;
-
-			if (rc < 0)
-				die("%s", loam_error());
-			if (rec_get_object(r, "weights", &w) != REC_OK)
-				die("%s: field 'weights': expected a map of skills to weights",
-				    rec_where(r));
-			round = grow(round, nrounds, &roundcap, sizeof *round);
-			memset(&round[nrounds], 0, sizeof *round);
-			mixture_from_json(&round[nrounds++], w, rec_where(r));
-		}
-		rec_reader_close(&wr);
-		if (!nrounds)
+		stream_init(&st, &o);
+		stream_file(&st, rounds, rounds_one, &rs);
+		stream_end(&st);
+		if (!rs.n)
 			die("%s: no rounds", rounds);
 	}
+	sampler_index(&sp, &rs);
+	sampler_start(&sp, &rs, n, iid, replace, o.seed);
 
-	/* Index the skills: a 64-bit hash to a skill number (+1), checked
-	 * against the name on every hit. */
-	index = htab_new(0, 64);
-	for (size_t t = 0; t < nrounds; t++)
-		for (size_t i = 0; i < round[t].k; i++) {
-			const char *name = round[t].skill[i];
-			int is_new;
-			struct htab_slot *sl = htab_insert(index, htab_hash(name, strlen(name), 0), &is_new);
+	stream_init(&st, &o);
+	st.what = "records";
+	st.summary = 1;
+	stream_run(&st, o.argc, o.argv, sample_one, &sp);
 
-			if (is_new) {
-				skill = grow(skill, k, &skillcap, sizeof *skill);
-				skill[k] = round[t].skill[i];
-				sl->count = ++k;
-			} else if (strcmp(skill[sl->count - 1], name) != 0)
-				die("skills '%s' and '%s' share a 64-bit hash", name, skill[sl->count - 1]);
-		}
-	rv = xcalloc(nrounds * k, sizeof *rv);
-	count = xcalloc(k, sizeof *count);
-	for (size_t t = 0; t < nrounds; t++) {
-		uint64_t *rc_count = xcalloc(round[t].k, sizeof *rc_count);
-		struct rng cr;
-
-		rng_init(&cr, o.seed, 0, t);
-		round_counts(&round[t], n, iid, &cr, rc_count);
-		for (size_t s = 0; s < k; s++) {
-			uint64_t cap = 0;
-
-			for (size_t i = 0; i < round[t].k; i++)
-				if (strcmp(round[t].skill[i], skill[s]) == 0)
-					cap = rc_count[i];
-			reservoir_init(&rv[t * k + s], cap, replace, o.seed, t, s);
-		}
-		free(rc_count);
-	}
-
-	progress_init(&prog, "records", 0, o.quiet);
-	for (int f = 0; f < (argc ? argc : 1); f++) {
-		if (rec_reader_open(&rd, argc ? argv[f] : "-") != 0) {
-			cli_warn("%s", loam_error());
-			continue;
-		}
-		while ((rc = rec_next(&rd, &r)) != 0) {
-			const char *name, *text;
-			size_t len, namelen;
-			struct htab_slot *sl;
-
-			if (rc < 0)
-				die("%s", loam_error());
-			rc = rec_get_str(r, field, &name, &namelen);
-			if (rc == REC_ABSENT)
-				die("%s: field '%s' missing", rec_where(r), field);
-			if (rc != REC_OK)
-				die("%s: %s", rec_where(r), loam_error());
-			sl = htab_lookup(index, htab_hash(name, namelen, 0));
-			if (!sl || strcmp(skill[sl->count - 1], name) != 0)
-				continue;	/* a skill no round asks for */
-			text = rec_to_string(r, &len);
-			for (size_t t = 0; t < nrounds; t++)
-				reservoir_offer(&rv[t * k + sl->count - 1], text, len);
-			if ((++prog.done & 0xffff) == 0)
-				progress_update(&prog, prog.done);
-		}
-		rec_reader_close(&rd);
-	}
-
-	fp = cli_out_open(&out, o.output);
-	for (size_t t = 0; t < nrounds; t++) {
-		struct line **all;
-		size_t m = 0;
-		struct rng sr;
-
-		for (size_t s = 0; s < k; s++) {
-			struct reservoir *v = &rv[t * k + s];
-			uint64_t have = replace ? (v->seen ? v->cap : 0) :
-			    (v->seen < v->cap ? v->seen : v->cap);
-
-			if (have < v->cap)
-				note("round %zu: skill '%s': %llu record%s, %llu wanted",
-				    t, skill[s], (unsigned long long)have, have == 1 ? "" : "s",
-				    (unsigned long long)v->cap);
-			m += have;
-		}
-		all = xcalloc(m ? m : 1, sizeof *all);
-		m = 0;
-		for (size_t s = 0; s < k; s++) {
-			struct reservoir *v = &rv[t * k + s];
-
-			for (uint64_t i = 0; i < v->cap; i++)
-				if (v->slot[i])
-					all[m++] = v->slot[i];
-		}
-		/* The output order is a seeded shuffle, not the input's. */
-		rng_init(&sr, o.seed, 0, UINT64_MAX - t);
-		rng_shuffle(&sr, all, m, sizeof *all);
-		for (size_t i = 0; i < m; i++)
-			write_round_line(fp, all[i], rounds ? (long)t : -1,
-			    o.output ? o.output : "stdout");
-		free(all);
-	}
+	recw_init(&w, cli_out_open(&out, o.output), o.output);
+	for (size_t t = 0; t < rs.n; t++)
+		sampler_write(&sp, t, rounds != NULL, &w);
 	cli_out_commit(&out);
-	progress_end(&prog);
+	recw_release(&w);
 
-	for (size_t i = 0; i < nrounds * k; i++)
-		reservoir_release(&rv[i]);
-	free(rv);
-	free(count);
-	free(skill);
-	for (size_t t = 0; t < nrounds; t++)
-		mixture_release(&round[t]);
-	free(round);
-	htab_free(index);
+	skillit_sample_release(&sp.ss);
+	free(sp.skill);
+	htab_free(sp.index);
+	for (size_t t = 0; t < rs.n; t++)
+		mixture_release(&rs.round[t]);
+	free(rs.round);
 	return cli_exit();
 }
 
@@ -1325,11 +1159,11 @@ int
 main(int argc, char *argv[])
 {
 	static const struct cli_command commands[] = {
-		{ "weights", cmd_weights, NULL },
-		{ "graph", cmd_graph, NULL },
-		{ "sample", cmd_sample, NULL },
+		{ "weights", cmd_weights, &weights_spec },
+		{ "graph", cmd_graph, &graph_spec },
+		{ "sample", cmd_sample, &sample_spec },
 	};
 
 	return cli_subcommand(argc, argv, commands, sizeof commands / sizeof *commands,
-	    NULL, usage, help);
+	    NULL, NULL, "Each command's options: skillit-mix COMMAND --help.\n");
 }

@@ -32,6 +32,8 @@ command_words() {
 			next if @w && $w[0] =~ /^(for|case|select)$/;
 			while (@w) {
 				(my $t = $w[0]) =~ s/^["\x27]//;
+				# read and for name variables, never commands
+				last if $t eq "read";
 				if ($skip{$t} || $t =~ /^-/ || $t =~ /^\w+=/ ||
 				    $t =~ /^\d+[a-z]*$/) { shift @w; next }
 				print "$t\n" if $t =~ /^[a-z][a-z0-9+_.-]*$/;
@@ -83,7 +85,7 @@ owner() {
 
 @test "the extractor finds a command a test would call" {
 	cd "$BATS_TEST_TMPDIR"
-	printf 'run -0 bash -c "mandoc -T ascii x | col -b"\n\tfoo | xxd -p && timeout 5 jq .\n# col in a comment\n' > t.sh
+	printf 'run -0 bash -c "mandoc -T ascii x | col -b"\n\tfoo | xxd -p && timeout 5 jq .\n# col in a comment\nwhile read -r opt; do :; done\n' > t.sh
 	run -0 command_words t.sh
 	assert_line col
 	assert_line xxd
@@ -91,4 +93,5 @@ owner() {
 	assert_line mandoc
 	refute_line run
 	refute_line timeout
+	refute_line opt
 }

@@ -513,8 +513,14 @@ cli_subcommand(int argc, char *argv[], const struct cli_command *cmds, size_t n,
 		char line[128];
 
 		for (size_t i = 0; i < n; i++)
-			if (cmds[i].spec)
-				text_str(&u, cli_usage_of(cmds[i].spec, u.len > 0));
+			if (cmds[i].spec) {
+				/* Copied, then freed: nothing else holds it, and
+				 * LeakSanitizer checks -h and -V's exit. */
+				char *ul = (char *)cli_usage_of(cmds[i].spec, u.len > 0);
+
+				text_str(&u, ul);
+				free(ul);
+			}
 		text_str(&h, "Commands:\n");
 		for (size_t i = 0; i < n; i++) {
 			snprintf(line, sizeof line, "  %-20s%s\n", cmds[i].name,

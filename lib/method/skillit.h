@@ -124,6 +124,9 @@
 #define LOAM_SKILLIT_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "reservoir.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -368,6 +371,46 @@ struct skillit_sim_result {
 int skillit_simulate(const double *graph, size_t k, size_t m,
     const struct skillit_opts *o, const struct skillit_sim *sim,
     struct skillit_sim_result *r);
+
+/* ---- sampling a record stream to mixtures (skillit_sample.c) ---- */
+
+/*
+ * Round t of n records drawn to the mixture p[k] (weights >= 0, not all
+ * 0): count[i] records of skill i, either exact, floor(n p_i / sum p)
+ * with the remainder to the last skill (the reference's sampler), or
+ * iid, n independent draws from p.  The draws come from the registry's
+ * RNG_SKILLIT_ROUNDS stream of seed at index t.  -1 when the weights sum
+ * to zero.
+ */
+int skillit_round_counts(const double *p, size_t k, uint64_t n, int iid,
+    uint64_t seed, uint64_t t, uint64_t *count);
+
+/*
+ * One pass over a record stream for nrounds rounds over k skills, in
+ * memory proportional to the sample: each (round t, skill s) keeps a
+ * reservoir (reservoir.h) of count[t * k + s] records, drawing from
+ * RNG_SKILLIT_RESERVOIR + t of the seed at index s.  A record of skill s
+ * is offered to every round.  A round's records come out in a seeded
+ * shuffle (RNG_SKILLIT_ROUNDS, index UINT64_MAX - t), not in the input's
+ * order.
+ */
+struct skillit_sample {
+	size_t nrounds, k;
+	uint64_t seed;
+	struct reservoir *rv;	/* nrounds x k, round-major */
+};
+
+void skillit_sample_init(struct skillit_sample *ss, size_t nrounds, size_t k,
+    const uint64_t *count, int replace, uint64_t seed);
+void skillit_sample_release(struct skillit_sample *ss);
+/* Offer a record of skill s (< k) to every round. */
+void skillit_sample_offer(struct skillit_sample *ss, size_t s, const char *text, size_t len);
+/* The reservoir of (round t, skill s): its cap and reservoir_filled(). */
+const struct reservoir *skillit_sample_at(const struct skillit_sample *ss, size_t t, size_t s);
+/* Round t's records in output order, *n of them, in an array the caller
+ * frees (the items stay owned by the sample). */
+struct reservoir_item **skillit_sample_round(const struct skillit_sample *ss, size_t t,
+    size_t *n);
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,7 @@
 #include "recw.h"
 #include "stream.h"
 #include "superhf.h"
+#include "utf8.h"
 #include "util.h"
 
 enum {
@@ -198,7 +199,7 @@ edit_kept(struct filter *f, struct rec *r, double score, size_t *chars)
 	n = len;
 	if (f->do_trim)
 		superhf_trim(&f->trim, text, len, &start, &n, &prompt_len);
-	*chars = superhf_chars(text + start, n);
+	*chars = utf8_chars(text + start, n);
 	/* Unchanged text is not replaced: the record keeps its line. */
 	if ((!f->do_trim || (start == 0 && n == len)) && f->length_penalty == 0)
 		return;
@@ -318,12 +319,12 @@ one(struct rec *r, void *arg)
 		superhf_trim(&f->trim, text, len, &start, &n, &prompt_len);
 	/* Characters are counted only where they are needed: a length of
 	 * zero is n == 0 whatever the encoding. */
-	if (n == 0 || (f->min_chars > 1 && superhf_chars(text + start, n) < f->min_chars)) {
+	if (n == 0 || (f->min_chars > 1 && utf8_chars(text + start, n) < f->min_chars)) {
 		f->dropped_short++;
 		return 0;
 	}
 	if (f->length_penalty != 0)
-		score = superhf_shaped_score(score, f->length_penalty, superhf_chars(text + start, n));
+		score = superhf_shaped_score(score, f->length_penalty, utf8_chars(text + start, n));
 	f->score_sum_all += score;
 	/* A candidate that cannot enter the heap is not copied. */
 	if (gr->g.nkept == gr->g.k && score <= gr->g.heap[0].score) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "superhf.h"
+#include "utf8.h"
 #include "util.h"
 
 char *
@@ -98,44 +99,13 @@ superhf_trim_release(struct superhf_trim *t)
 	t->have_re = 0;
 }
 
-/* The code point at s[0, len) and its length in bytes (valid UTF-8). */
-static uint32_t
-code_point(const unsigned char *s, size_t len, size_t *n)
-{
-	if (s[0] < 0x80 || len < 2) {
-		*n = 1;
-		return s[0];
-	}
-	if (s[0] < 0xe0) {
-		*n = 2;
-		return (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f);
-	}
-	if (s[0] < 0xf0 || len < 4) {
-		*n = len < 3 ? len : 3;
-		return *n < 3 ? 0xfffd :
-		    (uint32_t)(s[0] & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
-	}
-	*n = 4;
-	return (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
-	    (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
-}
-
-/* Python's str.isspace(): bidirectional class WS, B or S, or category Zs. */
-static int
-is_space(uint32_t c)
-{
-	return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20) || c == 0x85 ||
-	    c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 ||
-	    c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
-}
-
 void
 superhf_strip(const char *s, size_t len, size_t *start, size_t *n)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t a = 0, b = len, w;
 
-	while (a < b && is_space(code_point(u + a, b - a, &w)))
+	while (a < b && py_isspace(utf8_decode(u + a, b - a, &w)))
 		a += w;
 	/* Back over the last character: find its first byte. */
 	while (b > a) {
@@ -143,22 +113,12 @@ superhf_strip(const char *s, size_t len, size_t *start, size_t *n)
 
 		while (c > a && (u[c] & 0xc0) == 0x80)
 			c--;
-		if (!is_space(code_point(u + c, b - c, &w)))
+		if (!py_isspace(utf8_decode(u + c, b - c, &w)))
 			break;
 		b = c;
 	}
 	*start = a;
 	*n = b - a;
-}
-
-size_t
-superhf_chars(const char *s, size_t len)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < len; i++)
-		n += ((unsigned char)s[i] & 0xc0) != 0x80;
-	return n;
 }
 
 void

@@ -70,8 +70,6 @@ long superhf_default_cut_fast(const char *s);
  * and trailing white space (the characters str.isspace() accepts). */
 void superhf_strip(const char *s, size_t len, size_t *start, size_t *n);
 
-/* Code points in valid UTF-8 text. */
-size_t superhf_chars(const char *s, size_t len);
 
 /* The shaped score: score - c * ln(chars) (chars > 0). */
 double superhf_shaped_score(double score, double length_penalty, size_t chars);

@@ -92,25 +92,6 @@ struct filter {
 	double kl_sum;
 };
 
-/* The group key of r as text: a string, or an integer's digits. */
-static int
-group_key(struct rec *r, const char *field, char *num, const char **key, size_t *len)
-{
-	int64_t v;
-	int rc = rec_get_str(r, field, key, len);
-
-	if (rc == REC_OK)
-		return 0;
-	if (rc == REC_ABSENT)
-		return rec_errorf(r, "field '%s' missing", field);
-	if (rec_get_int(r, field, &v) == REC_OK) {
-		*len = (size_t)snprintf(num, 24, "%lld", (long long)v);
-		*key = num;
-		return 0;
-	}
-	return rec_errorf(r, "field '%s': expected a string or an integer", field);
-}
-
 static struct group *
 new_group(struct filter *f, const char *key, size_t len)
 {
@@ -288,7 +269,7 @@ one(struct rec *r, void *arg)
 	struct group *gr;
 	int rc;
 
-	if (group_key(r, f->group_field, num, &key, &keylen) != 0)
+	if (rec_get_key(r, f->group_field, num, &key, &keylen) != 0)
 		return -1;
 	rc = rec_get_double(r, f->score_field, &score);
 	if (rc == REC_ABSENT)

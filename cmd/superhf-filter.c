@@ -12,17 +12,21 @@
 
 #include "cli.h"
 #include "htab.h"
+#include "meteor.h"
 #include "rec.h"
 #include "recw.h"
+#include "rng.h"
 #include "stream.h"
 #include "superhf.h"
 #include "utf8.h"
 #include "util.h"
+#include "wordnet.h"
 
 enum {
 	OPT_GROUP_FIELD = CLI_LONG, OPT_TEXT_FIELD, OPT_SCORE_FIELD, OPT_TRIM_REGEX,
 	OPT_DELIMITER, OPT_NO_TRIM, OPT_MIN_CHARS, OPT_LENGTH_PENALTY, OPT_TOP_K,
-	OPT_MIN_SCORE, OPT_MARGIN, OPT_SORTED, OPT_SUMMARY, OPT_SKIP_BAD,
+	OPT_MIN_SCORE, OPT_MARGIN, OPT_SORTED, OPT_SUMMARY, OPT_SKIP_BAD, OPT_METEOR_PAIRS,
+	OPT_WORDNET,
 };
 
 static const struct cli_option options[] = {
@@ -43,6 +47,10 @@ static const struct cli_option options[] = {
 	{ OPT_TOP_K, "top-k", "k", "K", "keep the K best of each group (default 1)" },
 	{ OPT_MIN_SCORE, "min-score", "s", "S", "keep only scores of at least S" },
 	{ OPT_MARGIN, "margin", "m", "M", "keep only scores at least M over the group's mean" },
+	{ OPT_METEOR_PAIRS, "meteor-pairs", "n", "N",
+	    "the summary's METEOR similarity: at most N pairs (100000; 0: none)" },
+	{ 's', "seed", "n", "N", "the seed of the pairs drawn beyond N (default 0)" },
+	{ OPT_WORDNET, "wordnet", "dir", "DIR", "the WordNet 3.0 database (" WORDNET_DIR ")" },
 	{ OPT_SUMMARY, "summary", "file", "FILE", "write the summary record to FILE (atomically)" },
 	{ 'o', "output", "file", "FILE", "write the kept records to FILE atomically" },
 	CLI_OPTIONS_END
@@ -65,6 +73,7 @@ struct line {
 /* One group: its key, its heap, and where it first came. */
 struct group {
 	char *key;
+	uint32_t number;	/* in order of first sight */
 	struct superhf_group g;
 };
 
@@ -90,6 +99,13 @@ struct filter {
 	double score_sum_all, score_sum_kept, chars_sum_kept;
 	uint64_t kl_n;
 	double kl_sum;
+	/* The kept completions, for the METEOR similarity. */
+	uint64_t meteor_pairs;
+	struct wordnet *wn;
+	struct meteor *meteor;
+	struct meteor_text *kept_text;
+	uint32_t *kept_group;
+	size_t n_kept_text, cap_kept_text;
 };
 
 static struct group *
@@ -101,6 +117,7 @@ new_group(struct filter *f, const char *key, size_t len)
 		f->last = NULL;
 	}
 	f->groups[f->ngroups].key = xstrndup(key, len);
+	f->groups[f->ngroups].number = (uint32_t)f->groups_seen;
 	superhf_group_init(&f->groups[f->ngroups].g, f->top_k);
 	f->groups_seen++;
 	return &f->groups[f->ngroups++];
@@ -228,6 +245,25 @@ line_copy(struct filter *f, const char *s, size_t len)
 	return l;
 }
 
+/* Hold a kept completion's words for the summary's METEOR similarity. */
+static void
+keep_text(struct filter *f, struct rec *r, uint32_t group)
+{
+	const char *text;
+	size_t len;
+
+	if (rec_get_str(r, f->text_field, &text, &len) != REC_OK)
+		die("%s", loam_error());
+	if (f->n_kept_text == f->cap_kept_text) {
+		f->cap_kept_text = f->cap_kept_text ? 2 * f->cap_kept_text : 256;
+		f->kept_text = xreallocarray(f->kept_text, f->cap_kept_text, sizeof *f->kept_text);
+		f->kept_group = xreallocarray(f->kept_group, f->cap_kept_text,
+		    sizeof *f->kept_group);
+	}
+	meteor_prepare(f->meteor, text, len, &f->kept_text[f->n_kept_text]);
+	f->kept_group[f->n_kept_text++] = group;
+}
+
 /* Write a group's kept records, best first, and forget them. */
 static void
 emit_group(struct filter *f, struct group *gr)
@@ -249,6 +285,8 @@ emit_group(struct filter *f, struct group *gr)
 		    rec_set_double(r, "score_std", superhf_group_sd(g)) != 0)
 			die("%s", loam_error());
 		recw_rec(&f->w, r);
+		if (f->meteor)
+			keep_text(f, r, gr->number);
 		rec_free(r);
 		f->kept++;
 		f->score_sum_kept += g->heap[i].score;
@@ -317,6 +355,29 @@ one(struct rec *r, void *arg)
 	return 0;
 }
 
+/* SuperHF's collapse metric over the kept completions: ordered pairs of
+ * different groups, all of them or --meteor-pairs drawn. */
+static double
+kept_similarity(struct filter *f, uint64_t seed, uint64_t *pairs)
+{
+	struct rng r;
+	double sim;
+
+	*pairs = 0;
+	if (!f->meteor)
+		return NAN;
+	rng_init(&r, seed, RNG_METEOR_PAIRS, 0);
+	sim = meteor_similarity(f->meteor, f->kept_text, f->kept_group, f->n_kept_text,
+	    f->meteor_pairs, &r, pairs, NULL);
+	for (size_t i = 0; i < f->n_kept_text; i++)
+		meteor_text_release(&f->kept_text[i]);
+	free(f->kept_text);
+	free(f->kept_group);
+	meteor_free(f->meteor);
+	wordnet_close(f->wn);
+	return sim;
+}
+
 static void
 summary(struct filter *f, uint64_t groups, const struct cli_opts *o, const char *path)
 {
@@ -327,15 +388,20 @@ summary(struct filter *f, uint64_t groups, const struct cli_opts *o, const char 
 	double all = scored ? f->score_sum_all / (double)scored : NAN;
 	double kept = f->kept ? f->score_sum_kept / (double)f->kept : NAN;
 	double len = f->kept ? f->chars_sum_kept / (double)f->kept : NAN;
+	int have_meteor = f->meteor != NULL;
+	uint64_t pairs;
+	double sim = kept_similarity(f, o->seed, &pairs);
 
 	if (!o->quiet) {
-		char kl[64] = "";
+		char kl[64] = "", met[64] = "";
 
 		if (f->kl_n)
 			snprintf(kl, sizeof kl, ", KL %.4g", f->kl_sum / (double)f->kl_n);
+		if (pairs)
+			snprintf(met, sizeof met, ", METEOR similarity %.4g", sim);
 		note("%llu group%s, %.1f candidates each, %llu kept: score %.4g -> %.4g, "
-		    "length %.1f%s", (unsigned long long)groups, groups == 1 ? "" : "s", n_mean,
-		    (unsigned long long)f->kept, all, kept, len, kl);
+		    "length %.1f%s%s", (unsigned long long)groups, groups == 1 ? "" : "s", n_mean,
+		    (unsigned long long)f->kept, all, kept, len, met, kl);
 	}
 	if (!path)
 		return;
@@ -358,6 +424,13 @@ summary(struct filter *f, uint64_t groups, const struct cli_opts *o, const char 
 		recw_null(&w, "score_mean_kept");
 		recw_null(&w, "len_mean_kept");
 	}
+	if (have_meteor) {
+		if (pairs)
+			recw_double(&w, "meteor_similarity_kept", sim);
+		else
+			recw_null(&w, "meteor_similarity_kept");
+		recw_uint(&w, "meteor_pairs", pairs);
+	}
 	if (f->kl_n)
 		recw_double(&w, "kl_estimate", f->kl_sum / (double)f->kl_n);
 	if (recw_end(&w) != 0)
@@ -375,9 +448,11 @@ main(int argc, char *argv[])
 	struct filter f = {
 		.group_field = "prompt_id", .text_field = "completion", .score_field = "score",
 		.do_trim = 1, .min_chars = 1, .top_k = 1, .min_score = NAN, .margin = NAN,
+		.meteor_pairs = 100000,
 	};
 	const char *arg, *delimiter = SUPERHF_DELIMITER, *regex = SUPERHF_TRIM_REGEX;
-	const char *summary_path = NULL;
+	const char *summary_path = NULL, *wordnet_dir = WORDNET_DIR;
+	struct meteor_params mp = METEOR_PARAMS_NLTK;
 	char *delim_copy, *regex_copy;
 	uint64_t groups;
 	int c, skip_bad = 0;
@@ -409,11 +484,21 @@ main(int argc, char *argv[])
 		case OPT_SORTED: f.sorted = 1; break;
 		case OPT_SUMMARY: summary_path = arg; break;
 		case OPT_SKIP_BAD: skip_bad = 1; break;
+		case OPT_METEOR_PAIRS:
+			f.meteor_pairs = cli_parse_u64("--meteor-pairs", arg, 0, UINT64_MAX);
+			break;
+		case OPT_WORDNET: wordnet_dir = arg; break;
 		}
 	delimiter = delim_copy = superhf_unescape(delimiter);
 	regex = regex_copy = superhf_unescape(regex);
 	if (f.do_trim && superhf_trim_init(&f.trim, delimiter, regex) != 0)
 		usage_error("%s", loam_error());
+	if (f.meteor_pairs > 0) {
+		if (!(f.wn = wordnet_open(wordnet_dir)))
+			die("%s (install wordnet-base, point --wordnet at WordNet 3.0, or "
+			    "leave the METEOR similarity out with --meteor-pairs 0)", loam_error());
+		f.meteor = meteor_new(&mp, f.wn);
+	}
 	f.index = htab_new(0, 0);
 	recw_init(&f.w, cli_out_open(&out, o.output), o.output);
 	stream_init(&s, &o);

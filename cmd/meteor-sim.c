@@ -43,7 +43,7 @@ static const struct cli_option pairs_options[] = {
 	{ 'q', "quiet", NULL, NULL, "no summary line on stderr" },
 	{ OPT_PAIRS, "pairs", "all|n", "all|N",
 	    "every ordered pair (default), or N bootstrap draws per group" },
-	{ 's', "seed", "n", "N", "the bootstrap's seed (default 0)" },
+	{ 's', "seed", "seed", "SEED", "the bootstrap's seed (default 0)" },
 	{ OPT_TEXT_FIELD, "text-field", "name", "NAME", "the text (default completion)" },
 	{ OPT_GROUP_FIELD, "group-field", "name", "NAME",
 	    "the group (default dataset; \"\": one group)" },
@@ -52,7 +52,7 @@ static const struct cli_option pairs_options[] = {
 };
 static const struct cli_spec pairs_spec = {
 	"pairs", "[file ...]",
-	"METEOR similarity over pairs of texts within each group (SuperHF).",
+	"METEOR similarity of pairs within each group (SuperHF).",
 	pairs_options,
 	"Writes a record per group and one for all: meteor_similarity, stderr, pairs.\n"
 };
@@ -66,7 +66,7 @@ static const struct cli_option score_options[] = {
 };
 static const struct cli_spec score_spec = {
 	"score", "[file ...]",
-	"METEOR of each record's hypothesis against its reference (NLTK's).",
+	"METEOR of each hypothesis against its reference (NLTK's).",
 	score_options,
 	"Adds meteor to each record.\n"
 };

@@ -49,7 +49,7 @@ static const struct cli_option options[] = {
 	{ OPT_MARGIN, "margin", "m", "M", "keep only scores at least M over the group's mean" },
 	{ OPT_METEOR_PAIRS, "meteor-pairs", "n", "N",
 	    "the summary's METEOR similarity: at most N pairs (100000; 0: none)" },
-	{ 's', "seed", "n", "N", "the seed of the pairs drawn beyond N (default 0)" },
+	{ 's', "seed", "seed", "SEED", "the seed of the pairs drawn beyond N (default 0)" },
 	{ OPT_WORDNET, "wordnet", "dir", "DIR", "the WordNet 3.0 database (" WORDNET_DIR ")" },
 	{ OPT_SUMMARY, "summary", "file", "FILE", "write the summary record to FILE (atomically)" },
 	{ 'o', "output", "file", "FILE", "write the kept records to FILE atomically" },

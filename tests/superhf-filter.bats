@@ -155,3 +155,49 @@ candidates() {
 	superhf-filter -q --top-k 2 in.jsonl > b
 	cmp a b
 }
+
+@test "best-of-n on the paper's completions: the choices and the summary, checked independently" {
+	gzip -dc "$LOAM_TOP/testdata/external/superhf/candidates.jsonl.gz" > cands.jsonl
+	run -0 --separate-stderr superhf-filter --summary sum.json --meteor-pairs 1000000 -o kept.jsonl cands.jsonl
+	# The same selection in Python, from SuperHF's own rules: the text
+	# after the prompt delimiter, cut at the first "\n\n<role>:", "Human"
+	# or "Assistant", stripped; empty ones dropped; the best score, the
+	# earliest on ties.
+	python3 - > want.txt <<'PY'
+import json, re
+best, order, n_all, s_all = {}, [], 0, 0.0
+for line in open("cands.jsonl"):
+    r = json.loads(line)
+    t = r["completion"].split("\n\nAssistant:", 1)[1]
+    m = re.search(r"\n\n[^:]+:|Human|Assistant", t)
+    t = (t[:m.start()] if m else t).strip()
+    if not t:
+        continue
+    n_all += 1
+    s_all += r["score"]
+    k = r["prompt_id"]
+    if k not in best:
+        order.append(k)
+    if k not in best or r["score"] > best[k][0]:
+        best[k] = (r["score"], r["model"], len(t))
+kept = [best[k] for k in order]
+print(len(kept), sum(s for s, _, _ in kept) / len(kept), sum(n for _, _, n in kept) / len(kept),
+      s_all / n_all)
+for k in order:
+    print(k, best[k][1])
+PY
+	jq -r '"\(.prompt_id) \(.model)"' kept.jsonl > got.txt
+	diff <(tail -n +2 want.txt) got.txt
+	read -r n mean_kept len_kept mean_all < want.txt
+	assert_equal "$(jq .kept sum.json)" "$n"
+	# the means agree to the last bits (summation order aside)
+	jq -e --argjson k "$mean_kept" --argjson l "$len_kept" --argjson a "$mean_all" \
+	    '((.score_mean_kept - $k) | fabs) < 1e-12 and ((.len_mean_kept - $l) | fabs) < 1e-9 and
+	     ((.score_mean_all - $a) | fabs) < 1e-12' sum.json
+	# SuperHF-Instruct-like pooling: the best-of-8 beats every model's mean
+	[ "$(jq '.score_mean_kept > -1 and .score_mean_all < -2' sum.json)" = true ]
+	# the summary's METEOR similarity is meteor-sim's over the kept texts
+	assert_equal "$(jq .meteor_pairs sum.json)" 639200
+	want=$(meteor-sim pairs -q --group-field '' kept.jsonl | tail -n1 | jq .meteor_similarity)
+	jq -e --argjson w "$want" '((.meteor_similarity_kept - $w) | fabs) < 1e-12' sum.json
+}

@@ -163,7 +163,7 @@ candidates() {
 	# after the prompt delimiter, cut at the first "\n\n<role>:", "Human"
 	# or "Assistant", stripped; empty ones dropped; the best score, the
 	# earliest on ties.
-	python3 - > want.txt <<'PY'
+	/usr/bin/python3 - > want.txt <<'PY'
 import json, re
 best, order, n_all, s_all = {}, [], 0, 0.0
 for line in open("cands.jsonl"):

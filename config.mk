@@ -42,7 +42,7 @@ LIBS = -ljson-c -lyaml -lxxhash -lstdc++ -lm -lpthread
 # scripts and Makefile call comes from one of these lists or from minbase.
 DEPS_PKGS  = g++ libyaml-dev libxxhash-dev libfaiss-dev libopenblas-openmp-dev \
 	liblapacke-dev libjson-c-dev bats bats-support bats-assert mandoc \
-	man-db parallel jq time
+	man-db parallel jq time wordnet-base python3-nltk
 BENCH_PKGS = python3 python3-numpy python3-torch
 LINT_PKGS  = cppcheck
 FUZZ_PKGS  = clang libomp-dev

@@ -603,6 +603,14 @@ smoke() {	# pipeline name, then output files and their line counts
 	[ -s "$BATS_TEST_TMPDIR/out/maps.safetensors" ]
 }
 
+@test "pipelines/superhf.yaml" {
+	smoke superhf candidates.jsonl 6400 train.jsonl 800 collapse.jsonl 5
+	run -0 --separate-stderr pipeline-run -q --force --set out="$BATS_TEST_TMPDIR/out" pipelines/superhf.yaml
+	[[ "$stderr" == *"filter: superhf-filter: 800 groups, 8.0 candidates each, 800 kept"* ]]
+	jq -e 'select(.type == "overall") | .meteor_similarity > 0.1 and .meteor_similarity < 0.5' \
+	    "$BATS_TEST_TMPDIR/out/collapse.jsonl"
+}
+
 @test "pipelines/reward-count.yaml" {
 	smoke reward-count rewards.jsonl 200 counts.jsonl 18 rewards-simhash.jsonl 200
 }

@@ -1799,6 +1799,24 @@ number_from_line(struct rec *r, const char *key, double *d, int want_int, int64_
 }
 
 int
+rec_get_key(struct rec *r, const char *key, char *num, const char **s, size_t *len)
+{
+	int64_t v;
+	int rc = rec_get_str(r, key, s, len);
+
+	if (rc == REC_OK)
+		return 0;
+	if (rc == REC_ABSENT)
+		return rec_errorf(r, "field '%s' missing", key);
+	if (rec_get_int(r, key, &v) == REC_OK) {
+		*len = (size_t)snprintf(num, 24, "%lld", (long long)v);
+		*s = num;
+		return 0;
+	}
+	return rec_errorf(r, "field '%s': expected a string or an integer", key);
+}
+
+int
 rec_get_double(struct rec *r, const char *key, double *out)
 {
 	json_object *v;

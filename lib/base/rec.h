@@ -210,6 +210,9 @@ int rec_errorf(const struct rec *r, const char *fmt, ...) LOAM_PRINTF(2, 3);
 int rec_get(struct rec *r, const char *key, json_object **out);
 /* Borrowed string (NUL-ended; *len may be NULL). */
 int rec_get_str(struct rec *r, const char *key, const char **s, size_t *len);
+/* A grouping key: a string, or an integer's digits (written into num,
+ * room for 24).  0, or -1 after rec_errorf (missing, or another type). */
+int rec_get_key(struct rec *r, const char *key, char *num, const char **s, size_t *len);
 int rec_get_double(struct rec *r, const char *key, double *out);
 /* Integers: a JSON integer, or a number with an integral value in range. */
 int rec_get_int(struct rec *r, const char *key, int64_t *out);

@@ -149,6 +149,9 @@ enum rng_stream {
 	RNG_HEDGEHOG_SHUFFLE = 1,
 	RNG_HEDGEHOG_SPLIT = 2,
 	RNG_HEDGEHOG_PERFORMER = 3,
+
+	/* meteor-sim, superhf-filter */
+	RNG_METEOR_PAIRS = 0,			/* + group, < 2^32 */
 };
 
 /* Programs, for rng_uses[].programs. */
@@ -159,6 +162,8 @@ enum {
 	RNG_IN_TART_FIT = 1 << 3,
 	RNG_IN_HEDGEHOG_TRAIN = 1 << 4,
 	RNG_IN_EMBROID_FIX = 1 << 5,
+	RNG_IN_METEOR_SIM = 1 << 6,
+	RNG_IN_SUPERHF_FILTER = 1 << 7,
 };
 
 struct rng_use {

@@ -37,6 +37,8 @@ void *xrealloc(void *p, size_t n);
 /* xreallocarray: like xrealloc(p, count * size), dying on overflow. */
 void *xreallocarray(void *p, size_t count, size_t size);
 char *xstrdup(const char *s);
+/* The n bytes at s as a new NUL-ended string. */
+char *xstrndup(const char *s, size_t n);
 
 /* Set the calling thread's last error message (printf-style).  Always
  * returns -1 so that a failing function can `return loam_seterr(...)`. */

@@ -5,6 +5,7 @@
 #ifndef LOAM_BENCH_H
 #define LOAM_BENCH_H
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -31,6 +32,19 @@ bench_median(double *v, int n)
 {
 	qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Seconds a shell command takes; exits on failure. */
+static inline double
+bench_time_command(const char *cmd)
+{
+	double t0 = bench_now();
+
+	if (system(cmd) != 0) {
+		fprintf(stderr, "bench: command failed: %s\n", cmd);
+		exit(1);
+	}
+	return bench_now() - t0;
 }
 
 #endif

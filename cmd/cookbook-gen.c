@@ -67,10 +67,10 @@ enum format { FMT_RECORD, FMT_ALPACA, FMT_CHAT, FMT_TEXT };
 #define STREAM_ORDER 0
 
 struct settings {
-	const struct ck_template *catalogue;
+	const struct cookbook_template *catalogue;
 	size_t ntemplates;
-	long (*param)[CK_MAX_PARAMS];	/* per catalogue template */
-	struct ck_vocab vocab;
+	long (*param)[COOKBOOK_MAX_PARAMS];	/* per catalogue template */
+	struct cookbook_vocab vocab;
 	const char *vocab_path;
 };
 
@@ -78,21 +78,21 @@ static void
 settings_init(struct settings *st)
 {
 	memset(st, 0, sizeof *st);
-	st->catalogue = ck_templates(&st->ntemplates);
+	st->catalogue = cookbook_templates(&st->ntemplates);
 	st->param = xcalloc(st->ntemplates, sizeof *st->param);
 	for (size_t i = 0; i < st->ntemplates; i++)
-		ck_template_defaults(&st->catalogue[i], st->param[i]);
+		cookbook_template_defaults(&st->catalogue[i], st->param[i]);
 }
 
 static void
 settings_release(struct settings *st)
 {
-	ck_vocab_release(&st->vocab);
+	cookbook_vocab_release(&st->vocab);
 	free(st->param);
 }
 
 static size_t
-catalogue_index(const struct settings *st, const struct ck_template *t)
+catalogue_index(const struct settings *st, const struct cookbook_template *t)
 {
 	return (size_t)(t - st->catalogue);
 }
@@ -113,16 +113,16 @@ set_param(struct settings *st, char *arg)
 		*dot = '\0';
 		only = arg;
 		name = dot + 1;
-		if (!ck_template_find(only))
+		if (!cookbook_template_find(only))
 			usage_error("--param: unknown template '%s'", only);
 	}
 	for (size_t i = 0; i < st->ntemplates; i++) {
-		const struct ck_template *t = &st->catalogue[i];
+		const struct cookbook_template *t = &st->catalogue[i];
 		int k;
 
 		if (only && strcmp(t->name, only) != 0)
 			continue;
-		if ((k = ck_template_param_index(t, name)) < 0)
+		if ((k = cookbook_template_param_index(t, name)) < 0)
 			continue;
 		value = (long)cli_parse_i64(name, eq + 1, t->params[k].min, t->params[k].max);
 		st->param[i][k] = value;
@@ -136,8 +136,8 @@ set_param(struct settings *st, char *arg)
 static void
 load_vocab(struct settings *st)
 {
-	int rc = st->vocab_path ? ck_vocab_load(&st->vocab, st->vocab_path) :
-	    ck_vocab_builtin(&st->vocab, CK_VOCAB_DEFAULT);
+	int rc = st->vocab_path ? cookbook_vocab_load(&st->vocab, st->vocab_path) :
+	    cookbook_vocab_builtin(&st->vocab, COOKBOOK_VOCAB_DEFAULT);
 
 	if (rc != 0)
 		die("%s", loam_error());
@@ -164,13 +164,13 @@ put_str(struct printbuf *pb, const char *key, const char *s, size_t len, int fir
 /* The input as a model sees it in the alpaca, chat and text formats:
  * options, when there are any, follow it one per line. */
 static void
-model_input(struct printbuf *pb, const struct ck_example *ex)
+model_input(struct printbuf *pb, const struct cookbook_example *ex)
 {
 	printbuf_memappend(pb, ex->input.s, (int)ex->input.len);
 	if (ex->noptions) {
 		printbuf_memappend(pb, "\nOptions:", 9);
 		for (size_t i = 0; i < ex->noptions; i++) {
-			const char *o = ck_example_option(ex, i);
+			const char *o = cookbook_example_option(ex, i);
 
 			printbuf_memappend(pb, "\n- ", 3);
 			printbuf_memappend(pb, o, (int)strlen(o));
@@ -180,7 +180,7 @@ model_input(struct printbuf *pb, const struct ck_example *ex)
 
 static void
 render(struct printbuf *pb, struct printbuf *tmp, enum format fmt, uint64_t id,
-    const struct ck_template *t, const struct ck_example *ex)
+    const struct cookbook_template *t, const struct cookbook_example *ex)
 {
 	char num[32];
 	int n;
@@ -201,7 +201,7 @@ render(struct printbuf *pb, struct printbuf *tmp, enum format fmt, uint64_t id,
 			put_key(pb, "options", 0);
 			printbuf_memappend(pb, "[", 1);
 			for (size_t i = 0; i < ex->noptions; i++) {
-				const char *o = ck_example_option(ex, i);
+				const char *o = cookbook_example_option(ex, i);
 
 				if (i)
 					printbuf_memappend(pb, ",", 1);
@@ -254,14 +254,14 @@ render(struct printbuf *pb, struct printbuf *tmp, enum format fmt, uint64_t id,
 
 /* The templates of a run, their weights and their example counts. */
 struct plan {
-	const struct ck_template **t;
+	const struct cookbook_template **t;
 	double *weight;
 	uint64_t *count, *start;	/* start[i] = count[0] + ... + count[i-1] */
 	size_t n;
 };
 
 static void
-plan_add(struct plan *p, const struct ck_template *t, double w, const char *where)
+plan_add(struct plan *p, const struct cookbook_template *t, double w, const char *where)
 {
 	for (size_t i = 0; i < p->n; i++)
 		if (p->t[i] == t)
@@ -284,7 +284,7 @@ plan_from_mix(struct plan *p, const char *path)
 	if (!json_object_is_type(root, json_type_object))
 		die("%s: expected a map of template names to weights", conf_where(root));
 	json_object_object_foreach(root, name, val) {
-		const struct ck_template *t = ck_template_find(name);
+		const struct cookbook_template *t = cookbook_template_find(name);
 		double w;
 
 		if (!t)
@@ -373,11 +373,11 @@ plan_find(const struct plan *p, uint64_t s)
  */
 #define UNIQUE_RESERVE_MAX	(UINT64_C(1) << 24)
 
-static struct ck_unique **
+static struct cookbook_unique **
 unique_sets(const struct plan *p, const struct settings *st, uint64_t seed,
     uint64_t lo, uint64_t hi)
 {
-	struct ck_unique **seen;
+	struct cookbook_unique **seen;
 	uint64_t *n = xcalloc(p->n, sizeof *n), total = p->start[p->n];
 
 	if (lo == 0 && hi == total)
@@ -388,7 +388,7 @@ unique_sets(const struct plan *p, const struct settings *st, uint64_t seed,
 	/* Every check before any set is made: the die() leaves nothing
 	 * behind that LeakSanitizer could count. */
 	for (size_t i = 0; i < p->n; i++)
-		if (ck_unique_check(p->t[i], st->param[catalogue_index(st, p->t[i])], n[i]) != 0) {
+		if (cookbook_unique_check(p->t[i], st->param[catalogue_index(st, p->t[i])], n[i]) != 0) {
 			free(n);
 			die("%s", loam_error());
 		}
@@ -398,7 +398,7 @@ unique_sets(const struct plan *p, const struct settings *st, uint64_t seed,
 
 		/* room up front for a usual run; a huge one grows as it goes
 		 * rather than claim gigabytes before its first example */
-		seen[i] = ck_unique_new(p->t[i], param,
+		seen[i] = cookbook_unique_new(p->t[i], param,
 		    (size_t)(n[i] < UNIQUE_RESERVE_MAX ? n[i] : UNIQUE_RESERVE_MAX));
 	}
 	free(n);
@@ -421,9 +421,9 @@ cmd_gen(int argc, char *argv[])
 	struct cli_opts o;
 	struct settings st;
 	struct plan plan = { 0 };
-	struct ck_unique **seen = NULL;	/* --unique: per plan template */
+	struct cookbook_unique **seen = NULL;	/* --unique: per plan template */
 	struct cli_out out;
-	struct ck_example ex;
+	struct cookbook_example ex;
 	struct progress prog;
 	struct printbuf *pb = printbuf_new(), *tmp = printbuf_new();
 	const char *mix = NULL;
@@ -474,7 +474,7 @@ cmd_gen(int argc, char *argv[])
 	else if (!argc)
 		usage_error("no templates: name some, or give --mix (cookbook-gen list shows them)");
 	for (int i = 0; i < argc; i++) {
-		const struct ck_template *t = ck_template_find(argv[i]);
+		const struct cookbook_template *t = cookbook_template_find(argv[i]);
 
 		if (!t)
 			usage_error("unknown template '%s' (cookbook-gen list shows them)", argv[i]);
@@ -483,7 +483,7 @@ cmd_gen(int argc, char *argv[])
 	plan_counts(&plan, total, mix ? mix : "arguments");
 	load_vocab(&st);
 	for (size_t i = 0; i < plan.n; i++)
-		if (ck_template_check(plan.t[i], st.param[catalogue_index(&st, plan.t[i])],
+		if (cookbook_template_check(plan.t[i], st.param[catalogue_index(&st, plan.t[i])],
 		    &st.vocab) != 0)
 			die("%s", loam_error());
 
@@ -493,7 +493,7 @@ cmd_gen(int argc, char *argv[])
 	if (unique)
 		seen = unique_sets(&plan, &st, o.seed, lo, hi);
 	fp = cli_out_open(&out, o.output);
-	ck_example_init(&ex);
+	cookbook_example_init(&ex);
 	progress_init(&prog, "examples", hi - lo, o.quiet);
 	for (uint64_t pos = lo; pos < hi; pos++) {
 		/* The seeded shuffle interleaves the templates; each example
@@ -501,14 +501,14 @@ cmd_gen(int argc, char *argv[])
 		 * made without the ones before it. */
 		uint64_t slot = rng_permute(pos, total, o.seed, STREAM_ORDER);
 		size_t i = plan_find(&plan, slot);
-		const struct ck_template *t = plan.t[i];
+		const struct cookbook_template *t = plan.t[i];
 		size_t ci = catalogue_index(&st, t);
 		struct rng r;
 
 		rng_init(&r, o.seed, 1 + ci, slot - plan.start[i]);
 		if (!seen)
 			t->generate(t, st.param[ci], &st.vocab, &r, &ex);
-		else if (ck_unique_generate(seen[i], &st.vocab, &r, &ex) != 0)
+		else if (cookbook_unique_generate(seen[i], &st.vocab, &r, &ex) != 0)
 			die("%s", loam_error());
 		render(pb, tmp, fmt, pos, t, &ex);
 		if (fwrite(pb->buf, 1, (size_t)pb->bpos, fp) != (size_t)pb->bpos)
@@ -521,9 +521,9 @@ cmd_gen(int argc, char *argv[])
 	if (o.output)
 		progress_end(&prog);
 	for (size_t i = 0; seen && i < plan.n; i++)
-		ck_unique_free(seen[i]);
+		cookbook_unique_free(seen[i]);
 	free(seen);
-	ck_example_release(&ex);
+	cookbook_example_release(&ex);
 	printbuf_free(pb);
 	printbuf_free(tmp);
 	plan_release(&plan);
@@ -539,7 +539,7 @@ cmd_list(int argc, char *argv[])
 	static const struct option longopts[] = { CLI_COMMON_LONGOPTS };
 	struct cli_opts o;
 	struct printbuf *pb = printbuf_new();
-	const struct ck_template *cat;
+	const struct cookbook_template *cat;
 	size_t n;
 	int c;
 
@@ -548,9 +548,9 @@ cmd_list(int argc, char *argv[])
 		cli_common_option(&o, c);
 	if (optind < argc)
 		usage_error("list takes no arguments");
-	cat = ck_templates(&n);
+	cat = cookbook_templates(&n);
 	for (size_t i = 0; i < n; i++) {
-		const struct ck_template *t = &cat[i];
+		const struct cookbook_template *t = &cat[i];
 		char num[32];
 
 		printbuf_reset(pb);
@@ -589,8 +589,8 @@ record_options(struct rec *r, const char **opt, size_t *n)
 		return 0;
 	if (!json_object_is_type(arr, json_type_array))
 		return rec_errorf(r, "field 'options': expected an array of strings");
-	if (json_object_array_length(arr) > CK_MAX_OPTIONS)
-		return rec_errorf(r, "field 'options': more than %d options", CK_MAX_OPTIONS);
+	if (json_object_array_length(arr) > COOKBOOK_MAX_OPTIONS)
+		return rec_errorf(r, "field 'options': more than %d options", COOKBOOK_MAX_OPTIONS);
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
 		json_object *e = json_object_array_get_idx(arr, i);
 
@@ -616,7 +616,7 @@ need_str(struct rec *r, const char *key, const char **s)
 /* A task record for align and mix: its parts default to the input. */
 struct task_record {
 	const char *input, *task, *context, *question;
-	const char *opt[CK_MAX_OPTIONS];
+	const char *opt[COOKBOOK_MAX_OPTIONS];
 	size_t nopt;
 };
 
@@ -653,7 +653,7 @@ cmd_check(int argc, char *argv[])
 	struct settings st;
 	struct rec_reader rd;
 	struct rec *r;
-	struct ck_buf scratch = { 0 }, rule_out = { 0 };
+	struct cookbook_buf scratch = { 0 }, rule_out = { 0 };
 	unsigned long records = 0, mismatches = 0;
 	int c, rc;
 
@@ -679,8 +679,8 @@ cmd_check(int argc, char *argv[])
 			continue;
 		}
 		while ((rc = rec_next(&rd, &r)) != 0) {
-			const char *name, *input, *output, *opt[CK_MAX_OPTIONS];
-			const struct ck_template *t;
+			const char *name, *input, *output, *opt[COOKBOOK_MAX_OPTIONS];
+			const struct cookbook_template *t;
 			int64_t answer = -1;
 			size_t nopt;
 
@@ -690,12 +690,12 @@ cmd_check(int argc, char *argv[])
 			if (need_str(r, "template", &name) || need_str(r, "input", &input) ||
 			    need_str(r, "output", &output) || record_options(r, opt, &nopt))
 				die("%s", loam_error());
-			if (!(t = ck_template_find(name)))
+			if (!(t = cookbook_template_find(name)))
 				die("%s: unknown template '%s'", rec_where(r), name);
 			rc = rec_get_int(r, "answer_index", &answer);
 			if (rc == REC_BAD)
 				die("%s: %s", rec_where(r), loam_error());
-			if (ck_verify(t, st.param[catalogue_index(&st, t)], input, opt, nopt,
+			if (cookbook_verify(t, st.param[catalogue_index(&st, t)], input, opt, nopt,
 			    output, (int)answer, &scratch, &rule_out) != 0) {
 				note("%s: template '%s': %s", rec_where(r), name, loam_error());
 				mismatches++;
@@ -706,8 +706,8 @@ cmd_check(int argc, char *argv[])
 	if (!o.quiet)
 		note("checked %lu record%s: %lu mismatch%s", records, records == 1 ? "" : "s",
 		    mismatches, mismatches == 1 ? "" : "es");
-	ck_buf_release(&scratch);
-	ck_buf_release(&rule_out);
+	cookbook_buf_release(&scratch);
+	cookbook_buf_release(&rule_out);
 	settings_release(&st);
 	rc = cli_exit();
 	return mismatches ? EXIT_FAIL : rc;
@@ -715,33 +715,33 @@ cmd_check(int argc, char *argv[])
 
 /* ---- align ---- */
 
-/* Text compared as its tokens (ck_tokenize: case folded, punctuation and
+/* Text compared as its tokens (cookbook_tokenize: case folded, punctuation and
  * spacing dropped), joined by single spaces into out. */
 static const char *
-normalise(const char *s, struct ck_buf *scratch, struct ck_buf *out)
+normalise(const char *s, struct cookbook_buf *scratch, struct cookbook_buf *out)
 {
 	static size_t (*span)[2];
 	static size_t cap;
-	size_t n = ck_tokenize(s, scratch, span, cap);
+	size_t n = cookbook_tokenize(s, scratch, span, cap);
 
 	if (n > cap) {
 		cap = n * 2;
 		span = xreallocarray(span, cap, sizeof *span);
-		n = ck_tokenize(s, scratch, span, cap);
+		n = cookbook_tokenize(s, scratch, span, cap);
 	}
-	ck_buf_reset(out);
+	cookbook_buf_reset(out);
 	for (size_t i = 0; i < n; i++) {
 		if (i)
-			ck_buf_add(out, " ", 1);
-		ck_buf_add(out, scratch->s + span[i][0], span[i][1]);
+			cookbook_buf_add(out, " ", 1);
+		cookbook_buf_add(out, scratch->s + span[i][0], span[i][1]);
 	}
-	ck_buf_add(out, "", 1);		/* NUL */
+	cookbook_buf_add(out, "", 1);		/* NUL */
 	return out->s;
 }
 
 struct align_cell {
 	char *task;
-	const struct ck_template *t;
+	const struct cookbook_template *t;
 	unsigned long n, aligned, rule_failed, gold, rule_right, model_right,
 	    model_right_rule_right, model_right_rule_wrong;
 };
@@ -752,7 +752,7 @@ struct align_table {
 };
 
 static struct align_cell *
-align_cell(struct align_table *tab, const struct ck_template *t, const char *task)
+align_cell(struct align_table *tab, const struct cookbook_template *t, const char *task)
 {
 	for (size_t i = 0; i < tab->n; i++)
 		if (tab->cell[i].t == t && strcmp(tab->cell[i].task, task) == 0)
@@ -792,7 +792,7 @@ put_count(struct printbuf *pb, const char *key, unsigned long v)
 /* --templates a,b,c, or every template but the skill synthetics, which
  * have no natural-language counterpart. */
 static size_t
-choose_templates(const struct settings *st, char *list, const struct ck_template **use,
+choose_templates(const struct settings *st, char *list, const struct cookbook_template **use,
     size_t max)
 {
 	size_t n = 0;
@@ -806,7 +806,7 @@ choose_templates(const struct settings *st, char *list, const struct ck_template
 	char *whole = xstrdup(list), *cur = list, *name;
 
 	while ((name = cli_list_next(&cur, ',', "--templates", whole)) != NULL) {
-		const struct ck_template *t = ck_template_find(name);
+		const struct cookbook_template *t = cookbook_template_find(name);
 
 		if (!t)
 			usage_error("--templates: unknown template '%s'", name);
@@ -849,9 +849,9 @@ cmd_align(int argc, char *argv[])
 	struct rec_reader rd;
 	struct rec *r;
 	struct align_table tab = { 0 };
-	const struct ck_template *use[64];
+	const struct cookbook_template *use[64];
 	size_t nuse = 0;
-	struct ck_buf scratch = { 0 }, ruleout = { 0 }, na = { 0 }, nb = { 0 };
+	struct cookbook_buf scratch = { 0 }, ruleout = { 0 }, na = { 0 }, nb = { 0 };
 	struct printbuf *pb = printbuf_new();
 	struct cli_out out;
 	char *list = NULL;
@@ -909,9 +909,9 @@ cmd_align(int argc, char *argv[])
 				gold_norm = xstrdup(normalise(gold_text, &scratch, &na));
 
 			for (size_t k = 0; k < nuse; k++) {
-				const struct ck_template *t = use[k];
+				const struct cookbook_template *t = use[k];
 				struct align_cell *cell = align_cell(&tab, t, tr.task);
-				struct ck_query q = { tr.context, tr.question, opt, nopt };
+				struct cookbook_query q = { tr.context, tr.question, opt, nopt };
 				int answer = -1, rule_ok;
 
 				cell->n++;
@@ -919,13 +919,13 @@ cmd_align(int argc, char *argv[])
 					cell->rule_failed++;
 					continue;
 				}
-				ck_buf_reset(&ruleout);
+				cookbook_buf_reset(&ruleout);
 				rule_ok = t->rule(t, st.param[catalogue_index(&st, t)], &q,
 				    &ruleout, &answer) == 0;
 				if (!rule_ok) {
 					cell->rule_failed++;
 				} else {
-					ck_buf_add(&ruleout, "", 1);
+					cookbook_buf_add(&ruleout, "", 1);
 					const char *rn = normalise(ruleout.s, &scratch, &nb);
 
 					if (strcmp(rn, gen_norm) == 0)
@@ -976,10 +976,10 @@ cmd_align(int argc, char *argv[])
 	cli_out_commit(&out);
 	free(tab.cell);
 	printbuf_free(pb);
-	ck_buf_release(&scratch);
-	ck_buf_release(&ruleout);
-	ck_buf_release(&na);
-	ck_buf_release(&nb);
+	cookbook_buf_release(&scratch);
+	cookbook_buf_release(&ruleout);
+	cookbook_buf_release(&na);
+	cookbook_buf_release(&nb);
 	settings_release(&st);
 	return cli_exit();
 }
@@ -1124,7 +1124,7 @@ static void
 external_votes(struct rec *r, json_object *outs, char *const *names, size_t m,
     const char *const *opt, size_t nopt, int8_t *const *item)
 {
-	static struct ck_buf scratch, a, b;
+	static struct cookbook_buf scratch, a, b;
 
 	json_object_object_foreach(outs, key, val) {
 		size_t k;
@@ -1171,13 +1171,13 @@ cmd_mix(int argc, char *argv[])
 	struct settings st;
 	struct rec_reader rd;
 	struct rec *r;
-	const struct ck_template *use[64];
+	const struct cookbook_template *use[64];
 	size_t nuse = 0, ntasks = 0;
 	struct mix_task *tasks = NULL;
 	json_object *outs = NULL;
 	char **names = NULL;		/* sources of precomputed outputs */
 	int external = -1;
-	struct ck_buf scratch = { 0 }, ruleout = { 0 }, norm = { 0 };
+	struct cookbook_buf scratch = { 0 }, ruleout = { 0 }, norm = { 0 };
 	struct printbuf *pb = printbuf_new();
 	struct cli_out out;
 	double temperature = 0.1, *acc, *mean, *w, wsum = 0, best = -1;
@@ -1219,7 +1219,7 @@ cmd_mix(int argc, char *argv[])
 			const char *task, *const *opt = tr.opt;
 			struct mix_task *tk;
 			size_t nopt;
-			int8_t *item[CK_MAX_OPTIONS];
+			int8_t *item[COOKBOOK_MAX_OPTIONS];
 
 			if (rc < 0)
 				die("%s", loam_error());
@@ -1253,13 +1253,13 @@ cmd_mix(int argc, char *argv[])
 				continue;
 			}
 			for (size_t k = 0; k < nuse; k++) {
-				const struct ck_template *t = use[k];
-				struct ck_query q = { tr.context, tr.question, opt, nopt };
+				const struct cookbook_template *t = use[k];
+				struct cookbook_query q = { tr.context, tr.question, opt, nopt };
 				int answer = -1;
 
 				if (nopt && !t->has_options)
 					continue;		/* abstains */
-				ck_buf_reset(&ruleout);
+				cookbook_buf_reset(&ruleout);
 				if (t->rule(t, st.param[catalogue_index(&st, t)], &q,
 				    &ruleout, &answer) != 0)
 					continue;		/* abstains */
@@ -1354,9 +1354,9 @@ cmd_mix(int argc, char *argv[])
 	free(mean);
 	free(w);
 	printbuf_free(pb);
-	ck_buf_release(&scratch);
-	ck_buf_release(&ruleout);
-	ck_buf_release(&norm);
+	cookbook_buf_release(&scratch);
+	cookbook_buf_release(&ruleout);
+	cookbook_buf_release(&norm);
 	settings_release(&st);
 	return cli_exit();
 }

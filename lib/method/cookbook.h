@@ -15,11 +15,11 @@
  *
  *	rule(parse(input, options)) == (output, answer_index)
  *
- * which is what ck_verify() and `cookbook-gen check` test.  Generators
+ * which is what cookbook_verify() and `cookbook-gen check` test.  Generators
  * build that property in, repairing single tokens where a random draw
  * could break it; they never redraw whole examples until one passes.
  *
- * Tokens.  The rules see text through ck_tokenize(): a token is a maximal
+ * Tokens.  The rules see text through cookbook_tokenize(): a token is a maximal
  * run of ASCII letters and digits and bytes >= 0x80 (UTF-8 is kept as
  * it is); whitespace, ASCII punctuation and control bytes separate
  * tokens; ASCII letters fold to lower case.  A vocabulary holds only
@@ -127,12 +127,12 @@
  * the digit position (0 is the ones digit).  The reference also drops
  * duplicate sentences within a skill (LEGO); plain generation cannot,
  * since each example is made from its own generator alone, so that is
- * the opt-in ck_unique below (`gen --unique`).
+ * the opt-in cookbook_unique below (`gen --unique`).
  *
  * Randomness comes only from the struct rng a generator is given (the
  * command starts one per example from seed, template and index), so
  * example i never depends on examples before it, except under
- * ck_unique, where whether a draw is kept does.
+ * cookbook_unique, where whether a draw is kept does.
  */
 #ifndef LOAM_COOKBOOK_H
 #define LOAM_COOKBOOK_H
@@ -146,38 +146,38 @@
 extern "C" {
 #endif
 
-#define CK_MAX_OPTIONS		16
-#define CK_MAX_PARAMS		8
-#define CK_VOCAB_DEFAULT	1000
-#define CK_VOCAB_BUILTIN_MAX	1000000
+#define COOKBOOK_MAX_OPTIONS		16
+#define COOKBOOK_MAX_PARAMS		8
+#define COOKBOOK_VOCAB_DEFAULT	1000
+#define COOKBOOK_VOCAB_BUILTIN_MAX	1000000
 
 /*
  * Token vocabulary: the built-in pseudo-words, or a file; made only by
  * the two functions below.  The tokens are NUL-terminated, stored back
  * to back in storage, which the struct owns, and followed by
- * CK_VOCAB_PAD zero bytes, so that the generators may copy a short token
+ * COOKBOOK_VOCAB_PAD zero bytes, so that the generators may copy a short token
  * as one fixed-size block.
  */
-#define CK_VOCAB_PAD		16
-struct ck_vocab {
+#define COOKBOOK_VOCAB_PAD		16
+struct cookbook_vocab {
 	char **token;
 	size_t n;
 	char *storage;
 	uint32_t *len;		/* strlen(token[i]) */
 	size_t maxlen;		/* longest token */
-	size_t nskipped;	/* ck_vocab_load: lines with ASCII punctuation
-				 * or control bytes, which ck_tokenize would
+	size_t nskipped;	/* cookbook_vocab_load: lines with ASCII punctuation
+				 * or control bytes, which cookbook_tokenize would
 				 * split, so they cannot be tokens */
-	size_t nduplicates;	/* ck_vocab_load: lines equal to an earlier
+	size_t nduplicates;	/* cookbook_vocab_load: lines equal to an earlier
 				 * one after ASCII case folding */
 };
 
-/* n pseudo-words (CK_VOCAB_DEFAULT usually): 2 to 4 consonant-vowel
+/* n pseudo-words (COOKBOOK_VOCAB_DEFAULT usually): 2 to 4 consonant-vowel
  * syllables, lower-case ASCII, distinct, drawn from a fixed generator
  * that does not depend on any seed.  The first m words are the same for
  * every n >= m.  -1 with loam_error() when n is 0 or above
- * CK_VOCAB_BUILTIN_MAX. */
-int ck_vocab_builtin(struct ck_vocab *v, size_t n);
+ * COOKBOOK_VOCAB_BUILTIN_MAX. */
+int cookbook_vocab_builtin(struct cookbook_vocab *v, size_t n);
 /* One token per line.  Blank lines are skipped; a trailing "\r" is part
  * of the line ending; lines with ASCII punctuation or control bytes are
  * skipped and counted in nskipped (a tokenizer's vocabulary has many:
@@ -185,34 +185,34 @@ int ck_vocab_builtin(struct ck_vocab *v, size_t n);
  * first kept, and counted in nduplicates.  Errors (-1 with loam_error()):
  * the file cannot be read, "path:line: ..." for a token with whitespace
  * in it or invalid UTF-8, and a file with no usable token. */
-int ck_vocab_load(struct ck_vocab *v, const char *path);
-void ck_vocab_release(struct ck_vocab *v);
+int cookbook_vocab_load(struct cookbook_vocab *v, const char *path);
+void cookbook_vocab_release(struct cookbook_vocab *v);
 
 /*
  * A growable byte buffer the generators render into; it keeps its memory
  * between records, so steady-state generation allocates nothing.  After
  * any call s is NUL-terminated at len (s is NULL only before the first).
  */
-struct ck_buf {
+struct cookbook_buf {
 	char *s;
 	size_t len, cap;
 };
-void ck_buf_reset(struct ck_buf *b);
+void cookbook_buf_reset(struct cookbook_buf *b);
 /* Make room for extra more bytes (and the NUL) without reallocating. */
-void ck_buf_reserve(struct ck_buf *b, size_t extra);
-void ck_buf_add(struct ck_buf *b, const char *s, size_t n);
-void ck_buf_release(struct ck_buf *b);
+void cookbook_buf_reserve(struct cookbook_buf *b, size_t extra);
+void cookbook_buf_add(struct cookbook_buf *b, const char *s, size_t n);
+void cookbook_buf_release(struct cookbook_buf *b);
 
 /*
  * One example.  The strings are NUL-terminated views into its buffers,
  * valid until the next generate into the same example.  Initialise with
- * ck_example_init() (or zero it); reuse it for every record.
+ * cookbook_example_init() (or zero it); reuse it for every record.
  */
-struct ck_example {
-	struct ck_buf input, output;
-	struct ck_buf optbuf;		/* options, each NUL-terminated */
+struct cookbook_example {
+	struct cookbook_buf input, output;
+	struct cookbook_buf optbuf;		/* options, each NUL-terminated */
 	size_t noptions;
-	size_t optoff[CK_MAX_OPTIONS];	/* option i: optbuf.s + optoff[i] */
+	size_t optoff[COOKBOOK_MAX_OPTIONS];	/* option i: optbuf.s + optoff[i] */
 	int answer_index;		/* -1 when the template has no options */
 	const char *skill;		/* lego, addition: "0", "1", ...; else NULL */
 
@@ -223,12 +223,12 @@ struct ck_example {
 	size_t markcap;
 	uint32_t stamp;			/* last stamp handed out */
 };
-void ck_example_init(struct ck_example *ex);
-void ck_example_release(struct ck_example *ex);
+void cookbook_example_init(struct cookbook_example *ex);
+void cookbook_example_release(struct cookbook_example *ex);
 /* Option i of ex. */
-const char *ck_example_option(const struct ck_example *ex, size_t i);
+const char *cookbook_example_option(const struct cookbook_example *ex, size_t i);
 
-struct ck_param {
+struct cookbook_param {
 	const char *name;
 	long def, min, max;
 	const char *doc;
@@ -241,67 +241,67 @@ struct ck_param {
  * is the queried variable and context the clauses, for addition context
  * is "A = ... = ?".
  */
-struct ck_query {
+struct cookbook_query {
 	const char *context;
 	const char *query;
 	const char *const *options;
 	size_t noptions;
 };
 
-struct ck_template {
+struct cookbook_template {
 	const char *name;		/* "docqa-span", ... */
 	const char *family;		/* selection, search, comparison; skill */
 	const char *task;		/* the task kind it targets */
 	const char *instruction;
 	const char *context_label;	/* first input line's label, "Document: " */
 	const char *query_label;	/* second line's, or NULL */
-	const struct ck_param *params;
+	const struct cookbook_param *params;
 	size_t nparams;
 	int has_options;
 	/* Make one example from r; param[i] is the value of params[i], and
-	 * (param, v) passed ck_template_check(). */
-	void (*generate)(const struct ck_template *t, const long *param,
-	    const struct ck_vocab *v, struct rng *r, struct ck_example *ex);
+	 * (param, v) passed cookbook_template_check(). */
+	void (*generate)(const struct cookbook_template *t, const long *param,
+	    const struct cookbook_vocab *v, struct rng *r, struct cookbook_example *ex);
 	/* Split a generated input into parts; -1 with loam_error() if it does
 	 * not have the template's layout.  The parts point into a copy owned
-	 * by *scratch (the caller frees it with ck_buf_release()). */
-	int (*parse)(const struct ck_template *t, const char *input,
+	 * by *scratch (the caller frees it with cookbook_buf_release()). */
+	int (*parse)(const struct cookbook_template *t, const char *input,
 	    const char *const *options, size_t noptions,
-	    struct ck_buf *scratch, struct ck_query *q);
+	    struct cookbook_buf *scratch, struct cookbook_query *q);
 	/* The rule: derive the output (and the answer index, -1 when none)
 	 * from the parts.  Pure.  -1 with loam_error() when it cannot apply. */
-	int (*rule)(const struct ck_template *t, const long *param,
-	    const struct ck_query *q, struct ck_buf *output, int *answer_index);
+	int (*rule)(const struct cookbook_template *t, const long *param,
+	    const struct cookbook_query *q, struct cookbook_buf *output, int *answer_index);
 	/* Constraints between parameters and on the vocabulary size, beyond
-	 * each parameter's range; NULL when none.  Use ck_template_check(). */
-	int (*check)(const struct ck_template *t, const long *param,
-	    const struct ck_vocab *v);
+	 * each parameter's range; NULL when none.  Use cookbook_template_check(). */
+	int (*check)(const struct cookbook_template *t, const long *param,
+	    const struct cookbook_vocab *v);
 	/* How many distinct examples generate can make, saturating at
 	 * UINT64_MAX; NULL where it is not computed (the random-token
 	 * templates, whose count is a power of the vocabulary size).  Use
-	 * ck_template_distinct(). */
-	uint64_t (*distinct)(const struct ck_template *t, const long *param);
+	 * cookbook_template_distinct(). */
+	uint64_t (*distinct)(const struct cookbook_template *t, const long *param);
 };
 
 /* The catalogue, in a fixed order. */
-const struct ck_template *ck_templates(size_t *n);
+const struct cookbook_template *cookbook_templates(size_t *n);
 /* NULL when there is no such template. */
-const struct ck_template *ck_template_find(const char *name);
+const struct cookbook_template *cookbook_template_find(const char *name);
 /* Fill param[0..nparams) with the defaults. */
-void ck_template_defaults(const struct ck_template *t, long *param);
+void cookbook_template_defaults(const struct cookbook_template *t, long *param);
 /* Index of the parameter called name, or -1. */
-int ck_template_param_index(const struct ck_template *t, const char *name);
+int cookbook_template_param_index(const struct cookbook_template *t, const char *name);
 /* 0 when generate may run with (param, v); else -1 with a message that
  * names the template, the parameter and the value ("docqa-span: span_len
  * 70 + answer_len 3 exceeds doc_len 64"). */
-int ck_template_check(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v);
+int cookbook_template_check(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v);
 
-/* The number of distinct examples (ck_unique's sense of equal) that t
+/* The number of distinct examples (cookbook_unique's sense of equal) that t
  * can make with param: UINT64_MAX when it is at least that, 0 when it is
  * not computed for t.  Every example is drawn with positive probability,
  * and for lego and addition all of them equally likely. */
-uint64_t ck_template_distinct(const struct ck_template *t, const long *param);
+uint64_t cookbook_template_distinct(const struct cookbook_template *t, const long *param);
 
 /*
  * Unique generation, for one template with fixed parameters: the set of
@@ -316,46 +316,46 @@ uint64_t ck_template_distinct(const struct ck_template *t, const long *param);
  * not quite uniform.  Memory: one htab slot (16 bytes) per example, at
  * most twice that while the table is between doublings.
  */
-#define CK_UNIQUE_MAX_REJECTS	(UINT64_C(1) << 20)
-struct ck_unique;
+#define COOKBOOK_UNIQUE_MAX_REJECTS	(UINT64_C(1) << 20)
+struct cookbook_unique;
 
 /* A set for t with param, with room for expect examples; t's distinct
  * count (if known) sets the bound on consecutive rejected draws, which
- * is the larger of CK_UNIQUE_MAX_REJECTS and 64 times that count. */
-struct ck_unique *ck_unique_new(const struct ck_template *t,
+ * is the larger of COOKBOOK_UNIQUE_MAX_REJECTS and 64 times that count. */
+struct cookbook_unique *cookbook_unique_new(const struct cookbook_template *t,
     const long *param, size_t expect);
-void ck_unique_free(struct ck_unique *u);
+void cookbook_unique_free(struct cookbook_unique *u);
 /* Examples in the set. */
-size_t ck_unique_count(const struct ck_unique *u);
+size_t cookbook_unique_count(const struct cookbook_unique *u);
 /* 0 when t can make n distinct examples or it is not known that it
  * cannot; else -1 with a message naming the template, its parameters,
  * the distinct count and n. */
-int ck_unique_check(const struct ck_template *t, const long *param,
+int cookbook_unique_check(const struct cookbook_template *t, const long *param,
     uint64_t n);
 /* Add ex: 1 when it is new (and now in the set), 0 when it equals an
  * example already there. */
-int ck_unique_add(struct ck_unique *u, const struct ck_example *ex);
+int cookbook_unique_add(struct cookbook_unique *u, const struct cookbook_example *ex);
 /* Generate from r into ex, and again from r, continuing where the last
  * draw stopped, for as long as the example is already in the set; then
  * add it.  0, or -1 with loam_error() when the bound on consecutive
  * rejected draws is reached (the template has too few distinct examples
  * left). */
-int ck_unique_generate(struct ck_unique *u, const struct ck_vocab *v,
-    struct rng *r, struct ck_example *ex);
+int cookbook_unique_generate(struct cookbook_unique *u, const struct cookbook_vocab *v,
+    struct rng *r, struct cookbook_example *ex);
 
 /* parse + rule, compared with a record's output and answer_index: 0 when
  * they agree, else -1 with the parse or rule error or with "output 'x'
  * is not the rule's 'y'" / "answer_index 1 is not the rule's 2".  The
  * buffers are the caller's scratch, kept between calls. */
-int ck_verify(const struct ck_template *t, const long *param,
+int cookbook_verify(const struct cookbook_template *t, const long *param,
     const char *input, const char *const *options, size_t noptions,
     const char *output, int answer_index,
-    struct ck_buf *scratch, struct ck_buf *rule_output);
+    struct cookbook_buf *scratch, struct cookbook_buf *rule_output);
 
-/* ck_tokenize's token bytes: ASCII letters and digits, and every byte of
+/* cookbook_tokenize's token bytes: ASCII letters and digits, and every byte of
  * a multibyte UTF-8 sequence. */
 static inline int
-ck_is_token_byte(unsigned char c)
+cookbook_is_token_byte(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	    (c >= '0' && c <= '9') || c >= 0x80;
@@ -363,16 +363,16 @@ ck_is_token_byte(unsigned char c)
 
 /* Hash of a token of n bytes after ASCII case folding (FNV-1a): equal
  * for tokens the rules consider equal. */
-uint64_t ck_token_hash(const char *s, size_t n);
+uint64_t cookbook_token_hash(const char *s, size_t n);
 /* memcmp() of n bytes after ASCII case folding. */
-int ck_token_cmp(const char *a, const char *b, size_t n);
+int cookbook_token_cmp(const char *a, const char *b, size_t n);
 
 /* Split text into tokens (see above).  *scratch is reset to a lower-cased
  * copy of text; span[i] = { offset, length } of token i, offsets valid
  * in the copy and in text alike (folding moves no byte).  Stores at most
  * max spans and returns how many tokens there are, so a caller whose
  * array was short can grow it and call again. */
-size_t ck_tokenize(const char *text, struct ck_buf *scratch,
+size_t cookbook_tokenize(const char *text, struct cookbook_buf *scratch,
     size_t (*span)[2], size_t max);
 
 /* Skill-It's string formats, exposed so that tests can build them from
@@ -381,11 +381,11 @@ size_t ck_tokenize(const char *text, struct ck_buf *scratch,
  * query the variable asked for.  input gets everything through
  * "Output: <v> = val ", output "<bit>, ".  Addition: input gets "Input: A
  * = ... , A <digit> = ? Output: ", output the digit of a1 + a2. */
-void ck_lego_format(const char *names, const int *bits, size_t k,
+void cookbook_lego_format(const char *names, const int *bits, size_t k,
     const size_t *order, size_t query,
-    struct ck_buf *input, struct ck_buf *output);
-void ck_addition_format(unsigned long long a1, unsigned long long a2,
-    int k, int digit, struct ck_buf *input, struct ck_buf *output);
+    struct cookbook_buf *input, struct cookbook_buf *output);
+void cookbook_addition_format(unsigned long long a1, unsigned long long a2,
+    int k, int digit, struct cookbook_buf *input, struct cookbook_buf *output);
 
 #ifdef __cplusplus
 }

@@ -10,36 +10,36 @@
 
 /* Empty input, output and options, no answer, no skill: every
  * generator's first step. */
-void ck_example_begin(struct ck_example *ex);
+void cookbook_example_begin(struct cookbook_example *ex);
 
 /* The Skill-It templates, for the catalogue in cookbook_templates.c. */
-#define CK_LEGO_NPARAMS		2
-#define CK_ADDITION_NPARAMS	2
-extern const struct ck_param ck_lego_params[CK_LEGO_NPARAMS];
-extern const struct ck_param ck_addition_params[CK_ADDITION_NPARAMS];
+#define COOKBOOK_LEGO_NPARAMS		2
+#define COOKBOOK_ADDITION_NPARAMS	2
+extern const struct cookbook_param cookbook_lego_params[COOKBOOK_LEGO_NPARAMS];
+extern const struct cookbook_param cookbook_addition_params[COOKBOOK_ADDITION_NPARAMS];
 
-void ck_lego_generate(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v, struct rng *r, struct ck_example *ex);
-int ck_lego_parse(const struct ck_template *t, const char *input,
-    const char *const *options, size_t noptions, struct ck_buf *scratch,
-    struct ck_query *q);
-int ck_lego_rule(const struct ck_template *t, const long *param,
-    const struct ck_query *q, struct ck_buf *output, int *answer_index);
+void cookbook_lego_generate(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v, struct rng *r, struct cookbook_example *ex);
+int cookbook_lego_parse(const struct cookbook_template *t, const char *input,
+    const char *const *options, size_t noptions, struct cookbook_buf *scratch,
+    struct cookbook_query *q);
+int cookbook_lego_rule(const struct cookbook_template *t, const long *param,
+    const struct cookbook_query *q, struct cookbook_buf *output, int *answer_index);
 
-void ck_addition_generate(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v, struct rng *r, struct ck_example *ex);
-int ck_addition_parse(const struct ck_template *t, const char *input,
-    const char *const *options, size_t noptions, struct ck_buf *scratch,
-    struct ck_query *q);
-int ck_addition_rule(const struct ck_template *t, const long *param,
-    const struct ck_query *q, struct ck_buf *output, int *answer_index);
+void cookbook_addition_generate(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v, struct rng *r, struct cookbook_example *ex);
+int cookbook_addition_parse(const struct cookbook_template *t, const char *input,
+    const char *const *options, size_t noptions, struct cookbook_buf *scratch,
+    struct cookbook_query *q);
+int cookbook_addition_rule(const struct cookbook_template *t, const long *param,
+    const struct cookbook_query *q, struct cookbook_buf *output, int *answer_index);
 
-/* The distinct examples of each: see ck_template_distinct(). */
-uint64_t ck_lego_distinct(const struct ck_template *t, const long *param);
-uint64_t ck_addition_distinct(const struct ck_template *t, const long *param);
+/* The distinct examples of each: see cookbook_template_distinct(). */
+uint64_t cookbook_lego_distinct(const struct cookbook_template *t, const long *param);
+uint64_t cookbook_addition_distinct(const struct cookbook_template *t, const long *param);
 
 /* skill below k, for both */
-int ck_skill_check(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v);
+int cookbook_skill_check(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v);
 
 #endif

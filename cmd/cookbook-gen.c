@@ -16,6 +16,8 @@
 #include "cli.h"
 #include "conf.h"
 #include "cookbook.h"
+#include "cookbook_templates.h"
+#include "cookbook_unique.h"
 #include "labelmodel.h"
 #include "rec.h"
 #include "rng.h"
@@ -61,10 +63,6 @@ enum {
 	OPT_TEMPERATURE, OPT_DETAILS, OPT_UNIQUE,
 };
 enum format { FMT_RECORD, FMT_ALPACA, FMT_CHAT, FMT_TEXT };
-
-/* Streams of the seed: 0 orders the output, 1 + i draws template i's
- * examples (i = the template's place in the catalogue). */
-#define STREAM_ORDER 0
 
 struct settings {
 	const struct cookbook_template *catalogue;
@@ -384,7 +382,7 @@ unique_sets(const struct plan *p, const struct settings *st, uint64_t seed,
 		memcpy(n, p->count, p->n * sizeof *n);
 	else
 		for (uint64_t pos = lo; pos < hi; pos++)
-			n[plan_find(p, rng_permute(pos, total, seed, STREAM_ORDER))]++;
+			n[plan_find(p, rng_permute(pos, total, seed, RNG_COOKBOOK_ORDER))]++;
 	/* Every check before any set is made: the die() leaves nothing
 	 * behind that LeakSanitizer could count. */
 	for (size_t i = 0; i < p->n; i++)
@@ -499,13 +497,13 @@ cmd_gen(int argc, char *argv[])
 		/* The seeded shuffle interleaves the templates; each example
 		 * is drawn from its own substream, so any position can be
 		 * made without the ones before it. */
-		uint64_t slot = rng_permute(pos, total, o.seed, STREAM_ORDER);
+		uint64_t slot = rng_permute(pos, total, o.seed, RNG_COOKBOOK_ORDER);
 		size_t i = plan_find(&plan, slot);
 		const struct cookbook_template *t = plan.t[i];
 		size_t ci = catalogue_index(&st, t);
 		struct rng r;
 
-		rng_init(&r, o.seed, 1 + ci, slot - plan.start[i]);
+		rng_init(&r, o.seed, RNG_COOKBOOK_EXAMPLES + ci, slot - plan.start[i]);
 		if (!seen)
 			t->generate(t, st.param[ci], &st.vocab, &r, &ex);
 		else if (cookbook_unique_generate(seen[i], &st.vocab, &r, &ex) != 0)

@@ -7,14 +7,12 @@
 #include <string.h>
 
 #include "cookbook.h"
-#include "cookbook_impl.h"
 #include "rng.h"
 #include "util.h"
 
 /* The built-in vocabulary's generator: fixed, so that every run and every
  * seed sees the same words ("loam", "voca"). */
 #define VOCAB_SEED	UINT64_C(0x6c6f616d)
-#define VOCAB_STREAM	UINT64_C(0x766f6361)
 /* Longest echo of a value in a message. */
 #define ECHO_MAX	40
 
@@ -209,7 +207,7 @@ cookbook_vocab_builtin(struct cookbook_vocab *v, size_t n)
 	/* at most 4 syllables of 2 letters, and the NUL */
 	vocab_alloc(v, n, n * 9);
 	token_set_init(&set, n);
-	rng_init(&r, VOCAB_SEED, VOCAB_STREAM, 0);
+	rng_init(&r, VOCAB_SEED, RNG_COOKBOOK_VOCAB, 0);
 	p = v->storage;
 	while (v->n < n) {
 		nsyl = 2 + (size_t)rng_uniform_int(&r, 3);
@@ -412,77 +410,4 @@ cookbook_tokenize(const char *text, struct cookbook_buf *scratch, size_t (*span)
 		n++;
 	}
 	return n;
-}
-
-/* ---- the catalogue ---- */
-
-const struct cookbook_template *
-cookbook_template_find(const char *name)
-{
-	const struct cookbook_template *t;
-	size_t i, n;
-
-	t = cookbook_templates(&n);
-	for (i = 0; i < n; i++)
-		if (strcmp(t[i].name, name) == 0)
-			return &t[i];
-	return NULL;
-}
-
-void
-cookbook_template_defaults(const struct cookbook_template *t, long *param)
-{
-	size_t i;
-
-	for (i = 0; i < t->nparams; i++)
-		param[i] = t->params[i].def;
-}
-
-int
-cookbook_template_param_index(const struct cookbook_template *t, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < t->nparams; i++)
-		if (strcmp(t->params[i].name, name) == 0)
-			return (int)i;
-	return -1;
-}
-
-int
-cookbook_template_check(const struct cookbook_template *t, const long *param,
-    const struct cookbook_vocab *v)
-{
-	const struct cookbook_param *p;
-	size_t i;
-
-	for (i = 0; i < t->nparams; i++) {
-		p = &t->params[i];
-		if (param[i] < p->min || param[i] > p->max)
-			return loam_seterr("%s: %s %ld out of range %ld to %ld",
-			    t->name, p->name, param[i], p->min, p->max);
-	}
-	return t->check ? t->check(t, param, v) : 0;
-}
-
-int
-cookbook_verify(const struct cookbook_template *t, const long *param, const char *input,
-    const char *const *options, size_t noptions, const char *output,
-    int answer_index, struct cookbook_buf *scratch, struct cookbook_buf *rule_output)
-{
-	struct cookbook_query q;
-	int rule_answer;
-
-	if (t->parse(t, input, options, noptions, scratch, &q) < 0)
-		return -1;
-	if (t->rule(t, param, &q, rule_output, &rule_answer) < 0)
-		return -1;
-	if (strcmp(rule_output->s, output) != 0)
-		return loam_seterr("output '%.*s' is not the rule's '%.*s'",
-		    echo_len(strlen(output)), output,
-		    echo_len(rule_output->len), rule_output->s);
-	if (rule_answer != answer_index)
-		return loam_seterr("answer_index %d is not the rule's %d",
-		    answer_index, rule_answer);
-	return 0;
 }

@@ -1,16 +1,12 @@
 /*
- * cookbook_impl - what lib/cookbook.c, cookbook_templates.c and
- * cookbook_skillit.c share.  Not part of the API: cmd/ and tests use
- * cookbook.h only.
+ * cookbook_impl - what cookbook_templates.c takes from cookbook_skillit.c.
+ * Not part of the API: cmd/ and tests use cookbook.h, cookbook_templates.h
+ * and cookbook_unique.h.
  */
 #ifndef LOAM_COOKBOOK_IMPL_H
 #define LOAM_COOKBOOK_IMPL_H
 
-#include "cookbook.h"
-
-/* Empty input, output and options, no answer, no skill: every
- * generator's first step. */
-void cookbook_example_begin(struct cookbook_example *ex);
+#include "cookbook_templates.h"
 
 /* The Skill-It templates, for the catalogue in cookbook_templates.c. */
 #define COOKBOOK_LEGO_NPARAMS		2

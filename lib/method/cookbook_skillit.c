@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cookbook.h"
+#include "cookbook_templates.h"
 #include "cookbook_impl.h"
 #include "rng.h"
 #include "util.h"

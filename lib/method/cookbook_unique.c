@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cookbook.h"
+#include "cookbook_unique.h"
 #include "htab.h"
 #include "rng.h"
 #include "util.h"
@@ -21,12 +21,6 @@ struct cookbook_unique {
 	struct cookbook_buf key;		/* the bytes hashed, kept between calls */
 	uint64_t max_rejects;
 };
-
-uint64_t
-cookbook_template_distinct(const struct cookbook_template *t, const long *param)
-{
-	return t->distinct ? t->distinct(t, param) : 0;
-}
 
 struct cookbook_unique *
 cookbook_unique_new(const struct cookbook_template *t, const long *param, size_t expect)

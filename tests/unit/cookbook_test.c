@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "cookbook.h"
+#include "cookbook_templates.h"
+#include "cookbook_unique.h"
 #include "rng.h"
 #include "tap.h"
 #include "util.h"

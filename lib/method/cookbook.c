@@ -411,3 +411,32 @@ cookbook_tokenize(const char *text, struct cookbook_buf *scratch, size_t (*span)
 	}
 	return n;
 }
+
+const char *
+cookbook_words_join(struct cookbook_words *w, const char *text, struct cookbook_buf *out)
+{
+	size_t n = cookbook_tokenize(text, &w->scratch, w->span, w->cap);
+
+	if (n > w->cap) {
+		w->cap = n * 2;
+		w->span = xreallocarray(w->span, w->cap, sizeof *w->span);
+		n = cookbook_tokenize(text, &w->scratch, w->span, w->cap);
+	}
+	cookbook_buf_reset(out);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			cookbook_buf_add(out, " ", 1);
+		cookbook_buf_add(out, w->scratch.s + w->span[i][0], w->span[i][1]);
+	}
+	cookbook_buf_add(out, "", 1);		/* NUL */
+	return out->s;
+}
+
+void
+cookbook_words_release(struct cookbook_words *w)
+{
+	cookbook_buf_release(&w->scratch);
+	free(w->span);
+	w->span = NULL;
+	w->cap = 0;
+}

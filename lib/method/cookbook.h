@@ -145,6 +145,19 @@ int cookbook_token_cmp(const char *a, const char *b, size_t n);
 size_t cookbook_tokenize(const char *text, struct cookbook_buf *scratch,
     size_t (*span)[2], size_t max);
 
+/* Text compared as its tokens, as align and mix compare a model's answer
+ * with a rule's: cookbook_words_join() writes the tokens of text joined
+ * by single spaces into out (NUL-terminated) and returns out->s.  The
+ * struct is scratch kept between calls (zero it first). */
+struct cookbook_words {
+	struct cookbook_buf scratch;
+	size_t (*span)[2];
+	size_t cap;
+};
+const char *cookbook_words_join(struct cookbook_words *w, const char *text,
+    struct cookbook_buf *out);
+void cookbook_words_release(struct cookbook_words *w);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,7 +6,7 @@
 
 load helper
 
-PROGS="pipeline-run"
+PROGS="pipeline-run cookbook-gen"
 
 # words FILE: the text as one line of words.
 words() { tr -s ' \n\t' '   ' < "$1" | sed 's/^ //; s/ $//'; }

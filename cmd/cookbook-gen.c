@@ -17,6 +17,7 @@
 #include "cookbook_mix.h"
 #include "cookbook_templates.h"
 #include "cookbook_unique.h"
+#include "htab.h"
 #include "rec.h"
 #include "recw.h"
 #include "rng.h"
@@ -796,18 +797,32 @@ struct align {
 	size_t nuse;
 	struct align_cell *cell;	/* in order of first appearance */
 	size_t ncells;
+	struct htab *cells;		/* hash of (template, task) -> cell index */
 	struct cookbook_words words;
 	struct cookbook_buf rule_out, gen, gold, rule;
 };
 
+/* The cell of (t, task), found through a hash table (a scan per record
+ * was quadratic in the tasks); two cells whose hashes collide (2^-64 a
+ * pair) are told apart by a scan. */
 static struct align_cell *
 align_cell(struct align *a, const struct cookbook_template *t, const char *task)
 {
+	uint64_t key = htab_hash(task, strlen(task), (uint64_t)catalogue_index(&a->st, t));
+	int is_new;
+	struct htab_slot *slot = htab_insert(a->cells, key, &is_new);
 	struct align_cell *c;
 
-	for (size_t i = 0; i < a->ncells; i++)
-		if (a->cell[i].t == t && strcmp(a->cell[i].task, task) == 0)
-			return &a->cell[i];
+	if (is_new) {
+		slot->count = a->ncells;
+	} else {
+		c = &a->cell[slot->count];
+		if (c->t == t && strcmp(c->task, task) == 0)
+			return c;
+		for (size_t i = 0; i < a->ncells; i++)
+			if (a->cell[i].t == t && strcmp(a->cell[i].task, task) == 0)
+				return &a->cell[i];
+	}
 	a->cell = xreallocarray(a->cell, a->ncells + 1, sizeof *a->cell);
 	c = &a->cell[a->ncells++];
 	memset(c, 0, sizeof *c);
@@ -943,12 +958,14 @@ cmd_align(int argc, char *argv[])
 			break;
 		}
 	a.nuse = choose_templates(&a.st, list, a.use, sizeof a.use / sizeof *a.use);
+	a.cells = htab_new(0, 0);
 	stream_init(&s, &o);
 	stream_run(&s, o.argc, o.argv, align_one, &a);
 	align_write(&a, o.output);
 	for (size_t i = 0; i < a.ncells; i++)
 		free(a.cell[i].task);
 	free(a.cell);
+	htab_free(a.cells);
 	cookbook_words_release(&a.words);
 	cookbook_buf_release(&a.rule_out);
 	cookbook_buf_release(&a.gen);

@@ -513,8 +513,13 @@ cli_subcommand(int argc, char *argv[], const struct cli_command *cmds, size_t n,
 		char line[128];
 
 		for (size_t i = 0; i < n; i++)
-			if (cmds[i].spec)
-				text_str(&u, cli_usage_of(cmds[i].spec, u.len > 0));
+			if (cmds[i].spec) {
+				/* copied into u, which lives on as usage_text */
+				const char *one = cli_usage_of(cmds[i].spec, u.len > 0);
+
+				text_str(&u, one);
+				free((void *)one);
+			}
 		text_str(&h, "Commands:\n");
 		for (size_t i = 0; i < n; i++) {
 			snprintf(line, sizeof line, "  %-20s%s\n", cmds[i].name,

@@ -1,12 +1,34 @@
 /*
- * cookbook_impl - what cookbook_templates.c takes from cookbook_skillit.c.
+ * cookbook_impl - what cookbook_templates.c and cookbook_skillit.c share.
  * Not part of the API: cmd/ and tests use cookbook.h, cookbook_templates.h
  * and cookbook_unique.h.
  */
 #ifndef LOAM_COOKBOOK_IMPL_H
 #define LOAM_COOKBOOK_IMPL_H
 
+#include <string.h>
+
 #include "cookbook_templates.h"
+
+#define PUT_LIT(b, lit)	cookbook_buf_add((b), (lit), sizeof(lit) - 1)
+
+/* Longest echo of a value in a message. */
+#define ECHO_MAX	40
+
+/* The length to echo of s in a message ("%.*s"). */
+static inline int
+echo_len(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > ECHO_MAX ? ECHO_MAX : (int)n;
+}
+
+static inline void
+put_str(struct cookbook_buf *b, const char *s)
+{
+	cookbook_buf_add(b, s, strlen(s));
+}
 
 /* The Skill-It templates, for the catalogue in cookbook_templates.c. */
 #define COOKBOOK_LEGO_NPARAMS		2

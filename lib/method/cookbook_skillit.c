@@ -16,9 +16,6 @@
 #include "rng.h"
 #include "util.h"
 
-#define PUT_LIT(b, lit)	cookbook_buf_add((b), (lit), sizeof(lit) - 1)
-/* Longest echo of a value in a message. */
-#define ECHO_MAX	40
 
 /* Skill-It names a skill by its index. */
 static const char *const skill_name[] = {
@@ -26,20 +23,6 @@ static const char *const skill_name[] = {
 	"13", "14", "15", "16", "17", "18", "19", "20", "21", "22", "23",
 	"24", "25",
 };
-
-static int
-echo_len(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > ECHO_MAX ? ECHO_MAX : (int)n;
-}
-
-static void
-put_str(struct cookbook_buf *b, const char *s)
-{
-	cookbook_buf_add(b, s, strlen(s));
-}
 
 /* a * b, or UINT64_MAX when that does not fit: distinct counts only need
  * to be compared with a count of examples, itself below 2^63. */

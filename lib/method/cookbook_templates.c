@@ -12,20 +12,9 @@
 #include "rng.h"
 #include "util.h"
 
-#define PUT_LIT(b, lit)	cookbook_buf_add((b), (lit), sizeof(lit) - 1)
 #define NOT_FOUND	SIZE_MAX
-/* Longest echo of a value in a message. */
-#define ECHO_MAX	40
 /* Draws of a token outside a set before scanning for one instead. */
 #define DRAW_TRIES	32
-
-static int
-echo_len(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > ECHO_MAX ? ECHO_MAX : (int)n;
-}
 
 static size_t
 min_size(size_t a, size_t b)
@@ -34,12 +23,6 @@ min_size(size_t a, size_t b)
 }
 
 /* ==== generating ==== */
-
-static void
-put_str(struct cookbook_buf *b, const char *s)
-{
-	cookbook_buf_add(b, s, strlen(s));
-}
 
 /* Tokens ids[0..n) separated by single spaces: the hot loop of every
  * generator.  One reservation; and when every token is shorter than

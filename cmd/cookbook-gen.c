@@ -2,75 +2,110 @@
  * cookbook-gen - instruction data from rule templates over random tokens
  * (Cookbook, Narayan, Chen, Bhatia and Re, COLM 2024); see cookbook-gen(1).
  *
- * The templates and their rules live in lib/cookbook.c; this file is the
- * command line: choosing templates and counts, interleaving, sharding,
- * output formats, and the check and align commands.
+ * The templates and their rules live in lib/method/cookbook*, Cookbook-Mix
+ * in lib/method/cookbook_mix.c; this file is the command line: choosing
+ * templates and counts, interleaving, sharding, output formats, and the
+ * check, align and mix commands' records.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <json-c/printbuf.h>
 
 #include "cli.h"
 #include "conf.h"
 #include "cookbook.h"
-#include "labelmodel.h"
+#include "cookbook_mix.h"
+#include "cookbook_templates.h"
+#include "cookbook_unique.h"
+#include "htab.h"
 #include "rec.h"
+#include "recw.h"
 #include "rng.h"
-
-static const char usage[] =
-    "usage: cookbook-gen list [-hV]\n"
-    "       cookbook-gen gen [-q] [-n count] [--mix file] [-p [template.]name=value]\n"
-    "                        [--vocab file] [--format record|alpaca|chat|text]\n"
-    "                        [-s seed] [--shard i/n] [--unique] [-o file]\n"
-    "                        [template ...]\n"
-    "       cookbook-gen check [-q] [-p [template.]name=value] [--vocab file] [file ...]\n"
-    "       cookbook-gen align [-q] [--templates name,...] [-o file] [file ...]\n"
-    "       cookbook-gen mix [-q] [--details] [--templates name,...] [--temperature t]\n"
-    "                        [-o file] [file ...]\n";
-static const char help[] =
-    "Commands:\n"
-    "  list                the templates, as records\n"
-    "  gen                 generate examples from templates\n"
-    "  check               re-derive each record's output with its template's rule\n"
-    "  align               template alignment of a model's generations on task records\n"
-    "  mix                 Cookbook-Mix: template weights from unlabeled task records\n"
-    "Options:\n"
-    "  -n, --count N       examples to generate (default 1000)\n"
-    "      --mix FILE      YAML or JSON map template -> weight\n"
-    "  -p, --param P=V     set a template parameter (name=value for every template\n"
-    "                      that has it, or template.name=value)\n"
-    "      --vocab FILE    tokens, one per line (default: 1000 built-in pseudo-words)\n"
-    "      --format F      record (default), alpaca, chat or text\n"
-    "      --templates L   align: the templates to apply (default: all with a rule\n"
-    "                      that reads natural-language input)\n"
-    "      --shard I/N     write only the I-th of N equal parts (0-based)\n"
-    "      --unique        gen: no two examples of a template alike (per part)\n"
-    "      --temperature T mix: softmax temperature of the weights (default 0.1)\n"
-    "      --details       mix: per template and task accuracies instead of the map\n"
-    "  -s, --seed N        random seed (default 0)\n"
-    "  -o, --output FILE   write to FILE atomically\n"
-    "  -q, --quiet         no summary on stderr\n"
-    "  -h, --help          this help\n"
-    "  -V, --version       print the version\n";
+#include "stream.h"
 
 enum {
-	OPT_MIX = 256, OPT_VOCAB, OPT_FORMAT, OPT_SHARD, OPT_TEMPLATES,
+	OPT_MIX = CLI_LONG, OPT_VOCAB, OPT_FORMAT, OPT_SHARD, OPT_TEMPLATES,
 	OPT_TEMPERATURE, OPT_DETAILS, OPT_UNIQUE,
 };
+
+#define OPTION_QUIET	{ 'q', "quiet", NULL, NULL, "no summary on stderr" }
+#define OPTION_OUTPUT	{ 'o', "output", "file", "FILE", "write to FILE atomically" }
+#define OPTION_PARAM	{ 'p', "param", "[template.]name=value", "P=V", \
+	"set a template parameter (name=value for every\n" \
+	"                      template that has it, or template.name=value)" }
+#define OPTION_VOCAB	{ OPT_VOCAB, "vocab", "file", "FILE", \
+	"tokens, one per line (default: 1000 built-in\n" \
+	"                      pseudo-words)" }
+#define OPTION_TEMPLATES { OPT_TEMPLATES, "templates", "name,...", "L", \
+	"the templates to apply (default: all with a rule\n" \
+	"                      that reads natural-language input)" }
+
+static const struct cli_option list_options[] = { CLI_OPTIONS_END };
+static const struct cli_option gen_options[] = {
+	OPTION_QUIET,
+	{ 'n', "count", "count", "N", "examples to generate (default 1000)" },
+	{ OPT_MIX, "mix", "file", "FILE", "YAML or JSON map template -> weight" },
+	OPTION_PARAM,
+	OPTION_VOCAB,
+	{ OPT_FORMAT, "format", "record|alpaca|chat|text", "F",
+	    "record (default), alpaca, chat or text" },
+	{ 's', "seed", "seed", "N", "random seed (default 0)" },
+	{ OPT_SHARD, "shard", "i/n", "I/N", "write only the I-th of N equal parts (0-based)" },
+	{ OPT_UNIQUE, "unique", NULL, NULL, "no two examples of a template alike (per part)" },
+	OPTION_OUTPUT,
+	CLI_OPTIONS_END
+};
+static const struct cli_option check_options[] = {
+	OPTION_QUIET,
+	OPTION_PARAM,
+	OPTION_VOCAB,
+	CLI_OPTIONS_END
+};
+static const struct cli_option align_options[] = {
+	OPTION_QUIET,
+	OPTION_TEMPLATES,
+	OPTION_PARAM,
+	OPTION_OUTPUT,
+	CLI_OPTIONS_END
+};
+static const struct cli_option mix_options[] = {
+	OPTION_QUIET,
+	{ OPT_DETAILS, "details", NULL, NULL,
+	    "per template and task accuracies instead of the map" },
+	OPTION_TEMPLATES,
+	{ OPT_TEMPERATURE, "temperature", "t", "T",
+	    "softmax temperature of the weights (default 0.1)" },
+	OPTION_PARAM,
+	OPTION_OUTPUT,
+	CLI_OPTIONS_END
+};
+
+static const struct cli_spec list_spec = {
+	"list", NULL, "the templates, as records", list_options, NULL
+};
+static const struct cli_spec gen_spec = {
+	"gen", "[template ...]", "generate examples from templates", gen_options, NULL
+};
+static const struct cli_spec check_spec = {
+	"check", "[file ...]", "re-derive each record's output with its template's rule",
+	check_options, NULL
+};
+static const struct cli_spec align_spec = {
+	"align", "[file ...]", "template alignment of a model's generations on task records",
+	align_options, NULL
+};
+static const struct cli_spec mix_spec = {
+	"mix", "[file ...]", "Cookbook-Mix: template weights from unlabeled task records",
+	mix_options, NULL
+};
+
 enum format { FMT_RECORD, FMT_ALPACA, FMT_CHAT, FMT_TEXT };
 
-/* Streams of the seed: 0 orders the output, 1 + i draws template i's
- * examples (i = the template's place in the catalogue). */
-#define STREAM_ORDER 0
-
 struct settings {
-	const struct ck_template *catalogue;
+	const struct cookbook_template *catalogue;
 	size_t ntemplates;
-	long (*param)[CK_MAX_PARAMS];	/* per catalogue template */
-	struct ck_vocab vocab;
+	long (*param)[COOKBOOK_MAX_PARAMS];	/* per catalogue template */
+	struct cookbook_vocab vocab;
 	const char *vocab_path;
 };
 
@@ -78,32 +113,38 @@ static void
 settings_init(struct settings *st)
 {
 	memset(st, 0, sizeof *st);
-	st->catalogue = ck_templates(&st->ntemplates);
+	st->catalogue = cookbook_templates(&st->ntemplates);
 	st->param = xcalloc(st->ntemplates, sizeof *st->param);
 	for (size_t i = 0; i < st->ntemplates; i++)
-		ck_template_defaults(&st->catalogue[i], st->param[i]);
+		cookbook_template_defaults(&st->catalogue[i], st->param[i]);
 }
 
 static void
 settings_release(struct settings *st)
 {
-	ck_vocab_release(&st->vocab);
+	cookbook_vocab_release(&st->vocab);
 	free(st->param);
 }
 
 static size_t
-catalogue_index(const struct settings *st, const struct ck_template *t)
+catalogue_index(const struct settings *st, const struct cookbook_template *t)
 {
 	return (size_t)(t - st->catalogue);
 }
 
+/* A template's parameter values. */
+static const long *
+params_of(const struct settings *st, const struct cookbook_template *t)
+{
+	return st->param[catalogue_index(st, t)];
+}
+
 /* -p name=value or template.name=value. */
 static void
-set_param(struct settings *st, char *arg)
+set_param(struct settings *st, const char *opt)
 {
-	char *eq = strchr(arg, '='), *dot, *name = arg;
+	char *arg = xstrdup(opt), *eq = strchr(arg, '='), *dot, *name = arg;
 	const char *only = NULL;
-	long value;
 	int hits = 0;
 
 	if (!eq || eq == arg)
@@ -113,155 +154,178 @@ set_param(struct settings *st, char *arg)
 		*dot = '\0';
 		only = arg;
 		name = dot + 1;
-		if (!ck_template_find(only))
+		if (!cookbook_template_find(only))
 			usage_error("--param: unknown template '%s'", only);
 	}
 	for (size_t i = 0; i < st->ntemplates; i++) {
-		const struct ck_template *t = &st->catalogue[i];
+		const struct cookbook_template *t = &st->catalogue[i];
 		int k;
 
 		if (only && strcmp(t->name, only) != 0)
 			continue;
-		if ((k = ck_template_param_index(t, name)) < 0)
+		if ((k = cookbook_template_param_index(t, name)) < 0)
 			continue;
-		value = (long)cli_parse_i64(name, eq + 1, t->params[k].min, t->params[k].max);
-		st->param[i][k] = value;
+		st->param[i][k] = (long)cli_parse_i64(name, eq + 1, t->params[k].min,
+		    t->params[k].max);
 		hits++;
 	}
 	if (!hits)
 		usage_error("--param: no template%s%s has a parameter '%s'",
 		    only ? " " : "", only ? only : "", name);
+	free(arg);
 }
 
 static void
 load_vocab(struct settings *st)
 {
-	int rc = st->vocab_path ? ck_vocab_load(&st->vocab, st->vocab_path) :
-	    ck_vocab_builtin(&st->vocab, CK_VOCAB_DEFAULT);
+	int rc = st->vocab_path ? cookbook_vocab_load(&st->vocab, st->vocab_path) :
+	    cookbook_vocab_builtin(&st->vocab, COOKBOOK_VOCAB_DEFAULT);
 
 	if (rc != 0)
 		die("%s", loam_error());
 }
 
-/* ---- output ---- */
+/* ---- list ---- */
 
-static void
-put_key(struct printbuf *pb, const char *key, int first)
+static int
+cmd_list(int argc, char *argv[])
 {
-	if (!first)
-		printbuf_memappend(pb, ",", 1);
-	rec_escape_string(pb, key, strlen(key));
-	printbuf_memappend(pb, ":", 1);
-}
+	struct cli_opts o;
+	struct recw w;
+	const struct cookbook_template *cat;
+	const char *arg;
+	size_t n;
 
-static void
-put_str(struct printbuf *pb, const char *key, const char *s, size_t len, int first)
-{
-	put_key(pb, key, first);
-	rec_escape_string(pb, s, len);
-}
+	cli_begin(&o, argc, argv, &list_spec, 0);
+	while (cli_next(&o, &arg) != -1)
+		;
+	if (o.argc)
+		usage_error("list takes no arguments");
+	recw_init(&w, stdout, NULL);
+	cat = cookbook_templates(&n);
+	for (size_t i = 0; i < n; i++) {
+		const struct cookbook_template *t = &cat[i];
 
-/* The input as a model sees it in the alpaca, chat and text formats:
- * options, when there are any, follow it one per line. */
-static void
-model_input(struct printbuf *pb, const struct ck_example *ex)
-{
-	printbuf_memappend(pb, ex->input.s, (int)ex->input.len);
-	if (ex->noptions) {
-		printbuf_memappend(pb, "\nOptions:", 9);
-		for (size_t i = 0; i < ex->noptions; i++) {
-			const char *o = ck_example_option(ex, i);
-
-			printbuf_memappend(pb, "\n- ", 3);
-			printbuf_memappend(pb, o, (int)strlen(o));
-		}
+		recw_begin(&w);
+		recw_str(&w, "name", t->name);
+		recw_str(&w, "family", t->family);
+		recw_str(&w, "task", t->task);
+		recw_str(&w, "instruction", t->instruction);
+		recw_object(&w, "parameters");
+		for (size_t k = 0; k < t->nparams; k++)
+			recw_int(&w, t->params[k].name, t->params[k].def);
+		recw_close(&w);
+		if (recw_end(&w) != 0)
+			die("%s", loam_error());
 	}
-}
-
-static void
-render(struct printbuf *pb, struct printbuf *tmp, enum format fmt, uint64_t id,
-    const struct ck_template *t, const struct ck_example *ex)
-{
-	char num[32];
-	int n;
-
-	printbuf_reset(pb);
-	printbuf_memappend(pb, "{", 1);
-	switch (fmt) {
-	case FMT_RECORD:
-		n = snprintf(num, sizeof num, "%llu", (unsigned long long)id);
-		put_key(pb, "id", 1);
-		printbuf_memappend(pb, num, n);
-		put_str(pb, "template", t->name, strlen(t->name), 0);
-		put_str(pb, "family", t->family, strlen(t->family), 0);
-		put_str(pb, "instruction", t->instruction, strlen(t->instruction), 0);
-		put_str(pb, "input", ex->input.s, ex->input.len, 0);
-		put_str(pb, "output", ex->output.s, ex->output.len, 0);
-		if (ex->noptions) {
-			put_key(pb, "options", 0);
-			printbuf_memappend(pb, "[", 1);
-			for (size_t i = 0; i < ex->noptions; i++) {
-				const char *o = ck_example_option(ex, i);
-
-				if (i)
-					printbuf_memappend(pb, ",", 1);
-				rec_escape_string(pb, o, strlen(o));
-			}
-			printbuf_memappend(pb, "]", 1);
-			n = snprintf(num, sizeof num, "%d", ex->answer_index);
-			put_key(pb, "answer_index", 0);
-			printbuf_memappend(pb, num, n);
-		}
-		if (ex->skill)
-			put_str(pb, "skill", ex->skill, strlen(ex->skill), 0);
-		break;
-	case FMT_ALPACA:
-		printbuf_reset(tmp);
-		model_input(tmp, ex);
-		put_str(pb, "instruction", t->instruction, strlen(t->instruction), 1);
-		put_str(pb, "input", tmp->buf, (size_t)tmp->bpos, 0);
-		put_str(pb, "output", ex->output.s, ex->output.len, 0);
-		break;
-	case FMT_CHAT:
-		printbuf_reset(tmp);
-		printbuf_memappend(tmp, t->instruction, (int)strlen(t->instruction));
-		printbuf_memappend(tmp, "\n\n", 2);
-		model_input(tmp, ex);
-		put_key(pb, "messages", 1);
-		printbuf_memappend(pb, "[{\"role\":\"user\",\"content\":", 26);
-		rec_escape_string(pb, tmp->buf, (size_t)tmp->bpos);
-		printbuf_memappend(pb, "},{\"role\":\"assistant\",\"content\":", 32);
-		rec_escape_string(pb, ex->output.s, ex->output.len);
-		printbuf_memappend(pb, "}]", 2);
-		break;
-	case FMT_TEXT:
-		/* Instruction, a blank line, then input and output exactly
-		 * as they join (for lego and addition: the reference string). */
-		printbuf_reset(tmp);
-		printbuf_memappend(tmp, t->instruction, (int)strlen(t->instruction));
-		printbuf_memappend(tmp, "\n\n", 2);
-		model_input(tmp, ex);
-		if (ex->noptions)
-			printbuf_memappend(tmp, "\nAnswer: ", 9);
-		printbuf_memappend(tmp, ex->output.s, (int)ex->output.len);
-		put_str(pb, "text", tmp->buf, (size_t)tmp->bpos, 1);
-		break;
-	}
-	printbuf_memappend(pb, "}\n", 2);
+	recw_release(&w);
+	return cli_exit();
 }
 
 /* ---- gen ---- */
 
+/* The input as a model sees it in the alpaca, chat and text formats:
+ * options, when there are any, follow it one per line. */
+static void
+model_input(struct cookbook_buf *b, const struct cookbook_example *ex)
+{
+	cookbook_buf_add(b, ex->input.s, ex->input.len);
+	if (ex->noptions) {
+		cookbook_buf_add(b, "\nOptions:", 9);
+		for (size_t i = 0; i < ex->noptions; i++) {
+			const char *o = cookbook_example_option(ex, i);
+
+			cookbook_buf_add(b, "\n- ", 3);
+			cookbook_buf_add(b, o, strlen(o));
+		}
+	}
+}
+
+/* The instruction, a blank line, and the model's input. */
+static void
+prompt(struct cookbook_buf *b, const struct cookbook_template *t,
+    const struct cookbook_example *ex)
+{
+	cookbook_buf_reset(b);
+	cookbook_buf_add(b, t->instruction, strlen(t->instruction));
+	cookbook_buf_add(b, "\n\n", 2);
+	model_input(b, ex);
+}
+
+static void
+write_record(struct recw *w, uint64_t id, const struct cookbook_template *t,
+    const struct cookbook_example *ex)
+{
+	recw_uint(w, "id", id);
+	recw_str(w, "template", t->name);
+	recw_str(w, "family", t->family);
+	recw_str(w, "instruction", t->instruction);
+	recw_strn(w, "input", ex->input.s, ex->input.len);
+	recw_strn(w, "output", ex->output.s, ex->output.len);
+	if (ex->noptions) {
+		recw_array(w, "options");
+		for (size_t i = 0; i < ex->noptions; i++)
+			recw_str(w, NULL, cookbook_example_option(ex, i));
+		recw_close(w);
+		recw_int(w, "answer_index", ex->answer_index);
+	}
+	if (ex->skill)
+		recw_str(w, "skill", ex->skill);
+}
+
+static void
+write_example(struct recw *w, struct cookbook_buf *tmp, enum format fmt, uint64_t id,
+    const struct cookbook_template *t, const struct cookbook_example *ex)
+{
+	recw_begin(w);
+	switch (fmt) {
+	case FMT_RECORD:
+		write_record(w, id, t, ex);
+		break;
+	case FMT_ALPACA:
+		cookbook_buf_reset(tmp);
+		model_input(tmp, ex);
+		recw_str(w, "instruction", t->instruction);
+		recw_strn(w, "input", tmp->s, tmp->len);
+		recw_strn(w, "output", ex->output.s, ex->output.len);
+		break;
+	case FMT_CHAT:
+		prompt(tmp, t, ex);
+		recw_array(w, "messages");
+		recw_object(w, NULL);
+		recw_str(w, "role", "user");
+		recw_strn(w, "content", tmp->s, tmp->len);
+		recw_close(w);
+		recw_object(w, NULL);
+		recw_str(w, "role", "assistant");
+		recw_strn(w, "content", ex->output.s, ex->output.len);
+		recw_close(w);
+		recw_close(w);
+		break;
+	case FMT_TEXT:
+		/* Instruction, a blank line, then input and output exactly
+		 * as they join (for lego and addition: the reference string). */
+		prompt(tmp, t, ex);
+		if (ex->noptions)
+			cookbook_buf_add(tmp, "\nAnswer: ", 9);
+		cookbook_buf_add(tmp, ex->output.s, ex->output.len);
+		recw_strn(w, "text", tmp->s, tmp->len);
+		break;
+	}
+	if (recw_end(w) != 0)
+		die("%s", loam_error());
+}
+
 /* The templates of a run, their weights and their example counts. */
 struct plan {
-	const struct ck_template **t;
+	const struct cookbook_template **t;
 	double *weight;
 	uint64_t *count, *start;	/* start[i] = count[0] + ... + count[i-1] */
 	size_t n;
 };
 
 static void
-plan_add(struct plan *p, const struct ck_template *t, double w, const char *where)
+plan_add(struct plan *p, const struct cookbook_template *t, double w, const char *where)
 {
 	for (size_t i = 0; i < p->n; i++)
 		if (p->t[i] == t)
@@ -284,7 +348,7 @@ plan_from_mix(struct plan *p, const char *path)
 	if (!json_object_is_type(root, json_type_object))
 		die("%s: expected a map of template names to weights", conf_where(root));
 	json_object_object_foreach(root, name, val) {
-		const struct ck_template *t = ck_template_find(name);
+		const struct cookbook_template *t = cookbook_template_find(name);
 		double w;
 
 		if (!t)
@@ -373,209 +437,158 @@ plan_find(const struct plan *p, uint64_t s)
  */
 #define UNIQUE_RESERVE_MAX	(UINT64_C(1) << 24)
 
-static struct ck_unique **
+static struct cookbook_unique **
 unique_sets(const struct plan *p, const struct settings *st, uint64_t seed,
     uint64_t lo, uint64_t hi)
 {
-	struct ck_unique **seen;
+	struct cookbook_unique **seen;
 	uint64_t *n = xcalloc(p->n, sizeof *n), total = p->start[p->n];
 
 	if (lo == 0 && hi == total)
 		memcpy(n, p->count, p->n * sizeof *n);
 	else
 		for (uint64_t pos = lo; pos < hi; pos++)
-			n[plan_find(p, rng_permute(pos, total, seed, STREAM_ORDER))]++;
-	/* Every check before any set is made: the die() leaves nothing
-	 * behind that LeakSanitizer could count. */
+			n[plan_find(p, rng_permute(pos, total, seed, RNG_COOKBOOK_ORDER))]++;
 	for (size_t i = 0; i < p->n; i++)
-		if (ck_unique_check(p->t[i], st->param[catalogue_index(st, p->t[i])], n[i]) != 0) {
-			free(n);
+		if (cookbook_unique_check(p->t[i], params_of(st, p->t[i]), n[i]) != 0)
 			die("%s", loam_error());
-		}
 	seen = xcalloc(p->n, sizeof *seen);
-	for (size_t i = 0; i < p->n; i++) {
-		const long *param = st->param[catalogue_index(st, p->t[i])];
-
+	for (size_t i = 0; i < p->n; i++)
 		/* room up front for a usual run; a huge one grows as it goes
 		 * rather than claim gigabytes before its first example */
-		seen[i] = ck_unique_new(p->t[i], param,
+		seen[i] = cookbook_unique_new(p->t[i], params_of(st, p->t[i]),
 		    (size_t)(n[i] < UNIQUE_RESERVE_MAX ? n[i] : UNIQUE_RESERVE_MAX));
-	}
 	free(n);
 	return seen;
+}
+
+struct gen {
+	struct cli_opts o;
+	struct settings st;
+	struct plan plan;
+	const char *mix;
+	enum format fmt;
+	uint64_t total, shard, nshards;
+	int unique;
+};
+
+/* Options and operands into g, then the plan (templates and counts)
+ * and the vocabulary, checked against each template. */
+static void
+gen_setup(struct gen *g, int argc, char *argv[])
+{
+	/* In enum format's order. */
+	static const char *const formats[] = { "record", "alpaca", "chat", "text" };
+	const char *arg;
+	int c;
+
+	cli_begin(&g->o, argc, argv, &gen_spec, 0);
+	settings_init(&g->st);
+	g->total = 1000;
+	g->nshards = 1;
+	while ((c = cli_next(&g->o, &arg)) != -1)
+		switch (c) {
+		case 'n':
+			g->total = cli_parse_u64("--count", arg, 0, UINT64_MAX / 2);
+			break;
+		case 'p':
+			set_param(&g->st, arg);
+			break;
+		case OPT_MIX:
+			g->mix = arg;
+			break;
+		case OPT_VOCAB:
+			g->st.vocab_path = arg;
+			break;
+		case OPT_FORMAT:
+			g->fmt = (enum format)cli_parse_choice("--format", arg, formats, 4);
+			break;
+		case OPT_SHARD:
+			cli_parse_shard("--shard", arg, &g->shard, &g->nshards);
+			break;
+		case OPT_UNIQUE:
+			g->unique = 1;
+			break;
+		}
+	if (g->mix && g->o.argc)
+		usage_error("give templates or --mix, not both");
+	if (g->mix)
+		plan_from_mix(&g->plan, g->mix);
+	else if (!g->o.argc)
+		usage_error("no templates: name some, or give --mix "
+		    "(cookbook-gen list shows them)");
+	for (int i = 0; i < g->o.argc; i++) {
+		const struct cookbook_template *t = cookbook_template_find(g->o.argv[i]);
+
+		if (!t)
+			usage_error("unknown template '%s' (cookbook-gen list shows them)",
+			    g->o.argv[i]);
+		plan_add(&g->plan, t, 1.0, "arguments");
+	}
+	plan_counts(&g->plan, g->total, g->mix ? g->mix : "arguments");
+	load_vocab(&g->st);
+	for (size_t i = 0; i < g->plan.n; i++)
+		if (cookbook_template_check(g->plan.t[i], params_of(&g->st, g->plan.t[i]),
+		    &g->st.vocab) != 0)
+			die("%s", loam_error());
 }
 
 static int
 cmd_gen(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "count", required_argument, NULL, 'n' },
-		{ "param", required_argument, NULL, 'p' },
-		{ "mix", required_argument, NULL, OPT_MIX },
-		{ "vocab", required_argument, NULL, OPT_VOCAB },
-		{ "format", required_argument, NULL, OPT_FORMAT },
-		{ "shard", required_argument, NULL, OPT_SHARD },
-		{ "unique", no_argument, NULL, OPT_UNIQUE },
-		CLI_COMMON_LONGOPTS,
-	};
-	struct cli_opts o;
-	struct settings st;
-	struct plan plan = { 0 };
-	struct ck_unique **seen = NULL;	/* --unique: per plan template */
+	struct gen g = { 0 };
+	struct cookbook_unique **seen = NULL;	/* --unique: per plan template */
 	struct cli_out out;
-	struct ck_example ex;
+	struct recw w;
+	struct cookbook_example ex;
+	struct cookbook_buf tmp = { 0 };
 	struct progress prog;
-	struct printbuf *pb = printbuf_new(), *tmp = printbuf_new();
-	const char *mix = NULL;
-	enum format fmt = FMT_RECORD;
-	uint64_t total = 1000, shard = 0, nshards = 1, lo, hi;
-	FILE *fp;
-	int c, unique = 0;
+	uint64_t lo, hi;
 
-	cli_init(&o, argc, argv, usage, help, 0);
-	settings_init(&st);
-	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS("n:p:"), longopts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			total = cli_parse_u64("--count", optarg, 0, UINT64_MAX / 2);
-			break;
-		case 'p':
-			set_param(&st, optarg);
-			break;
-		case OPT_MIX:
-			mix = optarg;
-			break;
-		case OPT_VOCAB:
-			st.vocab_path = optarg;
-			break;
-		case OPT_FORMAT: {
-			/* In enum format's order. */
-			static const char *const formats[] = { "record", "alpaca", "chat", "text" };
-
-			fmt = (enum format)cli_parse_choice("--format", optarg, formats, 4);
-			break;
-		}
-		case OPT_SHARD:
-			cli_parse_shard("--shard", optarg, &shard, &nshards);
-			break;
-		case OPT_UNIQUE:
-			unique = 1;
-			break;
-		default:
-			cli_common_option(&o, c);
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (mix && argc)
-		usage_error("give templates or --mix, not both");
-	if (mix)
-		plan_from_mix(&plan, mix);
-	else if (!argc)
-		usage_error("no templates: name some, or give --mix (cookbook-gen list shows them)");
-	for (int i = 0; i < argc; i++) {
-		const struct ck_template *t = ck_template_find(argv[i]);
-
-		if (!t)
-			usage_error("unknown template '%s' (cookbook-gen list shows them)", argv[i]);
-		plan_add(&plan, t, 1.0, "arguments");
-	}
-	plan_counts(&plan, total, mix ? mix : "arguments");
-	load_vocab(&st);
-	for (size_t i = 0; i < plan.n; i++)
-		if (ck_template_check(plan.t[i], st.param[catalogue_index(&st, plan.t[i])],
-		    &st.vocab) != 0)
-			die("%s", loam_error());
-
+	gen_setup(&g, argc, argv);
 	/* Shard s of S writes positions [total*s/S, total*(s+1)/S). */
-	lo = (uint64_t)((unsigned __int128)total * shard / nshards);
-	hi = (uint64_t)((unsigned __int128)total * (shard + 1) / nshards);
-	if (unique)
-		seen = unique_sets(&plan, &st, o.seed, lo, hi);
-	fp = cli_out_open(&out, o.output);
-	ck_example_init(&ex);
-	progress_init(&prog, "examples", hi - lo, o.quiet);
+	lo = (uint64_t)((unsigned __int128)g.total * g.shard / g.nshards);
+	hi = (uint64_t)((unsigned __int128)g.total * (g.shard + 1) / g.nshards);
+	if (g.unique)
+		seen = unique_sets(&g.plan, &g.st, g.o.seed, lo, hi);
+	recw_init(&w, cli_out_open(&out, g.o.output), g.o.output);
+	cookbook_example_init(&ex);
+	progress_init(&prog, "examples", hi - lo, g.o.quiet);
 	for (uint64_t pos = lo; pos < hi; pos++) {
 		/* The seeded shuffle interleaves the templates; each example
 		 * is drawn from its own substream, so any position can be
 		 * made without the ones before it. */
-		uint64_t slot = rng_permute(pos, total, o.seed, STREAM_ORDER);
-		size_t i = plan_find(&plan, slot);
-		const struct ck_template *t = plan.t[i];
-		size_t ci = catalogue_index(&st, t);
+		uint64_t slot = rng_permute(pos, g.total, g.o.seed, RNG_COOKBOOK_ORDER);
+		size_t i = plan_find(&g.plan, slot);
+		const struct cookbook_template *t = g.plan.t[i];
+		size_t ci = catalogue_index(&g.st, t);
 		struct rng r;
 
-		rng_init(&r, o.seed, 1 + ci, slot - plan.start[i]);
+		rng_init(&r, g.o.seed, RNG_COOKBOOK_EXAMPLES + ci, slot - g.plan.start[i]);
 		if (!seen)
-			t->generate(t, st.param[ci], &st.vocab, &r, &ex);
-		else if (ck_unique_generate(seen[i], &st.vocab, &r, &ex) != 0)
+			t->generate(t, g.st.param[ci], &g.st.vocab, &r, &ex);
+		else if (cookbook_unique_generate(seen[i], &g.st.vocab, &r, &ex) != 0)
 			die("%s", loam_error());
-		render(pb, tmp, fmt, pos, t, &ex);
-		if (fwrite(pb->buf, 1, (size_t)pb->bpos, fp) != (size_t)pb->bpos)
-			cli_write_failed(o.output ? o.output : "stdout");
+		write_example(&w, &tmp, g.fmt, pos, t, &ex);
 		if (((pos - lo) & 0xfff) == 0)
 			progress_update(&prog, pos - lo);
 	}
 	prog.done = hi - lo;
 	cli_out_commit(&out);
-	if (o.output)
+	if (g.o.output)
 		progress_end(&prog);
-	for (size_t i = 0; seen && i < plan.n; i++)
-		ck_unique_free(seen[i]);
+	for (size_t i = 0; seen && i < g.plan.n; i++)
+		cookbook_unique_free(seen[i]);
 	free(seen);
-	ck_example_release(&ex);
-	printbuf_free(pb);
-	printbuf_free(tmp);
-	plan_release(&plan);
-	settings_release(&st);
+	recw_release(&w);
+	cookbook_example_release(&ex);
+	cookbook_buf_release(&tmp);
+	plan_release(&g.plan);
+	settings_release(&g.st);
 	return cli_exit();
 }
 
-/* ---- list ---- */
-
-static int
-cmd_list(int argc, char *argv[])
-{
-	static const struct option longopts[] = { CLI_COMMON_LONGOPTS };
-	struct cli_opts o;
-	struct printbuf *pb = printbuf_new();
-	const struct ck_template *cat;
-	size_t n;
-	int c;
-
-	cli_init(&o, argc, argv, usage, help, 0);
-	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS(""), longopts, NULL)) != -1)
-		cli_common_option(&o, c);
-	if (optind < argc)
-		usage_error("list takes no arguments");
-	cat = ck_templates(&n);
-	for (size_t i = 0; i < n; i++) {
-		const struct ck_template *t = &cat[i];
-		char num[32];
-
-		printbuf_reset(pb);
-		printbuf_memappend(pb, "{", 1);
-		put_str(pb, "name", t->name, strlen(t->name), 1);
-		put_str(pb, "family", t->family, strlen(t->family), 0);
-		put_str(pb, "task", t->task, strlen(t->task), 0);
-		put_str(pb, "instruction", t->instruction, strlen(t->instruction), 0);
-		put_key(pb, "parameters", 0);
-		printbuf_memappend(pb, "{", 1);
-		for (size_t k = 0; k < t->nparams; k++) {
-			int len = snprintf(num, sizeof num, "%ld", t->params[k].def);
-
-			put_key(pb, t->params[k].name, k == 0);
-			printbuf_memappend(pb, num, len);
-		}
-		printbuf_memappend(pb, "}}\n", 3);
-		if (fwrite(pb->buf, 1, (size_t)pb->bpos, stdout) != (size_t)pb->bpos)
-			cli_write_failed("stdout");
-	}
-	printbuf_free(pb);
-	return cli_exit();
-}
-
-/* ---- check ---- */
+/* ---- task records: check, align, mix ---- */
 
 /* Options of a record as a borrowed array of strings. */
 static int
@@ -589,8 +602,9 @@ record_options(struct rec *r, const char **opt, size_t *n)
 		return 0;
 	if (!json_object_is_type(arr, json_type_array))
 		return rec_errorf(r, "field 'options': expected an array of strings");
-	if (json_object_array_length(arr) > CK_MAX_OPTIONS)
-		return rec_errorf(r, "field 'options': more than %d options", CK_MAX_OPTIONS);
+	if (json_object_array_length(arr) > COOKBOOK_MAX_OPTIONS)
+		return rec_errorf(r, "field 'options': more than %d options",
+		    COOKBOOK_MAX_OPTIONS);
 	for (size_t i = 0; i < json_object_array_length(arr); i++) {
 		json_object *e = json_object_array_get_idx(arr, i);
 
@@ -616,11 +630,11 @@ need_str(struct rec *r, const char *key, const char **s)
 /* A task record for align and mix: its parts default to the input. */
 struct task_record {
 	const char *input, *task, *context, *question;
-	const char *opt[CK_MAX_OPTIONS];
+	const char *opt[COOKBOOK_MAX_OPTIONS];
 	size_t nopt;
 };
 
-static void
+static int
 read_task_record(struct rec *r, struct task_record *tr, int need_input)
 {
 	const char *const keys[] = { "task", "context", "question" };
@@ -630,170 +644,32 @@ read_task_record(struct rec *r, struct task_record *tr, int need_input)
 	if ((need_input && need_str(r, "input", &tr->input)) ||
 	    (!need_input && rec_get_str(r, "input", &tr->input, NULL) == REC_BAD) ||
 	    record_options(r, tr->opt, &tr->nopt))
-		die("%s", loam_error());
+		return -1;
 	for (size_t k = 0; k < 3; k++) {
 		int rc = rec_get_str(r, keys[k], dst[k], NULL);
 
 		if (rc == REC_BAD)
-			die("%s: %s", rec_where(r), loam_error());
+			return rec_errorf(r, "%s", loam_error());
 		if (rc == REC_ABSENT)
 			*dst[k] = k == 0 ? "-" : tr->input;
 	}
+	return 0;
 }
 
-static int
-cmd_check(int argc, char *argv[])
+/* The query a rule sees in a task record. */
+static struct cookbook_query
+task_query(const struct task_record *tr)
 {
-	static const struct option longopts[] = {
-		{ "param", required_argument, NULL, 'p' },
-		{ "vocab", required_argument, NULL, OPT_VOCAB },
-		CLI_COMMON_LONGOPTS,
-	};
-	struct cli_opts o;
-	struct settings st;
-	struct rec_reader rd;
-	struct rec *r;
-	struct ck_buf scratch = { 0 }, rule_out = { 0 };
-	unsigned long records = 0, mismatches = 0;
-	int c, rc;
+	struct cookbook_query q = { tr->context, tr->question, tr->opt, tr->nopt };
 
-	cli_init(&o, argc, argv, usage, help, 0);
-	settings_init(&st);
-	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS("p:"), longopts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			set_param(&st, optarg);
-			break;
-		case OPT_VOCAB:
-			st.vocab_path = optarg;	/* accepted for symmetry with gen */
-			break;
-		default:
-			cli_common_option(&o, c);
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	for (int f = 0; f < (argc ? argc : 1); f++) {
-		if (rec_reader_open(&rd, argc ? argv[f] : "-") != 0) {
-			cli_warn("%s", loam_error());
-			continue;
-		}
-		while ((rc = rec_next(&rd, &r)) != 0) {
-			const char *name, *input, *output, *opt[CK_MAX_OPTIONS];
-			const struct ck_template *t;
-			int64_t answer = -1;
-			size_t nopt;
-
-			if (rc < 0)
-				die("%s", loam_error());
-			records++;
-			if (need_str(r, "template", &name) || need_str(r, "input", &input) ||
-			    need_str(r, "output", &output) || record_options(r, opt, &nopt))
-				die("%s", loam_error());
-			if (!(t = ck_template_find(name)))
-				die("%s: unknown template '%s'", rec_where(r), name);
-			rc = rec_get_int(r, "answer_index", &answer);
-			if (rc == REC_BAD)
-				die("%s: %s", rec_where(r), loam_error());
-			if (ck_verify(t, st.param[catalogue_index(&st, t)], input, opt, nopt,
-			    output, (int)answer, &scratch, &rule_out) != 0) {
-				note("%s: template '%s': %s", rec_where(r), name, loam_error());
-				mismatches++;
-			}
-		}
-		rec_reader_close(&rd);
-	}
-	if (!o.quiet)
-		note("checked %lu record%s: %lu mismatch%s", records, records == 1 ? "" : "s",
-		    mismatches, mismatches == 1 ? "" : "es");
-	ck_buf_release(&scratch);
-	ck_buf_release(&rule_out);
-	settings_release(&st);
-	rc = cli_exit();
-	return mismatches ? EXIT_FAIL : rc;
-}
-
-/* ---- align ---- */
-
-/* Text compared as its tokens (ck_tokenize: case folded, punctuation and
- * spacing dropped), joined by single spaces into out. */
-static const char *
-normalise(const char *s, struct ck_buf *scratch, struct ck_buf *out)
-{
-	static size_t (*span)[2];
-	static size_t cap;
-	size_t n = ck_tokenize(s, scratch, span, cap);
-
-	if (n > cap) {
-		cap = n * 2;
-		span = xreallocarray(span, cap, sizeof *span);
-		n = ck_tokenize(s, scratch, span, cap);
-	}
-	ck_buf_reset(out);
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			ck_buf_add(out, " ", 1);
-		ck_buf_add(out, scratch->s + span[i][0], span[i][1]);
-	}
-	ck_buf_add(out, "", 1);		/* NUL */
-	return out->s;
-}
-
-struct align_cell {
-	char *task;
-	const struct ck_template *t;
-	unsigned long n, aligned, rule_failed, gold, rule_right, model_right,
-	    model_right_rule_right, model_right_rule_wrong;
-};
-
-struct align_table {
-	struct align_cell *cell;
-	size_t n;
-};
-
-static struct align_cell *
-align_cell(struct align_table *tab, const struct ck_template *t, const char *task)
-{
-	for (size_t i = 0; i < tab->n; i++)
-		if (tab->cell[i].t == t && strcmp(tab->cell[i].task, task) == 0)
-			return &tab->cell[i];
-	tab->cell = xreallocarray(tab->cell, tab->n + 1, sizeof *tab->cell);
-	memset(&tab->cell[tab->n], 0, sizeof *tab->cell);
-	tab->cell[tab->n].t = t;
-	tab->cell[tab->n].task = xstrdup(task);
-	return &tab->cell[tab->n++];
-}
-
-static void
-put_ratio(struct printbuf *pb, const char *key, unsigned long num, unsigned long den)
-{
-	char buf[40];
-	int n;
-
-	put_key(pb, key, 0);
-	if (!den) {
-		printbuf_memappend(pb, "null", 4);
-		return;
-	}
-	n = snprintf(buf, sizeof buf, "%.17g", (double)num / (double)den);
-	printbuf_memappend(pb, buf, n);
-}
-
-static void
-put_count(struct printbuf *pb, const char *key, unsigned long v)
-{
-	char buf[32];
-	int n = snprintf(buf, sizeof buf, "%lu", v);
-
-	put_key(pb, key, 0);
-	printbuf_memappend(pb, buf, n);
+	return q;
 }
 
 /* --templates a,b,c, or every template but the skill synthetics, which
  * have no natural-language counterpart. */
 static size_t
-choose_templates(const struct settings *st, char *list, const struct ck_template **use,
-    size_t max)
+choose_templates(const struct settings *st, const char *list,
+    const struct cookbook_template **use, size_t max)
 {
 	size_t n = 0;
 
@@ -803,10 +679,10 @@ choose_templates(const struct settings *st, char *list, const struct ck_template
 				use[n++] = &st->catalogue[i];
 		return n;
 	}
-	char *whole = xstrdup(list), *cur = list, *name;
+	char *whole = xstrdup(list), *copy = xstrdup(list), *cur = copy, *name;
 
 	while ((name = cli_list_next(&cur, ',', "--templates", whole)) != NULL) {
-		const struct ck_template *t = ck_template_find(name);
+		const struct cookbook_template *t = cookbook_template_find(name);
 
 		if (!t)
 			usage_error("--templates: unknown template '%s'", name);
@@ -817,289 +693,301 @@ choose_templates(const struct settings *st, char *list, const struct ck_template
 			use[n++] = t;
 	}
 	free(whole);
+	free(copy);
 	return n;
 }
 
-/* A double, or null for a negative ("unknown") value. */
+/* A ratio, or null when the denominator is 0. */
 static void
-put_number(struct printbuf *pb, const char *key, double v)
+write_ratio(struct recw *w, const char *key, unsigned long num, unsigned long den)
 {
-	char buf[40];
-	int n;
+	if (den)
+		recw_double(w, key, (double)num / (double)den);
+	else
+		recw_null(w, key);
+}
 
-	put_key(pb, key, 0);
-	if (v < 0) {
-		printbuf_memappend(pb, "null", 4);
+/* A number, or null for a negative ("unknown") value. */
+static void
+write_known(struct recw *w, const char *key, double v)
+{
+	if (v < 0)
+		recw_null(w, key);
+	else
+		recw_double(w, key, v);
+}
+
+/* ---- check ---- */
+
+struct check {
+	struct settings st;
+	struct cookbook_buf scratch, rule_out;
+	unsigned long records, mismatches;
+};
+
+static int
+check_one(struct rec *r, void *arg)
+{
+	struct check *ck = arg;
+	const char *name, *input, *output, *opt[COOKBOOK_MAX_OPTIONS];
+	const struct cookbook_template *t;
+	int64_t answer = -1;
+	size_t nopt;
+
+	ck->records++;
+	if (need_str(r, "template", &name) || need_str(r, "input", &input) ||
+	    need_str(r, "output", &output) || record_options(r, opt, &nopt))
+		return -1;
+	if (!(t = cookbook_template_find(name)))
+		return rec_errorf(r, "unknown template '%s'", name);
+	if (rec_get_int(r, "answer_index", &answer) == REC_BAD)
+		return rec_errorf(r, "%s", loam_error());
+	if (cookbook_verify(t, params_of(&ck->st, t), input, opt, nopt, output, (int)answer,
+	    &ck->scratch, &ck->rule_out) != 0) {
+		note("%s: template '%s': %s", rec_where(r), name, loam_error());
+		ck->mismatches++;
+	}
+	return 0;
+}
+
+static int
+cmd_check(int argc, char *argv[])
+{
+	struct cli_opts o;
+	struct check ck = { 0 };
+	struct stream s;
+	const char *arg;
+	int c, rc;
+
+	cli_begin(&o, argc, argv, &check_spec, 0);
+	settings_init(&ck.st);
+	while ((c = cli_next(&o, &arg)) != -1)
+		switch (c) {
+		case 'p':
+			set_param(&ck.st, arg);
+			break;
+		case OPT_VOCAB:
+			ck.st.vocab_path = arg;	/* accepted for symmetry with gen */
+			break;
+		}
+	stream_init(&s, &o);
+	stream_run(&s, o.argc, o.argv, check_one, &ck);
+	if (!o.quiet)
+		note("checked %lu record%s: %lu mismatch%s", ck.records,
+		    ck.records == 1 ? "" : "s", ck.mismatches, ck.mismatches == 1 ? "" : "es");
+	cookbook_buf_release(&ck.scratch);
+	cookbook_buf_release(&ck.rule_out);
+	settings_release(&ck.st);
+	rc = cli_exit();
+	return ck.mismatches ? EXIT_FAIL : rc;
+}
+
+/* ---- align ---- */
+
+struct align_cell {
+	char *task;
+	const struct cookbook_template *t;
+	unsigned long n, aligned, rule_failed, gold, rule_right, model_right,
+	    model_right_rule_right, model_right_rule_wrong;
+};
+
+struct align {
+	struct settings st;
+	const struct cookbook_template *use[64];
+	size_t nuse;
+	struct align_cell *cell;	/* in order of first appearance */
+	size_t ncells;
+	struct htab *cells;		/* hash of (template, task) -> cell index */
+	struct cookbook_words words;
+	struct cookbook_buf rule_out, gen, gold, rule;
+};
+
+/* The cell of (t, task), found through a hash table (a scan per record
+ * was quadratic in the tasks); two cells whose hashes collide (2^-64 a
+ * pair) are told apart by a scan. */
+static struct align_cell *
+align_cell(struct align *a, const struct cookbook_template *t, const char *task)
+{
+	uint64_t key = htab_hash(task, strlen(task), (uint64_t)catalogue_index(&a->st, t));
+	int is_new;
+	struct htab_slot *slot = htab_insert(a->cells, key, &is_new);
+	struct align_cell *c;
+
+	if (is_new) {
+		slot->count = a->ncells;
+	} else {
+		c = &a->cell[slot->count];
+		if (c->t == t && strcmp(c->task, task) == 0)
+			return c;
+		for (size_t i = 0; i < a->ncells; i++)
+			if (a->cell[i].t == t && strcmp(a->cell[i].task, task) == 0)
+				return &a->cell[i];
+	}
+	a->cell = xreallocarray(a->cell, a->ncells + 1, sizeof *a->cell);
+	c = &a->cell[a->ncells++];
+	memset(c, 0, sizeof *c);
+	c->t = t;
+	c->task = xstrdup(task);
+	return c;
+}
+
+/* The gold answer: an index into the options, or the answer's text
+ * (NULL: none). */
+static int
+read_gold(struct rec *r, const struct task_record *tr, int64_t *index, const char **text)
+{
+	int rc = rec_get_int(r, "answer", index);
+
+	*text = NULL;
+	if (rc == REC_OK) {
+		if (*index < 0 || (size_t)*index >= tr->nopt)
+			return rec_errorf(r, "field 'answer': %lld is not an option index",
+			    (long long)*index);
+		*text = tr->opt[*index];
+	} else if (rc == REC_BAD && rec_get_str(r, "answer", text, NULL) != REC_OK) {
+		return rec_errorf(r, "field 'answer': expected an option index or a string");
+	}
+	return 0;
+}
+
+/* Template t's rule on one record, counted in its cell. */
+static void
+align_rule(struct align *a, const struct cookbook_template *t, const struct task_record *tr,
+    const char *gen, const char *gold, int64_t gold_index)
+{
+	struct align_cell *cell = align_cell(a, t, tr->task);
+	struct cookbook_query q = task_query(tr);
+	int answer = -1;
+
+	cell->n++;
+	if (t->has_options && tr->nopt == 0) {
+		cell->rule_failed++;
 		return;
 	}
-	n = snprintf(buf, sizeof buf, "%.17g", v);
-	printbuf_memappend(pb, buf, n);
+	cookbook_buf_reset(&a->rule_out);
+	if (t->rule(t, params_of(&a->st, t), &q, &a->rule_out, &answer) != 0) {
+		cell->rule_failed++;
+		return;
+	}
+	const char *rn = cookbook_words_join(&a->words, a->rule_out.s, &a->rule);
+
+	if (strcmp(rn, gen) == 0)
+		cell->aligned++;
+	if (gold) {
+		int right = t->has_options && gold_index >= 0 ?
+		    answer == gold_index : strcmp(rn, gold) == 0;
+		int model = strcmp(gen, gold) == 0;
+
+		cell->gold++;
+		cell->rule_right += right;
+		cell->model_right += model;
+		if (right)
+			cell->model_right_rule_right += model;
+		else
+			cell->model_right_rule_wrong += model;
+	}
+}
+
+static int
+align_one(struct rec *r, void *arg)
+{
+	struct align *a = arg;
+	struct task_record tr;
+	const char *gen, *gold_text, *gold = NULL;
+	int64_t gold_index = -1;
+
+	if (read_task_record(r, &tr, 1) || need_str(r, "generation", &gen) ||
+	    read_gold(r, &tr, &gold_index, &gold_text))
+		return -1;
+	gen = cookbook_words_join(&a->words, gen, &a->gen);
+	if (gold_text)
+		gold = cookbook_words_join(&a->words, gold_text, &a->gold);
+	for (size_t k = 0; k < a->nuse; k++)
+		align_rule(a, a->use[k], &tr, gen, gold, gold_index);
+	return 0;
+}
+
+static void
+align_write(struct align *a, const char *path)
+{
+	struct cli_out out;
+	struct recw w;
+
+	recw_init(&w, cli_out_open(&out, path), path);
+	for (size_t i = 0; i < a->ncells; i++) {
+		struct align_cell *cl = &a->cell[i];
+
+		recw_begin(&w);
+		recw_str(&w, "template", cl->t->name);
+		recw_str(&w, "task", cl->task);
+		recw_uint(&w, "n", cl->n);
+		write_ratio(&w, "alignment", cl->aligned, cl->n);
+		recw_uint(&w, "rule_failures", cl->rule_failed);
+		recw_uint(&w, "n_gold", cl->gold);
+		write_ratio(&w, "rule_accuracy", cl->rule_right, cl->gold);
+		write_ratio(&w, "model_accuracy", cl->model_right, cl->gold);
+		write_ratio(&w, "model_accuracy_rule_right", cl->model_right_rule_right,
+		    cl->rule_right);
+		write_ratio(&w, "model_accuracy_rule_wrong", cl->model_right_rule_wrong,
+		    cl->gold - cl->rule_right);
+		if (recw_end(&w) != 0)
+			die("%s", loam_error());
+	}
+	cli_out_commit(&out);
+	recw_release(&w);
 }
 
 static int
 cmd_align(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "templates", required_argument, NULL, OPT_TEMPLATES },
-		{ "param", required_argument, NULL, 'p' },
-		CLI_COMMON_LONGOPTS,
-	};
 	struct cli_opts o;
-	struct settings st;
-	struct rec_reader rd;
-	struct rec *r;
-	struct align_table tab = { 0 };
-	const struct ck_template *use[64];
-	size_t nuse = 0;
-	struct ck_buf scratch = { 0 }, ruleout = { 0 }, na = { 0 }, nb = { 0 };
-	struct printbuf *pb = printbuf_new();
-	struct cli_out out;
-	char *list = NULL;
-	FILE *fp;
-	int c, rc;
+	struct align a = { 0 };
+	struct stream s;
+	const char *arg, *list = NULL;
+	int c;
 
-	cli_init(&o, argc, argv, usage, help, 0);
-	settings_init(&st);
-	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS("p:"), longopts, NULL)) != -1) {
+	cli_begin(&o, argc, argv, &align_spec, 0);
+	settings_init(&a.st);
+	while ((c = cli_next(&o, &arg)) != -1)
 		switch (c) {
 		case OPT_TEMPLATES:
-			list = optarg;
+			list = arg;
 			break;
 		case 'p':
-			set_param(&st, optarg);
+			set_param(&a.st, arg);
 			break;
-		default:
-			cli_common_option(&o, c);
 		}
-	}
-	argc -= optind;
-	argv += optind;
-	nuse = choose_templates(&st, list, use, sizeof use / sizeof *use);
-
-	for (int f = 0; f < (argc ? argc : 1); f++) {
-		if (rec_reader_open(&rd, argc ? argv[f] : "-") != 0) {
-			cli_warn("%s", loam_error());
-			continue;
-		}
-		while ((rc = rec_next(&rd, &r)) != 0) {
-			struct task_record tr;
-			const char *gen, *gold_text = NULL, *const *opt = tr.opt;
-			int64_t gold_index = -1;
-			size_t nopt;
-			char *gen_norm, *gold_norm = NULL;
-
-			if (rc < 0)
-				die("%s", loam_error());
-			read_task_record(r, &tr, 1);
-			if (need_str(r, "generation", &gen))
-				die("%s", loam_error());
-			nopt = tr.nopt;
-			/* Gold: an index into the options, or the answer's text. */
-			rc = rec_get_int(r, "answer", &gold_index);
-			if (rc == REC_OK) {
-				if (gold_index < 0 || (size_t)gold_index >= nopt)
-					die("%s: field 'answer': %lld is not an option index",
-					    rec_where(r), (long long)gold_index);
-				gold_text = opt[gold_index];
-			} else if (rc == REC_BAD && rec_get_str(r, "answer", &gold_text, NULL) != REC_OK)
-				die("%s: field 'answer': expected an option index or a string",
-				    rec_where(r));
-			gen_norm = xstrdup(normalise(gen, &scratch, &na));
-			if (gold_text)
-				gold_norm = xstrdup(normalise(gold_text, &scratch, &na));
-
-			for (size_t k = 0; k < nuse; k++) {
-				const struct ck_template *t = use[k];
-				struct align_cell *cell = align_cell(&tab, t, tr.task);
-				struct ck_query q = { tr.context, tr.question, opt, nopt };
-				int answer = -1, rule_ok;
-
-				cell->n++;
-				if (t->has_options && nopt == 0) {
-					cell->rule_failed++;
-					continue;
-				}
-				ck_buf_reset(&ruleout);
-				rule_ok = t->rule(t, st.param[catalogue_index(&st, t)], &q,
-				    &ruleout, &answer) == 0;
-				if (!rule_ok) {
-					cell->rule_failed++;
-				} else {
-					ck_buf_add(&ruleout, "", 1);
-					const char *rn = normalise(ruleout.s, &scratch, &nb);
-
-					if (strcmp(rn, gen_norm) == 0)
-						cell->aligned++;
-					if (gold_norm) {
-						int right = t->has_options && gold_index >= 0 ?
-						    answer == gold_index : strcmp(rn, gold_norm) == 0;
-						int model = strcmp(gen_norm, gold_norm) == 0;
-
-						cell->gold++;
-						cell->rule_right += right;
-						cell->model_right += model;
-						if (right)
-							cell->model_right_rule_right += model;
-						else
-							cell->model_right_rule_wrong += model;
-					}
-				}
-			}
-			free(gen_norm);
-			free(gold_norm);
-		}
-		rec_reader_close(&rd);
-	}
-
-	fp = cli_out_open(&out, o.output);
-	for (size_t i = 0; i < tab.n; i++) {
-		struct align_cell *cl = &tab.cell[i];
-
-		printbuf_reset(pb);
-		printbuf_memappend(pb, "{", 1);
-		put_str(pb, "template", cl->t->name, strlen(cl->t->name), 1);
-		put_str(pb, "task", cl->task, strlen(cl->task), 0);
-		put_count(pb, "n", cl->n);
-		put_ratio(pb, "alignment", cl->aligned, cl->n);
-		put_count(pb, "rule_failures", cl->rule_failed);
-		put_count(pb, "n_gold", cl->gold);
-		put_ratio(pb, "rule_accuracy", cl->rule_right, cl->gold);
-		put_ratio(pb, "model_accuracy", cl->model_right, cl->gold);
-		put_ratio(pb, "model_accuracy_rule_right", cl->model_right_rule_right, cl->rule_right);
-		put_ratio(pb, "model_accuracy_rule_wrong", cl->model_right_rule_wrong,
-		    cl->gold - cl->rule_right);
-		printbuf_memappend(pb, "}\n", 2);
-		if (fwrite(pb->buf, 1, (size_t)pb->bpos, fp) != (size_t)pb->bpos)
-			cli_write_failed(o.output ? o.output : "stdout");
-		free(cl->task);
-	}
-	cli_out_commit(&out);
-	free(tab.cell);
-	printbuf_free(pb);
-	ck_buf_release(&scratch);
-	ck_buf_release(&ruleout);
-	ck_buf_release(&na);
-	ck_buf_release(&nb);
-	settings_release(&st);
+	a.nuse = choose_templates(&a.st, list, a.use, sizeof a.use / sizeof *a.use);
+	a.cells = htab_new(0, 0);
+	stream_init(&s, &o);
+	stream_run(&s, o.argc, o.argv, align_one, &a);
+	align_write(&a, o.output);
+	for (size_t i = 0; i < a.ncells; i++)
+		free(a.cell[i].task);
+	free(a.cell);
+	htab_free(a.cells);
+	cookbook_words_release(&a.words);
+	cookbook_buf_release(&a.rule_out);
+	cookbook_buf_release(&a.gen);
+	cookbook_buf_release(&a.gold);
+	cookbook_buf_release(&a.rule);
+	settings_release(&a.st);
 	return cli_exit();
 }
 
 /* ---- mix ---- */
 
-/*
- * Cookbook-Mix, as far as the paper's abstract and reviews describe it
- * (weights from each template rule's accuracy on each target task,
- * estimated without labels by weak supervision); the estimator and the
- * objective below are this program's design.
- *
- * For each task, every template rule votes on every example; the votes go
- * to the triplet label model (lib/labelmodel), which estimates each rule's
- * accuracy without labels:
- *  - on a task whose examples have options, each (example, option) pair
- *    is an item whose label says whether the option is the answer; a rule
- *    votes +1 for the option it picks and -1 for the others, and its task
- *    accuracy is the label model's P(vote = +1 | y = +1) (the class
- *    balance is the mean of 1/K);
- *  - on a task without options, a rule that answers yes or no votes +1 or
- *    -1, and its accuracy is P(vote = y | vote != 0) (class balance 1/2);
- *  - a rule that does not apply, or ties, abstains.
- * Rules that vote alike on every item are one source to the label model
- * and share its estimate; at least three distinct sources are needed.
- * The weights maximise the mean estimated accuracy over tasks plus
- * temperature times the entropy of the weights:
- *	w = argmax_w sum_t w_t abar_t + T * H(w)  =>  w_t ∝ exp(abar_t / T),
- * abar_t being template t's accuracy averaged over the tasks where it was
- * estimated.
- */
-struct mix_task {
-	char *name;
-	int has_options;	/* -1 until the first record */
-	int8_t *votes;		/* items x nuse */
-	size_t nitems, cap;
-	double inv_k_sum;	/* sum of 1/K over examples */
-	size_t nexamples;
+struct mixrun {
+	struct settings st;
+	const struct cookbook_template *use[64];
+	size_t nuse;
+	char **names;		/* sources of precomputed outputs */
+	int external;		/* -1 until the first record */
+	int started;		/* mix made, with its sources */
+	struct cookbook_mix mix;
 };
 
-static struct mix_task *
-mix_task(struct mix_task **tasks, size_t *n, const char *name)
-{
-	for (size_t i = 0; i < *n; i++)
-		if (strcmp((*tasks)[i].name, name) == 0)
-			return &(*tasks)[i];
-	*tasks = xreallocarray(*tasks, *n + 1, sizeof **tasks);
-	memset(&(*tasks)[*n], 0, sizeof **tasks);
-	(*tasks)[*n].name = xstrdup(name);
-	(*tasks)[*n].has_options = -1;
-	return &(*tasks)[(*n)++];
-}
-
-static int8_t *
-mix_item(struct mix_task *tk, size_t m)
-{
-	if (tk->nitems == tk->cap) {
-		tk->cap = tk->cap ? tk->cap * 2 : 256;
-		tk->votes = xreallocarray(tk->votes, tk->cap, m);
-	}
-	memset(tk->votes + tk->nitems * m, 0, m);
-	return tk->votes + tk->nitems++ * m;
-}
-
-/* Estimate each source's accuracy on one task; acc[j] < 0 when unknown. */
-static void
-mix_estimate(const struct mix_task *tk, size_t m, double *acc)
-{
-	size_t *col = xcalloc(m, sizeof *col), *rep = xcalloc(m, sizeof *rep), nd = 0;
-	int8_t *v;
-	struct labelmodel lm;
-	struct labelmodel_opts opts;
-
-	for (size_t j = 0; j < m; j++)
-		acc[j] = -1;
-	/* Distinct sources that vote at all; rep[j] = its representative. */
-	for (size_t j = 0; j < m; j++) {
-		size_t i, d;
-		int votes = 0;
-
-		for (i = 0; i < tk->nitems && !votes; i++)
-			votes = tk->votes[i * m + j] != 0;
-		rep[j] = SIZE_MAX;
-		if (!votes)
-			continue;
-		for (d = 0; d < nd; d++) {
-			for (i = 0; i < tk->nitems; i++)
-				if (tk->votes[i * m + j] != tk->votes[i * m + col[d]])
-					break;
-			if (i == tk->nitems)
-				break;
-		}
-		if (d == nd)
-			col[nd++] = j;
-		rep[j] = d;
-	}
-	if (nd < 3) {
-		cli_warn("task '%s': %zu distinct voting rule%s, the label model needs 3",
-		    tk->name, nd, nd == 1 ? "" : "s");
-		goto out;
-	}
-	v = xmalloc(tk->nitems * nd);
-	for (size_t i = 0; i < tk->nitems; i++)
-		for (size_t d = 0; d < nd; d++)
-			v[i * nd + d] = tk->votes[i * m + col[d]];
-	labelmodel_opts_default(&opts);
-	opts.class_balance = tk->has_options ? tk->inv_k_sum / (double)tk->nexamples : 0.5;
-	labelmodel_init(&lm, &opts);
-	if (labelmodel_fit(&lm, v, tk->nitems, nd) != 0)
-		cli_warn("task '%s': %s", tk->name, loam_error());
-	else
-		for (size_t j = 0; j < m; j++)
-			if (rep[j] != SIZE_MAX && lm.ntriplets[rep[j]] > 0)
-				acc[j] = tk->has_options ? lm.cond_pos[rep[j]] : lm.accuracy[rep[j]];
-	labelmodel_release(&lm);
-	free(v);
-out:
-	free(col);
-	free(rep);
-}
+#define SOURCE(x, k) ((x)->names ? (x)->names[k] : (x)->use[k]->name)
 
 /* The sources of precomputed outputs: the first record's keys. */
 static size_t
@@ -1118,246 +1006,149 @@ source_names(json_object *outs, char ***names)
 }
 
 /* Votes from precomputed outputs: an option task's output names an option
- * (compared as tokens), a task without options answers yes or no; null,
+ * (compared as words), a task without options answers yes or no; null,
  * a missing source or anything else abstains. */
-static void
-external_votes(struct rec *r, json_object *outs, char *const *names, size_t m,
-    const char *const *opt, size_t nopt, int8_t *const *item)
+static int
+external_votes(struct mixrun *x, struct rec *r, json_object *outs,
+    const struct task_record *tr, int8_t *const *item)
 {
-	static struct ck_buf scratch, a, b;
-
 	json_object_object_foreach(outs, key, val) {
 		size_t k;
 
-		for (k = 0; k < m && strcmp(names[k], key) != 0; k++)
+		for (k = 0; k < x->nuse && strcmp(x->names[k], key) != 0; k++)
 			;
-		if (k == m)
-			die("%s: output '%s' is not among the first record's", rec_where(r), key);
+		if (k == x->nuse)
+			return rec_errorf(r, "output '%s' is not among the first record's", key);
 		if (!val)
 			continue;
 		if (!json_object_is_type(val, json_type_string))
-			die("%s: output '%s': expected a string or null", rec_where(r), key);
-		normalise(json_object_get_string(val), &scratch, &a);
-		if (nopt) {
-			size_t pick = nopt;
-
-			for (size_t j = 0; j < nopt && pick == nopt; j++)
-				if (strcmp(normalise(opt[j], &scratch, &b), a.s) == 0)
-					pick = j;
-			if (pick < nopt)
-				for (size_t j = 0; j < nopt; j++)
-					item[j][k] = j == pick ? 1 : -1;
-		} else if (strcmp(a.s, "yes") == 0) {
-			item[0][k] = 1;
-		} else if (strcmp(a.s, "no") == 0) {
-			item[0][k] = -1;
-		}
+			return rec_errorf(r, "output '%s': expected a string or null", key);
+		cookbook_mix_text_vote(&x->mix, item, k, json_object_get_string(val),
+		    tr->opt, tr->nopt);
 	}
+	return 0;
 }
 
-#define SOURCE(k) (names ? names[k] : use[k]->name)
+static int
+mix_one(struct rec *r, void *arg)
+{
+	struct mixrun *x = arg;
+	struct task_record tr;
+	json_object *outs = NULL;
+	int8_t *item[COOKBOOK_MAX_OPTIONS];
+	int rc = rec_get_object(r, "outputs", &outs);
+
+	if (rc == REC_BAD)
+		return rec_errorf(r, "%s", loam_error());
+	if (x->external < 0)
+		x->external = rc == REC_OK;
+	else if (x->external != (rc == REC_OK))
+		return rec_errorf(r, "some records have 'outputs' and some not");
+	if (read_task_record(r, &tr, !x->external))
+		return -1;
+	if (!x->started) {
+		if (x->external)
+			x->nuse = source_names(outs, &x->names);
+		cookbook_mix_init(&x->mix, x->nuse);
+		x->started = 1;
+	}
+	if (cookbook_mix_example(&x->mix, tr.task, tr.nopt, item) != 0)
+		return rec_errorf(r, "%s", loam_error());
+	if (x->external)
+		return external_votes(x, r, outs, &tr, item);
+	struct cookbook_query q = task_query(&tr);
+
+	for (size_t k = 0; k < x->nuse; k++)
+		cookbook_mix_rule_vote(&x->mix, item, k, x->use[k],
+		    params_of(&x->st, x->use[k]), &q);
+	return 0;
+}
+
+/* Per template and task accuracies (--details), or the map template ->
+ * weight that is a --mix file of cookbook-gen gen. */
+static void
+mix_write(const struct mixrun *x, const char *path, int details, const double *acc,
+    const double *mean, const double *w)
+{
+	const struct cookbook_mix *m = &x->mix;
+	struct cli_out out;
+	struct recw rw;
+
+	recw_init(&rw, cli_out_open(&out, path), path);
+	for (size_t k = 0; details && k < x->nuse; k++)
+		for (size_t i = 0; i < m->ntasks; i++) {
+			recw_begin(&rw);
+			recw_str(&rw, "template", SOURCE(x, k));
+			recw_str(&rw, "task", m->task[i].name);
+			recw_uint(&rw, "examples", m->task[i].nexamples);
+			write_known(&rw, "accuracy", acc[i * x->nuse + k]);
+			write_known(&rw, "mean_accuracy", mean[k]);
+			write_known(&rw, "weight", w[k]);
+			if (recw_end(&rw) != 0)
+				die("%s", loam_error());
+		}
+	if (!details) {
+		recw_begin(&rw);
+		for (size_t k = 0; k < x->nuse; k++)
+			if (w[k] > 0)
+				recw_double(&rw, SOURCE(x, k), w[k]);
+		if (recw_end(&rw) != 0)
+			die("%s", loam_error());
+	}
+	cli_out_commit(&out);
+	recw_release(&rw);
+}
 
 static int
 cmd_mix(int argc, char *argv[])
 {
-	static const struct option longopts[] = {
-		{ "templates", required_argument, NULL, OPT_TEMPLATES },
-		{ "temperature", required_argument, NULL, OPT_TEMPERATURE },
-		{ "details", no_argument, NULL, OPT_DETAILS },
-		{ "param", required_argument, NULL, 'p' },
-		CLI_COMMON_LONGOPTS,
-	};
 	struct cli_opts o;
-	struct settings st;
-	struct rec_reader rd;
-	struct rec *r;
-	const struct ck_template *use[64];
-	size_t nuse = 0, ntasks = 0;
-	struct mix_task *tasks = NULL;
-	json_object *outs = NULL;
-	char **names = NULL;		/* sources of precomputed outputs */
-	int external = -1;
-	struct ck_buf scratch = { 0 }, ruleout = { 0 }, norm = { 0 };
-	struct printbuf *pb = printbuf_new();
-	struct cli_out out;
-	double temperature = 0.1, *acc, *mean, *w, wsum = 0, best = -1;
-	char *list = NULL;
-	int c, rc, details = 0;
-	FILE *fp;
+	struct mixrun x = { 0 };
+	struct stream s;
+	const char *arg, *list = NULL;
+	double temperature = 0.1, *acc, *mean, *w;
+	int c, details = 0;
 
-	cli_init(&o, argc, argv, usage, help, 0);
-	settings_init(&st);
-	while ((c = getopt_long(argc, argv, CLI_SHORTOPTS("p:"), longopts, NULL)) != -1) {
+	cli_begin(&o, argc, argv, &mix_spec, 0);
+	settings_init(&x.st);
+	while ((c = cli_next(&o, &arg)) != -1)
 		switch (c) {
 		case OPT_TEMPLATES:
-			list = optarg;
+			list = arg;
 			break;
 		case OPT_TEMPERATURE:
-			temperature = cli_parse_double("--temperature", optarg, 1e-6, 1e6);
+			temperature = cli_parse_double("--temperature", arg, 1e-6, 1e6);
 			break;
 		case OPT_DETAILS:
 			details = 1;
 			break;
 		case 'p':
-			set_param(&st, optarg);
+			set_param(&x.st, arg);
 			break;
-		default:
-			cli_common_option(&o, c);
 		}
-	}
-	argc -= optind;
-	argv += optind;
-	nuse = choose_templates(&st, list, use, sizeof use / sizeof *use);
-
-	for (int f = 0; f < (argc ? argc : 1); f++) {
-		if (rec_reader_open(&rd, argc ? argv[f] : "-") != 0) {
-			cli_warn("%s", loam_error());
-			continue;
-		}
-		while ((rc = rec_next(&rd, &r)) != 0) {
-			struct task_record tr;
-			const char *task, *const *opt = tr.opt;
-			struct mix_task *tk;
-			size_t nopt;
-			int8_t *item[CK_MAX_OPTIONS];
-
-			if (rc < 0)
-				die("%s", loam_error());
-			rc = rec_get_object(r, "outputs", &outs);
-			if (rc == REC_BAD)
-				die("%s: %s", rec_where(r), loam_error());
-			if (external < 0)
-				external = rc == REC_OK;
-			else if (external != (rc == REC_OK))
-				die("%s: some records have 'outputs' and some not", rec_where(r));
-			read_task_record(r, &tr, !external);
-			task = tr.task;
-			nopt = tr.nopt;
-			if (external && !names)
-				nuse = source_names(outs, &names);
-			tk = mix_task(&tasks, &ntasks, task);
-			if (tk->has_options < 0)
-				tk->has_options = nopt > 0;
-			else if (tk->has_options != (nopt > 0))
-				die("%s: task '%s' mixes examples with and without options",
-				    rec_where(r), task);
-			if (nopt == 1)
-				die("%s: one option is no choice", rec_where(r));
-			tk->nexamples++;
-			if (nopt)
-				tk->inv_k_sum += 1.0 / (double)nopt;
-			for (size_t j = 0; j < (nopt ? nopt : 1); j++)
-				item[j] = mix_item(tk, nuse);
-			if (external) {
-				external_votes(r, outs, names, nuse, opt, nopt, item);
-				continue;
-			}
-			for (size_t k = 0; k < nuse; k++) {
-				const struct ck_template *t = use[k];
-				struct ck_query q = { tr.context, tr.question, opt, nopt };
-				int answer = -1;
-
-				if (nopt && !t->has_options)
-					continue;		/* abstains */
-				ck_buf_reset(&ruleout);
-				if (t->rule(t, st.param[catalogue_index(&st, t)], &q,
-				    &ruleout, &answer) != 0)
-					continue;		/* abstains */
-				if (nopt) {
-					for (size_t j = 0; j < nopt; j++)
-						item[j][k] = (int)j == answer ? 1 : -1;
-				} else {
-					const char *a = normalise(ruleout.s, &scratch, &norm);
-
-					if (strcmp(a, "yes") == 0)
-						item[0][k] = 1;
-					else if (strcmp(a, "no") == 0)
-						item[0][k] = -1;
-				}
-			}
-		}
-		rec_reader_close(&rd);
-	}
-	if (ntasks == 0)
+	x.nuse = choose_templates(&x.st, list, x.use, sizeof x.use / sizeof *x.use);
+	x.external = -1;
+	stream_init(&s, &o);
+	stream_run(&s, o.argc, o.argv, mix_one, &x);
+	if (x.mix.ntasks == 0)
 		die("no task records");
-
-	acc = xcalloc(ntasks * nuse, sizeof *acc);
-	mean = xcalloc(nuse, sizeof *mean);
-	w = xcalloc(nuse, sizeof *w);
-	for (size_t i = 0; i < ntasks; i++)
-		mix_estimate(&tasks[i], nuse, acc + i * nuse);
-	for (size_t k = 0; k < nuse; k++) {
-		size_t known = 0;
-
-		for (size_t i = 0; i < ntasks; i++)
-			if (acc[i * nuse + k] >= 0) {
-				mean[k] += acc[i * nuse + k];
-				known++;
-			}
-		mean[k] = known ? mean[k] / (double)known : -1;
-		if (mean[k] > best)
-			best = mean[k];
-	}
-	if (best < 0)
-		die("no template's accuracy could be estimated on any task");
-	/* Softmax, shifted by the best for range: w_t ∝ exp((a_t - best) / T). */
-	for (size_t k = 0; k < nuse; k++) {
-		w[k] = mean[k] < 0 ? 0 : exp((mean[k] - best) / temperature);
-		wsum += w[k];
-	}
-
-	fp = cli_out_open(&out, o.output);
-	if (details) {
-		for (size_t k = 0; k < nuse; k++)
-			for (size_t i = 0; i < ntasks; i++) {
-				printbuf_reset(pb);
-				printbuf_memappend(pb, "{", 1);
-				put_str(pb, "template", SOURCE(k), strlen(SOURCE(k)), 1);
-				put_str(pb, "task", tasks[i].name, strlen(tasks[i].name), 0);
-				put_count(pb, "examples", tasks[i].nexamples);
-				put_number(pb, "accuracy", acc[i * nuse + k]);
-				put_number(pb, "mean_accuracy", mean[k]);
-				put_number(pb, "weight", w[k] / wsum);
-				printbuf_memappend(pb, "}\n", 2);
-				if (fwrite(pb->buf, 1, (size_t)pb->bpos, fp) != (size_t)pb->bpos)
-					cli_write_failed(o.output ? o.output : "stdout");
-			}
-	} else {
-		int first = 1;
-
-		/* One map template -> weight: the --mix file of cookbook-gen gen. */
-		printbuf_reset(pb);
-		printbuf_memappend(pb, "{", 1);
-		for (size_t k = 0; k < nuse; k++)
-			if (w[k] > 0) {
-				char num[40];
-				int n = snprintf(num, sizeof num, "%.17g", w[k] / wsum);
-
-				put_key(pb, SOURCE(k), first);
-				printbuf_memappend(pb, num, n);
-				first = 0;
-			}
-		printbuf_memappend(pb, "}\n", 2);
-		if (fwrite(pb->buf, 1, (size_t)pb->bpos, fp) != (size_t)pb->bpos)
-			cli_write_failed(o.output ? o.output : "stdout");
-	}
-	cli_out_commit(&out);
-	for (size_t i = 0; i < ntasks; i++) {
-		free(tasks[i].name);
-		free(tasks[i].votes);
-	}
-	for (size_t k = 0; names && k < nuse; k++)
-		free(names[k]);
-	free(names);
-	free(tasks);
+	acc = xcalloc(x.mix.ntasks * x.nuse, sizeof *acc);
+	mean = xcalloc(x.nuse, sizeof *mean);
+	w = xcalloc(x.nuse, sizeof *w);
+	for (size_t i = 0; i < x.mix.ntasks; i++)
+		if (cookbook_mix_estimate(&x.mix, i, acc + i * x.nuse) != 0)
+			cli_warn("%s", loam_error());
+	if (cookbook_mix_weights(&x.mix, acc, temperature, mean, w) != 0)
+		die("%s", loam_error());
+	mix_write(&x, o.output, details, acc, mean, w);
+	for (size_t k = 0; x.names && k < x.nuse; k++)
+		free(x.names[k]);
+	free(x.names);
 	free(acc);
 	free(mean);
 	free(w);
-	printbuf_free(pb);
-	ck_buf_release(&scratch);
-	ck_buf_release(&ruleout);
-	ck_buf_release(&norm);
-	settings_release(&st);
+	cookbook_mix_release(&x.mix);
+	settings_release(&x.st);
 	return cli_exit();
 }
 
@@ -1367,13 +1158,13 @@ int
 main(int argc, char *argv[])
 {
 	static const struct cli_command commands[] = {
-		{ "list", cmd_list, NULL },
-		{ "gen", cmd_gen, NULL },
-		{ "check", cmd_check, NULL },
-		{ "align", cmd_align, NULL },
-		{ "mix", cmd_mix, NULL },
+		{ "list", cmd_list, &list_spec },
+		{ "gen", cmd_gen, &gen_spec },
+		{ "check", cmd_check, &check_spec },
+		{ "align", cmd_align, &align_spec },
+		{ "mix", cmd_mix, &mix_spec },
 	};
 
 	return cli_subcommand(argc, argv, commands, sizeof commands / sizeof *commands,
-	    NULL, usage, help);
+	    NULL, NULL, NULL);
 }

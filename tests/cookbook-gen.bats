@@ -183,7 +183,7 @@ J
 	# By hand (context = question = input): the rules pick options 0, 1, 0
 	# ("the earth orbits" shares 3 words with record 2); gold is 0, 0, 0;
 	# generations match the rule on record 1 only, and gold on 1 and 2.
-	want='"n":3,"alignment":0.33333333333333331,"rule_failures":0,"n_gold":3,"rule_accuracy":0.66666666666666663,"model_accuracy":0.66666666666666663,"model_accuracy_rule_right":0.5,"model_accuracy_rule_wrong":1}'
+	want='"n":3,"alignment":0.3333333333333333,"rule_failures":0,"n_gold":3,"rule_accuracy":0.6666666666666666,"model_accuracy":0.6666666666666666,"model_accuracy_rule_right":0.5,"model_accuracy_rule_wrong":1}'
 	assert_line --index 0 "{\"template\":\"two-choice\",\"task\":\"arc\",$want"
 	assert_line --index 1 "{\"template\":\"mcq-overlap\",\"task\":\"arc\",$want"
 	# A template with options on a record without: the rule abstains.

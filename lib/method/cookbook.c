@@ -1,5 +1,5 @@
 /* cookbook - see cookbook.h: buffers, vocabularies, the tokeniser, the
- * catalogue's lookups and ck_verify.  The templates themselves are in
+ * catalogue's lookups and cookbook_verify.  The templates themselves are in
  * cookbook_templates.c and, for Skill-It's two, cookbook_skillit.c. */
 #include <stdint.h>
 #include <stdio.h>
@@ -7,21 +7,19 @@
 #include <string.h>
 
 #include "cookbook.h"
-#include "cookbook_impl.h"
 #include "rng.h"
 #include "util.h"
 
 /* The built-in vocabulary's generator: fixed, so that every run and every
  * seed sees the same words ("loam", "voca"). */
 #define VOCAB_SEED	UINT64_C(0x6c6f616d)
-#define VOCAB_STREAM	UINT64_C(0x766f6361)
 /* Longest echo of a value in a message. */
 #define ECHO_MAX	40
 
 /* ---- buffers ---- */
 
 void
-ck_buf_reserve(struct ck_buf *b, size_t extra)
+cookbook_buf_reserve(struct cookbook_buf *b, size_t extra)
 {
 	size_t need, cap;
 
@@ -40,25 +38,25 @@ ck_buf_reserve(struct ck_buf *b, size_t extra)
 /* Resetting gives a valid empty string even before the first add, so a
  * rule's output is always a string. */
 void
-ck_buf_reset(struct ck_buf *b)
+cookbook_buf_reset(struct cookbook_buf *b)
 {
 	if (!b->s)
-		ck_buf_reserve(b, 0);
+		cookbook_buf_reserve(b, 0);
 	b->len = 0;
 	b->s[0] = '\0';
 }
 
 void
-ck_buf_add(struct ck_buf *b, const char *s, size_t n)
+cookbook_buf_add(struct cookbook_buf *b, const char *s, size_t n)
 {
-	ck_buf_reserve(b, n);
+	cookbook_buf_reserve(b, n);
 	memcpy(b->s + b->len, s, n);
 	b->len += n;
 	b->s[b->len] = '\0';
 }
 
 void
-ck_buf_release(struct ck_buf *b)
+cookbook_buf_release(struct cookbook_buf *b)
 {
 	free(b->s);
 	b->s = NULL;
@@ -68,36 +66,36 @@ ck_buf_release(struct ck_buf *b)
 /* ---- examples ---- */
 
 void
-ck_example_init(struct ck_example *ex)
+cookbook_example_init(struct cookbook_example *ex)
 {
 	memset(ex, 0, sizeof *ex);
 	ex->answer_index = -1;
 }
 
 void
-ck_example_begin(struct ck_example *ex)
+cookbook_example_begin(struct cookbook_example *ex)
 {
-	ck_buf_reset(&ex->input);
-	ck_buf_reset(&ex->output);
-	ck_buf_reset(&ex->optbuf);
+	cookbook_buf_reset(&ex->input);
+	cookbook_buf_reset(&ex->output);
+	cookbook_buf_reset(&ex->optbuf);
 	ex->noptions = 0;
 	ex->answer_index = -1;
 	ex->skill = NULL;
 }
 
 void
-ck_example_release(struct ck_example *ex)
+cookbook_example_release(struct cookbook_example *ex)
 {
-	ck_buf_release(&ex->input);
-	ck_buf_release(&ex->output);
-	ck_buf_release(&ex->optbuf);
+	cookbook_buf_release(&ex->input);
+	cookbook_buf_release(&ex->output);
+	cookbook_buf_release(&ex->optbuf);
 	free(ex->ids);
 	free(ex->mark);
-	ck_example_init(ex);
+	cookbook_example_init(ex);
 }
 
 const char *
-ck_example_option(const struct ck_example *ex, size_t i)
+cookbook_example_option(const struct cookbook_example *ex, size_t i)
 {
 	return i < ex->noptions ? ex->optbuf.s + ex->optoff[i] : NULL;
 }
@@ -112,7 +110,7 @@ fold(unsigned char c)
 
 /* FNV-1a over the folded bytes: quick on the short tokens it sees. */
 uint64_t
-ck_token_hash(const char *s, size_t n)
+cookbook_token_hash(const char *s, size_t n)
 {
 	uint64_t h = UINT64_C(0xcbf29ce484222325);
 	size_t i;
@@ -125,7 +123,7 @@ ck_token_hash(const char *s, size_t n)
 }
 
 int
-ck_token_cmp(const char *a, const char *b, size_t n)
+cookbook_token_cmp(const char *a, const char *b, size_t n)
 {
 	unsigned char x, y;
 	size_t i;
@@ -160,15 +158,15 @@ token_set_init(struct token_set *set, size_t expect)
 /* Add token s (n bytes) as index id unless an equal one is there: 1 when
  * added, 0 when a duplicate. */
 static int
-token_set_add(struct token_set *set, const struct ck_vocab *v,
+token_set_add(struct token_set *set, const struct cookbook_vocab *v,
     const char *s, size_t n, uint32_t id)
 {
-	size_t i = (size_t)ck_token_hash(s, n) & set->mask;
+	size_t i = (size_t)cookbook_token_hash(s, n) & set->mask;
 	uint32_t o;
 
 	while ((o = set->slot[i]) != 0) {
 		o--;
-		if (v->len[o] == n && ck_token_cmp(v->token[o], s, n) == 0)
+		if (v->len[o] == n && cookbook_token_cmp(v->token[o], s, n) == 0)
 			return 0;
 		i = (i + 1) & set->mask;
 	}
@@ -184,16 +182,16 @@ token_set_release(struct token_set *set)
 }
 
 static void
-vocab_alloc(struct ck_vocab *v, size_t maxtokens, size_t storage)
+vocab_alloc(struct cookbook_vocab *v, size_t maxtokens, size_t storage)
 {
 	memset(v, 0, sizeof *v);
 	v->token = xcalloc(maxtokens ? maxtokens : 1, sizeof *v->token);
 	v->len = xcalloc(maxtokens ? maxtokens : 1, sizeof *v->len);
-	v->storage = xcalloc(storage + CK_VOCAB_PAD, 1);
+	v->storage = xcalloc(storage + COOKBOOK_VOCAB_PAD, 1);
 }
 
 int
-ck_vocab_builtin(struct ck_vocab *v, size_t n)
+cookbook_vocab_builtin(struct cookbook_vocab *v, size_t n)
 {
 	static const char consonant[] = "bdfghjklmnprstvz";
 	static const char vowel[] = "aeiou";
@@ -203,13 +201,13 @@ ck_vocab_builtin(struct ck_vocab *v, size_t n)
 	size_t i, nsyl;
 
 	memset(v, 0, sizeof *v);
-	if (n == 0 || n > CK_VOCAB_BUILTIN_MAX)
+	if (n == 0 || n > COOKBOOK_VOCAB_BUILTIN_MAX)
 		return loam_seterr("built-in vocabulary size %zu: must be 1 to %d",
-		    n, CK_VOCAB_BUILTIN_MAX);
+		    n, COOKBOOK_VOCAB_BUILTIN_MAX);
 	/* at most 4 syllables of 2 letters, and the NUL */
 	vocab_alloc(v, n, n * 9);
 	token_set_init(&set, n);
-	rng_init(&r, VOCAB_SEED, VOCAB_STREAM, 0);
+	rng_init(&r, VOCAB_SEED, RNG_COOKBOOK_VOCAB, 0);
 	p = v->storage;
 	while (v->n < n) {
 		nsyl = 2 + (size_t)rng_uniform_int(&r, 3);
@@ -280,7 +278,7 @@ echo_len(size_t n)
 /* One line of a vocabulary file: 1 if it was added, 0 if skipped, -1 on
  * an error. */
 static int
-vocab_line(struct ck_vocab *v, struct token_set *set, char **store,
+vocab_line(struct cookbook_vocab *v, struct token_set *set, char **store,
     const char *path, size_t lineno, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
@@ -300,7 +298,7 @@ vocab_line(struct ck_vocab *v, struct token_set *set, char **store,
 		if (!(step = utf8_sequence(u + i, n - i)))
 			return loam_seterr("%s:%zu: invalid UTF-8", path,
 			    lineno);
-		if (!ck_is_token_byte(u[i]))
+		if (!cookbook_is_token_byte(u[i]))
 			usable = 0;
 	}
 	if (!usable) {
@@ -325,7 +323,7 @@ vocab_line(struct ck_vocab *v, struct token_set *set, char **store,
 }
 
 int
-ck_vocab_load(struct ck_vocab *v, const char *path)
+cookbook_vocab_load(struct cookbook_vocab *v, const char *path)
 {
 	struct token_set set;
 	void *map;
@@ -366,12 +364,12 @@ ck_vocab_load(struct ck_vocab *v, const char *path)
 fail:
 	token_set_release(&set);
 	unmap_file(map, len);
-	ck_vocab_release(v);
+	cookbook_vocab_release(v);
 	return -1;
 }
 
 void
-ck_vocab_release(struct ck_vocab *v)
+cookbook_vocab_release(struct cookbook_vocab *v)
 {
 	free(v->token);
 	free(v->len);
@@ -382,15 +380,15 @@ ck_vocab_release(struct ck_vocab *v)
 /* ---- the tokeniser ---- */
 
 size_t
-ck_tokenize(const char *text, struct ck_buf *scratch, size_t (*span)[2],
+cookbook_tokenize(const char *text, struct cookbook_buf *scratch, size_t (*span)[2],
     size_t max)
 {
 	const unsigned char *u = (const unsigned char *)text;
 	size_t len = strlen(text), i = 0, start, n = 0;
 	char *copy;
 
-	ck_buf_reset(scratch);
-	ck_buf_reserve(scratch, len);
+	cookbook_buf_reset(scratch);
+	cookbook_buf_reserve(scratch, len);
 	copy = scratch->s;
 	for (i = 0; i < len; i++)
 		copy[i] = (char)fold(u[i]);
@@ -398,12 +396,12 @@ ck_tokenize(const char *text, struct ck_buf *scratch, size_t (*span)[2],
 	scratch->len = len;
 	i = 0;
 	while (i < len) {
-		if (!ck_is_token_byte(u[i])) {
+		if (!cookbook_is_token_byte(u[i])) {
 			i++;
 			continue;
 		}
 		start = i;
-		while (i < len && ck_is_token_byte(u[i]))
+		while (i < len && cookbook_is_token_byte(u[i]))
 			i++;
 		if (n < max) {
 			span[n][0] = start;
@@ -414,75 +412,31 @@ ck_tokenize(const char *text, struct ck_buf *scratch, size_t (*span)[2],
 	return n;
 }
 
-/* ---- the catalogue ---- */
-
-const struct ck_template *
-ck_template_find(const char *name)
+const char *
+cookbook_words_join(struct cookbook_words *w, const char *text, struct cookbook_buf *out)
 {
-	const struct ck_template *t;
-	size_t i, n;
+	size_t n = cookbook_tokenize(text, &w->scratch, w->span, w->cap);
 
-	t = ck_templates(&n);
-	for (i = 0; i < n; i++)
-		if (strcmp(t[i].name, name) == 0)
-			return &t[i];
-	return NULL;
+	if (n > w->cap) {
+		w->cap = n * 2;
+		w->span = xreallocarray(w->span, w->cap, sizeof *w->span);
+		n = cookbook_tokenize(text, &w->scratch, w->span, w->cap);
+	}
+	cookbook_buf_reset(out);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			cookbook_buf_add(out, " ", 1);
+		cookbook_buf_add(out, w->scratch.s + w->span[i][0], w->span[i][1]);
+	}
+	cookbook_buf_add(out, "", 1);		/* NUL */
+	return out->s;
 }
 
 void
-ck_template_defaults(const struct ck_template *t, long *param)
+cookbook_words_release(struct cookbook_words *w)
 {
-	size_t i;
-
-	for (i = 0; i < t->nparams; i++)
-		param[i] = t->params[i].def;
-}
-
-int
-ck_template_param_index(const struct ck_template *t, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < t->nparams; i++)
-		if (strcmp(t->params[i].name, name) == 0)
-			return (int)i;
-	return -1;
-}
-
-int
-ck_template_check(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v)
-{
-	const struct ck_param *p;
-	size_t i;
-
-	for (i = 0; i < t->nparams; i++) {
-		p = &t->params[i];
-		if (param[i] < p->min || param[i] > p->max)
-			return loam_seterr("%s: %s %ld out of range %ld to %ld",
-			    t->name, p->name, param[i], p->min, p->max);
-	}
-	return t->check ? t->check(t, param, v) : 0;
-}
-
-int
-ck_verify(const struct ck_template *t, const long *param, const char *input,
-    const char *const *options, size_t noptions, const char *output,
-    int answer_index, struct ck_buf *scratch, struct ck_buf *rule_output)
-{
-	struct ck_query q;
-	int rule_answer;
-
-	if (t->parse(t, input, options, noptions, scratch, &q) < 0)
-		return -1;
-	if (t->rule(t, param, &q, rule_output, &rule_answer) < 0)
-		return -1;
-	if (strcmp(rule_output->s, output) != 0)
-		return loam_seterr("output '%.*s' is not the rule's '%.*s'",
-		    echo_len(strlen(output)), output,
-		    echo_len(rule_output->len), rule_output->s);
-	if (rule_answer != answer_index)
-		return loam_seterr("answer_index %d is not the rule's %d",
-		    answer_index, rule_answer);
-	return 0;
+	cookbook_buf_release(&w->scratch);
+	free(w->span);
+	w->span = NULL;
+	w->cap = 0;
 }

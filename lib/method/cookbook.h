@@ -7,19 +7,11 @@
  * its output by an explicit rule that approximates a real task's rule
  * ("copy what follows the question's span in the document").  No
  * reference code for Cookbook is public: the catalogue, parameters,
- * layouts and rules below are our design after the paper's description
- * (research/skillit-cookbook.md, Part B).  LEGO and addition reproduce
+ * layouts and rules (cookbook_templates.h) are our design after the
+ * paper's description (research/skillit-cookbook.md, Part B).  LEGO and addition reproduce
  * the Skill-It reference generators' strings byte for byte (§A3).
  *
- * Every generated example satisfies
- *
- *	rule(parse(input, options)) == (output, answer_index)
- *
- * which is what ck_verify() and `cookbook-gen check` test.  Generators
- * build that property in, repairing single tokens where a random draw
- * could break it; they never redraw whole examples until one passes.
- *
- * Tokens.  The rules see text through ck_tokenize(): a token is a maximal
+ * Tokens.  The rules see text through cookbook_tokenize(): a token is a maximal
  * run of ASCII letters and digits and bytes >= 0x80 (UTF-8 is kept as
  * it is); whitespace, ASCII punctuation and control bytes separate
  * tokens; ASCII letters fold to lower case.  A vocabulary holds only
@@ -27,112 +19,10 @@
  * folding, so that a generator reasoning about token ids reasons about
  * exactly what the rule will see.
  *
- * Overlap, where a rule counts it, is the number of distinct tokens two
- * texts share.  A rule that would have to break a tie fails instead (-1
- * with a message): on natural-language input (`cookbook-gen align`) that
- * reads as "the rule abstains", never as an arbitrary pick.
- *
- * The catalogue (input lines are separated by "\n"; options are separate
- * strings, never part of the input; an option template's output is the
- * text of its correct option; yes/no outputs are "yes" or "no"):
- *
- * docqa-span (search; document QA)
- *	params doc_len=64 span_len=4 answer_len=3
- *	input  "Document: w1 ... w64\nQuestion: w17 w18 w19 w20"
- *	rule   find the question's token sequence in the document (first
- *	       occurrence) and copy the answer_len tokens that follow it
- *	       (fewer if the document ends first; none: fails)
- *	gen    the span is chosen with answer_len tokens after it, and any
- *	       other occurrence of it is broken by redrawing a token outside
- *	       the span, so it occurs exactly once
- * mcq-overlap (selection; ARC, OpenBookQA)
- *	params context_len=24 question_len=8 options=4 option_len=4
- *	input  "Context: ...\nQuestion: ..."; options of option_len tokens
- *	rule   the option sharing the most distinct tokens with context and
- *	       question together
- *	gen    the answer shares c tokens, c uniform in [1, option_len]
- *	       (fewer if context and question have fewer distinct tokens),
- *	       every other option a number uniform in [0, c); the rest of
- *	       each option is distinct tokens from neither
- * yesno-contains (search; BoolQ)
- *	params passage_len=48 span_len=4
- *	input  "Passage: ...\nQuestion: ..."
- *	rule   "yes" iff the question's token sequence occurs in the passage
- *	gen    label first (fair coin); "no" questions are passage spans with
- *	       one token changed: to another passage token when that leaves
- *	       no occurrence (4 tries), else to a token absent from the
- *	       passage
- * entity-match (comparison; entity matching)
- *	params attrs=3 value_len=3 threshold=50
- *	input  "Entity A: k1: v v v; k2: v v v; k3: v v v\nEntity B: ..."
- *	rule   "yes" iff the Jaccard index of the two lines' distinct token
- *	       sets (attribute names included) is >= threshold percent,
- *	       computed exactly as 100 |A and B| >= threshold |A or B|
- *	gen    label first (fair coin); B copies A and replaces r of its
- *	       attrs*value_len value tokens by fresh ones, r drawn uniformly
- *	       among the counts that give the label
- * entity-disambig (selection; entity disambiguation)
- *	params context_len=32 mention_len=2 options=4 desc_len=6
- *	input  "Context: ...\nMention: m1 m2"; options "m1 m2: d1 ... d6"
- *	rule   the candidate sharing the most distinct tokens with context
- *	       and mention together (the mention is a span of the context)
- *	gen    the context outside the mention avoids the mention's tokens;
- *	       then as mcq-overlap, over the context tokens outside the
- *	       mention (the mention counts alike for every candidate)
- * continuation (selection; HellaSwag)
- *	params seq_len=24 period_min=2 period_max=6 cont_len=4 options=4
- *	input  "Sequence: ..." (a random pattern of period p repeated)
- *	rule   take the smallest period p of the sequence's tokens, extend
- *	       the sequence by it, and choose the option agreeing with the
- *	       extension at the most positions
- *	gen    p uniform in [period_min, period_max]; seq_len >= 2 period_max
- *	       makes the smallest period give the same extension; wrong
- *	       options are the pattern at a wrong phase, the continuation with
- *	       one token changed, or pattern tokens in random order, all
- *	       distinct
- * fill-blank (selection; WinoGrande)
- *	params context_len=24 sentence_len=8
- *	input  "Context: ...\nSentence: w w _ w w"; two one-token options
- *	rule   the option whose tokens occur in the context, if exactly one
- *	       does (none or both: fails)
- *	gen    the sentence is a span of the context with the answer blanked;
- *	       the other option is a token absent from the context
- * two-choice (selection; PIQA)
- *	params goal_len=12 solution_len=6
- *	input  "Goal: ..."; two options of solution_len tokens
- *	rule   the solution sharing more distinct tokens with the goal
- *	gen    as mcq-overlap with two options
- * lego (skill; Skill-It LEGO)
- *	params k=5 skill=-1 (-1: uniform over the k variables)
- *	input  "Input:  s = not z , h = val 1 ,  u = not s ,  o = not h ,"
- *	       "  z = val o. Output: u = val " (one string)   output "0, "
- *	rule   follow the queried variable's val/not chain to its root's bit
- *	gen    the reference's draws: k fair bits, a permutation of a-z (the
- *	       first k letters name the chain x0 -> x1 -> ... of
- *	       nx.path_graph), a permutation of the k clauses
- * addition (skill; Skill-It addition)
- *	params k=3 skill=-1 (-1: uniform over the k digits)
- *	input  "Input: A = 2 3 3 + 0 2 8 , A 1 = ? Output: "   output "6"
- *	rule   digit d of the sum, d = 0 the ones digit
- *	gen    operands uniform in [0, 10^k - 2], as NumPy's randint(0,
- *	       10^k - 1) in the reference
- *
- * For lego and addition the reference string is exactly input + output.
- * Addition's input ends in "Output: ".  LEGO's ends in "Output: u = val ":
- * the queried variable is part of what the model is given (the reference
- * scores only the answer bit's tokens), and a rule could not know which
- * variable to resolve otherwise.  Their `skill` is the reference's skill
- * index as a decimal string: for LEGO the queried variable's position in
- * the chain (0 is the root, which is assigned a constant), for addition
- * the digit position (0 is the ones digit).  The reference also drops
- * duplicate sentences within a skill (LEGO); plain generation cannot,
- * since each example is made from its own generator alone, so that is
- * the opt-in ck_unique below (`gen --unique`).
- *
- * Randomness comes only from the struct rng a generator is given (the
- * command starts one per example from seed, template and index), so
- * example i never depends on examples before it, except under
- * ck_unique, where whether a draw is kept does.
+ * This header holds what the templates are made of: vocabularies, buffers,
+ * examples and tokens.  The templates, their catalogue and their rules
+ * are in cookbook_templates.h, unique generation in cookbook_unique.h,
+ * Cookbook-Mix in cookbook_mix.h.
  */
 #ifndef LOAM_COOKBOOK_H
 #define LOAM_COOKBOOK_H
@@ -146,38 +36,38 @@
 extern "C" {
 #endif
 
-#define CK_MAX_OPTIONS		16
-#define CK_MAX_PARAMS		8
-#define CK_VOCAB_DEFAULT	1000
-#define CK_VOCAB_BUILTIN_MAX	1000000
+#define COOKBOOK_MAX_OPTIONS		16
+#define COOKBOOK_MAX_PARAMS		8
+#define COOKBOOK_VOCAB_DEFAULT	1000
+#define COOKBOOK_VOCAB_BUILTIN_MAX	1000000
 
 /*
  * Token vocabulary: the built-in pseudo-words, or a file; made only by
  * the two functions below.  The tokens are NUL-terminated, stored back
  * to back in storage, which the struct owns, and followed by
- * CK_VOCAB_PAD zero bytes, so that the generators may copy a short token
+ * COOKBOOK_VOCAB_PAD zero bytes, so that the generators may copy a short token
  * as one fixed-size block.
  */
-#define CK_VOCAB_PAD		16
-struct ck_vocab {
+#define COOKBOOK_VOCAB_PAD		16
+struct cookbook_vocab {
 	char **token;
 	size_t n;
 	char *storage;
 	uint32_t *len;		/* strlen(token[i]) */
 	size_t maxlen;		/* longest token */
-	size_t nskipped;	/* ck_vocab_load: lines with ASCII punctuation
-				 * or control bytes, which ck_tokenize would
+	size_t nskipped;	/* cookbook_vocab_load: lines with ASCII punctuation
+				 * or control bytes, which cookbook_tokenize would
 				 * split, so they cannot be tokens */
-	size_t nduplicates;	/* ck_vocab_load: lines equal to an earlier
+	size_t nduplicates;	/* cookbook_vocab_load: lines equal to an earlier
 				 * one after ASCII case folding */
 };
 
-/* n pseudo-words (CK_VOCAB_DEFAULT usually): 2 to 4 consonant-vowel
+/* n pseudo-words (COOKBOOK_VOCAB_DEFAULT usually): 2 to 4 consonant-vowel
  * syllables, lower-case ASCII, distinct, drawn from a fixed generator
  * that does not depend on any seed.  The first m words are the same for
  * every n >= m.  -1 with loam_error() when n is 0 or above
- * CK_VOCAB_BUILTIN_MAX. */
-int ck_vocab_builtin(struct ck_vocab *v, size_t n);
+ * COOKBOOK_VOCAB_BUILTIN_MAX. */
+int cookbook_vocab_builtin(struct cookbook_vocab *v, size_t n);
 /* One token per line.  Blank lines are skipped; a trailing "\r" is part
  * of the line ending; lines with ASCII punctuation or control bytes are
  * skipped and counted in nskipped (a tokenizer's vocabulary has many:
@@ -185,34 +75,34 @@ int ck_vocab_builtin(struct ck_vocab *v, size_t n);
  * first kept, and counted in nduplicates.  Errors (-1 with loam_error()):
  * the file cannot be read, "path:line: ..." for a token with whitespace
  * in it or invalid UTF-8, and a file with no usable token. */
-int ck_vocab_load(struct ck_vocab *v, const char *path);
-void ck_vocab_release(struct ck_vocab *v);
+int cookbook_vocab_load(struct cookbook_vocab *v, const char *path);
+void cookbook_vocab_release(struct cookbook_vocab *v);
 
 /*
  * A growable byte buffer the generators render into; it keeps its memory
  * between records, so steady-state generation allocates nothing.  After
  * any call s is NUL-terminated at len (s is NULL only before the first).
  */
-struct ck_buf {
+struct cookbook_buf {
 	char *s;
 	size_t len, cap;
 };
-void ck_buf_reset(struct ck_buf *b);
+void cookbook_buf_reset(struct cookbook_buf *b);
 /* Make room for extra more bytes (and the NUL) without reallocating. */
-void ck_buf_reserve(struct ck_buf *b, size_t extra);
-void ck_buf_add(struct ck_buf *b, const char *s, size_t n);
-void ck_buf_release(struct ck_buf *b);
+void cookbook_buf_reserve(struct cookbook_buf *b, size_t extra);
+void cookbook_buf_add(struct cookbook_buf *b, const char *s, size_t n);
+void cookbook_buf_release(struct cookbook_buf *b);
 
 /*
  * One example.  The strings are NUL-terminated views into its buffers,
  * valid until the next generate into the same example.  Initialise with
- * ck_example_init() (or zero it); reuse it for every record.
+ * cookbook_example_init() (or zero it); reuse it for every record.
  */
-struct ck_example {
-	struct ck_buf input, output;
-	struct ck_buf optbuf;		/* options, each NUL-terminated */
+struct cookbook_example {
+	struct cookbook_buf input, output;
+	struct cookbook_buf optbuf;		/* options, each NUL-terminated */
 	size_t noptions;
-	size_t optoff[CK_MAX_OPTIONS];	/* option i: optbuf.s + optoff[i] */
+	size_t optoff[COOKBOOK_MAX_OPTIONS];	/* option i: optbuf.s + optoff[i] */
 	int answer_index;		/* -1 when the template has no options */
 	const char *skill;		/* lego, addition: "0", "1", ...; else NULL */
 
@@ -223,139 +113,19 @@ struct ck_example {
 	size_t markcap;
 	uint32_t stamp;			/* last stamp handed out */
 };
-void ck_example_init(struct ck_example *ex);
-void ck_example_release(struct ck_example *ex);
+void cookbook_example_init(struct cookbook_example *ex);
+void cookbook_example_release(struct cookbook_example *ex);
 /* Option i of ex. */
-const char *ck_example_option(const struct ck_example *ex, size_t i);
+const char *cookbook_example_option(const struct cookbook_example *ex, size_t i);
 
-struct ck_param {
-	const char *name;
-	long def, min, max;
-	const char *doc;
-};
+/* Empty input, output and options, no answer, no skill: every
+ * generator's first step. */
+void cookbook_example_begin(struct cookbook_example *ex);
 
-/*
- * What a rule sees: the parts of an input, split by the template's labels
- * ("Document: ", "Question: "), or built by `align` from a task record's
- * fields.  query is NULL for templates with one input line; for lego it
- * is the queried variable and context the clauses, for addition context
- * is "A = ... = ?".
- */
-struct ck_query {
-	const char *context;
-	const char *query;
-	const char *const *options;
-	size_t noptions;
-};
-
-struct ck_template {
-	const char *name;		/* "docqa-span", ... */
-	const char *family;		/* selection, search, comparison; skill */
-	const char *task;		/* the task kind it targets */
-	const char *instruction;
-	const char *context_label;	/* first input line's label, "Document: " */
-	const char *query_label;	/* second line's, or NULL */
-	const struct ck_param *params;
-	size_t nparams;
-	int has_options;
-	/* Make one example from r; param[i] is the value of params[i], and
-	 * (param, v) passed ck_template_check(). */
-	void (*generate)(const struct ck_template *t, const long *param,
-	    const struct ck_vocab *v, struct rng *r, struct ck_example *ex);
-	/* Split a generated input into parts; -1 with loam_error() if it does
-	 * not have the template's layout.  The parts point into a copy owned
-	 * by *scratch (the caller frees it with ck_buf_release()). */
-	int (*parse)(const struct ck_template *t, const char *input,
-	    const char *const *options, size_t noptions,
-	    struct ck_buf *scratch, struct ck_query *q);
-	/* The rule: derive the output (and the answer index, -1 when none)
-	 * from the parts.  Pure.  -1 with loam_error() when it cannot apply. */
-	int (*rule)(const struct ck_template *t, const long *param,
-	    const struct ck_query *q, struct ck_buf *output, int *answer_index);
-	/* Constraints between parameters and on the vocabulary size, beyond
-	 * each parameter's range; NULL when none.  Use ck_template_check(). */
-	int (*check)(const struct ck_template *t, const long *param,
-	    const struct ck_vocab *v);
-	/* How many distinct examples generate can make, saturating at
-	 * UINT64_MAX; NULL where it is not computed (the random-token
-	 * templates, whose count is a power of the vocabulary size).  Use
-	 * ck_template_distinct(). */
-	uint64_t (*distinct)(const struct ck_template *t, const long *param);
-};
-
-/* The catalogue, in a fixed order. */
-const struct ck_template *ck_templates(size_t *n);
-/* NULL when there is no such template. */
-const struct ck_template *ck_template_find(const char *name);
-/* Fill param[0..nparams) with the defaults. */
-void ck_template_defaults(const struct ck_template *t, long *param);
-/* Index of the parameter called name, or -1. */
-int ck_template_param_index(const struct ck_template *t, const char *name);
-/* 0 when generate may run with (param, v); else -1 with a message that
- * names the template, the parameter and the value ("docqa-span: span_len
- * 70 + answer_len 3 exceeds doc_len 64"). */
-int ck_template_check(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v);
-
-/* The number of distinct examples (ck_unique's sense of equal) that t
- * can make with param: UINT64_MAX when it is at least that, 0 when it is
- * not computed for t.  Every example is drawn with positive probability,
- * and for lego and addition all of them equally likely. */
-uint64_t ck_template_distinct(const struct ck_template *t, const long *param);
-
-/*
- * Unique generation, for one template with fixed parameters: the set of
- * examples made so far, kept as 64-bit hashes (XXH3, htab_hash) of the
- * skill, the input and the options, NUL-separated.  Two examples are
- * equal when those three are byte for byte equal (the output then is
- * too: the rule derives it from them).  Examples with distinct hashes
- * are distinct; two distinct examples share a hash with probability
- * 2^-64, so among n examples some pair does with probability about
- * n^2 / 2^65, and then the later one is taken for a duplicate and drawn
- * again: output is never a duplicate, it is at worst, and negligibly,
- * not quite uniform.  Memory: one htab slot (16 bytes) per example, at
- * most twice that while the table is between doublings.
- */
-#define CK_UNIQUE_MAX_REJECTS	(UINT64_C(1) << 20)
-struct ck_unique;
-
-/* A set for t with param, with room for expect examples; t's distinct
- * count (if known) sets the bound on consecutive rejected draws, which
- * is the larger of CK_UNIQUE_MAX_REJECTS and 64 times that count. */
-struct ck_unique *ck_unique_new(const struct ck_template *t,
-    const long *param, size_t expect);
-void ck_unique_free(struct ck_unique *u);
-/* Examples in the set. */
-size_t ck_unique_count(const struct ck_unique *u);
-/* 0 when t can make n distinct examples or it is not known that it
- * cannot; else -1 with a message naming the template, its parameters,
- * the distinct count and n. */
-int ck_unique_check(const struct ck_template *t, const long *param,
-    uint64_t n);
-/* Add ex: 1 when it is new (and now in the set), 0 when it equals an
- * example already there. */
-int ck_unique_add(struct ck_unique *u, const struct ck_example *ex);
-/* Generate from r into ex, and again from r, continuing where the last
- * draw stopped, for as long as the example is already in the set; then
- * add it.  0, or -1 with loam_error() when the bound on consecutive
- * rejected draws is reached (the template has too few distinct examples
- * left). */
-int ck_unique_generate(struct ck_unique *u, const struct ck_vocab *v,
-    struct rng *r, struct ck_example *ex);
-
-/* parse + rule, compared with a record's output and answer_index: 0 when
- * they agree, else -1 with the parse or rule error or with "output 'x'
- * is not the rule's 'y'" / "answer_index 1 is not the rule's 2".  The
- * buffers are the caller's scratch, kept between calls. */
-int ck_verify(const struct ck_template *t, const long *param,
-    const char *input, const char *const *options, size_t noptions,
-    const char *output, int answer_index,
-    struct ck_buf *scratch, struct ck_buf *rule_output);
-
-/* ck_tokenize's token bytes: ASCII letters and digits, and every byte of
+/* cookbook_tokenize's token bytes: ASCII letters and digits, and every byte of
  * a multibyte UTF-8 sequence. */
 static inline int
-ck_is_token_byte(unsigned char c)
+cookbook_is_token_byte(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	    (c >= '0' && c <= '9') || c >= 0x80;
@@ -363,29 +133,30 @@ ck_is_token_byte(unsigned char c)
 
 /* Hash of a token of n bytes after ASCII case folding (FNV-1a): equal
  * for tokens the rules consider equal. */
-uint64_t ck_token_hash(const char *s, size_t n);
+uint64_t cookbook_token_hash(const char *s, size_t n);
 /* memcmp() of n bytes after ASCII case folding. */
-int ck_token_cmp(const char *a, const char *b, size_t n);
+int cookbook_token_cmp(const char *a, const char *b, size_t n);
 
 /* Split text into tokens (see above).  *scratch is reset to a lower-cased
  * copy of text; span[i] = { offset, length } of token i, offsets valid
  * in the copy and in text alike (folding moves no byte).  Stores at most
  * max spans and returns how many tokens there are, so a caller whose
  * array was short can grow it and call again. */
-size_t ck_tokenize(const char *text, struct ck_buf *scratch,
+size_t cookbook_tokenize(const char *text, struct cookbook_buf *scratch,
     size_t (*span)[2], size_t max);
 
-/* Skill-It's string formats, exposed so that tests can build them from
- * chosen values.  LEGO: names[i] is the letter of chain variable i (whose
- * parent is i - 1), bits[i] its value, order[j] the clause written j-th,
- * query the variable asked for.  input gets everything through
- * "Output: <v> = val ", output "<bit>, ".  Addition: input gets "Input: A
- * = ... , A <digit> = ? Output: ", output the digit of a1 + a2. */
-void ck_lego_format(const char *names, const int *bits, size_t k,
-    const size_t *order, size_t query,
-    struct ck_buf *input, struct ck_buf *output);
-void ck_addition_format(unsigned long long a1, unsigned long long a2,
-    int k, int digit, struct ck_buf *input, struct ck_buf *output);
+/* Text compared as its tokens, as align and mix compare a model's answer
+ * with a rule's: cookbook_words_join() writes the tokens of text joined
+ * by single spaces into out (NUL-terminated) and returns out->s.  The
+ * struct is scratch kept between calls (zero it first). */
+struct cookbook_words {
+	struct cookbook_buf scratch;
+	size_t (*span)[2];
+	size_t cap;
+};
+const char *cookbook_words_join(struct cookbook_words *w, const char *text,
+    struct cookbook_buf *out);
+void cookbook_words_release(struct cookbook_words *w);
 
 #ifdef __cplusplus
 }

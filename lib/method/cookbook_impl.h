@@ -1,45 +1,63 @@
 /*
- * cookbook_impl - what lib/cookbook.c, cookbook_templates.c and
- * cookbook_skillit.c share.  Not part of the API: cmd/ and tests use
- * cookbook.h only.
+ * cookbook_impl - what cookbook_templates.c and cookbook_skillit.c share.
+ * Not part of the API: cmd/ and tests use cookbook.h, cookbook_templates.h
+ * and cookbook_unique.h.
  */
 #ifndef LOAM_COOKBOOK_IMPL_H
 #define LOAM_COOKBOOK_IMPL_H
 
-#include "cookbook.h"
+#include <string.h>
 
-/* Empty input, output and options, no answer, no skill: every
- * generator's first step. */
-void ck_example_begin(struct ck_example *ex);
+#include "cookbook_templates.h"
+
+#define PUT_LIT(b, lit)	cookbook_buf_add((b), (lit), sizeof(lit) - 1)
+
+/* Longest echo of a value in a message. */
+#define ECHO_MAX	40
+
+/* The length to echo of s in a message ("%.*s"). */
+static inline int
+echo_len(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > ECHO_MAX ? ECHO_MAX : (int)n;
+}
+
+static inline void
+put_str(struct cookbook_buf *b, const char *s)
+{
+	cookbook_buf_add(b, s, strlen(s));
+}
 
 /* The Skill-It templates, for the catalogue in cookbook_templates.c. */
-#define CK_LEGO_NPARAMS		2
-#define CK_ADDITION_NPARAMS	2
-extern const struct ck_param ck_lego_params[CK_LEGO_NPARAMS];
-extern const struct ck_param ck_addition_params[CK_ADDITION_NPARAMS];
+#define COOKBOOK_LEGO_NPARAMS		2
+#define COOKBOOK_ADDITION_NPARAMS	2
+extern const struct cookbook_param cookbook_lego_params[COOKBOOK_LEGO_NPARAMS];
+extern const struct cookbook_param cookbook_addition_params[COOKBOOK_ADDITION_NPARAMS];
 
-void ck_lego_generate(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v, struct rng *r, struct ck_example *ex);
-int ck_lego_parse(const struct ck_template *t, const char *input,
-    const char *const *options, size_t noptions, struct ck_buf *scratch,
-    struct ck_query *q);
-int ck_lego_rule(const struct ck_template *t, const long *param,
-    const struct ck_query *q, struct ck_buf *output, int *answer_index);
+void cookbook_lego_generate(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v, struct rng *r, struct cookbook_example *ex);
+int cookbook_lego_parse(const struct cookbook_template *t, const char *input,
+    const char *const *options, size_t noptions, struct cookbook_buf *scratch,
+    struct cookbook_query *q);
+int cookbook_lego_rule(const struct cookbook_template *t, const long *param,
+    const struct cookbook_query *q, struct cookbook_buf *output, int *answer_index);
 
-void ck_addition_generate(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v, struct rng *r, struct ck_example *ex);
-int ck_addition_parse(const struct ck_template *t, const char *input,
-    const char *const *options, size_t noptions, struct ck_buf *scratch,
-    struct ck_query *q);
-int ck_addition_rule(const struct ck_template *t, const long *param,
-    const struct ck_query *q, struct ck_buf *output, int *answer_index);
+void cookbook_addition_generate(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v, struct rng *r, struct cookbook_example *ex);
+int cookbook_addition_parse(const struct cookbook_template *t, const char *input,
+    const char *const *options, size_t noptions, struct cookbook_buf *scratch,
+    struct cookbook_query *q);
+int cookbook_addition_rule(const struct cookbook_template *t, const long *param,
+    const struct cookbook_query *q, struct cookbook_buf *output, int *answer_index);
 
-/* The distinct examples of each: see ck_template_distinct(). */
-uint64_t ck_lego_distinct(const struct ck_template *t, const long *param);
-uint64_t ck_addition_distinct(const struct ck_template *t, const long *param);
+/* The distinct examples of each: see cookbook_template_distinct(). */
+uint64_t cookbook_lego_distinct(const struct cookbook_template *t, const long *param);
+uint64_t cookbook_addition_distinct(const struct cookbook_template *t, const long *param);
 
 /* skill below k, for both */
-int ck_skill_check(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v);
+int cookbook_skill_check(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v);
 
 #endif

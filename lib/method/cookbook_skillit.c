@@ -11,13 +11,11 @@
 #include <string.h>
 
 #include "cookbook.h"
+#include "cookbook_templates.h"
 #include "cookbook_impl.h"
 #include "rng.h"
 #include "util.h"
 
-#define PUT_LIT(b, lit)	ck_buf_add((b), (lit), sizeof(lit) - 1)
-/* Longest echo of a value in a message. */
-#define ECHO_MAX	40
 
 /* Skill-It names a skill by its index. */
 static const char *const skill_name[] = {
@@ -25,20 +23,6 @@ static const char *const skill_name[] = {
 	"13", "14", "15", "16", "17", "18", "19", "20", "21", "22", "23",
 	"24", "25",
 };
-
-static int
-echo_len(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > ECHO_MAX ? ECHO_MAX : (int)n;
-}
-
-static void
-put_str(struct ck_buf *b, const char *s)
-{
-	ck_buf_add(b, s, strlen(s));
-}
 
 /* a * b, or UINT64_MAX when that does not fit: distinct counts only need
  * to be compared with a count of examples, itself below 2^63. */
@@ -51,8 +35,8 @@ mul_sat(uint64_t a, uint64_t b)
 }
 
 int
-ck_skill_check(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v)
+cookbook_skill_check(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v)
 {
 	/* k is parameter 0 and skill parameter 1 of both */
 	if (param[1] >= param[0])
@@ -66,23 +50,23 @@ ck_skill_check(const struct ck_template *t, const long *param,
 enum { LEGO_K, LEGO_SKILL };
 #define LEGO_LETTERS	26
 
-const struct ck_param ck_lego_params[CK_LEGO_NPARAMS] = {
+const struct cookbook_param cookbook_lego_params[COOKBOOK_LEGO_NPARAMS] = {
 	{ "k", 5, 1, LEGO_LETTERS, "variables in the chain" },
 	{ "skill", -1, -1, LEGO_LETTERS - 1,
 	    "chain position of the queried variable; -1: uniform" },
 };
 
 void
-ck_lego_format(const char *names, const int *bits, size_t k,
-    const size_t *order, size_t query, struct ck_buf *input,
-    struct ck_buf *output)
+cookbook_lego_format(const char *names, const int *bits, size_t k,
+    const size_t *order, size_t query, struct cookbook_buf *input,
+    struct cookbook_buf *output)
 {
 	char clause[64];
 	size_t j, i;
 	int n;
 
-	ck_buf_reset(input);
-	ck_buf_reset(output);
+	cookbook_buf_reset(input);
+	cookbook_buf_reset(output);
 	PUT_LIT(input, "Input: ");
 	for (j = 0; j < k; j++) {
 		i = order[j];
@@ -95,26 +79,26 @@ ck_lego_format(const char *names, const int *bits, size_t k,
 			n = snprintf(clause, sizeof clause, " %c = %s %c , ",
 			    names[i], bits[i] == bits[i - 1] ? "val" : "not",
 			    names[i - 1]);
-		ck_buf_add(input, clause, (size_t)n);
+		cookbook_buf_add(input, clause, (size_t)n);
 	}
 	/* and cuts the last three characters, " , " */
 	input->len -= 3;
 	input->s[input->len] = '\0';
 	n = snprintf(clause, sizeof clause, ". Output: %c = val ", names[query]);
-	ck_buf_add(input, clause, (size_t)n);
+	cookbook_buf_add(input, clause, (size_t)n);
 	n = snprintf(clause, sizeof clause, "%d, ", bits[query]);
-	ck_buf_add(output, clause, (size_t)n);
+	cookbook_buf_add(output, clause, (size_t)n);
 }
 
 void
-ck_lego_generate(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v, struct rng *r, struct ck_example *ex)
+cookbook_lego_generate(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v, struct rng *r, struct cookbook_example *ex)
 {
 	size_t k = (size_t)param[LEGO_K], order[LEGO_LETTERS], i, query;
 	int bits[LEGO_LETTERS];
 	char letters[LEGO_LETTERS];
 
-	ck_example_begin(ex);
+	cookbook_example_begin(ex);
 	/* the reference's order: the skill, the values, the letters, the
 	 * clauses */
 	if (param[LEGO_SKILL] >= 0)
@@ -129,7 +113,7 @@ ck_lego_generate(const struct ck_template *t, const long *param,
 	for (i = 0; i < k; i++)
 		order[i] = i;
 	rng_shuffle(r, order, k, sizeof *order);
-	ck_lego_format(letters, bits, k, order, query, &ex->input, &ex->output);
+	cookbook_lego_format(letters, bits, k, order, query, &ex->input, &ex->output);
 	ex->skill = skill_name[query];
 }
 
@@ -143,7 +127,7 @@ ck_lego_generate(const struct ck_template *t, const long *param,
  * equally likely.
  */
 uint64_t
-ck_lego_distinct(const struct ck_template *t, const long *param)
+cookbook_lego_distinct(const struct cookbook_template *t, const long *param)
 {
 	uint64_t k = (uint64_t)param[LEGO_K], n = 1, i;
 
@@ -157,9 +141,9 @@ ck_lego_distinct(const struct ck_template *t, const long *param)
 }
 
 int
-ck_lego_parse(const struct ck_template *t, const char *input,
-    const char *const *options, size_t noptions, struct ck_buf *scratch,
-    struct ck_query *q)
+cookbook_lego_parse(const struct cookbook_template *t, const char *input,
+    const char *const *options, size_t noptions, struct cookbook_buf *scratch,
+    struct cookbook_query *q)
 {
 	static const char head[] = "Input: ", mid[] = ". Output: ",
 	    tail[] = " = val ";
@@ -167,7 +151,7 @@ ck_lego_parse(const struct ck_template *t, const char *input,
 	size_t len;
 
 	memset(q, 0, sizeof *q);
-	ck_buf_reset(scratch);
+	cookbook_buf_reset(scratch);
 	put_str(scratch, input);
 	s = scratch->s;
 	if (strncmp(s, head, sizeof head - 1) != 0)
@@ -204,7 +188,7 @@ struct lego_clause {
 
 /* Split "x = val 1 , y = not x" into clauses; -1 on a malformed one. */
 static int
-lego_clauses(const struct ck_template *t, const char *s,
+lego_clauses(const struct cookbook_template *t, const char *s,
     struct lego_clause *c, size_t *n)
 {
 	const char *word[5], *end;
@@ -253,8 +237,8 @@ lego_clauses(const struct ck_template *t, const char *s,
 
 /* Follow the query's chain of val/not to a bit. */
 int
-ck_lego_rule(const struct ck_template *t, const long *param,
-    const struct ck_query *q, struct ck_buf *output, int *answer_index)
+cookbook_lego_rule(const struct cookbook_template *t, const long *param,
+    const struct cookbook_query *q, struct cookbook_buf *output, int *answer_index)
 {
 	struct lego_clause *c;
 	const char *name, *p;
@@ -263,7 +247,7 @@ ck_lego_rule(const struct ck_template *t, const long *param,
 	char bit[16];
 
 	*answer_index = -1;
-	ck_buf_reset(output);
+	cookbook_buf_reset(output);
 	if (!q->query)
 		return loam_seterr("%s: no queried variable", t->name);
 	for (p = q->context; *p; p++)
@@ -309,7 +293,7 @@ enum { ADD_K, ADD_SKILL };
 /* 10^18 - 2 + 10^18 - 2 still fits in 64 bits. */
 #define ADD_MAX_DIGITS	18
 
-const struct ck_param ck_addition_params[CK_ADDITION_NPARAMS] = {
+const struct cookbook_param cookbook_addition_params[COOKBOOK_ADDITION_NPARAMS] = {
 	{ "k", 3, 1, ADD_MAX_DIGITS, "digits per operand" },
 	{ "skill", -1, -1, ADD_MAX_DIGITS - 1,
 	    "digit of the sum asked for, 0 the ones; -1: uniform" },
@@ -317,7 +301,7 @@ const struct ck_param ck_addition_params[CK_ADDITION_NPARAMS] = {
 
 /* x's decimal digits, zero-padded to k, separated by spaces. */
 static void
-put_spaced_digits(struct ck_buf *b, unsigned long long x, int k)
+put_spaced_digits(struct cookbook_buf *b, unsigned long long x, int k)
 {
 	char digits[32];
 	int n, i;
@@ -326,40 +310,40 @@ put_spaced_digits(struct ck_buf *b, unsigned long long x, int k)
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			PUT_LIT(b, " ");
-		ck_buf_add(b, digits + i, 1);
+		cookbook_buf_add(b, digits + i, 1);
 	}
 }
 
 void
-ck_addition_format(unsigned long long a1, unsigned long long a2, int k,
-    int digit, struct ck_buf *input, struct ck_buf *output)
+cookbook_addition_format(unsigned long long a1, unsigned long long a2, int k,
+    int digit, struct cookbook_buf *input, struct cookbook_buf *output)
 {
 	unsigned long long sum = a1 + a2;
 	char text[64];
 	int n, i;
 
-	ck_buf_reset(input);
-	ck_buf_reset(output);
+	cookbook_buf_reset(input);
+	cookbook_buf_reset(output);
 	PUT_LIT(input, "Input: A = ");
 	put_spaced_digits(input, a1, k);
 	PUT_LIT(input, " + ");
 	put_spaced_digits(input, a2, k);
 	n = snprintf(text, sizeof text, " , A %d = ? Output: ", digit);
-	ck_buf_add(input, text, (size_t)n);
+	cookbook_buf_add(input, text, (size_t)n);
 	for (i = 0; i < digit; i++)
 		sum /= 10;
 	text[0] = (char)('0' + sum % 10);
-	ck_buf_add(output, text, 1);
+	cookbook_buf_add(output, text, 1);
 }
 
 void
-ck_addition_generate(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v, struct rng *r, struct ck_example *ex)
+cookbook_addition_generate(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v, struct rng *r, struct cookbook_example *ex)
 {
 	int k = (int)param[ADD_K], digit, i;
 	unsigned long long top = 1, a1, a2;
 
-	ck_example_begin(ex);
+	cookbook_example_begin(ex);
 	if (param[ADD_SKILL] >= 0)
 		digit = (int)param[ADD_SKILL];
 	else
@@ -369,7 +353,7 @@ ck_addition_generate(const struct ck_template *t, const long *param,
 	/* NumPy's randint(0, 10^k - 1) excludes its upper bound */
 	a1 = rng_uniform_int(r, top - 1);
 	a2 = rng_uniform_int(r, top - 1);
-	ck_addition_format(a1, a2, k, digit, &ex->input, &ex->output);
+	cookbook_addition_format(a1, a2, k, digit, &ex->input, &ex->output);
 	ex->skill = skill_name[digit];
 }
 
@@ -377,7 +361,7 @@ ck_addition_generate(const struct ck_template *t, const long *param,
  * pair reads differently), times the k digits when the skill is not
  * fixed; all equally likely. */
 uint64_t
-ck_addition_distinct(const struct ck_template *t, const long *param)
+cookbook_addition_distinct(const struct cookbook_template *t, const long *param)
 {
 	uint64_t top = 1, n;
 	long i;
@@ -390,16 +374,16 @@ ck_addition_distinct(const struct ck_template *t, const long *param)
 }
 
 int
-ck_addition_parse(const struct ck_template *t, const char *input,
-    const char *const *options, size_t noptions, struct ck_buf *scratch,
-    struct ck_query *q)
+cookbook_addition_parse(const struct cookbook_template *t, const char *input,
+    const char *const *options, size_t noptions, struct cookbook_buf *scratch,
+    struct cookbook_query *q)
 {
 	static const char head[] = "Input: ", tail[] = " Output: ";
 	size_t len;
 	char *s;
 
 	memset(q, 0, sizeof *q);
-	ck_buf_reset(scratch);
+	cookbook_buf_reset(scratch);
 	put_str(scratch, input);
 	s = scratch->s;
 	len = scratch->len;
@@ -466,8 +450,8 @@ sum_digit(const char *a, size_t na, const char *b, size_t nb, size_t d)
 }
 
 int
-ck_addition_rule(const struct ck_template *t, const long *param,
-    const struct ck_query *q, struct ck_buf *output, int *answer_index)
+cookbook_addition_rule(const struct cookbook_template *t, const long *param,
+    const struct cookbook_query *q, struct cookbook_buf *output, int *answer_index)
 {
 	const char *p = q->context, *a, *b;
 	size_t na, nb;
@@ -475,7 +459,7 @@ ck_addition_rule(const struct ck_template *t, const long *param,
 	char digit;
 
 	*answer_index = -1;
-	ck_buf_reset(output);
+	cookbook_buf_reset(output);
 	if (!skip_literal(&p, "A = ") || !(na = skip_spaced_digits(&p, &a)) ||
 	    !skip_literal(&p, " + ") || !(nb = skip_spaced_digits(&p, &b)) ||
 	    !skip_literal(&p, " , A "))
@@ -487,7 +471,7 @@ ck_addition_rule(const struct ck_template *t, const long *param,
 	if (!skip_literal(&p, " = ?") || *p)
 		goto bad;
 	digit = (char)('0' + sum_digit(a, na, b, nb, d));
-	ck_buf_add(output, &digit, 1);
+	cookbook_buf_add(output, &digit, 1);
 	return 0;
 bad:
 	return loam_seterr("%s: '%.*s' is not 'A = <digits> + <digits> , A "

@@ -7,24 +7,14 @@
 #include <string.h>
 
 #include "cookbook.h"
+#include "cookbook_templates.h"
 #include "cookbook_impl.h"
 #include "rng.h"
 #include "util.h"
 
-#define PUT_LIT(b, lit)	ck_buf_add((b), (lit), sizeof(lit) - 1)
 #define NOT_FOUND	SIZE_MAX
-/* Longest echo of a value in a message. */
-#define ECHO_MAX	40
 /* Draws of a token outside a set before scanning for one instead. */
 #define DRAW_TRIES	32
-
-static int
-echo_len(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n > ECHO_MAX ? ECHO_MAX : (int)n;
-}
 
 static size_t
 min_size(size_t a, size_t b)
@@ -34,21 +24,15 @@ min_size(size_t a, size_t b)
 
 /* ==== generating ==== */
 
-static void
-put_str(struct ck_buf *b, const char *s)
-{
-	ck_buf_add(b, s, strlen(s));
-}
-
 /* Tokens ids[0..n) separated by single spaces: the hot loop of every
  * generator.  One reservation; and when every token is shorter than
- * CK_VOCAB_PAD, each is copied as a block of that size, which the
+ * COOKBOOK_VOCAB_PAD, each is copied as a block of that size, which the
  * compiler makes one load and one store, where a memcpy of the exact
  * length was a library call and a third of docqa-span's time.  The
  * vocabulary's padding makes the over-read safe, the reservation's
  * slack the over-write. */
 static void
-put_tokens(struct ck_buf *b, const struct ck_vocab *v, const uint32_t *ids,
+put_tokens(struct cookbook_buf *b, const struct cookbook_vocab *v, const uint32_t *ids,
     size_t n)
 {
 	char *p;
@@ -56,12 +40,12 @@ put_tokens(struct ck_buf *b, const struct ck_vocab *v, const uint32_t *ids,
 
 	if (n == 0)
 		return;
-	ck_buf_reserve(b, n * (v->maxlen + 1) + CK_VOCAB_PAD);
+	cookbook_buf_reserve(b, n * (v->maxlen + 1) + COOKBOOK_VOCAB_PAD);
 	p = b->s + b->len;
-	if (v->maxlen < CK_VOCAB_PAD) {
+	if (v->maxlen < COOKBOOK_VOCAB_PAD) {
 		for (i = 0; i < n; i++) {
 			len = v->len[ids[i]];
-			memcpy(p, v->token[ids[i]], CK_VOCAB_PAD);
+			memcpy(p, v->token[ids[i]], COOKBOOK_VOCAB_PAD);
 			p += len;
 			*p++ = ' ';
 		}
@@ -78,27 +62,27 @@ put_tokens(struct ck_buf *b, const struct ck_vocab *v, const uint32_t *ids,
 }
 
 static void
-option_begin(struct ck_example *ex)
+option_begin(struct cookbook_example *ex)
 {
 	ex->optoff[ex->noptions++] = ex->optbuf.len;
 }
 
 /* The NUL that ends an option is part of optbuf's content. */
 static void
-option_end(struct ck_example *ex)
+option_end(struct cookbook_example *ex)
 {
-	ck_buf_add(&ex->optbuf, "", 1);
+	cookbook_buf_add(&ex->optbuf, "", 1);
 }
 
 static void
-answer_is_option(struct ck_example *ex, size_t answer)
+answer_is_option(struct cookbook_example *ex, size_t answer)
 {
 	ex->answer_index = (int)answer;
-	put_str(&ex->output, ck_example_option(ex, answer));
+	put_str(&ex->output, cookbook_example_option(ex, answer));
 }
 
 static uint32_t *
-scratch_ids(struct ck_example *ex, size_t n)
+scratch_ids(struct cookbook_example *ex, size_t n)
 {
 	if (ex->idscap < n) {
 		free(ex->ids);
@@ -115,7 +99,7 @@ scratch_ids(struct ck_example *ex, size_t n)
  * when the stamps wrap.
  */
 static uint32_t
-marks_begin(struct ck_example *ex, size_t nvocab, uint32_t count)
+marks_begin(struct cookbook_example *ex, size_t nvocab, uint32_t count)
 {
 	if (ex->markcap < nvocab) {
 		free(ex->mark);
@@ -132,14 +116,14 @@ marks_begin(struct ck_example *ex, size_t nvocab, uint32_t count)
 }
 
 static uint32_t
-draw_token(struct rng *r, const struct ck_vocab *v)
+draw_token(struct rng *r, const struct cookbook_vocab *v)
 {
 	return (uint32_t)rng_uniform_int(r, v->n);
 }
 
 /* Uniform over the vocabulary less one token. */
 static uint32_t
-draw_token_except(struct rng *r, const struct ck_vocab *v, uint32_t except)
+draw_token_except(struct rng *r, const struct cookbook_vocab *v, uint32_t except)
 {
 	uint32_t id = (uint32_t)rng_uniform_int(r, v->n - 1);
 
@@ -150,8 +134,8 @@ draw_token_except(struct rng *r, const struct ck_vocab *v, uint32_t except)
  * the sets cover nearly all the vocabulary, the first free id after a
  * random one.  The template's check guarantees a free id exists. */
 static uint32_t
-draw_unmarked(const struct ck_example *ex, struct rng *r,
-    const struct ck_vocab *v, uint32_t a, uint32_t b, uint32_t c)
+draw_unmarked(const struct cookbook_example *ex, struct rng *r,
+    const struct cookbook_vocab *v, uint32_t a, uint32_t b, uint32_t c)
 {
 	uint32_t id, m;
 	size_t i;
@@ -242,11 +226,11 @@ toks_add(struct toks *tl, const char *text)
 	if (!text)
 		return;
 	while (u[i]) {
-		if (!ck_is_token_byte(u[i])) {
+		if (!cookbook_is_token_byte(u[i])) {
 			i++;
 			continue;
 		}
-		for (start = i; u[i] && ck_is_token_byte(u[i]); i++)
+		for (start = i; u[i] && cookbook_is_token_byte(u[i]); i++)
 			;
 		if (tl->n == tl->cap) {
 			if (tl->t == tl->local) {
@@ -261,7 +245,7 @@ toks_add(struct toks *tl, const char *text)
 		}
 		tl->t[tl->n].s = text + start;
 		tl->t[tl->n].len = i - start;
-		tl->t[tl->n].hash = ck_token_hash(text + start, i - start);
+		tl->t[tl->n].hash = cookbook_token_hash(text + start, i - start);
 		tl->n++;
 	}
 }
@@ -270,7 +254,7 @@ static int
 tok_equal(const struct tok *a, const struct tok *b)
 {
 	return a->hash == b->hash && a->len == b->len &&
-	    ck_token_cmp(a->s, b->s, a->len) == 0;
+	    cookbook_token_cmp(a->s, b->s, a->len) == 0;
 }
 
 static int
@@ -282,7 +266,7 @@ tok_order(const void *pa, const void *pb)
 		return a->hash < b->hash ? -1 : 1;
 	if (a->len != b->len)
 		return a->len < b->len ? -1 : 1;
-	return ck_token_cmp(a->s, b->s, a->len);
+	return cookbook_token_cmp(a->s, b->s, a->len);
 }
 
 /* Make tl a set: sorted by tok_order, each token once. */
@@ -339,21 +323,21 @@ toks_find(const struct toks *hay, const struct toks *needle, size_t from)
 
 /* Tokens from..to of tl, as they are written, joined by spaces. */
 static void
-put_toks(struct ck_buf *b, const struct toks *tl, size_t from, size_t to)
+put_toks(struct cookbook_buf *b, const struct toks *tl, size_t from, size_t to)
 {
 	size_t i;
 
 	for (i = from; i < to; i++) {
 		if (i > from)
 			PUT_LIT(b, " ");
-		ck_buf_add(b, tl->t[i].s, tl->t[i].len);
+		cookbook_buf_add(b, tl->t[i].s, tl->t[i].len);
 	}
 }
 
 static void
-put_yes_no(struct ck_buf *b, int yes)
+put_yes_no(struct cookbook_buf *b, int yes)
 {
-	ck_buf_reset(b);
+	cookbook_buf_reset(b);
 	if (yes)
 		PUT_LIT(b, "yes");
 	else
@@ -365,15 +349,15 @@ put_yes_no(struct ck_buf *b, int yes)
 /* "<context_label>context\n<query_label>query", or one line when the
  * template has no query label. */
 static int
-parse_labelled(const struct ck_template *t, const char *input,
-    const char *const *options, size_t noptions, struct ck_buf *scratch,
-    struct ck_query *q)
+parse_labelled(const struct cookbook_template *t, const char *input,
+    const char *const *options, size_t noptions, struct cookbook_buf *scratch,
+    struct cookbook_query *q)
 {
 	size_t clen = strlen(t->context_label), qlen;
 	char *s, *nl;
 
 	memset(q, 0, sizeof *q);
-	ck_buf_reset(scratch);
+	cookbook_buf_reset(scratch);
 	put_str(scratch, input);
 	s = scratch->s;
 	if (strncmp(s, t->context_label, clen) != 0)
@@ -403,7 +387,7 @@ parse_labelled(const struct ck_template *t, const char *input,
 
 enum { DQ_DOC_LEN, DQ_SPAN_LEN, DQ_ANSWER_LEN };
 
-static const struct ck_param docqa_params[] = {
+static const struct cookbook_param docqa_params[] = {
 	{ "doc_len", 64, 2, 4096, "tokens in the document" },
 	{ "span_len", 4, 1, 256,
 	    "tokens in the question, a span occurring once in the document" },
@@ -412,8 +396,8 @@ static const struct ck_param docqa_params[] = {
 };
 
 static int
-docqa_check(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v)
+docqa_check(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v)
 {
 	if (param[DQ_SPAN_LEN] + param[DQ_ANSWER_LEN] > param[DQ_DOC_LEN])
 		return loam_seterr("%s: span_len %ld + answer_len %ld exceeds "
@@ -442,7 +426,7 @@ other_occurrence(const uint32_t *doc, size_t n, size_t pos, size_t len)
  * look again until none is left. */
 static void
 make_span_unique(uint32_t *doc, size_t n, size_t pos, size_t len,
-    const struct ck_vocab *v, struct rng *r)
+    const struct cookbook_vocab *v, struct rng *r)
 {
 	size_t j, at;
 
@@ -455,8 +439,8 @@ make_span_unique(uint32_t *doc, size_t n, size_t pos, size_t len,
 }
 
 static void
-docqa_generate(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v, struct rng *r, struct ck_example *ex)
+docqa_generate(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v, struct rng *r, struct cookbook_example *ex)
 {
 	size_t n = (size_t)param[DQ_DOC_LEN];
 	size_t span = (size_t)param[DQ_SPAN_LEN];
@@ -464,7 +448,7 @@ docqa_generate(const struct ck_template *t, const long *param,
 	uint32_t *doc = scratch_ids(ex, n);
 	size_t i, pos;
 
-	ck_example_begin(ex);
+	cookbook_example_begin(ex);
 	for (i = 0; i < n; i++)
 		doc[i] = draw_token(r, v);
 	/* leave room for the answer after the span */
@@ -479,15 +463,15 @@ docqa_generate(const struct ck_template *t, const long *param,
 }
 
 static int
-docqa_rule(const struct ck_template *t, const long *param,
-    const struct ck_query *q, struct ck_buf *output, int *answer_index)
+docqa_rule(const struct cookbook_template *t, const long *param,
+    const struct cookbook_query *q, struct cookbook_buf *output, int *answer_index)
 {
 	struct toks doc, question;
 	size_t at, start, end;
 	int rc = -1;
 
 	*answer_index = -1;
-	ck_buf_reset(output);
+	cookbook_buf_reset(output);
 	toks_init(&doc);
 	toks_init(&question);
 	toks_add(&doc, q->context);
@@ -532,7 +516,7 @@ done:
  * optlen.  ref must hold at least one token outside the prefix.
  */
 static void
-overlap_options(struct ck_example *ex, const struct ck_vocab *v,
+overlap_options(struct cookbook_example *ex, const struct cookbook_vocab *v,
     struct rng *r, const uint32_t *ref, size_t nref, const uint32_t *prefix,
     size_t nprefix, size_t k, size_t optlen, uint32_t *elig, uint32_t *opt)
 {
@@ -581,8 +565,8 @@ overlap_options(struct ck_example *ex, const struct ck_vocab *v,
 
 /* The option sharing the most distinct tokens with context and query. */
 static int
-max_overlap_rule(const struct ck_template *t, const long *param,
-    const struct ck_query *q, struct ck_buf *output, int *answer_index)
+max_overlap_rule(const struct cookbook_template *t, const long *param,
+    const struct cookbook_query *q, struct cookbook_buf *output, int *answer_index)
 {
 	struct toks ref, opt;
 	size_t i, score, best_score = 0;
@@ -590,7 +574,7 @@ max_overlap_rule(const struct ck_template *t, const long *param,
 	int rc = -1;
 
 	*answer_index = -1;
-	ck_buf_reset(output);
+	cookbook_buf_reset(output);
 	if (q->noptions < 2)
 		return loam_seterr("%s: %zu options; the rule needs at least 2",
 		    t->name, q->noptions);
@@ -630,16 +614,16 @@ done:
 
 enum { MCQ_CONTEXT_LEN, MCQ_QUESTION_LEN, MCQ_OPTIONS, MCQ_OPTION_LEN };
 
-static const struct ck_param mcq_params[] = {
+static const struct cookbook_param mcq_params[] = {
 	{ "context_len", 24, 1, 4096, "tokens in the context" },
 	{ "question_len", 8, 1, 4096, "tokens in the question" },
-	{ "options", 4, 2, CK_MAX_OPTIONS, "number of options" },
+	{ "options", 4, 2, COOKBOOK_MAX_OPTIONS, "number of options" },
 	{ "option_len", 4, 1, 256, "tokens in each option" },
 };
 
 static int
-mcq_check(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v)
+mcq_check(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v)
 {
 	size_t need = (size_t)(param[MCQ_CONTEXT_LEN] +
 	    param[MCQ_QUESTION_LEN] + param[MCQ_OPTION_LEN]);
@@ -652,8 +636,8 @@ mcq_check(const struct ck_template *t, const long *param,
 }
 
 static void
-mcq_generate(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v, struct rng *r, struct ck_example *ex)
+mcq_generate(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v, struct rng *r, struct cookbook_example *ex)
 {
 	size_t nctx = (size_t)param[MCQ_CONTEXT_LEN];
 	size_t nq = (size_t)param[MCQ_QUESTION_LEN];
@@ -661,7 +645,7 @@ mcq_generate(const struct ck_template *t, const long *param,
 	size_t nref = nctx + nq, i;
 	uint32_t *ref = scratch_ids(ex, 2 * nref + optlen);
 
-	ck_example_begin(ex);
+	cookbook_example_begin(ex);
 	for (i = 0; i < nref; i++)
 		ref[i] = draw_token(r, v);
 	put_str(&ex->input, t->context_label);
@@ -680,14 +664,14 @@ enum { YN_PASSAGE_LEN, YN_SPAN_LEN };
  * token taken from the passage itself, before using an absent token. */
 #define YN_HARD_TRIES	4
 
-static const struct ck_param yesno_params[] = {
+static const struct cookbook_param yesno_params[] = {
 	{ "passage_len", 48, 1, 4096, "tokens in the passage" },
 	{ "span_len", 4, 1, 256, "tokens in the question" },
 };
 
 static int
-yesno_check(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v)
+yesno_check(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v)
 {
 	if (param[YN_SPAN_LEN] > param[YN_PASSAGE_LEN])
 		return loam_seterr("%s: span_len %ld exceeds passage_len %ld",
@@ -701,8 +685,8 @@ yesno_check(const struct ck_template *t, const long *param,
 
 /* Change one token of span so that it occurs nowhere in the passage. */
 static void
-make_absent(struct ck_example *ex, const uint32_t *passage, size_t n,
-    uint32_t *span, size_t len, const struct ck_vocab *v, struct rng *r)
+make_absent(struct cookbook_example *ex, const uint32_t *passage, size_t n,
+    uint32_t *span, size_t len, const struct cookbook_vocab *v, struct rng *r)
 {
 	uint32_t old, tok, s;
 	size_t i, j;
@@ -729,15 +713,15 @@ make_absent(struct ck_example *ex, const uint32_t *passage, size_t n,
 }
 
 static void
-yesno_generate(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v, struct rng *r, struct ck_example *ex)
+yesno_generate(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v, struct rng *r, struct cookbook_example *ex)
 {
 	size_t n = (size_t)param[YN_PASSAGE_LEN], len = (size_t)param[YN_SPAN_LEN];
 	uint32_t *passage = scratch_ids(ex, n + len), *span = passage + n;
 	size_t i, pos;
 	int yes;
 
-	ck_example_begin(ex);
+	cookbook_example_begin(ex);
 	yes = (int)rng_uniform_int(r, 2);
 	for (i = 0; i < n; i++)
 		passage[i] = draw_token(r, v);
@@ -754,14 +738,14 @@ yesno_generate(const struct ck_template *t, const long *param,
 }
 
 static int
-yesno_rule(const struct ck_template *t, const long *param,
-    const struct ck_query *q, struct ck_buf *output, int *answer_index)
+yesno_rule(const struct cookbook_template *t, const long *param,
+    const struct cookbook_query *q, struct cookbook_buf *output, int *answer_index)
 {
 	struct toks passage, question;
 	int rc = -1;
 
 	*answer_index = -1;
-	ck_buf_reset(output);
+	cookbook_buf_reset(output);
 	toks_init(&passage);
 	toks_init(&question);
 	toks_add(&passage, q->context);
@@ -782,7 +766,7 @@ done:
 
 enum { EM_ATTRS, EM_VALUE_LEN, EM_THRESHOLD };
 
-static const struct ck_param match_params[] = {
+static const struct cookbook_param match_params[] = {
 	{ "attrs", 3, 1, 64, "attributes per record" },
 	{ "value_len", 3, 1, 64, "tokens in each attribute's value" },
 	{ "threshold", 50, 1, 100,
@@ -797,8 +781,8 @@ match_holds(size_t n, size_t r, long threshold)
 }
 
 static int
-match_check(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v)
+match_check(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v)
 {
 	size_t attrs = (size_t)param[EM_ATTRS];
 	size_t values = attrs * (size_t)param[EM_VALUE_LEN];
@@ -816,7 +800,7 @@ match_check(const struct ck_template *t, const long *param,
 }
 
 static void
-put_record(struct ck_buf *b, const struct ck_vocab *v, const uint32_t *names,
+put_record(struct cookbook_buf *b, const struct cookbook_vocab *v, const uint32_t *names,
     const uint32_t *values, size_t attrs, size_t value_len)
 {
 	size_t i;
@@ -838,8 +822,8 @@ put_record(struct ck_buf *b, const struct ck_vocab *v, const uint32_t *names,
  * and r is drawn uniformly on the label's side.
  */
 static void
-match_generate(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v, struct rng *r, struct ck_example *ex)
+match_generate(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v, struct rng *r, struct cookbook_example *ex)
 {
 	size_t attrs = (size_t)param[EM_ATTRS];
 	size_t value_len = (size_t)param[EM_VALUE_LEN];
@@ -850,7 +834,7 @@ match_generate(const struct ck_template *t, const long *param,
 	size_t i, j, nmatch, replaced;
 	int match;
 
-	ck_example_begin(ex);
+	cookbook_example_begin(ex);
 	match = (int)rng_uniform_int(r, 2);
 	for (nmatch = 0; nmatch <= nvalues &&
 	    match_holds(n, nmatch, param[EM_THRESHOLD]); nmatch++)
@@ -886,15 +870,15 @@ match_generate(const struct ck_template *t, const long *param,
 }
 
 static int
-match_rule(const struct ck_template *t, const long *param,
-    const struct ck_query *q, struct ck_buf *output, int *answer_index)
+match_rule(const struct cookbook_template *t, const long *param,
+    const struct cookbook_query *q, struct cookbook_buf *output, int *answer_index)
 {
 	struct toks a, b;
 	size_t shared, all;
 	int rc = -1;
 
 	*answer_index = -1;
-	ck_buf_reset(output);
+	cookbook_buf_reset(output);
 	toks_init(&a);
 	toks_init(&b);
 	toks_add(&a, q->context);
@@ -920,17 +904,17 @@ done:
 
 enum { ED_CONTEXT_LEN, ED_MENTION_LEN, ED_OPTIONS, ED_DESC_LEN };
 
-static const struct ck_param disambig_params[] = {
+static const struct cookbook_param disambig_params[] = {
 	{ "context_len", 32, 2, 4096, "tokens in the context" },
 	{ "mention_len", 2, 1, 256, "tokens in the mention, a span of the context" },
-	{ "options", 4, 2, CK_MAX_OPTIONS, "number of candidates" },
+	{ "options", 4, 2, COOKBOOK_MAX_OPTIONS, "number of candidates" },
 	{ "desc_len", 6, 1, 256,
 	    "tokens in each candidate's description, after the mention" },
 };
 
 static int
-disambig_check(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v)
+disambig_check(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v)
 {
 	size_t need = (size_t)(param[ED_CONTEXT_LEN] + param[ED_DESC_LEN]);
 
@@ -946,8 +930,8 @@ disambig_check(const struct ck_template *t, const long *param,
 }
 
 static void
-disambig_generate(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v, struct rng *r, struct ck_example *ex)
+disambig_generate(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v, struct rng *r, struct cookbook_example *ex)
 {
 	size_t nctx = (size_t)param[ED_CONTEXT_LEN];
 	size_t nmention = (size_t)param[ED_MENTION_LEN];
@@ -955,7 +939,7 @@ disambig_generate(const struct ck_template *t, const long *param,
 	uint32_t *ctx = scratch_ids(ex, 2 * nctx + desc_len), s;
 	size_t i, pos;
 
-	ck_example_begin(ex);
+	cookbook_example_begin(ex);
 	pos = (size_t)rng_uniform_int(r, nctx - nmention + 1);
 	for (i = 0; i < nmention; i++)
 		ctx[pos + i] = draw_token(r, v);
@@ -983,17 +967,17 @@ enum { CO_SEQ_LEN, CO_PERIOD_MIN, CO_PERIOD_MAX, CO_CONT_LEN, CO_OPTIONS };
  * which always differ from the answer. */
 #define CO_TRIES	8
 
-static const struct ck_param continuation_params[] = {
+static const struct cookbook_param continuation_params[] = {
 	{ "seq_len", 24, 2, 4096, "tokens in the sequence" },
 	{ "period_min", 2, 1, 256, "shortest period of the pattern" },
 	{ "period_max", 6, 1, 256, "longest period of the pattern" },
 	{ "cont_len", 4, 1, 256, "tokens in each option" },
-	{ "options", 4, 2, CK_MAX_OPTIONS, "number of options" },
+	{ "options", 4, 2, COOKBOOK_MAX_OPTIONS, "number of options" },
 };
 
 static int
-continuation_check(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v)
+continuation_check(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v)
 {
 	if (param[CO_PERIOD_MIN] > param[CO_PERIOD_MAX])
 		return loam_seterr("%s: period_min %ld exceeds period_max %ld",
@@ -1026,8 +1010,8 @@ distinct_option(const uint32_t *d, const uint32_t *opts, size_t len,
 }
 
 static void
-continuation_generate(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v, struct rng *r, struct ck_example *ex)
+continuation_generate(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v, struct rng *r, struct cookbook_example *ex)
 {
 	size_t n = (size_t)param[CO_SEQ_LEN], len = (size_t)param[CO_CONT_LEN];
 	size_t k = (size_t)param[CO_OPTIONS];
@@ -1035,7 +1019,7 @@ continuation_generate(const struct ck_template *t, const long *param,
 	size_t p, i, j, answer, kind, shift, tries;
 	uint32_t *pattern, *seq, *opts, *correct, *d;
 
-	ck_example_begin(ex);
+	cookbook_example_begin(ex);
 	p = lo + (size_t)rng_uniform_int(r, hi - lo + 1);
 	pattern = scratch_ids(ex, p + n + k * len);
 	seq = pattern + p;
@@ -1099,8 +1083,8 @@ smallest_period(const struct toks *seq)
 }
 
 static int
-continuation_rule(const struct ck_template *t, const long *param,
-    const struct ck_query *q, struct ck_buf *output, int *answer_index)
+continuation_rule(const struct cookbook_template *t, const long *param,
+    const struct cookbook_query *q, struct cookbook_buf *output, int *answer_index)
 {
 	struct toks seq, opt;
 	size_t i, j, p, score, best_score = 0;
@@ -1108,7 +1092,7 @@ continuation_rule(const struct ck_template *t, const long *param,
 	int rc = -1;
 
 	*answer_index = -1;
-	ck_buf_reset(output);
+	cookbook_buf_reset(output);
 	if (q->noptions < 2)
 		return loam_seterr("%s: %zu options; the rule needs at least 2",
 		    t->name, q->noptions);
@@ -1154,15 +1138,15 @@ done:
 
 enum { FB_CONTEXT_LEN, FB_SENTENCE_LEN };
 
-static const struct ck_param blank_params[] = {
+static const struct cookbook_param blank_params[] = {
 	{ "context_len", 24, 1, 4096, "tokens in the context" },
 	{ "sentence_len", 8, 1, 256,
 	    "tokens in the sentence, a span of the context, blank included" },
 };
 
 static int
-blank_check(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v)
+blank_check(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v)
 {
 	if (param[FB_SENTENCE_LEN] > param[FB_CONTEXT_LEN])
 		return loam_seterr("%s: sentence_len %ld exceeds context_len "
@@ -1176,15 +1160,15 @@ blank_check(const struct ck_template *t, const long *param,
 }
 
 static void
-blank_generate(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v, struct rng *r, struct ck_example *ex)
+blank_generate(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v, struct rng *r, struct cookbook_example *ex)
 {
 	size_t n = (size_t)param[FB_CONTEXT_LEN];
 	size_t len = (size_t)param[FB_SENTENCE_LEN];
 	uint32_t *ctx = scratch_ids(ex, n), s, wrong;
 	size_t i, start, blank, answer;
 
-	ck_example_begin(ex);
+	cookbook_example_begin(ex);
 	for (i = 0; i < n; i++)
 		ctx[i] = draw_token(r, v);
 	start = (size_t)rng_uniform_int(r, n - len + 1);
@@ -1216,8 +1200,8 @@ blank_generate(const struct ck_template *t, const long *param,
 }
 
 static int
-blank_rule(const struct ck_template *t, const long *param,
-    const struct ck_query *q, struct ck_buf *output, int *answer_index)
+blank_rule(const struct cookbook_template *t, const long *param,
+    const struct cookbook_query *q, struct cookbook_buf *output, int *answer_index)
 {
 	struct toks ctx, opt;
 	size_t i;
@@ -1225,7 +1209,7 @@ blank_rule(const struct ck_template *t, const long *param,
 	int rc = -1;
 
 	*answer_index = -1;
-	ck_buf_reset(output);
+	cookbook_buf_reset(output);
 	if (q->noptions < 2)
 		return loam_seterr("%s: %zu options; the rule needs at least 2",
 		    t->name, q->noptions);
@@ -1264,14 +1248,14 @@ done:
 
 enum { TC_GOAL_LEN, TC_SOLUTION_LEN };
 
-static const struct ck_param twochoice_params[] = {
+static const struct cookbook_param twochoice_params[] = {
 	{ "goal_len", 12, 1, 4096, "tokens in the goal" },
 	{ "solution_len", 6, 1, 256, "tokens in each solution" },
 };
 
 static int
-twochoice_check(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v)
+twochoice_check(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v)
 {
 	size_t need = (size_t)(param[TC_GOAL_LEN] + param[TC_SOLUTION_LEN]);
 
@@ -1282,14 +1266,14 @@ twochoice_check(const struct ck_template *t, const long *param,
 }
 
 static void
-twochoice_generate(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v, struct rng *r, struct ck_example *ex)
+twochoice_generate(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v, struct rng *r, struct cookbook_example *ex)
 {
 	size_t n = (size_t)param[TC_GOAL_LEN], len = (size_t)param[TC_SOLUTION_LEN];
 	uint32_t *goal = scratch_ids(ex, 2 * n + len);
 	size_t i;
 
-	ck_example_begin(ex);
+	cookbook_example_begin(ex);
 	for (i = 0; i < n; i++)
 		goal[i] = draw_token(r, v);
 	put_str(&ex->input, t->context_label);
@@ -1302,7 +1286,7 @@ twochoice_generate(const struct ck_template *t, const long *param,
 
 #define NPARAMS(a)	(sizeof(a) / sizeof(a)[0])
 
-static const struct ck_template catalogue[] = {
+static const struct cookbook_template catalogue[] = {
 	{
 		"docqa-span", "search", "document QA",
 		"Find the question's words in the document and answer with "
@@ -1379,24 +1363,101 @@ static const struct ck_template catalogue[] = {
 		"lego", "skill", "LEGO variable resolution (Skill-It)",
 		"Give the value of the queried variable.",
 		"Input: ", NULL,
-		ck_lego_params, CK_LEGO_NPARAMS, 0,
-		ck_lego_generate, ck_lego_parse, ck_lego_rule, ck_skill_check,
-		ck_lego_distinct,
+		cookbook_lego_params, COOKBOOK_LEGO_NPARAMS, 0,
+		cookbook_lego_generate, cookbook_lego_parse, cookbook_lego_rule,
+		cookbook_skill_check, cookbook_lego_distinct,
 	},
 	{
 		"addition", "skill", "multi-digit addition (Skill-It)",
 		"Give the requested digit of the sum, counting from the ones "
 		    "digit as 0.",
 		"Input: ", NULL,
-		ck_addition_params, CK_ADDITION_NPARAMS, 0,
-		ck_addition_generate, ck_addition_parse, ck_addition_rule,
-		ck_skill_check, ck_addition_distinct,
+		cookbook_addition_params, COOKBOOK_ADDITION_NPARAMS, 0,
+		cookbook_addition_generate, cookbook_addition_parse, cookbook_addition_rule,
+		cookbook_skill_check, cookbook_addition_distinct,
 	},
 };
 
-const struct ck_template *
-ck_templates(size_t *n)
+const struct cookbook_template *
+cookbook_templates(size_t *n)
 {
 	*n = NPARAMS(catalogue);
 	return catalogue;
+}
+
+const struct cookbook_template *
+cookbook_template_find(const char *name)
+{
+	const struct cookbook_template *t;
+	size_t i, n;
+
+	t = cookbook_templates(&n);
+	for (i = 0; i < n; i++)
+		if (strcmp(t[i].name, name) == 0)
+			return &t[i];
+	return NULL;
+}
+
+void
+cookbook_template_defaults(const struct cookbook_template *t, long *param)
+{
+	size_t i;
+
+	for (i = 0; i < t->nparams; i++)
+		param[i] = t->params[i].def;
+}
+
+int
+cookbook_template_param_index(const struct cookbook_template *t, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < t->nparams; i++)
+		if (strcmp(t->params[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+cookbook_template_check(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v)
+{
+	const struct cookbook_param *p;
+	size_t i;
+
+	for (i = 0; i < t->nparams; i++) {
+		p = &t->params[i];
+		if (param[i] < p->min || param[i] > p->max)
+			return loam_seterr("%s: %s %ld out of range %ld to %ld",
+			    t->name, p->name, param[i], p->min, p->max);
+	}
+	return t->check ? t->check(t, param, v) : 0;
+}
+
+int
+cookbook_verify(const struct cookbook_template *t, const long *param, const char *input,
+    const char *const *options, size_t noptions, const char *output,
+    int answer_index, struct cookbook_buf *scratch, struct cookbook_buf *rule_output)
+{
+	struct cookbook_query q;
+	int rule_answer;
+
+	if (t->parse(t, input, options, noptions, scratch, &q) < 0)
+		return -1;
+	if (t->rule(t, param, &q, rule_output, &rule_answer) < 0)
+		return -1;
+	if (strcmp(rule_output->s, output) != 0)
+		return loam_seterr("output '%.*s' is not the rule's '%.*s'",
+		    echo_len(output), output,
+		    echo_len(rule_output->s), rule_output->s);
+	if (rule_answer != answer_index)
+		return loam_seterr("answer_index %d is not the rule's %d",
+		    answer_index, rule_answer);
+	return 0;
+}
+
+uint64_t
+cookbook_template_distinct(const struct cookbook_template *t, const long *param)
+{
+	return t->distinct ? t->distinct(t, param) : 0;
 }

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "cookbook.h"
+#include "cookbook_templates.h"
+#include "cookbook_unique.h"
 #include "rng.h"
 #include "tap.h"
 #include "util.h"
@@ -53,28 +55,28 @@ spew(const char *path, const char *text, size_t len)
 }
 
 static size_t
-template_index(const struct ck_template *t)
+template_index(const struct cookbook_template *t)
 {
 	size_t n;
 
-	return (size_t)(t - ck_templates(&n));
+	return (size_t)(t - cookbook_templates(&n));
 }
 
 /* ex's options as an array for parse. */
 static size_t
-options_of(const struct ck_example *ex, const char **opt)
+options_of(const struct cookbook_example *ex, const char **opt)
 {
 	size_t i;
 
 	for (i = 0; i < ex->noptions; i++)
-		opt[i] = ck_example_option(ex, i);
+		opt[i] = cookbook_example_option(ex, i);
 	return ex->noptions;
 }
 
 static void
-generate(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v, uint64_t seed, uint64_t index,
-    struct ck_example *ex)
+generate(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v, uint64_t seed, uint64_t index,
+    struct cookbook_example *ex)
 {
 	struct rng r;
 
@@ -89,24 +91,24 @@ generate(const struct ck_template *t, const long *param,
  * failures; the first is described in why.
  */
 static size_t
-generate_and_verify(const struct ck_template *t, const long *param,
-    const struct ck_vocab *v, uint64_t seed, size_t count, char *why,
+generate_and_verify(const struct cookbook_template *t, const long *param,
+    const struct cookbook_vocab *v, uint64_t seed, size_t count, char *why,
     size_t whylen)
 {
-	struct ck_example ex;
-	struct ck_buf scratch = { 0 }, out = { 0 };
-	const char *opt[CK_MAX_OPTIONS];
+	struct cookbook_example ex;
+	struct cookbook_buf scratch = { 0 }, out = { 0 };
+	const char *opt[COOKBOOK_MAX_OPTIONS];
 	size_t i, nopt, failures = 0;
 	int skilled = strcmp(t->family, "skill") == 0;
 	char problem[512];
 
 	why[0] = '\0';
-	ck_example_init(&ex);
+	cookbook_example_init(&ex);
 	for (i = 0; i < count; i++) {
 		generate(t, param, v, seed, i, &ex);
 		nopt = options_of(&ex, opt);
 		problem[0] = '\0';
-		if (ck_verify(t, param, ex.input.s, opt, nopt, ex.output.s,
+		if (cookbook_verify(t, param, ex.input.s, opt, nopt, ex.output.s,
 		    ex.answer_index, &scratch, &out) < 0)
 			snprintf(problem, sizeof problem, "%s", loam_error());
 		else if (t->has_options != (nopt > 0) ||
@@ -124,35 +126,35 @@ generate_and_verify(const struct ck_template *t, const long *param,
 			snprintf(why, whylen, "index %zu: %s; input '%s'", i,
 			    problem, ex.input.s);
 	}
-	ck_example_release(&ex);
-	ck_buf_release(&scratch);
-	ck_buf_release(&out);
+	cookbook_example_release(&ex);
+	cookbook_buf_release(&scratch);
+	cookbook_buf_release(&out);
 	return failures;
 }
 
 /* ---- the catalogue ---- */
 
 static void
-test_catalogue(const struct ck_vocab *v)
+test_catalogue(const struct cookbook_vocab *v)
 {
 	static const char *const names[] = {
 		"docqa-span", "mcq-overlap", "yesno-contains", "entity-match",
 		"entity-disambig", "continuation", "fill-blank", "two-choice",
 		"lego", "addition",
 	};
-	const struct ck_template *cat;
-	long param[CK_MAX_PARAMS];
+	const struct cookbook_template *cat;
+	long param[COOKBOOK_MAX_PARAMS];
 	size_t n, i, j;
 	int good;
 
-	cat = ck_templates(&n);
+	cat = cookbook_templates(&n);
 	is_int((long long)n, 10, "catalogue: 10 templates");
 	for (i = 0; i < n && i < 10; i++) {
-		const struct ck_template *t = &cat[i];
+		const struct cookbook_template *t = &cat[i];
 
 		good = strcmp(t->name, names[i]) == 0 &&
-		    ck_template_find(names[i]) == t &&
-		    t->nparams <= CK_MAX_PARAMS && t->instruction &&
+		    cookbook_template_find(names[i]) == t &&
+		    t->nparams <= COOKBOOK_MAX_PARAMS && t->instruction &&
 		    t->task && t->context_label && t->generate && t->parse &&
 		    t->rule;
 		good = good && (!strcmp(t->family, "selection") ||
@@ -162,31 +164,31 @@ test_catalogue(const struct ck_vocab *v)
 		for (j = 0; j < t->nparams; j++)
 			good = good && t->params[j].min <= t->params[j].def &&
 			    t->params[j].def <= t->params[j].max &&
-			    ck_template_param_index(t, t->params[j].name) ==
+			    cookbook_template_param_index(t, t->params[j].name) ==
 			    (int)j && t->params[j].doc;
-		ck_template_defaults(t, param);
-		good = good && ck_template_check(t, param, v) == 0;
+		cookbook_template_defaults(t, param);
+		good = good && cookbook_template_check(t, param, v) == 0;
 		ok(good, "catalogue: %s is complete and its defaults check",
 		    names[i]);
 	}
-	ok(ck_template_find("nope") == NULL, "catalogue: unknown name");
-	ok(ck_template_param_index(&cat[0], "nope") == -1,
+	ok(cookbook_template_find("nope") == NULL, "catalogue: unknown name");
+	ok(cookbook_template_param_index(&cat[0], "nope") == -1,
 	    "catalogue: unknown parameter");
 }
 
 /* ---- every example passes its rule ---- */
 
 static void
-test_all_verify(const struct ck_vocab *v)
+test_all_verify(const struct cookbook_vocab *v)
 {
-	const struct ck_template *cat;
-	long param[CK_MAX_PARAMS];
+	const struct cookbook_template *cat;
+	long param[COOKBOOK_MAX_PARAMS];
 	char why[1024];
 	size_t n, i, failures;
 
-	cat = ck_templates(&n);
+	cat = cookbook_templates(&n);
 	for (i = 0; i < n; i++) {
-		ck_template_defaults(&cat[i], param);
+		cookbook_template_defaults(&cat[i], param);
 		failures = generate_and_verify(&cat[i], param, v, SEED,
 		    PER_TEMPLATE, why, sizeof why);
 		if (!ok(failures == 0, "%s: %d examples pass parse + rule",
@@ -198,7 +200,7 @@ test_all_verify(const struct ck_vocab *v)
 /* Parameters away from the defaults, where the generators' repairs and
  * fallbacks do more of the work. */
 static void
-test_other_params(const struct ck_vocab *v)
+test_other_params(const struct cookbook_vocab *v)
 {
 	static const struct {
 		const char *template;
@@ -230,25 +232,25 @@ test_other_params(const struct ck_vocab *v)
 		{ "addition", "k=18,skill=17" },
 		{ "addition", "k=9,skill=4" },
 	};
-	const struct ck_template *t;
-	long param[CK_MAX_PARAMS];
+	const struct cookbook_template *t;
+	long param[COOKBOOK_MAX_PARAMS];
 	char set[128], why[1024], *name, *value, *save;
 	size_t i, failures;
 	int idx;
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		t = ck_template_find(cases[i].template);
-		ck_template_defaults(t, param);
+		t = cookbook_template_find(cases[i].template);
+		cookbook_template_defaults(t, param);
 		snprintf(set, sizeof set, "%s", cases[i].set);
 		for (name = strtok_r(set, ",", &save); name;
 		    name = strtok_r(NULL, ",", &save)) {
 			value = strchr(name, '=');
 			*value++ = '\0';
-			idx = ck_template_param_index(t, name);
+			idx = cookbook_template_param_index(t, name);
 			if (idx >= 0)
 				param[idx] = strtol(value, NULL, 10);
 		}
-		if (!ok(ck_template_check(t, param, v) == 0, "%s %s: check",
+		if (!ok(cookbook_template_check(t, param, v) == 0, "%s %s: check",
 		    t->name, cases[i].set))
 			diag("%s", loam_error());
 		failures = generate_and_verify(t, param, v, SEED + i, 2000,
@@ -264,34 +266,34 @@ test_other_params(const struct ck_vocab *v)
 static void
 test_smallest_vocab(void)
 {
-	const struct ck_template *cat;
-	struct ck_vocab v, smaller;
-	long param[CK_MAX_PARAMS];
+	const struct cookbook_template *cat;
+	struct cookbook_vocab v, smaller;
+	long param[COOKBOOK_MAX_PARAMS];
 	char why[1024];
 	size_t n, i, size, failures;
 
-	cat = ck_templates(&n);
+	cat = cookbook_templates(&n);
 	for (i = 0; i < n; i++) {
-		ck_template_defaults(&cat[i], param);
+		cookbook_template_defaults(&cat[i], param);
 		for (size = 1; size < 1000; size++) {
-			ck_vocab_builtin(&v, size);
-			if (ck_template_check(&cat[i], param, &v) == 0)
+			cookbook_vocab_builtin(&v, size);
+			if (cookbook_template_check(&cat[i], param, &v) == 0)
 				break;
-			ck_vocab_release(&v);
+			cookbook_vocab_release(&v);
 		}
-		if (size > 1 && ck_vocab_builtin(&smaller, size - 1) == 0) {
-			ok(ck_template_check(&cat[i], param, &smaller) < 0 &&
+		if (size > 1 && cookbook_vocab_builtin(&smaller, size - 1) == 0) {
+			ok(cookbook_template_check(&cat[i], param, &smaller) < 0 &&
 			    strstr(loam_error(), "vocabulary"),
 			    "%s: a vocabulary of %zu is refused: %s",
 			    cat[i].name, size - 1, loam_error());
-			ck_vocab_release(&smaller);
+			cookbook_vocab_release(&smaller);
 		}
 		failures = generate_and_verify(&cat[i], param, &v, SEED, 2000,
 		    why, sizeof why);
 		if (!ok(failures == 0, "%s: 2000 examples pass with the "
 		    "smallest vocabulary, %zu tokens", cat[i].name, size))
 			diag("%zu failures; first at %s", failures, why);
-		ck_vocab_release(&v);
+		cookbook_vocab_release(&v);
 	}
 }
 
@@ -300,11 +302,11 @@ test_smallest_vocab(void)
 static void
 test_file_vocab(void)
 {
-	const struct ck_template *cat;
-	struct ck_vocab v;
-	long param[CK_MAX_PARAMS];
+	const struct cookbook_template *cat;
+	struct cookbook_vocab v;
+	long param[COOKBOOK_MAX_PARAMS];
 	char why[1024], line[64];
-	struct ck_buf text = { 0 };
+	struct cookbook_buf text = { 0 };
 	size_t n, i, failures;
 	int len;
 
@@ -315,29 +317,29 @@ test_file_vocab(void)
 			len = snprintf(line, sizeof line, "\xc3\xa9t\xc3\xa9%zu\n", i);
 		else
 			len = snprintf(line, sizeof line, "WORD%zu\n", i);
-		ck_buf_add(&text, line, (size_t)len);
+		cookbook_buf_add(&text, line, (size_t)len);
 	}
 	spew(tmp_path("mixed.txt"), text.s, text.len);
-	ck_buf_release(&text);
-	if (!ok(ck_vocab_load(&v, tmp_path("mixed.txt")) == 0 && v.n == 300,
+	cookbook_buf_release(&text);
+	if (!ok(cookbook_vocab_load(&v, tmp_path("mixed.txt")) == 0 && v.n == 300,
 	    "file vocabulary: 300 mixed tokens"))
 		return;
-	cat = ck_templates(&n);
+	cat = cookbook_templates(&n);
 	for (i = 0; i < n; i++) {
-		ck_template_defaults(&cat[i], param);
+		cookbook_template_defaults(&cat[i], param);
 		failures = generate_and_verify(&cat[i], param, &v, SEED, 2000,
 		    why, sizeof why);
 		if (!ok(failures == 0, "%s: 2000 examples pass with a "
 		    "mixed-case UTF-8 vocabulary", cat[i].name))
 			diag("%zu failures; first at %s", failures, why);
 	}
-	ck_vocab_release(&v);
+	cookbook_vocab_release(&v);
 }
 
 /* ---- determinism ---- */
 
 static int
-same_example(const struct ck_example *a, const struct ck_example *b)
+same_example(const struct cookbook_example *a, const struct cookbook_example *b)
 {
 	size_t i;
 
@@ -347,37 +349,37 @@ same_example(const struct ck_example *a, const struct ck_example *b)
 	    (a->skill && strcmp(a->skill, b->skill)))
 		return 0;
 	for (i = 0; i < a->noptions; i++)
-		if (strcmp(ck_example_option(a, i), ck_example_option(b, i)))
+		if (strcmp(cookbook_example_option(a, i), cookbook_example_option(b, i)))
 			return 0;
 	return 1;
 }
 
 static void
-test_determinism(const struct ck_vocab *v)
+test_determinism(const struct cookbook_vocab *v)
 {
-	const struct ck_template *cat;
-	struct ck_example fresh, reused;
-	long param[CK_MAX_PARAMS];
+	const struct cookbook_template *cat;
+	struct cookbook_example fresh, reused;
+	long param[COOKBOOK_MAX_PARAMS];
 	size_t n, i, j;
 	int same, differs;
 
-	cat = ck_templates(&n);
-	ck_example_init(&reused);
+	cat = cookbook_templates(&n);
+	cookbook_example_init(&reused);
 	for (i = 0; i < n; i++) {
-		ck_template_defaults(&cat[i], param);
+		cookbook_template_defaults(&cat[i], param);
 		same = 1;
 		for (j = 0; j < 50; j++) {
 			/* a fresh example, and one that just made others: the
 			 * scratch it keeps must not leak into the bytes */
-			ck_example_init(&fresh);
+			cookbook_example_init(&fresh);
 			generate(&cat[i], param, v, SEED, 1000 + j, &fresh);
 			generate(&cat[i], param, v, SEED, j, &reused);
 			generate(&cat[i], param, v, SEED, 1000 + j, &reused);
 			same = same && same_example(&fresh, &reused);
-			ck_example_release(&fresh);
+			cookbook_example_release(&fresh);
 		}
 		ok(same, "%s: same seed and index, same bytes", cat[i].name);
-		ck_example_init(&fresh);
+		cookbook_example_init(&fresh);
 		generate(&cat[i], param, v, SEED, 7, &fresh);
 		generate(&cat[i], param, v, SEED + 1, 7, &reused);
 		differs = strcmp(fresh.input.s, reused.input.s) != 0;
@@ -385,27 +387,27 @@ test_determinism(const struct ck_vocab *v)
 		differs = differs && strcmp(fresh.input.s, reused.input.s) != 0;
 		ok(differs, "%s: another seed or index, other bytes",
 		    cat[i].name);
-		ck_example_release(&fresh);
+		cookbook_example_release(&fresh);
 	}
-	ck_example_release(&reused);
+	cookbook_example_release(&reused);
 }
 
 /* ---- balance ---- */
 
 static void
-test_balance(const struct ck_vocab *v)
+test_balance(const struct cookbook_vocab *v)
 {
 	static const char *const names[] = { "yesno-contains", "entity-match" };
-	const struct ck_template *t;
-	struct ck_example ex;
-	long param[CK_MAX_PARAMS];
+	const struct cookbook_template *t;
+	struct cookbook_example ex;
+	long param[COOKBOOK_MAX_PARAMS];
 	size_t i, j, yes;
 	double share;
 
-	ck_example_init(&ex);
+	cookbook_example_init(&ex);
 	for (j = 0; j < 2; j++) {
-		t = ck_template_find(names[j]);
-		ck_template_defaults(t, param);
+		t = cookbook_template_find(names[j]);
+		cookbook_template_defaults(t, param);
 		for (i = yes = 0; i < PER_TEMPLATE; i++) {
 			generate(t, param, v, SEED, i, &ex);
 			yes += strcmp(ex.output.s, "yes") == 0;
@@ -414,7 +416,7 @@ test_balance(const struct ck_vocab *v)
 		is_dbl(share, 0.5, 0.01, "%s: yes in %.4f of %d", t->name,
 		    share, PER_TEMPLATE);
 	}
-	ck_example_release(&ex);
+	cookbook_example_release(&ex);
 }
 
 /* ---- Skill-It's strings ---- */
@@ -433,43 +435,43 @@ test_lego_format(void)
 	static const size_t chain_order[] = { 1, 2, 3, 4, 0 };
 	static const int one_bit[] = { 1 };
 	static const size_t one_order[] = { 0 };
-	const struct ck_template *t = ck_template_find("lego");
-	struct ck_buf in = { 0 }, out = { 0 }, whole = { 0 }, scratch = { 0 },
+	const struct cookbook_template *t = cookbook_template_find("lego");
+	struct cookbook_buf in = { 0 }, out = { 0 }, whole = { 0 }, scratch = { 0 },
 	    rule = { 0 };
-	long param[CK_MAX_PARAMS];
+	long param[COOKBOOK_MAX_PARAMS];
 	int answer;
 
-	ck_template_defaults(t, param);
-	ck_lego_format("hozsu", a3_bits, 5, a3_order, 4, &in, &out);
-	ck_buf_reset(&whole);
-	ck_buf_add(&whole, in.s, in.len);
-	ck_buf_add(&whole, out.s, out.len);
+	cookbook_template_defaults(t, param);
+	cookbook_lego_format("hozsu", a3_bits, 5, a3_order, 4, &in, &out);
+	cookbook_buf_reset(&whole);
+	cookbook_buf_add(&whole, in.s, in.len);
+	cookbook_buf_add(&whole, out.s, out.len);
 	is_str(whole.s, a3, "lego: the example of research §A3, byte for byte");
 	is_str(out.s, "0, ", "lego: output is the bit, comma and space");
 	ok(in.len > 16 && strcmp(in.s + in.len - 16, "Output: u = val ") == 0,
 	    "lego: input ends with 'Output: u = val '");
-	ok(ck_verify(t, param, in.s, NULL, 0, "0, ", -1, &scratch, &rule) == 0,
+	ok(cookbook_verify(t, param, in.s, NULL, 0, "0, ", -1, &scratch, &rule) == 0,
 	    "lego: the rule resolves §A3's example to 0");
 
-	ck_lego_format("abcde", chain_bits, 5, chain_order, 2, &in, &out);
-	ck_buf_reset(&whole);
-	ck_buf_add(&whole, in.s, in.len);
-	ck_buf_add(&whole, out.s, out.len);
+	cookbook_lego_format("abcde", chain_bits, 5, chain_order, 2, &in, &out);
+	cookbook_buf_reset(&whole);
+	cookbook_buf_add(&whole, in.s, in.len);
+	cookbook_buf_add(&whole, out.s, out.len);
 	is_str(whole.s, chain, "lego: root clause last, no leading space");
-	ok(ck_verify(t, param, in.s, NULL, 0, "1, ", -1, &scratch, &rule) == 0,
+	ok(cookbook_verify(t, param, in.s, NULL, 0, "1, ", -1, &scratch, &rule) == 0,
 	    "lego: the rule resolves c to 1 through not");
 
-	ck_lego_format("q", one_bit, 1, one_order, 0, &in, &out);
-	ck_buf_reset(&whole);
-	ck_buf_add(&whole, in.s, in.len);
-	ck_buf_add(&whole, out.s, out.len);
+	cookbook_lego_format("q", one_bit, 1, one_order, 0, &in, &out);
+	cookbook_buf_reset(&whole);
+	cookbook_buf_add(&whole, in.s, in.len);
+	cookbook_buf_add(&whole, out.s, out.len);
 	is_str(whole.s, "Input: q = val 1. Output: q = val 1, ", "lego: k = 1");
 
-	ck_buf_release(&in);
-	ck_buf_release(&out);
-	ck_buf_release(&whole);
-	ck_buf_release(&scratch);
-	ck_buf_release(&rule);
+	cookbook_buf_release(&in);
+	cookbook_buf_release(&out);
+	cookbook_buf_release(&whole);
+	cookbook_buf_release(&scratch);
+	cookbook_buf_release(&rule);
 	(void)answer;
 }
 
@@ -501,17 +503,17 @@ lego_depth(const char *input)
 }
 
 static void
-test_lego_generated(const struct ck_vocab *v)
+test_lego_generated(const struct cookbook_vocab *v)
 {
-	const struct ck_template *t = ck_template_find("lego");
-	struct ck_example ex;
-	long param[CK_MAX_PARAMS];
+	const struct cookbook_template *t = cookbook_template_find("lego");
+	struct cookbook_example ex;
+	long param[COOKBOOK_MAX_PARAMS];
 	size_t i, count[5] = { 0 }, bad_shape = 0, bad_skill = 0;
 	const char *p;
 	int letters, clauses, roots, good_count = 1;
 
-	ck_template_defaults(t, param);
-	ck_example_init(&ex);
+	cookbook_template_defaults(t, param);
+	cookbook_example_init(&ex);
 	for (i = 0; i < PER_TEMPLATE; i++) {
 		generate(t, param, v, SEED, i, &ex);
 		/* five distinct letters, five clauses, one of them the root */
@@ -542,45 +544,45 @@ test_lego_generated(const struct ck_vocab *v)
 		    count[i] < PER_TEMPLATE / 5 * 11 / 10;
 	ok(good_count, "lego: skills uniform (%zu %zu %zu %zu %zu)", count[0],
 	    count[1], count[2], count[3], count[4]);
-	ck_example_release(&ex);
+	cookbook_example_release(&ex);
 }
 
 static void
-test_addition(const struct ck_vocab *v)
+test_addition(const struct cookbook_vocab *v)
 {
-	const struct ck_template *t = ck_template_find("addition");
-	struct ck_buf in = { 0 }, out = { 0 }, whole = { 0 }, scratch = { 0 },
+	const struct cookbook_template *t = cookbook_template_find("addition");
+	struct cookbook_buf in = { 0 }, out = { 0 }, whole = { 0 }, scratch = { 0 },
 	    rule = { 0 };
-	struct ck_example ex;
-	long param[CK_MAX_PARAMS];
+	struct cookbook_example ex;
+	long param[COOKBOOK_MAX_PARAMS];
 	size_t i, count[3] = { 0 }, bad = 0;
 	long lo = 1000, hi = -1, a1, a2, d;
 	int good_count = 1;
 
-	ck_template_defaults(t, param);
-	ck_addition_format(233, 28, 3, 1, &in, &out);
-	ck_buf_add(&whole, in.s, in.len);
-	ck_buf_add(&whole, out.s, out.len);
+	cookbook_template_defaults(t, param);
+	cookbook_addition_format(233, 28, 3, 1, &in, &out);
+	cookbook_buf_add(&whole, in.s, in.len);
+	cookbook_buf_add(&whole, out.s, out.len);
 	is_str(whole.s, "Input: A = 2 3 3 + 0 2 8 , A 1 = ? Output: 6",
 	    "addition: the example of research §A3, byte for byte");
 	is_str(in.s, "Input: A = 2 3 3 + 0 2 8 , A 1 = ? Output: ",
 	    "addition: input ends with 'Output: '");
-	ok(ck_verify(t, param, in.s, NULL, 0, "6", -1, &scratch, &rule) == 0,
+	ok(cookbook_verify(t, param, in.s, NULL, 0, "6", -1, &scratch, &rule) == 0,
 	    "addition: the rule gives 6");
 
-	ck_addition_format(998, 998, 3, 2, &in, &out);
+	cookbook_addition_format(998, 998, 3, 2, &in, &out);
 	is_str(out.s, "9", "addition: 998 + 998 = 1996, digit 2 is 9");
-	ok(ck_verify(t, param, in.s, NULL, 0, "9", -1, &scratch, &rule) == 0,
+	ok(cookbook_verify(t, param, in.s, NULL, 0, "9", -1, &scratch, &rule) == 0,
 	    "addition: the rule carries");
-	ck_addition_format(7, 5, 4, 1, &in, &out);
+	cookbook_addition_format(7, 5, 4, 1, &in, &out);
 	is_str(in.s, "Input: A = 0 0 0 7 + 0 0 0 5 , A 1 = ? Output: ",
 	    "addition: k = 4 pads with zeros");
 	is_str(out.s, "1", "addition: 7 + 5, digit 1 is the carry");
-	ok(ck_verify(t, param, in.s, NULL, 0, "1", -1, &scratch, &rule) == 0,
+	ok(cookbook_verify(t, param, in.s, NULL, 0, "1", -1, &scratch, &rule) == 0,
 	    "addition: the rule carries into a zero digit");
 
 	/* the reference's ranges: operands in [0, 998], digits 0..2 */
-	ck_example_init(&ex);
+	cookbook_example_init(&ex);
 	for (i = 0; i < PER_TEMPLATE; i++) {
 		generate(t, param, v, SEED, i, &ex);
 		if (sscanf(ex.input.s, "Input: A = %*c %*c %*c + %*c %*c %*c , "
@@ -606,12 +608,12 @@ test_addition(const struct ck_vocab *v)
 		    count[i] < PER_TEMPLATE / 3 * 11 / 10;
 	ok(good_count, "addition: digits uniform (%zu %zu %zu)", count[0],
 	    count[1], count[2]);
-	ck_example_release(&ex);
-	ck_buf_release(&in);
-	ck_buf_release(&out);
-	ck_buf_release(&whole);
-	ck_buf_release(&scratch);
-	ck_buf_release(&rule);
+	cookbook_example_release(&ex);
+	cookbook_buf_release(&in);
+	cookbook_buf_release(&out);
+	cookbook_buf_release(&whole);
+	cookbook_buf_release(&scratch);
+	cookbook_buf_release(&rule);
 }
 
 /* ---- --unique ---- */
@@ -623,52 +625,52 @@ test_addition(const struct ck_vocab *v)
  * the count still finds a new example.
  */
 static void
-unique_exhaust(const struct ck_vocab *v, const char *name, long k,
+unique_exhaust(const struct cookbook_vocab *v, const char *name, long k,
     long skill, uint64_t want)
 {
-	const struct ck_template *t = ck_template_find(name);
-	long param[CK_MAX_PARAMS];
-	struct ck_unique *u;
-	struct ck_example ex;
+	const struct cookbook_template *t = cookbook_template_find(name);
+	long param[COOKBOOK_MAX_PARAMS];
+	struct cookbook_unique *u;
+	struct cookbook_example ex;
 	struct rng r;
 	uint64_t d, i;
 	int failed = 0;
 
-	ck_template_defaults(t, param);
-	param[ck_template_param_index(t, "k")] = k;
-	param[ck_template_param_index(t, "skill")] = skill;
-	d = ck_template_distinct(t, param);
+	cookbook_template_defaults(t, param);
+	param[cookbook_template_param_index(t, "k")] = k;
+	param[cookbook_template_param_index(t, "skill")] = skill;
+	d = cookbook_template_distinct(t, param);
 	is_int((long long)d, (long long)want, "unique: %s k=%ld skill=%ld has "
 	    "%llu distinct examples", name, k, skill, (unsigned long long)want);
-	u = ck_unique_new(t, param, (size_t)d);
-	ck_example_init(&ex);
+	u = cookbook_unique_new(t, param, (size_t)d);
+	cookbook_example_init(&ex);
 	rng_init(&r, SEED, 77, (uint64_t)k);
 	for (i = 0; i < d && !failed; i++)
-		failed = ck_unique_generate(u, v, &r, &ex) != 0;
-	ok(!failed && ck_unique_count(u) == d, "unique: %s k=%ld skill=%ld: "
+		failed = cookbook_unique_generate(u, v, &r, &ex) != 0;
+	ok(!failed && cookbook_unique_count(u) == d, "unique: %s k=%ld skill=%ld: "
 	    "all %llu made (%s)", name, k, skill, (unsigned long long)d,
 	    failed ? loam_error() : "ok");
-	ok(ck_unique_generate(u, v, &r, &ex) != 0 &&
+	ok(cookbook_unique_generate(u, v, &r, &ex) != 0 &&
 	    strstr(loam_error(), "too few distinct examples") != NULL &&
-	    ck_unique_count(u) == d, "unique: %s k=%ld skill=%ld: then the "
+	    cookbook_unique_count(u) == d, "unique: %s k=%ld skill=%ld: then the "
 	    "bound on rejected draws fails the next", name, k, skill);
-	ok(ck_unique_check(t, param, d) == 0 &&
-	    ck_unique_check(t, param, d + 1) != 0, "unique: %s k=%ld "
+	ok(cookbook_unique_check(t, param, d) == 0 &&
+	    cookbook_unique_check(t, param, d + 1) != 0, "unique: %s k=%ld "
 	    "skill=%ld: check allows %llu, not one more", name, k, skill,
 	    (unsigned long long)d);
-	ck_example_release(&ex);
-	ck_unique_free(u);
+	cookbook_example_release(&ex);
+	cookbook_unique_free(u);
 }
 
 static void
-test_unique(const struct ck_vocab *v)
+test_unique(const struct cookbook_vocab *v)
 {
-	const struct ck_template *lego = ck_template_find("lego");
-	const struct ck_template *add = ck_template_find("addition");
-	const struct ck_template *mcq = ck_template_find("mcq-overlap");
-	long param[CK_MAX_PARAMS];
-	struct ck_example ex, plain;
-	struct ck_unique *u;
+	const struct cookbook_template *lego = cookbook_template_find("lego");
+	const struct cookbook_template *add = cookbook_template_find("addition");
+	const struct cookbook_template *mcq = cookbook_template_find("mcq-overlap");
+	long param[COOKBOOK_MAX_PARAMS];
+	struct cookbook_example ex, plain;
+	struct cookbook_unique *u;
 	struct rng r, r2;
 	size_t n;
 
@@ -679,68 +681,68 @@ test_unique(const struct ck_vocab *v)
 	unique_exhaust(v, "addition", 2, 0, 9801);
 	unique_exhaust(v, "addition", 2, -1, 19602);
 
-	ck_template_defaults(lego, param);
-	is_int((long long)ck_template_distinct(lego, param), 151557120000LL,
+	cookbook_template_defaults(lego, param);
+	is_int((long long)cookbook_template_distinct(lego, param), 151557120000LL,
 	    "unique: lego at its defaults (k=5)");
 	param[0] = 26;
-	ok(ck_template_distinct(lego, param) == UINT64_MAX,
+	ok(cookbook_template_distinct(lego, param) == UINT64_MAX,
 	    "unique: lego k=26 saturates");
-	ck_template_defaults(add, param);
+	cookbook_template_defaults(add, param);
 	param[0] = 9;
-	ok(ck_template_distinct(add, param) == UINT64_C(8999999982000000009),
+	ok(cookbook_template_distinct(add, param) == UINT64_C(8999999982000000009),
 	    "unique: addition k=9 is 9 (10^9 - 1)^2, just in range");
 	param[0] = 18;
-	ok(ck_template_distinct(add, param) == UINT64_MAX,
+	ok(cookbook_template_distinct(add, param) == UINT64_MAX,
 	    "unique: addition k=18 saturates");
-	ck_template_defaults(mcq, param);
-	ok(ck_template_distinct(mcq, param) == 0 &&
-	    ck_unique_check(mcq, param, UINT64_MAX / 2) == 0,
+	cookbook_template_defaults(mcq, param);
+	ok(cookbook_template_distinct(mcq, param) == 0 &&
+	    cookbook_unique_check(mcq, param, UINT64_MAX / 2) == 0,
 	    "unique: random-token templates are not counted, and not refused");
-	ck_template_defaults(lego, param);
+	cookbook_template_defaults(lego, param);
 	param[0] = 2;
-	ok(ck_unique_check(lego, param, 10401) != 0, "unique: refused");
+	ok(cookbook_unique_check(lego, param, 10401) != 0, "unique: refused");
 	is_str(loam_error(), "lego (k=2 skill=-1) has 10400 distinct examples; "
 	    "--unique cannot make 10401", "unique: the refusal names the "
 	    "setting, its count and the count asked for");
 
 	/* Equal means same skill, input and options; the output follows. */
-	ck_example_init(&ex);
-	ck_template_defaults(mcq, param);
-	u = ck_unique_new(mcq, param, 0);
+	cookbook_example_init(&ex);
+	cookbook_template_defaults(mcq, param);
+	u = cookbook_unique_new(mcq, param, 0);
 	generate(mcq, param, v, SEED, 0, &ex);
-	ok(ck_unique_add(u, &ex) == 1, "unique: a first example is new");
-	ok(ck_unique_add(u, &ex) == 0, "unique: the same again is not");
+	ok(cookbook_unique_add(u, &ex) == 1, "unique: a first example is new");
+	ok(cookbook_unique_add(u, &ex) == 0, "unique: the same again is not");
 	ex.output.s[0] ^= 1;
-	ok(ck_unique_add(u, &ex) == 0, "unique: the output is not compared");
+	ok(cookbook_unique_add(u, &ex) == 0, "unique: the output is not compared");
 	n = ex.optbuf.len - 2;		/* the last option's last byte */
 	ex.optbuf.s[n] ^= 1;
-	ok(ck_unique_add(u, &ex) == 1, "unique: the options are");
+	ok(cookbook_unique_add(u, &ex) == 1, "unique: the options are");
 	ex.skill = "0";
-	ok(ck_unique_add(u, &ex) == 1, "unique: so is the skill");
-	ok(ck_unique_add(u, &ex) == 0 && ck_unique_count(u) == 3,
+	ok(cookbook_unique_add(u, &ex) == 1, "unique: so is the skill");
+	ok(cookbook_unique_add(u, &ex) == 0 && cookbook_unique_count(u) == 3,
 	    "unique: three distinct examples in the set");
-	ck_unique_free(u);
+	cookbook_unique_free(u);
 
 	/* The first draw is the plain example: --unique changes the output
 	 * only where there are repeats. */
-	ck_example_init(&plain);
-	ck_template_defaults(lego, param);
-	u = ck_unique_new(lego, param, 0);
+	cookbook_example_init(&plain);
+	cookbook_template_defaults(lego, param);
+	u = cookbook_unique_new(lego, param, 0);
 	rng_init(&r, SEED, 5, 123);
 	r2 = r;
 	lego->generate(lego, param, v, &r, &plain);
-	ok(ck_unique_generate(u, v, &r2, &ex) == 0 &&
+	ok(cookbook_unique_generate(u, v, &r2, &ex) == 0 &&
 	    strcmp(ex.input.s, plain.input.s) == 0 &&
 	    memcmp(&r, &r2, sizeof r) == 0, "unique: a new example is the "
 	    "plain draw, consuming the same randomness");
 	lego->generate(lego, param, v, &r, &plain);	/* the second draw */
 	rng_init(&r2, SEED, 5, 123);
-	ok(ck_unique_generate(u, v, &r2, &ex) == 0 &&
+	ok(cookbook_unique_generate(u, v, &r2, &ex) == 0 &&
 	    strcmp(ex.input.s, plain.input.s) == 0, "unique: a repeat is "
 	    "replaced by the generator's next draw");
-	ck_unique_free(u);
-	ck_example_release(&plain);
-	ck_example_release(&ex);
+	cookbook_unique_free(u);
+	cookbook_example_release(&plain);
+	cookbook_example_release(&ex);
 }
 
 /* ---- vocabularies ---- */
@@ -748,12 +750,12 @@ test_unique(const struct ck_vocab *v)
 static void
 test_vocab_builtin(void)
 {
-	struct ck_vocab small, v;
+	struct cookbook_vocab small, v;
 	size_t i, j;
 	int lower = 1, distinct = 1, prefix = 1;
 
-	ok(ck_vocab_builtin(&v, CK_VOCAB_DEFAULT) == 0 &&
-	    v.n == CK_VOCAB_DEFAULT, "builtin vocabulary: 1000 words");
+	ok(cookbook_vocab_builtin(&v, COOKBOOK_VOCAB_DEFAULT) == 0 &&
+	    v.n == COOKBOOK_VOCAB_DEFAULT, "builtin vocabulary: 1000 words");
 	for (i = 0; i < v.n; i++) {
 		lower = lower && strlen(v.token[i]) == v.len[i] && v.len[i] >= 4;
 		for (j = 0; j < v.len[i]; j++)
@@ -764,18 +766,18 @@ test_vocab_builtin(void)
 	}
 	ok(lower, "builtin vocabulary: lower-case letters");
 	ok(distinct, "builtin vocabulary: distinct");
-	ck_vocab_builtin(&small, 10);
+	cookbook_vocab_builtin(&small, 10);
 	for (i = 0; i < 10; i++)
 		prefix = prefix && strcmp(small.token[i], v.token[i]) == 0;
 	ok(prefix, "builtin vocabulary: 10 words are the first 10 of 1000 "
 	    "(%s %s %s ...)", small.token[0], small.token[1], small.token[2]);
-	ck_vocab_release(&small);
-	ck_vocab_release(&v);
-	ok(ck_vocab_builtin(&v, 0) < 0 && strstr(loam_error(), "size 0"),
+	cookbook_vocab_release(&small);
+	cookbook_vocab_release(&v);
+	ok(cookbook_vocab_builtin(&v, 0) < 0 && strstr(loam_error(), "size 0"),
 	    "builtin vocabulary: size 0 refused: %s", loam_error());
-	ok(ck_vocab_builtin(&v, 200000) == 0 && v.n == 200000,
+	ok(cookbook_vocab_builtin(&v, 200000) == 0 && v.n == 200000,
 	    "builtin vocabulary: 200000 distinct words");
-	ck_vocab_release(&v);
+	cookbook_vocab_release(&v);
 }
 
 static void
@@ -783,12 +785,12 @@ test_vocab_file(void)
 {
 	static const char good[] = "alpha\n\nBeta\r\nalpha\nBETA\n  \n"
 	    "x.y\n##ing\n[PAD]\nstra\xc3\x9f" "e\ngamma";
-	struct ck_vocab v;
+	struct cookbook_vocab v;
 	char want[512], *path;
 
 	path = tmp_path("good.txt");
 	spew(path, good, sizeof good - 1);
-	ok(ck_vocab_load(&v, path) == 0, "vocabulary file: loads");
+	ok(cookbook_vocab_load(&v, path) == 0, "vocabulary file: loads");
 	ok(v.n == 4 && strcmp(v.token[0], "alpha") == 0 &&
 	    strcmp(v.token[1], "Beta") == 0 &&
 	    strcmp(v.token[2], "stra\xc3\x9f" "e") == 0 &&
@@ -798,37 +800,37 @@ test_vocab_file(void)
 	ok(v.nskipped == 3 && v.nduplicates == 2, "vocabulary file: 3 "
 	    "skipped for punctuation, 2 duplicates (%zu, %zu)", v.nskipped,
 	    v.nduplicates);
-	ck_vocab_release(&v);
+	cookbook_vocab_release(&v);
 
 	path = tmp_path("space.txt");
 	spew(path, "one\ntwo\nthree four\n", 19);
 	snprintf(want, sizeof want, "%s:3: token 'three four' contains "
 	    "whitespace", path);
-	ok(ck_vocab_load(&v, path) < 0, "vocabulary file: whitespace fails");
+	ok(cookbook_vocab_load(&v, path) < 0, "vocabulary file: whitespace fails");
 	is_str(loam_error(), want, "vocabulary file: whitespace names file:line");
 	ok(v.token == NULL && v.n == 0, "vocabulary file: released on error");
 
 	path = tmp_path("utf8.txt");
 	spew(path, "one\nt\xc3wo\n", 9);
 	snprintf(want, sizeof want, "%s:2: invalid UTF-8", path);
-	ok(ck_vocab_load(&v, path) < 0, "vocabulary file: bad UTF-8 fails");
+	ok(cookbook_vocab_load(&v, path) < 0, "vocabulary file: bad UTF-8 fails");
 	is_str(loam_error(), want, "vocabulary file: bad UTF-8 names file:line");
 
 	path = tmp_path("empty.txt");
 	spew(path, "", 0);
 	snprintf(want, sizeof want, "%s: no tokens", path);
-	ok(ck_vocab_load(&v, path) < 0, "vocabulary file: empty fails");
+	ok(cookbook_vocab_load(&v, path) < 0, "vocabulary file: empty fails");
 	is_str(loam_error(), want, "vocabulary file: empty file message");
 
 	path = tmp_path("punct.txt");
 	spew(path, "!\n?\n\n", 5);
-	ok(ck_vocab_load(&v, path) < 0 &&
+	ok(cookbook_vocab_load(&v, path) < 0 &&
 	    strstr(loam_error(), "no usable tokens (2 lines skipped"),
 	    "vocabulary file: only punctuation fails: %s", loam_error());
 
 	path = tmp_path("missing.txt");
 	snprintf(want, sizeof want, "%s: No such file or directory", path);
-	ok(ck_vocab_load(&v, path) < 0, "vocabulary file: missing fails");
+	ok(cookbook_vocab_load(&v, path) < 0, "vocabulary file: missing fails");
 	is_str(loam_error(), want, "vocabulary file: missing file message");
 }
 
@@ -839,23 +841,23 @@ static const char *
 tokens_of(const char *text)
 {
 	static char joined[256];
-	struct ck_buf scratch = { 0 };
+	struct cookbook_buf scratch = { 0 };
 	size_t span[16][2], n, i, len = 0;
 
-	n = ck_tokenize(text, &scratch, span, 16);
+	n = cookbook_tokenize(text, &scratch, span, 16);
 	joined[0] = '\0';
 	for (i = 0; i < n && i < 16; i++)
 		len += (size_t)snprintf(joined + len, sizeof joined - len,
 		    "%s%.*s", i ? "|" : "", (int)span[i][1],
 		    scratch.s + span[i][0]);
-	ck_buf_release(&scratch);
+	cookbook_buf_release(&scratch);
 	return joined;
 }
 
 static void
 test_tokenize(void)
 {
-	struct ck_buf scratch = { 0 };
+	struct cookbook_buf scratch = { 0 };
 	size_t span[2][2], n;
 	const char *text = "Hello, World!";
 
@@ -871,13 +873,13 @@ test_tokenize(void)
 	is_str(tokens_of(""), "", "tokenize: empty text");
 	is_str(tokens_of(".,;:!?"), "", "tokenize: punctuation only");
 
-	n = ck_tokenize(text, &scratch, span, 1);
+	n = cookbook_tokenize(text, &scratch, span, 1);
 	is_int((long long)n, 2, "tokenize: counts past max");
 	ok(span[0][0] == 0 && span[0][1] == 5 &&
 	    strncmp(text + span[0][0], "Hello", 5) == 0 &&
 	    strcmp(scratch.s, "hello, world!") == 0,
 	    "tokenize: offsets index the text and its folded copy alike");
-	ck_buf_release(&scratch);
+	cookbook_buf_release(&scratch);
 }
 
 /* ---- rules that cannot apply ---- */
@@ -886,17 +888,17 @@ static int
 rule_fails(const char *name, const char *input, const char *const *opt,
     size_t nopt, const char *expect)
 {
-	const struct ck_template *t = ck_template_find(name);
-	struct ck_buf scratch = { 0 }, out = { 0 };
-	struct ck_query q;
-	long param[CK_MAX_PARAMS];
+	const struct cookbook_template *t = cookbook_template_find(name);
+	struct cookbook_buf scratch = { 0 }, out = { 0 };
+	struct cookbook_query q;
+	long param[COOKBOOK_MAX_PARAMS];
 	int answer, failed;
 
-	ck_template_defaults(t, param);
+	cookbook_template_defaults(t, param);
 	failed = t->parse(t, input, opt, nopt, &scratch, &q) < 0 ||
 	    t->rule(t, param, &q, &out, &answer) < 0;
-	ck_buf_release(&scratch);
-	ck_buf_release(&out);
+	cookbook_buf_release(&scratch);
+	cookbook_buf_release(&out);
 	if (!ok(failed && strstr(loam_error(), expect) != NULL,
 	    "%s fails: %s", name, expect))
 		diag("got '%s'", failed ? loam_error() : "success");
@@ -912,9 +914,9 @@ test_rule_failures(void)
 	static const char *const both[] = { "red", "blue" };
 	static const char *const none[] = { "pink", "cyan" };
 	static const char *const cont[] = { "a b", "a b" };
-	const struct ck_template *t;
-	struct ck_buf scratch = { 0 }, out = { 0 };
-	long param[CK_MAX_PARAMS];
+	const struct cookbook_template *t;
+	struct cookbook_buf scratch = { 0 }, out = { 0 };
+	long param[COOKBOOK_MAX_PARAMS];
 	char want[256];
 
 	rule_fails("docqa-span", "Document: a b c d\nQuestion: x y", NULL, 0,
@@ -968,42 +970,42 @@ test_rule_failures(void)
 	rule_fails("addition", "Input: A = 2 + 3 , A 0 = ?", NULL, 0,
 	    "addition: input does not end with ' Output: '");
 
-	/* and ck_verify's own two messages */
-	t = ck_template_find("docqa-span");
-	ck_template_defaults(t, param);
-	ok(ck_verify(t, param, "Document: a b c d e\nQuestion: a", NULL, 0,
+	/* and cookbook_verify's own two messages */
+	t = cookbook_template_find("docqa-span");
+	cookbook_template_defaults(t, param);
+	ok(cookbook_verify(t, param, "Document: a b c d e\nQuestion: a", NULL, 0,
 	    "b c", -1, &scratch, &out) < 0, "verify: a wrong output fails");
 	is_str(loam_error(), "output 'b c' is not the rule's 'b c d'",
 	    "verify: wrong output message");
-	t = ck_template_find("two-choice");
-	ck_template_defaults(t, param);
-	ok(ck_verify(t, param, "Goal: blue green", two, 2, "red blue", 1,
+	t = cookbook_template_find("two-choice");
+	cookbook_template_defaults(t, param);
+	ok(cookbook_verify(t, param, "Goal: blue green", two, 2, "red blue", 1,
 	    &scratch, &out) < 0, "verify: a wrong answer_index fails");
 	snprintf(want, sizeof want, "output 'red blue' is not the rule's "
 	    "'green blue'");
 	is_str(loam_error(), want, "verify: the output is compared first");
-	ok(ck_verify(t, param, "Goal: blue green", two, 2, "green blue", 0,
+	ok(cookbook_verify(t, param, "Goal: blue green", two, 2, "green blue", 0,
 	    &scratch, &out) < 0, "verify: a wrong answer_index alone fails");
 	is_str(loam_error(), "answer_index 0 is not the rule's 1",
 	    "verify: wrong answer_index message");
-	ok(ck_verify(t, param, "Goal: BLUE, Green!", two, 2, "green blue", 1,
+	ok(cookbook_verify(t, param, "Goal: BLUE, Green!", two, 2, "green blue", 1,
 	    &scratch, &out) == 0, "verify: the rule folds case and punctuation");
-	ck_buf_release(&scratch);
-	ck_buf_release(&out);
+	cookbook_buf_release(&scratch);
+	cookbook_buf_release(&out);
 }
 
 /* ---- parameter checks ---- */
 
 static int
 check_fails(const char *name, const char *param_name, long value,
-    const struct ck_vocab *v, const char *expect)
+    const struct cookbook_vocab *v, const char *expect)
 {
-	const struct ck_template *t = ck_template_find(name);
-	long param[CK_MAX_PARAMS];
+	const struct cookbook_template *t = cookbook_template_find(name);
+	long param[COOKBOOK_MAX_PARAMS];
 
-	ck_template_defaults(t, param);
-	param[ck_template_param_index(t, param_name)] = value;
-	if (!ok(ck_template_check(t, param, v) < 0 &&
+	cookbook_template_defaults(t, param);
+	param[cookbook_template_param_index(t, param_name)] = value;
+	if (!ok(cookbook_template_check(t, param, v) < 0 &&
 	    strcmp(loam_error(), expect) == 0, "check: %s %s=%ld", name,
 	    param_name, value))
 		diag("got '%s'", loam_error());
@@ -1011,9 +1013,9 @@ check_fails(const char *name, const char *param_name, long value,
 }
 
 static void
-test_param_checks(const struct ck_vocab *v)
+test_param_checks(const struct cookbook_vocab *v)
 {
-	struct ck_vocab tiny;
+	struct cookbook_vocab tiny;
 
 	check_fails("docqa-span", "doc_len", 0, v,
 	    "docqa-span: doc_len 0 out of range 2 to 4096");
@@ -1031,27 +1033,27 @@ test_param_checks(const struct ck_vocab *v)
 	    "continuation: period_min 7 exceeds period_max 6");
 	check_fails("mcq-overlap", "options", 17, v,
 	    "mcq-overlap: options 17 out of range 2 to 16");
-	ck_vocab_builtin(&tiny, 20);
+	cookbook_vocab_builtin(&tiny, 20);
 	check_fails("mcq-overlap", "context_len", 24, &tiny,
 	    "mcq-overlap: the vocabulary has 20 tokens; context_len + "
 	    "question_len + option_len = 36 are needed");
-	ck_vocab_release(&tiny);
+	cookbook_vocab_release(&tiny);
 }
 
 /* ---- speed ---- */
 
 static void
-test_speed(const struct ck_vocab *v)
+test_speed(const struct cookbook_vocab *v)
 {
-	const struct ck_template *t = ck_template_find("docqa-span");
-	struct ck_example ex;
+	const struct cookbook_template *t = cookbook_template_find("docqa-span");
+	struct cookbook_example ex;
 	struct rng r;
-	long param[CK_MAX_PARAMS];
+	long param[COOKBOOK_MAX_PARAMS];
 	size_t i, n = 0, bytes = 0;
 	double start, elapsed;
 
-	ck_template_defaults(t, param);
-	ck_example_init(&ex);
+	cookbook_template_defaults(t, param);
+	cookbook_example_init(&ex);
 	start = now();
 	do {
 		for (i = 0; i < 20000; i++, n++) {
@@ -1065,20 +1067,20 @@ test_speed(const struct ck_vocab *v)
 	    "of input and output text, one core", (double)n / elapsed / 1e6,
 	    (double)bytes / elapsed / 1e6);
 	ok(n > 0, "speed: measured");
-	ck_example_release(&ex);
+	cookbook_example_release(&ex);
 }
 
 int
 main(void)
 {
-	struct ck_vocab v;
+	struct cookbook_vocab v;
 
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/cookbook_test.XXXXXX");
 	if (!mkdtemp(tmpdir)) {
 		perror("mkdtemp");
 		return 1;
 	}
-	if (ck_vocab_builtin(&v, CK_VOCAB_DEFAULT) < 0) {
+	if (cookbook_vocab_builtin(&v, COOKBOOK_VOCAB_DEFAULT) < 0) {
 		printf("Bail out! %s\n", loam_error());
 		return 1;
 	}
@@ -1099,7 +1101,7 @@ main(void)
 	test_rule_failures();
 	test_param_checks(&v);
 	test_speed(&v);
-	ck_vocab_release(&v);
+	cookbook_vocab_release(&v);
 
 	unlink(tmp_path("mixed.txt"));
 	unlink(tmp_path("good.txt"));

@@ -16,6 +16,7 @@
 #include <omp.h>
 
 #include "cli.h"
+#include "zio.h"
 
 static const char *usage_text = "";
 static const char *help_text = "";
@@ -367,6 +368,11 @@ cli_out_open(struct cli_out *out, const char *path)
 	}
 	if (atomic_open(&out->file, path) != 0 || !(out->fp = atomic_fdopen(&out->file, "w")))
 		die("%s", loam_error());
+	if (zio_format_of_path(path) != ZIO_NONE) {
+		out->raw = out->fp;
+		if (!(out->fp = zio_out_open(out->raw, zio_format_of_path(path))))
+			die("%s: %s", path, loam_error());
+	}
 	return out->fp;
 }
 
@@ -383,6 +389,13 @@ cli_out_commit(struct cli_out *out)
 		cli_out_abort(out);
 		return;
 	}
+	if (out->raw) {
+		/* the compressor's last frame, into raw */
+		errno = 0;
+		if (fclose(out->fp) != 0)
+			cli_write_failed(out->file.path);
+		out->raw = NULL;
+	}
 	out->fp = NULL;			/* the commit closes it */
 	if (atomic_commit(&out->file) != 0)
 		die("%s", loam_error());
@@ -393,6 +406,8 @@ cli_out_abort(struct cli_out *out)
 {
 	if (!out->file.path)
 		return;
+	if (out->raw)
+		fclose(out->fp);	/* frees the compressor; the file goes */
 	atomic_abort(&out->file);
 	memset(out, 0, sizeof *out);
 }

@@ -234,6 +234,7 @@ void cli_set_threads(int n);
  */
 struct cli_out {
 	FILE *fp;
+	FILE *raw;			/* under fp when it compresses (*.gz, *.zst) */
 	struct atomic_file file;	/* file.path is NULL for stdout */
 };
 FILE *cli_out_open(struct cli_out *out, const char *path);

@@ -11,6 +11,7 @@
 
 #include "numfmt.h"
 #include "rec.h"
+#include "zio.h"
 
 #define JSON_OUT_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
@@ -1252,6 +1253,8 @@ void
 rec_reader_close(struct rec_reader *rd)
 {
 	rec_release(&rd->rec);
+	zio_in_free(rd->z);
+	free(rd->zbuf);
 	if (rd->close_fp && rd->fp)
 		fclose(rd->fp);
 	free(rd->buf);
@@ -1259,28 +1262,25 @@ rec_reader_close(struct rec_reader *rd)
 }
 
 /*
- * More input after buf[end]: 1, 0 at end of input, -1 with "name:
- * strerror" on a read error.  One read(2) takes what a pipe holds, so
- * that a coprocess's line is answered before the next one is written
- * (skillit-mix --follow); fread would wait to fill the buffer.  Only a
- * stream without a descriptor, never a pipe, goes through fread.
+ * Read what the input has into dst[0, cap): the count, 0 at end of input,
+ * -1 with "name: strerror" on a read error.  One read(2) takes what a pipe
+ * holds, so that a coprocess's line is answered before the next one is
+ * written (skillit-mix --follow); fread would wait to fill the buffer.
+ * Only a stream without a descriptor, never a pipe, goes through fread.
  */
-static int
-fill(struct rec_reader *rd)
+static ssize_t
+read_raw(struct rec_reader *rd, void *dst, size_t cap)
 {
-	size_t room = rd->bufcap - rd->end;
 	ssize_t n;
 
-	if (rd->eof)
-		return 0;
 	if (rd->fd >= 0) {
 		do
-			n = read(rd->fd, rd->buf + rd->end, room);
+			n = read(rd->fd, dst, cap);
 		while (n < 0 && errno == EINTR);
 	} else {
 		for (;;) {
 			errno = 0;
-			n = (ssize_t)fread(rd->buf + rd->end, 1, room, rd->fp);
+			n = (ssize_t)fread(dst, 1, cap, rd->fp);
 			if (n > 0 || !ferror(rd->fp))
 				break;
 			if (errno != EINTR) {
@@ -1296,6 +1296,105 @@ fill(struct rec_reader *rd)
 		rd->error = 1;
 		return loam_seterr("%s: %s", rd->name, strerror(errno));
 	}
+	return n;
+}
+
+#define ZIO_READ_BUF (1 << 17)
+
+/* The first bytes decide whether the input is compressed; a JSON line
+ * never starts like a magic number, so waiting for more bytes happens only
+ * for compressed input. */
+static int
+sniff(struct rec_reader *rd)
+{
+	size_t start = rd->end;
+	int f;
+
+	rd->sniffed = 1;
+	for (;;) {
+		ssize_t n = read_raw(rd, rd->buf + rd->end, rd->bufcap - rd->end);
+
+		if (n < 0)
+			return -1;
+		rd->end += (size_t)n;
+		f = zio_sniff((unsigned char *)rd->buf + start, rd->end - start);
+		if (n == 0 || f != ZIO_MORE)
+			break;
+	}
+	if (f == ZIO_GZIP || f == ZIO_ZSTD) {
+		rd->z = zio_in_new((enum zio_format)f);
+		rd->zbuf = xmalloc(ZIO_READ_BUF);
+		rd->zend = rd->end - start;
+		memcpy(rd->zbuf, rd->buf + start, rd->zend);
+		rd->end = start;
+		return 1;
+	}
+	if (rd->end == start) {
+		rd->eof = 1;
+		return 0;
+	}
+	return 1;
+}
+
+/* Decompressed input after buf[end]. */
+static int
+fill_compressed(struct rec_reader *rd)
+{
+	for (;;) {
+		size_t used;
+		ssize_t n;
+
+		if (rd->zpos == rd->zend) {
+			ssize_t got = read_raw(rd, rd->zbuf, ZIO_READ_BUF);
+
+			if (got < 0)
+				return -1;
+			if (got == 0) {
+				rd->eof = 1;
+				if (!zio_in_complete(rd->z)) {
+					rd->error = 1;
+					return loam_seterr("%s: compressed input ends early (truncated?)",
+					    rd->name);
+				}
+				return 0;
+			}
+			rd->zpos = 0;
+			rd->zend = (size_t)got;
+		}
+		n = zio_in_step(rd->z, rd->zbuf + rd->zpos, rd->zend - rd->zpos, &used,
+		    rd->buf + rd->end, rd->bufcap - rd->end);
+		if (n < 0) {
+			rd->error = 1;
+			return loam_seterr("%s: %s", rd->name, loam_error());
+		}
+		rd->zpos += used;
+		if (n > 0) {
+			rd->end += (size_t)n;
+			return 1;
+		}
+	}
+}
+
+/* More input after buf[end]: 1, 0 at end of input, -1 with "name:
+ * strerror" on a read error. */
+static int
+fill(struct rec_reader *rd)
+{
+	ssize_t n;
+
+	if (rd->eof)
+		return 0;
+	if (!rd->sniffed) {
+		int rc = sniff(rd);
+
+		if (rc <= 0 || !rd->z)
+			return rc;
+	}
+	if (rd->z)
+		return fill_compressed(rd);
+	n = read_raw(rd, rd->buf + rd->end, rd->bufcap - rd->end);
+	if (n < 0)
+		return -1;
 	if (n == 0) {
 		rd->eof = 1;
 		return 0;

@@ -154,6 +154,11 @@ struct rec_reader {
 	unsigned long lineno;
 	size_t max_line;	/* REC_LINE_MAX unless the caller sets it */
 	int skip_rest;		/* a bad line was left before its newline */
+	/* Compressed input (zio.h): sniffed on the first fill. */
+	int sniffed;
+	struct zio_in *z;
+	unsigned char *zbuf;	/* compressed bytes read, zbuf[zpos, zend) not yet used */
+	size_t zpos, zend;
 	struct rec rec;
 };
 

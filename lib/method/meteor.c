@@ -202,14 +202,16 @@ static const uint32_t *
 synonyms(struct meteor *m, uint32_t stem, size_t *n)
 {
 	if (m->syn_n[stem] == UNKNOWN) {
-		struct names nm = { m, NULL, 0, 0 };
+		/* the stem itself first: NLTK's set is the names | {word},
+		 * whatever the word holds */
+		struct names nm = { m, xreallocarray(NULL, 32, sizeof(uint32_t)), 1, 32 };
 		size_t len, k = 0;
 		const char *s = strtab_str(m->vocab, stem, &len);
 
 		/* The lookup may add names to vocab and so move s: copy it. */
 		char *word = xstrndup(s, len);
 
-		add_name(&nm, word, len);
+		nm.id[0] = stem;
 		if (m->wn)
 			wordnet_lemma_names(m->wn, word, len, add_name, &nm);
 		free(word);

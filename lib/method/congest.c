@@ -146,13 +146,22 @@ edge_reward(const struct congest_model *m, uint64_t v, int a)
 	return congest_f(m, a, digits_of(m, v, a));
 }
 
-/* Howard's policy evaluation: the gain g and bias h of every state under
- * policy pol.  Each state's walk ends on a cycle: the cycle's mean is
- * the gain of every state leading to it, and h = 0 at the state where
- * the walk first met the cycle. */
+/* The count of each arm among the digits of state v, in cnt[k]. */
 static void
-howard_evaluate(const struct congest_model *m, uint64_t n, const int *pol, double *g, double *h,
-    uint32_t *stamp, uint64_t *path)
+state_counts(const struct congest_model *m, uint64_t v, int *cnt)
+{
+	memset(cnt, 0, (size_t)m->k * sizeof *cnt);
+	for (int d = 0; d < m->window; d++, v /= (uint64_t)m->k)
+		cnt[v % (uint64_t)m->k]++;
+}
+
+/* Howard's policy evaluation: the gain g and bias h of every state under
+ * the policy whose edges go to nxt[v] and pay wpol[v].  Each state's walk
+ * ends on a cycle: the cycle's mean is the gain of every state leading
+ * to it, and h = 0 at the state where the walk first met the cycle. */
+static void
+howard_evaluate(uint64_t n, const uint32_t *nxt, const double *wpol, double *g, double *h,
+    uint32_t *stamp, uint32_t *path)
 {
 	uint32_t walk = 0;
 
@@ -165,8 +174,8 @@ howard_evaluate(const struct congest_model *m, uint64_t n, const int *pol, doubl
 		walk++;
 		while (!stamp[v]) {
 			stamp[v] = walk;
-			path[len++] = v;
-			v = succ(m, n, v, pol[v]);
+			path[len++] = (uint32_t)v;
+			v = nxt[v];
 		}
 		if (stamp[v] == walk) {
 			uint64_t j = len - 1;
@@ -175,23 +184,23 @@ howard_evaluate(const struct congest_model *m, uint64_t n, const int *pol, doubl
 			while (path[j] != v)
 				j--;
 			for (uint64_t i = j; i < len; i++)
-				sum += edge_reward(m, path[i], pol[path[i]]);
+				sum += wpol[path[i]];
 			gc = sum / (double)(len - j);
 			g[v] = gc;
 			h[v] = 0;
 			for (uint64_t i = len - 1; i > j; i--) {
-				uint64_t u = path[i], s = i + 1 < len ? path[i + 1] : v;
+				uint32_t u = path[i];
 
 				g[u] = gc;
-				h[u] = edge_reward(m, u, pol[u]) - gc + h[s];
+				h[u] = wpol[u] - gc + h[nxt[u]];
 			}
 			len = j;
 		}
 		while (len > 0) {
-			uint64_t u = path[--len], s = succ(m, n, u, pol[u]);
+			uint32_t u = path[--len];
 
-			g[u] = g[s];
-			h[u] = edge_reward(m, u, pol[u]) - g[s] + h[s];
+			g[u] = g[nxt[u]];
+			h[u] = wpol[u] - g[nxt[u]] + h[nxt[u]];
 		}
 	}
 }
@@ -199,11 +208,10 @@ howard_evaluate(const struct congest_model *m, uint64_t n, const int *pol, doubl
 int
 congest_plan_solve(struct congest_plan *p, const struct congest_model *m, uint64_t max_states)
 {
-	uint64_t n, start, least, v;
-	double *g, *h;
-	uint32_t *stamp;
-	uint64_t *path;
-	int *pol, settled = 0;
+	uint64_t n, start, least, v, low;
+	double *g, *h, *wpol;
+	uint32_t *stamp, *path, *nxt;
+	int *pol, *cnt, settled = 0, k;
 	const double eps_g = 1e-12;
 
 	memset(p, 0, sizeof *p);
@@ -211,31 +219,40 @@ congest_plan_solve(struct congest_plan *p, const struct congest_model *m, uint64
 		return -1;
 	if (n > UINT32_MAX)
 		return loam_seterr("congest: %llu states are too many", (unsigned long long)n);
+	k = m->k;
+	low = m->window ? n / (uint64_t)k : 0;	/* succ(v, a) = v % low * k + a */
 	pol = xmalloc(n * sizeof *pol);
 	g = xmalloc(n * sizeof *g);
 	h = xmalloc(n * sizeof *h);
+	wpol = xmalloc(n * sizeof *wpol);
+	nxt = xmalloc(n * sizeof *nxt);
 	stamp = xmalloc(n * sizeof *stamp);
 	path = xmalloc(n * sizeof *path);
+	cnt = xmalloc((size_t)k * sizeof *cnt);
 	/* start from the greedy policy */
 	for (v = 0; v < n; v++) {
 		int best = 0;
 
-		for (int a = 1; a < m->k; a++)
-			if (edge_reward(m, v, a) > edge_reward(m, v, best))
+		state_counts(m, v, cnt);
+		for (int a = 1; a < k; a++)
+			if (congest_f(m, a, cnt[a]) > congest_f(m, best, cnt[best]))
 				best = a;
 		pol[v] = best;
+		wpol[v] = congest_f(m, best, cnt[best]);
+		nxt[v] = (uint32_t)(low ? v % low * (uint64_t)k + (uint64_t)best : 0);
 	}
 	for (p->sweeps = 1; p->sweeps <= HOWARD_MAX_SWEEPS; p->sweeps++) {
 		int changed = 0;
 
-		howard_evaluate(m, n, pol, g, h, stamp, path);
+		howard_evaluate(n, nxt, wpol, g, h, stamp, path);
 		/* first the gain: move to a successor of a better cycle */
 		for (v = 0; v < n; v++) {
+			uint64_t base = low ? v % low * (uint64_t)k : 0;
 			int best = pol[v];
-			double bg = g[succ(m, n, v, best)];
+			double bg = g[nxt[v]];
 
-			for (int a = 0; a < m->k; a++) {
-				double ga = g[succ(m, n, v, a)];
+			for (int a = 0; a < k; a++) {
+				double ga = g[low ? base + (uint64_t)a : 0];
 
 				if (ga > bg + eps_g) {
 					bg = ga;
@@ -244,6 +261,8 @@ congest_plan_solve(struct congest_plan *p, const struct congest_model *m, uint64
 			}
 			if (best != pol[v]) {
 				pol[v] = best;
+				nxt[v] = (uint32_t)(low ? base + (uint64_t)best : 0);
+				wpol[v] = edge_reward(m, v, best);
 				changed = 1;
 			}
 		}
@@ -251,16 +270,18 @@ congest_plan_solve(struct congest_plan *p, const struct congest_model *m, uint64
 			continue;
 		/* then the bias, among successors of the same gain */
 		for (v = 0; v < n; v++) {
+			uint64_t base = low ? v % low * (uint64_t)k : 0;
 			int best = pol[v];
 			double bh = h[v], eps_h = 1e-10 * (1 + fabs(h[v]));
 
-			for (int a = 0; a < m->k; a++) {
-				uint64_t s = succ(m, n, v, a);
+			state_counts(m, v, cnt);
+			for (int a = 0; a < k; a++) {
+				uint64_t s = low ? base + (uint64_t)a : 0;
 				double ha;
 
 				if (fabs(g[s] - g[v]) > eps_g)
 					continue;
-				ha = edge_reward(m, v, a) - g[s] + h[s];
+				ha = congest_f(m, a, cnt[a]) - g[s] + h[s];
 				if (ha > bh + eps_h) {
 					bh = ha;
 					best = a;
@@ -268,6 +289,8 @@ congest_plan_solve(struct congest_plan *p, const struct congest_model *m, uint64
 			}
 			if (best != pol[v]) {
 				pol[v] = best;
+				nxt[v] = (uint32_t)(low ? base + (uint64_t)best : 0);
+				wpol[v] = congest_f(m, best, cnt[best]);
 				changed = 1;
 			}
 		}
@@ -276,12 +299,15 @@ congest_plan_solve(struct congest_plan *p, const struct congest_model *m, uint64
 			break;
 		}
 	}
+	free(wpol);
+	free(cnt);
 	if (!settled) {
 		free(pol);
 		free(g);
 		free(h);
 		free(stamp);
 		free(path);
+		free(nxt);
 		memset(p, 0, sizeof *p);
 		return loam_seterr("congest: policy iteration did not settle in %d sweeps",
 		    HOWARD_MAX_SWEEPS);
@@ -293,7 +319,7 @@ congest_plan_solve(struct congest_plan *p, const struct congest_model *m, uint64
 		if (g[v] > g[start] + eps_g)
 			start = v;
 	memset(stamp, 0, n * sizeof *stamp);
-	for (v = start; !stamp[v]; v = succ(m, n, v, pol[v]))
+	for (v = start; !stamp[v]; v = nxt[v])
 		stamp[v] = 1;
 	least = start = v;
 	p->cycle_len = 0;
@@ -301,13 +327,13 @@ congest_plan_solve(struct congest_plan *p, const struct congest_model *m, uint64
 		if (v < least)
 			least = v;
 		p->cycle_len++;
-		v = succ(m, n, v, pol[v]);
+		v = nxt[v];
 	} while (v != start);
 	p->cycle = xmalloc((size_t)p->cycle_len * sizeof *p->cycle);
 	v = start = least;
 	for (int i = 0; i < p->cycle_len; i++) {
 		p->cycle[i] = pol[v];
-		v = succ(m, n, v, pol[v]);
+		v = nxt[v];
 	}
 	p->gain = g[start];
 	p->nstates = n;
@@ -316,6 +342,7 @@ congest_plan_solve(struct congest_plan *p, const struct congest_model *m, uint64
 	free(h);
 	free(stamp);
 	free(path);
+	free(nxt);
 	return 0;
 }
 

@@ -11,7 +11,7 @@
 #include "rng.h"
 #include "util.h"
 
-#define HOWARD_MAX_SWEEPS 100000
+#define HOWARD_MAX_SWEEPS 10000
 
 int
 congest_model_init(struct congest_model *m, int k, int window, const double *f)
@@ -158,7 +158,7 @@ state_counts(const struct congest_model *m, uint64_t v, int *cnt)
 /* Howard's policy evaluation: the gain g and bias h of every state under
  * the policy whose edges go to nxt[v] and pay wpol[v].  Each state's walk
  * ends on a cycle: the cycle's mean is the gain of every state leading
- * to it, and h = 0 at the state where the walk first met the cycle. */
+ * to it, and h averages 0 over the cycle. */
 static void
 howard_evaluate(uint64_t n, const uint32_t *nxt, const double *wpol, double *g, double *h,
     uint32_t *stamp, uint32_t *path)
@@ -188,12 +188,20 @@ howard_evaluate(uint64_t n, const uint32_t *nxt, const double *wpol, double *g, 
 			gc = sum / (double)(len - j);
 			g[v] = gc;
 			h[v] = 0;
+			sum = 0;
 			for (uint64_t i = len - 1; i > j; i--) {
 				uint32_t u = path[i];
 
 				g[u] = gc;
 				h[u] = wpol[u] - gc + h[nxt[u]];
+				sum += h[u];
 			}
+			/* the true bias: zero on average over the cycle (with
+			 * h = 0 where the walk met it, policy iteration can
+			 * circle between cycles of equal gain) */
+			sum /= (double)(len - j);
+			for (uint64_t i = j; i < len; i++)
+				h[path[i]] -= sum;
 			len = j;
 		}
 		while (len > 0) {
@@ -433,6 +441,60 @@ congest_karp_gain(const struct congest_model *m, uint64_t max_states)
 	free(dst);
 	free(w);
 	return g;
+}
+
+int
+congest_rvi_gain(const struct congest_model *m, uint64_t max_states, double tol, long max_sweeps,
+    double *gain)
+{
+	uint64_t n, low;
+	double *h, *th;
+	int *cnt, k = m->k;
+
+	if (congest_states(m->k, m->window, max_states, &n) < 0)
+		return -1;
+	low = m->window ? n / (uint64_t)k : 0;
+	h = xcalloc(n, sizeof *h);
+	th = xmalloc(n * sizeof *th);
+	cnt = xmalloc((size_t)k * sizeof *cnt);
+	for (long it = 1; it <= max_sweeps; it++) {
+		double lo = INFINITY, hi = -INFINITY, ref;
+
+		/* T'h = h/2 + Th/2: the Bellman operator of the same MDP
+		 * staying put with probability 1/2, aperiodic, of gain g/2 */
+		for (uint64_t v = 0; v < n; v++) {
+			uint64_t base = low ? v % low * (uint64_t)k : 0;
+			double best = -INFINITY;
+
+			state_counts(m, v, cnt);
+			for (int a = 0; a < k; a++) {
+				double q = congest_f(m, a, cnt[a]) + h[low ? base + (uint64_t)a : 0];
+
+				if (q > best)
+					best = q;
+			}
+			th[v] = 0.5 * h[v] + 0.5 * best;
+			if (th[v] - h[v] < lo)
+				lo = th[v] - h[v];
+			if (th[v] - h[v] > hi)
+				hi = th[v] - h[v];
+		}
+		ref = th[0];
+		for (uint64_t v = 0; v < n; v++)
+			h[v] = th[v] - ref;
+		/* g/2 lies in [lo, hi] */
+		if (hi - lo <= tol / 2) {
+			*gain = lo + hi;
+			free(h);
+			free(th);
+			free(cnt);
+			return (int)(it < INT32_MAX ? it : INT32_MAX);
+		}
+	}
+	free(h);
+	free(th);
+	free(cnt);
+	return loam_seterr("congest: relative value iteration did not settle in %ld sweeps", max_sweeps);
 }
 
 void

@@ -18,8 +18,9 @@
  * for the maximum mean cycle (finite, and a few sweeps of K^Δ states in
  * practice), giving g*, a policy for every state and an optimal cycle.
  * congest_karp_gain() is Karp's algorithm (1978), exact too but
- * O(K^(2Δ+1)) time, kept as the independent check of the first.  Both
- * refuse more than max_states states.  Restricting the search to
+ * O(K^(2Δ+1)) time, kept as the independent check of the first, and so
+ * is congest_rvi_gain(), relative value iteration.  All refuse more than
+ * max_states states.  Restricting the search to
  * (Δ+1)-periodic schedules (congest_periodic_gain) is NOT optimal:
  * bursts that let an arm reset beat it (the notes' K = 2, Δ = 6
  * instance: 0.511 against 0.651 from a 9-cycle).  Beyond max_states,
@@ -117,6 +118,13 @@ void congest_plan_release(struct congest_plan *p);
 double congest_mmc_karp(size_t n, size_t m, const uint32_t *src, const uint32_t *dst, const double *w);
 /* g* of m by Karp on its K^Δ-state graph; NaN when K^Δ > max_states. */
 double congest_karp_gain(const struct congest_model *m, uint64_t max_states);
+
+/* g* of m by relative value iteration with the aperiodicity transform
+ * h <- h/2 + Th/2 (plain iteration oscillates on these periodic graphs),
+ * until the span bounds on g* are within tol; the sweeps taken, or -1
+ * when K^Δ > max_states or max_sweeps pass first. */
+int congest_rvi_gain(const struct congest_model *m, uint64_t max_states, double tol, long max_sweeps,
+    double *gain);
 
 /* The window: the last Δ actions in a ring, the count of each arm in it,
  * and the state code (while K^Δ fits in 64 bits; code is meaningful for

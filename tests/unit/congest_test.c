@@ -20,13 +20,12 @@
 #include "tap.h"
 #include "util.h"
 
-static uint64_t lcg = 20260512;
+static struct rng test_rng;
 
 static double
 uniform(void)
 {
-	lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
-	return (double)(lcg >> 11) / 9007199254740992.0;
+	return rng_uniform(&test_rng);
 }
 
 static int
@@ -180,8 +179,8 @@ test_pitfall(void)
 	static const int burst[] = { 0, 0, 0, 0, 0, 1, 1, 1, 1 };
 	struct congest_model m;
 	struct congest_plan p;
-	int counts[2], arm0 = 0, runs = 0;
-	double per, karp;
+	int counts[2], arm0 = 0, runs = 0, sweeps;
+	double per, karp, rvi;
 
 	congest_model_init(&m, 2, 6, f);
 	ok(congest_plan_solve(&p, &m, 1 << 20) == 0, "pitfall: K = 2, Δ = 6 solves");
@@ -200,6 +199,9 @@ test_pitfall(void)
 	    "pitfall: the planner's cycle, played over and over, pays g*");
 	karp = congest_karp_gain(&m, 1 << 20);
 	is_dbl(karp, p.gain, 1e-12, "pitfall: karp agrees (%.6f)", karp);
+	sweeps = congest_rvi_gain(&m, 1 << 20, 1e-11, 1000000, &rvi);
+	ok(sweeps > 0 && fabs(rvi - p.gain) <= 1e-10,
+	    "pitfall: relative value iteration agrees (%.9f in %d sweeps)", rvi, sweeps);
 	per = congest_periodic_gain(&m, counts);
 	is_dbl(per, 0.511, 0.0005, "pitfall: the best (Δ+1)-periodic allocation pays %.4f "
 	    "(the notes: 0.511) with counts %d, %d", per, counts[0], counts[1]);
@@ -213,7 +215,7 @@ test_pitfall(void)
 static void
 test_random_plans(void)
 {
-	int trials = 100, karp_ok = 0, brute_ok = 0, bound_ok = 0, cycle_ok = 0,
+	int trials = 100, karp_ok = 0, rvi_ok = 0, brute_ok = 0, bound_ok = 0, cycle_ok = 0,
 	    exact = 0, periodic_worse = 0;
 	double worst_gap = 0;
 
@@ -224,7 +226,7 @@ test_random_plans(void)
 		/* brute force is exhaustive over simple cycles when K^Δ <= 12 */
 		uint64_t n = 1;
 		int maxlen;
-		double karp, brute, per;
+		double karp, brute, per, rvi;
 
 		random_monotone(&m, k, window);
 		for (int i = 0; i < window; i++)
@@ -238,6 +240,8 @@ test_random_plans(void)
 		brute = brute_schedules(&m, maxlen);
 		per = congest_periodic_gain(&m, NULL);
 		karp_ok += fabs(karp - p.gain) <= 1e-9;
+		rvi_ok += congest_rvi_gain(&m, 1 << 20, 1e-11, 1000000, &rvi) > 0 &&
+		    fabs(rvi - p.gain) <= 1e-9;
 		cycle_ok += fabs(congest_cycle_gain(&m, p.cycle, p.cycle_len) - p.gain) <= 1e-9;
 		bound_ok += brute <= p.gain + 1e-9 && per <= p.gain + 1e-9;
 		if (n <= 12 || p.cycle_len <= maxlen) {
@@ -254,6 +258,8 @@ test_random_plans(void)
 	}
 	is_int(karp_ok, trials, "random plans: policy iteration = karp to 1e-9 on %d monotone "
 	    "instances (K in {2, 3}, Δ <= 6)", trials);
+	is_int(rvi_ok, trials, "random plans: relative value iteration (aperiodic) = policy iteration "
+	    "to 1e-9");
 	is_int(cycle_ok, trials, "random plans: each planned cycle pays the planned gain");
 	is_int(bound_ok, trials, "random plans: no enumerated schedule and no periodic allocation "
 	    "beats the planner");
@@ -261,6 +267,36 @@ test_random_plans(void)
 	    "or reaches the planner's cycle length (%d instances)", exact);
 	ok(periodic_worse > 0, "random plans: (Δ+1)-periodic allocations fall short in %d of %d "
 	    "(the notes: 135 of 300), by up to %.3f", periodic_worse, trials, worst_gap);
+}
+
+/* Profiles of two or four levels make many cycles of equal gain, where
+ * policy iteration can circle if the bias is normalised carelessly. */
+static void
+test_tied_plans(void)
+{
+	int trials = 300, agree = 0, settled = 0;
+
+	for (int t = 0; t < trials; t++) {
+		int k = 2 + t % 3, window = 1 + (int)(uniform() * (k == 2 ? 8 : k == 3 ? 5 : 4));
+		int levels = t % 2 ? 2 : 4;
+		double f[64];
+		struct congest_model m;
+		struct congest_plan p;
+
+		for (int i = 0; i < k * (window + 1); i++)
+			f[i] = floor(uniform() * levels) / (levels - 1);
+		congest_model_init(&m, k, window, f);
+		if (congest_plan_solve(&p, &m, 1 << 20) == 0) {
+			settled++;
+			agree += fabs(p.gain - congest_karp_gain(&m, 1 << 20)) <= 1e-9 &&
+			    fabs(congest_cycle_gain(&m, p.cycle, p.cycle_len) - p.gain) <= 1e-9;
+		}
+		congest_plan_release(&p);
+		congest_model_release(&m);
+	}
+	is_int(settled, trials, "tied plans: policy iteration settles on %d profiles of 2 or 4 levels "
+	    "(K in 2..4, K^Δ <= 256)", trials);
+	is_int(agree, trials, "tied plans: = karp, and the cycle pays it");
 }
 
 static void
@@ -505,9 +541,11 @@ test_feedback_errors(void)
 int
 main(void)
 {
+	rng_init(&test_rng, 20260512, 0, 0);
 	test_karp();
 	test_pitfall();
 	test_random_plans();
+	test_tied_plans();
 	test_guard();
 	test_large_plan();
 	test_pav();

@@ -673,6 +673,7 @@ static const char *const algo_names[] = {
 	[CONGEST_KNOWN] = "known",
 	[CONGEST_UCB1] = "ucb1",
 	[CONGEST_SWUCB] = "swucb",
+	[CONGEST_CARCB] = "carcb",
 };
 
 int
@@ -757,6 +758,8 @@ congest_agent_init(struct congest_agent *ag, const struct congest_params *p,
 	if (p->k < 1 || p->window < 0)
 		return loam_seterr("congest: %d arms and window %d (need at least 1 and 0)",
 		    p->k, p->window);
+	if (p->algo == CONGEST_CARCB)
+		return loam_seterr("congest: carcb runs as struct congest_carcb");
 	if (p->algo == CONGEST_CARMAB && !(p->delta > 0 && p->delta < 1))
 		return loam_seterr("congest: delta %g is not in (0, 1)", p->delta);
 	if (p->algo == CONGEST_SWUCB && p->sw_window < 1)
@@ -905,4 +908,139 @@ void
 congest_agent_means(const struct congest_agent *ag, double *est)
 {
 	memcpy(est, ag->mean, (size_t)ag->par.k * (size_t)(ag->par.window + 1) * sizeof *est);
+}
+
+int
+congest_carcb_init(struct congest_carcb *cb, const struct congest_params *par, int d,
+    double lambda)
+{
+	uint64_t n;
+
+	memset(cb, 0, sizeof *cb);
+	if (par->k < 1 || par->window < 0)
+		return loam_seterr("congest: %d arms and window %d (need at least 1 and 0)",
+		    par->k, par->window);
+	if (d < 1)
+		return loam_seterr("congest: %d features (need at least 1)", d);
+	if (!(lambda > 0) || !isfinite(lambda))
+		return loam_seterr("congest: ridge %g is not positive", lambda);
+	if (!(par->delta > 0 && par->delta < 1))
+		return loam_seterr("congest: delta %g is not in (0, 1)", par->delta);
+	if (par->lookahead < 0 || par->lookahead > 64)
+		return loam_seterr("congest: lookahead %d is not in 0..64", par->lookahead);
+	if (congest_states(par->k, par->window, par->max_states, &n) < 0) {
+		if (!par->lookahead)
+			return -1;
+		cb->use_lookahead = 1;
+	}
+	cb->par = *par;
+	cb->d = d;
+	cb->lambda = lambda;
+	congest_hist_init(&cb->hist, par->k, par->window);
+	cb->vinv = xcalloc((size_t)d * (size_t)d, sizeof *cb->vinv);
+	for (int i = 0; i < d; i++)
+		cb->vinv[(size_t)i * (size_t)d + (size_t)i] = 1 / lambda;
+	cb->b = xcalloc((size_t)d, sizeof *cb->b);
+	cb->theta = xcalloc((size_t)d, sizeof *cb->theta);
+	cb->tmp = xcalloc((size_t)d, sizeof *cb->tmp);
+	congest_model_init(&cb->opt, par->k, par->window, NULL);
+	return 0;
+}
+
+void
+congest_carcb_release(struct congest_carcb *cb)
+{
+	congest_hist_release(&cb->hist);
+	free(cb->vinv);
+	free(cb->b);
+	free(cb->theta);
+	free(cb->tmp);
+	congest_model_release(&cb->opt);
+	congest_plan_release(&cb->plan);
+	memset(cb, 0, sizeof *cb);
+}
+
+/* tmp = vinv x; returns x' vinv x. */
+static double
+carcb_quad(const struct congest_carcb *cb, const double *x)
+{
+	int d = cb->d;
+	double q = 0;
+
+	for (int i = 0; i < d; i++) {
+		double s = 0;
+
+		for (int j = 0; j < d; j++)
+			s += cb->vinv[(size_t)i * (size_t)d + (size_t)j] * x[j];
+		cb->tmp[i] = s;
+		q += x[i] * s;
+	}
+	return q;
+}
+
+int
+congest_carcb_decide(struct congest_carcb *cb, const double *phi, int *congestion)
+{
+	int d = cb->d, p = cb->par.window + 1, arm;
+	size_t len = (size_t)cb->par.k * (size_t)p;
+	double beta = sqrt(cb->lambda) + 0.5 * sqrt(2 * log(1 / cb->par.delta) +
+	    d * log(1 + (double)cb->feedbacks / (cb->lambda * d)));
+
+	for (size_t i = 0; i < len * (size_t)d; i++)
+		if (!isfinite(phi[i]))
+			return loam_seterr("congest: feature %zu of arm %zu, congestion %zu not finite",
+			    i % (size_t)d, i / (size_t)d / (size_t)p, i / (size_t)d % (size_t)p);
+	for (size_t i = 0; i < len; i++) {
+		const double *x = phi + i * (size_t)d;
+		double v = 0, q = carcb_quad(cb, x);
+
+		for (int j = 0; j < d; j++)
+			v += cb->theta[j] * x[j];
+		v += beta * sqrt(q > 0 ? q : 0);
+		cb->opt.f[i] = v < 1 ? v : 1;
+	}
+	if (cb->par.monotone)
+		for (int a = 0; a < cb->par.k; a++)
+			congest_pav_nonincreasing(cb->opt.f + (size_t)a * (size_t)p, NULL, p);
+	if (cb->use_lookahead) {
+		arm = congest_lookahead(&cb->opt, &cb->hist, cb->par.lookahead, NULL);
+	} else {
+		congest_plan_release(&cb->plan);
+		if (congest_plan_solve(&cb->plan, &cb->opt, cb->par.max_states) < 0)
+			return -1;
+		arm = cb->plan.policy[cb->hist.code];
+	}
+	if (congestion)
+		*congestion = cb->hist.count[arm];
+	congest_hist_push(&cb->hist, arm);
+	return arm;
+}
+
+int
+congest_carcb_feedback(struct congest_carcb *cb, const double *phi, double reward)
+{
+	int d = cb->d;
+	double q;
+
+	if (!isfinite(reward))
+		return loam_seterr("congest: reward not finite");
+	for (int j = 0; j < d; j++)
+		if (!isfinite(phi[j]))
+			return loam_seterr("congest: feature %d not finite", j);
+	/* Sherman-Morrison: V^-1 -= (V^-1 x)(V^-1 x)' / (1 + x' V^-1 x) */
+	q = carcb_quad(cb, phi);
+	for (int i = 0; i < d; i++)
+		for (int j = 0; j < d; j++)
+			cb->vinv[(size_t)i * (size_t)d + (size_t)j] -= cb->tmp[i] * cb->tmp[j] / (1 + q);
+	for (int j = 0; j < d; j++)
+		cb->b[j] += reward * phi[j];
+	for (int i = 0; i < d; i++) {
+		double s = 0;
+
+		for (int j = 0; j < d; j++)
+			s += cb->vinv[(size_t)i * (size_t)d + (size_t)j] * cb->b[j];
+		cb->theta[i] = s;
+	}
+	cb->feedbacks++;
+	return 0;
 }

@@ -176,9 +176,11 @@ enum congest_algo {
 	CONGEST_KNOWN,
 	CONGEST_UCB1,
 	CONGEST_SWUCB,
+	CONGEST_CARCB,		/* struct congest_carcb, not congest_agent */
 };
 
-/* "carmab", "known", "ucb1", "swucb" (also "sw-ucb"); -1 when unknown. */
+/* "carmab", "known", "ucb1", "swucb" (also "sw-ucb"), "carcb"; -1 when
+ * unknown. */
 int congest_algo_parse(const char *name);
 const char *congest_algo_name(enum congest_algo a);
 
@@ -220,8 +222,9 @@ struct congest_agent {
 	uint64_t sw_len, sw_pos;
 };
 
-/* -1 when a parameter is out of range, known comes without a truth of
- * the same shape, or K^Δ > max_states without lookahead. */
+/* -1 when a parameter is out of range, the algorithm is carcb, known
+ * comes without a truth of the same shape, or K^Δ > max_states without
+ * lookahead. */
 int congest_agent_init(struct congest_agent *ag, const struct congest_params *p,
     const struct congest_model *truth);
 void congest_agent_release(struct congest_agent *ag);
@@ -235,6 +238,47 @@ int congest_feedback(struct congest_agent *ag, int arm, int congestion, double r
  * est[k * (window + 1)] (0 where none); the profile it plans on is
  * ag->plan_model. */
 void congest_agent_means(const struct congest_agent *ag, double *est);
+
+/*
+ * carcb: a linear contextual version, our construction after the
+ * paper's CARCB (whose planner we have not read).  The reward of arm a
+ * at congestion c under this step's context is theta . phi(x, a, c) for
+ * features phi of dimension d the caller computes.  A ridge estimate
+ * theta = (lambda I + sum phi phi')^-1 sum phi r (the inverse kept by
+ * Sherman-Morrison updates) gives optimistic values
+ * min(1, theta . phi + beta ||phi||_(V^-1)), with the OFUL radius
+ * beta = sqrt(lambda) + 0.5 sqrt(2 log(1/δ) + d log(1 + n / (lambda d)))
+ * (n: feedbacks; rewards in [0, 1] are 1/2-sub-Gaussian); each step
+ * plans on this step's optimistic profile as if the context stayed (the
+ * exact planner's policy at the current state, or the lookahead).
+ */
+struct congest_carcb {
+	struct congest_params par;
+	int d;
+	double lambda;
+	struct congest_hist hist;
+	double *vinv;		/* d * d: (lambda I + sum phi phi')^-1 */
+	double *b;		/* d: sum phi r */
+	double *theta;		/* d */
+	double *tmp;		/* d */
+	uint64_t feedbacks;
+	int use_lookahead;
+	struct congest_model opt;	/* this step's optimistic profile */
+	struct congest_plan plan;
+};
+
+/* -1 when d < 1, lambda <= 0, δ not in (0, 1), or K^Δ > max_states
+ * without lookahead (par.algo is not read). */
+int congest_carcb_init(struct congest_carcb *cb, const struct congest_params *par, int d,
+    double lambda);
+void congest_carcb_release(struct congest_carcb *cb);
+/* The next arm given phi[(a * (Δ + 1) + c) * d + j], the features of
+ * every arm at every congestion under this step's context; its
+ * congestion in *congestion.  -1 when a feature is not finite. */
+int congest_carcb_decide(struct congest_carcb *cb, const double *phi, int *congestion);
+/* The reward of a decision and the d features of its arm and
+ * congestion.  -1 when a value is not finite. */
+int congest_carcb_feedback(struct congest_carcb *cb, const double *phi, double reward);
 
 #ifdef __cplusplus
 }

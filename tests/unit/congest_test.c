@@ -516,6 +516,127 @@ test_algorithms(void)
 	    run(CONGEST_KNOWN, 4000, 1, 0, 4, NULL));
 }
 
+/* A contextual instance: each step a context x in {0, 1}; arm a pays
+ * 0.3 + 0.5 [a == x] - 0.1 c.  Features (a == 0, a == 1, a == x, c)
+ * make it linear with theta = (0.3, 0.3, 0.5, -0.1). */
+static const double ctx_theta[] = { 0.3, 0.3, 0.5, -0.1 };
+
+static void
+ctx_features(int x, double *phi)
+{
+	for (int a = 0; a < 2; a++)
+		for (int c = 0; c <= 3; c++) {
+			double *f = phi + (a * 4 + c) * 4;
+
+			f[0] = a == 0;
+			f[1] = a == 1;
+			f[2] = a == x;
+			f[3] = c;
+		}
+}
+
+static double
+ctx_mean(const double *f)
+{
+	double v = 0;
+
+	for (int j = 0; j < 4; j++)
+		v += ctx_theta[j] * f[j];
+	return v;
+}
+
+/* Mean noiseless reward per step over T steps: 0 carcb, 1 context-blind
+ * carmab, 2 the per-step planner on the true profile of the context. */
+static double
+ctx_run(int who, uint64_t T, uint64_t seed, double *theta)
+{
+	struct congest_params par;
+	struct congest_carcb cb;
+	struct congest_agent ag;
+	struct congest_hist h;
+	struct congest_model truth;
+	struct rng ctx, noise;
+	double phi[32], total = 0;
+
+	congest_params_default(&par);
+	par.k = 2;
+	par.window = 3;
+	par.horizon = T;
+	rng_init(&ctx, seed, 1, 0);
+	rng_init(&noise, seed, RNG_CONGEST_NOISE, 0);
+	congest_hist_init(&h, 2, 3);
+	congest_model_init(&truth, 2, 3, NULL);
+	if (who == 0)
+		congest_carcb_init(&cb, &par, 4, 1.0);
+	else if (who == 1)
+		congest_agent_init(&ag, &par, NULL);
+	for (uint64_t t = 0; t < T; t++) {
+		int x = (int)rng_uniform_int(&ctx, 2), arm, c;
+		double mean, r;
+
+		ctx_features(x, phi);
+		if (who == 0) {
+			arm = congest_carcb_decide(&cb, phi, &c);
+		} else if (who == 1) {
+			arm = congest_decide(&ag, &c);
+		} else {
+			struct congest_plan p;
+
+			for (int i = 0; i < 8; i++)
+				truth.f[i] = ctx_mean(phi + i * 4);
+			congest_plan_solve(&p, &truth, 1 << 20);
+			arm = p.policy[h.code];
+			congest_plan_release(&p);
+		}
+		c = h.count[arm];
+		congest_hist_push(&h, arm);
+		mean = ctx_mean(phi + (arm * 4 + c) * 4);
+		r = mean + 0.1 * rng_normal(&noise);
+		total += mean;
+		if (who == 0)
+			congest_carcb_feedback(&cb, phi + (arm * 4 + c) * 4, r);
+		else if (who == 1)
+			congest_feedback(&ag, arm, c, r);
+	}
+	if (who == 0) {
+		memcpy(theta, cb.theta, 4 * sizeof *theta);
+		congest_carcb_release(&cb);
+	} else if (who == 1) {
+		congest_agent_release(&ag);
+	}
+	congest_hist_release(&h);
+	congest_model_release(&truth);
+	return total / (double)T;
+}
+
+static void
+test_carcb(void)
+{
+	double theta[4], err = 0, cb = 0, blind = 0, oracle = 0;
+	struct congest_params par;
+	struct congest_carcb c;
+
+	for (uint64_t seed = 1; seed <= 3; seed++) {
+		cb += ctx_run(0, 20000, seed, theta) / 3;
+		blind += ctx_run(1, 20000, seed, NULL) / 3;
+		oracle += ctx_run(2, 20000, seed, NULL) / 3;
+	}
+	for (int j = 0; j < 4; j++)
+		err = fmax(err, fabs(theta[j] - ctx_theta[j]));
+	diag("contextual, 20k steps, 3 seeds: mean reward carcb %.4f, context-blind carmab %.4f,"
+	    " per-step oracle %.4f", cb, blind, oracle);
+	ok(cb > blind + 0.1, "carcb: %.4f per step beats context-blind carmab's %.4f", cb, blind);
+	ok(cb > oracle - 0.01, "carcb: within 0.01 of the per-step oracle (%.4f)", oracle);
+	ok(err < 0.03, "carcb: theta within %.4f of the truth (%.3f %.3f %.3f %.3f)", err,
+	    theta[0], theta[1], theta[2], theta[3]);
+	congest_params_default(&par);
+	par.k = 2;
+	par.window = 3;
+	ok(congest_carcb_init(&c, &par, 0, 1) < 0 &&
+	    strcmp(loam_error(), "congest: 0 features (need at least 1)") == 0,
+	    "carcb: no features refused");
+}
+
 static void
 test_feedback_errors(void)
 {
@@ -534,8 +655,10 @@ test_feedback_errors(void)
 	ok(congest_feedback(&ag, 0, 0, NAN) < 0 && strcmp(loam_error(), "congest: reward not finite") == 0,
 	    "feedback: non-finite reward refused");
 	is_int(congest_algo_parse("sw-ucb"), CONGEST_SWUCB, "algo: sw-ucb is swucb");
-	is_int(congest_algo_parse("carcb"), -1, "algo: carcb is not implemented");
+	is_int(congest_algo_parse("ucb"), -1, "algo: ucb is unknown");
 	congest_agent_release(&ag);
+	par.algo = CONGEST_CARCB;
+	ok(congest_agent_init(&ag, &par, NULL) < 0, "algo: carcb is not a congest_agent");
 }
 
 int
@@ -551,6 +674,7 @@ main(void)
 	test_pav();
 	test_sim();
 	test_algorithms();
+	test_carcb();
 	test_feedback_errors();
 	return tap_done();
 }

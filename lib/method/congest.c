@@ -747,35 +747,47 @@ carmab_epoch(struct congest_agent *ag)
 	return agent_plan(ag);
 }
 
+/* The checks the agents share: the shape, δ for the optimistic ones,
+ * the lookahead's depth, and whether the state graph fits (*lookahead
+ * set when it does not and a depth is given).  0, or -1. */
+static int
+params_check(const struct congest_params *p, int optimistic, int planned, int *lookahead)
+{
+	uint64_t n;
+
+	*lookahead = 0;
+	if (p->k < 1 || p->window < 0)
+		return loam_seterr("congest: %d arms and window %d (need at least 1 and 0)",
+		    p->k, p->window);
+	if (optimistic && !(p->delta > 0 && p->delta < 1))
+		return loam_seterr("congest: delta %g is not in (0, 1)", p->delta);
+	if (p->lookahead < 0 || p->lookahead > 64)
+		return loam_seterr("congest: lookahead %d is not in 0..64", p->lookahead);
+	if (planned && congest_states(p->k, p->window, p->max_states, &n) < 0) {
+		if (!p->lookahead)
+			return -1;
+		*lookahead = 1;
+	}
+	return 0;
+}
+
 int
 congest_agent_init(struct congest_agent *ag, const struct congest_params *p,
     const struct congest_model *truth)
 {
 	size_t len;
-	uint64_t n;
+	int planned = p->algo == CONGEST_CARMAB || p->algo == CONGEST_KNOWN;
 
 	memset(ag, 0, sizeof *ag);
-	if (p->k < 1 || p->window < 0)
-		return loam_seterr("congest: %d arms and window %d (need at least 1 and 0)",
-		    p->k, p->window);
 	if (p->algo == CONGEST_CARCB)
 		return loam_seterr("congest: carcb runs as struct congest_carcb");
-	if (p->algo == CONGEST_CARMAB && !(p->delta > 0 && p->delta < 1))
-		return loam_seterr("congest: delta %g is not in (0, 1)", p->delta);
+	if (params_check(p, p->algo == CONGEST_CARMAB, planned, &ag->use_lookahead) < 0)
+		return -1;
 	if (p->algo == CONGEST_SWUCB && p->sw_window < 1)
 		return loam_seterr("congest: sliding window %d (need at least 1)", p->sw_window);
-	if (p->lookahead < 0 || p->lookahead > 64)
-		return loam_seterr("congest: lookahead %d is not in 0..64", p->lookahead);
 	if (p->algo == CONGEST_KNOWN && (!truth || truth->k != p->k || truth->window != p->window))
 		return loam_seterr("congest: known needs the true profiles of %d arms and window %d",
 		    p->k, p->window);
-	if (p->algo == CONGEST_CARMAB || p->algo == CONGEST_KNOWN) {
-		if (congest_states(p->k, p->window, p->max_states, &n) < 0) {
-			if (!p->lookahead)
-				return -1;
-			ag->use_lookahead = 1;
-		}
-	}
 	ag->par = *p;
 	len = (size_t)p->k * (size_t)(p->window + 1);
 	congest_hist_init(&ag->hist, p->k, p->window);
@@ -914,25 +926,13 @@ int
 congest_carcb_init(struct congest_carcb *cb, const struct congest_params *par, int d,
     double lambda)
 {
-	uint64_t n;
-
 	memset(cb, 0, sizeof *cb);
-	if (par->k < 1 || par->window < 0)
-		return loam_seterr("congest: %d arms and window %d (need at least 1 and 0)",
-		    par->k, par->window);
+	if (params_check(par, 1, 1, &cb->use_lookahead) < 0)
+		return -1;
 	if (d < 1)
 		return loam_seterr("congest: %d features (need at least 1)", d);
 	if (!(lambda > 0) || !isfinite(lambda))
 		return loam_seterr("congest: ridge %g is not positive", lambda);
-	if (!(par->delta > 0 && par->delta < 1))
-		return loam_seterr("congest: delta %g is not in (0, 1)", par->delta);
-	if (par->lookahead < 0 || par->lookahead > 64)
-		return loam_seterr("congest: lookahead %d is not in 0..64", par->lookahead);
-	if (congest_states(par->k, par->window, par->max_states, &n) < 0) {
-		if (!par->lookahead)
-			return -1;
-		cb->use_lookahead = 1;
-	}
 	cb->par = *par;
 	cb->d = d;
 	cb->lambda = lambda;

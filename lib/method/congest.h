@@ -43,6 +43,8 @@
  *  - ucb1: congestion-unaware UCB1 (Auer et al. 2002) on each arm's mean.
  *  - swucb: sliding-window UCB (Garivier and Moulines 2011) over the last
  *    sw_window feedbacks.
+ *  - carcb (struct congest_carcb, below): linear contextual, our
+ *    construction.
  * While fewer than Δ actions have been played, the planned algorithms
  * play their cycle from its start (the empty window is the least
  * congested), then their policy at the actual state.

@@ -511,6 +511,8 @@ test_algorithms(void)
 	ok(mono < 16000 * 0.05, "carmab --monotone: regret %.1f at 16k", mono);
 	sw = run(CONGEST_SWUCB, 16000, 1, 0, 0, NULL);
 	ok(sw > 16000 * 0.05, "swucb: congestion-unaware, linear too (%.1f at 16k)", sw);
+	sw = run(CONGEST_CARMAB, 16000, 1, 0, 4, NULL);
+	ok(sw < 16000 * 0.05, "carmab with lookahead 4 (K^Δ over max-states): regret %.1f at 16k", sw);
 	ok(fabs(run(CONGEST_KNOWN, 4000, 1, 0, 4, NULL)) < 4000 * 0.01,
 	    "known with lookahead 4 (K^Δ over max-states): regret %.1f at 4k",
 	    run(CONGEST_KNOWN, 4000, 1, 0, 4, NULL));
@@ -546,7 +548,8 @@ ctx_mean(const double *f)
 }
 
 /* Mean noiseless reward per step over T steps: 0 carcb, 1 context-blind
- * carmab, 2 the per-step planner on the true profile of the context. */
+ * carmab, 2 the per-step planner on the true profile of the context, 3
+ * carcb planning by lookahead of depth 4. */
 static double
 ctx_run(int who, uint64_t T, uint64_t seed, double *theta)
 {
@@ -566,7 +569,11 @@ ctx_run(int who, uint64_t T, uint64_t seed, double *theta)
 	rng_init(&noise, seed, RNG_CONGEST_NOISE, 0);
 	congest_hist_init(&h, 2, 3);
 	congest_model_init(&truth, 2, 3, NULL);
-	if (who == 0)
+	if (who == 3) {
+		par.max_states = 4;
+		par.lookahead = 4;
+	}
+	if (who == 0 || who == 3)
 		congest_carcb_init(&cb, &par, 4, 1.0);
 	else if (who == 1)
 		congest_agent_init(&ag, &par, NULL);
@@ -575,7 +582,7 @@ ctx_run(int who, uint64_t T, uint64_t seed, double *theta)
 		double mean, r;
 
 		ctx_features(x, phi);
-		if (who == 0) {
+		if (who == 0 || who == 3) {
 			arm = congest_carcb_decide(&cb, phi, &c);
 		} else if (who == 1) {
 			arm = congest_decide(&ag, &c);
@@ -593,13 +600,14 @@ ctx_run(int who, uint64_t T, uint64_t seed, double *theta)
 		mean = ctx_mean(phi + (arm * 4 + c) * 4);
 		r = mean + 0.1 * rng_normal(&noise);
 		total += mean;
-		if (who == 0)
+		if (who == 0 || who == 3)
 			congest_carcb_feedback(&cb, phi + (arm * 4 + c) * 4, r);
 		else if (who == 1)
 			congest_feedback(&ag, arm, c, r);
 	}
-	if (who == 0) {
-		memcpy(theta, cb.theta, 4 * sizeof *theta);
+	if (who == 0 || who == 3) {
+		if (theta)
+			memcpy(theta, cb.theta, 4 * sizeof *theta);
 		congest_carcb_release(&cb);
 	} else if (who == 1) {
 		congest_agent_release(&ag);
@@ -612,7 +620,7 @@ ctx_run(int who, uint64_t T, uint64_t seed, double *theta)
 static void
 test_carcb(void)
 {
-	double theta[4], err = 0, cb = 0, blind = 0, oracle = 0;
+	double theta[4], err = 0, cb = 0, blind = 0, oracle = 0, la;
 	struct congest_params par;
 	struct congest_carcb c;
 
@@ -629,6 +637,8 @@ test_carcb(void)
 	ok(cb > oracle - 0.01, "carcb: within 0.01 of the per-step oracle (%.4f)", oracle);
 	ok(err < 0.03, "carcb: theta within %.4f of the truth (%.3f %.3f %.3f %.3f)", err,
 	    theta[0], theta[1], theta[2], theta[3]);
+	la = ctx_run(3, 20000, 1, NULL);
+	ok(la > oracle - 0.03, "carcb with lookahead 4 (K^Δ over max-states): %.4f per step", la);
 	congest_params_default(&par);
 	par.k = 2;
 	par.window = 3;

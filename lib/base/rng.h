@@ -152,6 +152,10 @@ enum rng_stream {
 
 	/* meteor-sim, superhf-filter */
 	RNG_METEOR_PAIRS = 0,			/* + group, < 2^32 */
+
+	/* congest-route sim: the simulator's reward noise (index: the run,
+	 * 0 for one simulation). */
+	RNG_CONGEST_NOISE = 0,
 };
 
 /* Programs, for rng_uses[].programs. */
@@ -164,6 +168,7 @@ enum {
 	RNG_IN_EMBROID_FIX = 1 << 5,
 	RNG_IN_METEOR_SIM = 1 << 6,
 	RNG_IN_SUPERHF_FILTER = 1 << 7,
+	RNG_IN_CONGEST_ROUTE = 1 << 8,
 };
 
 struct rng_use {

@@ -135,92 +135,83 @@ read_file(const char *dir, const char *name, char **text, size_t *len)
 	return 0;
 }
 
-/* index.POS: "lemma pos n_synsets n_ptr ptr... n_senses n_tagged offset..."
- * (lines starting with a space are the licence). */
+/* Call fn on each line of dir/name (its text and length); a line fn
+ * refuses (-1) is an error naming the file and the line. */
 static int
-load_index(struct wordnet *wn, const char *dir, int pos)
+each_line(struct wordnet *wn, int pos, const char *dir, const char *name,
+    int (*fn)(struct wordnet *wn, int pos, const char *line, size_t len))
 {
-	char name[32], *text;
+	char *text;
 	size_t len, at = 0;
 
-	snprintf(name, sizeof name, "index.%s", pos_file[pos]);
 	if (read_file(dir, name, &text, &len) != 0)
 		return -1;
 	while (at < len) {
-		size_t end = at, i = at, tl;
-		const char *t, *lemma;
-		size_t lemma_len;
-		long n_synsets, n_ptr;
-		struct entry *e;
-		uint32_t id;
+		size_t end = at;
 
 		while (end < len && text[end] != '\n')
 			end++;
-		if (text[at] == ' ' || !token(text, end, &i, &lemma, &lemma_len)) {
-			at = end + 1;
-			continue;
-		}
-		if (!token(text, end, &i, &t, &tl) || !token(text, end, &i, &t, &tl) ||
-		    (n_synsets = strtol(t, NULL, 10)) <= 0 ||
-		    !token(text, end, &i, &t, &tl) || (n_ptr = strtol(t, NULL, 10)) < 0)
-			goto bad;
-		for (long k = 0; k < n_ptr + 2; k++)	/* pointers, n_senses, n_tagged */
-			if (!token(text, end, &i, &t, &tl))
-				goto bad;
-		id = strtab_intern(wn->words, lemma, lemma_len);
-		e = entry_of(wn, id);
-		e->offsets[pos] = (uint32_t)wn->n_offset;
-		e->n_offsets[pos] = (uint32_t)n_synsets;
-		for (long k = 0; k < n_synsets; k++) {
-			if (!token(text, end, &i, &t, &tl))
-				goto bad;
-			push(&wn->offset, &wn->n_offset, &wn->cap_offset,
-			    (uint32_t)strtoul(t, NULL, 10));
+		if (fn(wn, pos, text + at, end - at) != 0) {
+			loam_seterr("%s/%s: malformed line %.*s", dir, name,
+			    (int)(end - at > 60 ? 60 : end - at), text + at);
+			free(text);
+			return -1;
 		}
 		at = end + 1;
-		continue;
-bad:
-		loam_seterr("%s/%s: malformed line %.*s", dir, name,
-		    (int)(end - at > 60 ? 60 : end - at), text + at);
-		free(text);
-		return -1;
 	}
 	free(text);
 	return 0;
 }
 
+/* index.POS: "lemma pos n_synsets n_ptr ptr... n_senses n_tagged offset..."
+ * (lines starting with a space are the licence). */
+static int
+index_line(struct wordnet *wn, int pos, const char *line, size_t n)
+{
+	size_t i = 0, tl, lemma_len;
+	const char *t, *lemma;
+	long n_synsets, n_ptr;
+	struct entry *e;
+
+	if (n == 0 || line[0] == ' ' || !token(line, n, &i, &lemma, &lemma_len))
+		return 0;
+	if (!token(line, n, &i, &t, &tl) || !token(line, n, &i, &t, &tl) ||
+	    (n_synsets = strtol(t, NULL, 10)) <= 0 ||
+	    !token(line, n, &i, &t, &tl) || (n_ptr = strtol(t, NULL, 10)) < 0)
+		return -1;
+	for (long k = 0; k < n_ptr + 2; k++)	/* pointers, n_senses, n_tagged */
+		if (!token(line, n, &i, &t, &tl))
+			return -1;
+	e = entry_of(wn, strtab_intern(wn->words, lemma, lemma_len));
+	e->offsets[pos] = (uint32_t)wn->n_offset;
+	e->n_offsets[pos] = (uint32_t)n_synsets;
+	for (long k = 0; k < n_synsets; k++) {
+		if (!token(line, n, &i, &t, &tl))
+			return -1;
+		push(&wn->offset, &wn->n_offset, &wn->cap_offset, (uint32_t)strtoul(t, NULL, 10));
+	}
+	return 0;
+}
+
 /* POS.exc: "inflected base..." (the last line for a form wins, as in NLTK). */
 static int
-load_exceptions(struct wordnet *wn, const char *dir, int pos)
+exception_line(struct wordnet *wn, int pos, const char *line, size_t n)
 {
-	char name[32], *text;
-	size_t len, at = 0;
+	size_t i = 0, tl, first = wn->n_exception;
+	const char *t;
+	int32_t count = 0;
+	uint32_t id;
 
-	snprintf(name, sizeof name, "%s.exc", pos_file[pos]);
-	if (read_file(dir, name, &text, &len) != 0)
-		return -1;
-	while (at < len) {
-		size_t end = at, i = at, tl, first;
-		const char *t;
-		int32_t n = 0;
-		uint32_t id;
-
-		while (end < len && text[end] != '\n')
-			end++;
-		if (token(text, end, &i, &t, &tl)) {
-			id = strtab_intern(wn->words, t, tl);
-			first = wn->n_exception;
-			while (token(text, end, &i, &t, &tl)) {
-				push(&wn->exception, &wn->n_exception, &wn->cap_exception,
-				    strtab_intern(wn->words, t, tl));
-				n++;
-			}
-			entry_of(wn, id)->exceptions[pos] = (uint32_t)first;
-			entry_of(wn, id)->n_exceptions[pos] = n;
-		}
-		at = end + 1;
+	if (!token(line, n, &i, &t, &tl))
+		return 0;
+	id = strtab_intern(wn->words, t, tl);
+	while (token(line, n, &i, &t, &tl)) {
+		push(&wn->exception, &wn->n_exception, &wn->cap_exception,
+		    strtab_intern(wn->words, t, tl));
+		count++;
 	}
-	free(text);
+	entry_of(wn, id)->exceptions[pos] = (uint32_t)first;
+	entry_of(wn, id)->n_exceptions[pos] = count;
 	return 0;
 }
 
@@ -231,10 +222,13 @@ wordnet_open(const char *dir)
 
 	wn->words = strtab_new();
 	for (int p = 0; p < N_POS; p++) {
-		char path[4096];
+		char path[4096], index[32], exc[32];
 
 		snprintf(path, sizeof path, "%s/data.%s", dir, pos_file[p]);
-		if (load_index(wn, dir, p) != 0 || load_exceptions(wn, dir, p) != 0)
+		snprintf(index, sizeof index, "index.%s", pos_file[p]);
+		snprintf(exc, sizeof exc, "%s.exc", pos_file[p]);
+		if (each_line(wn, p, dir, index, index_line) != 0 ||
+		    each_line(wn, p, dir, exc, exception_line) != 0)
 			goto fail;
 		if (map_file(path, &wn->data[p], &wn->data_len[p]) != 0) {
 			loam_seterr("%s: cannot open: %m", path);

@@ -1,0 +1,821 @@
+/*
+ * rkhs - kernels, kernel mean embeddings, the GP posterior, its marginal
+ * likelihood, and query design for reward-query(1).  See rkhs.h.
+ */
+#include <cblas.h>
+#include <float.h>
+#include <lapacke.h>
+#include <lbfgs.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_sf_bessel.h>
+#include <gsl/gsl_sf_gamma.h>
+
+#include "rkhs.h"
+#include "util.h"
+
+/* Which closed form ν takes, 0 when none. */
+static int
+half_integer(double nu)
+{
+	if (nu == 0.5)
+		return 1;
+	if (nu == 1.5)
+		return 3;
+	if (nu == 2.5)
+		return 5;
+	return 0;
+}
+
+int
+rkhs_kernel_set_nu(struct rkhs_kernel *k, double nu)
+{
+	if (!(nu > 0) || !isfinite(nu))
+		return loam_seterr("matern nu %g: must be finite and positive", nu);
+	k->nu = nu;
+	k->lognorm = (1 - nu) * M_LN2 - gsl_sf_lngamma(nu);
+	return 0;
+}
+
+int
+rkhs_kernel_init(struct rkhs_kernel *k, enum rkhs_family family, double nu,
+    int dim, const double *ls, int nls, double variance)
+{
+	memset(k, 0, sizeof *k);
+	k->family = family;
+	if (dim < 1)
+		return loam_seterr("kernel dimension %d: must be at least 1", dim);
+	if (nls != 1 && nls != dim)
+		return loam_seterr("%d lengthscales for dimension %d: give 1 or %d",
+		    nls, dim, dim);
+	for (int d = 0; d < nls; d++)
+		if (!(ls[d] > 0) || !isfinite(ls[d]))
+			return loam_seterr("lengthscale %g: must be finite and positive",
+			    ls[d]);
+	if (!(variance > 0) || !isfinite(variance))
+		return loam_seterr("variance %g: must be finite and positive", variance);
+	if (family == RKHS_MATERN && rkhs_kernel_set_nu(k, nu) < 0)
+		return -1;
+	k->dim = dim;
+	k->nls = nls;
+	k->ls = xmalloc((size_t)nls * sizeof *k->ls);
+	memcpy(k->ls, ls, (size_t)nls * sizeof *k->ls);
+	k->variance = variance;
+	return 0;
+}
+
+void
+rkhs_kernel_release(struct rkhs_kernel *k)
+{
+	free(k->ls);
+	k->ls = NULL;
+}
+
+/* f(r) for general ν, in logs so that K_ν cannot underflow. */
+static double
+matern_general(double lognorm, double nu, double r, double *dfr)
+{
+	double z = sqrt(2 * nu) * r;
+	gsl_sf_result kn;
+
+	if (z <= 0) {
+		if (dfr)
+			*dfr = nu > 1 ? -nu / (nu - 1) : 0;
+		return 1;
+	}
+	double lz = log(z);
+	if (dfr) {
+		/* d/dz z^ν K_ν(z) = -z^ν K_{ν-1}(z), K_{-a} = K_a; so
+		 * f'(r)/r = -c 2ν z^(ν-1) K_{ν-1}(z) */
+		gsl_sf_bessel_lnKnu_e(fabs(nu - 1), z, &kn);
+		*dfr = -exp(lognorm + log(2 * nu) + (nu - 1) * lz + kn.val);
+	}
+	gsl_sf_bessel_lnKnu_e(nu, z, &kn);
+	return exp(lognorm + nu * lz + kn.val);
+}
+
+double
+rkhs_matern_bessel(double nu, double r)
+{
+	double lognorm = (1 - nu) * M_LN2 - gsl_sf_lngamma(nu);
+
+	return matern_general(lognorm, nu, r, NULL);
+}
+
+double
+rkhs_profile(const struct rkhs_kernel *k, double r, double *dfr)
+{
+	double e, f, fr;
+
+	if (k->family == RKHS_RBF) {
+		f = exp(-0.5 * r * r);
+		fr = -f;
+	} else {
+		switch (half_integer(k->nu)) {
+		case 1:
+			f = exp(-r);
+			fr = r > 0 ? -f / r : 0;
+			break;
+		case 3:
+			e = exp(-sqrt(3) * r);
+			f = (1 + sqrt(3) * r) * e;
+			fr = -3 * e;
+			break;
+		case 5:
+			e = exp(-sqrt(5) * r);
+			f = (1 + sqrt(5) * r + 5 * r * r / 3) * e;
+			fr = -5.0 / 3 * (1 + sqrt(5) * r) * e;
+			break;
+		default:
+			return matern_general(k->lognorm, k->nu, r, dfr);
+		}
+	}
+	if (dfr)
+		*dfr = fr;
+	return f;
+}
+
+/* σf² f(r) for one pair; with g, adds w times its derivative in each
+ * log lengthscale: σf² f'(r)/r · (-(Δ_d/ℓ_d)²), summed over d for one
+ * shared lengthscale. */
+static double
+pair_eval(const struct rkhs_kernel *k, const double *x, const double *y,
+    double w, double *g)
+{
+	double r2 = 0, u, dfr, f;
+	int d;
+
+	if (k->nls == 1) {
+		for (d = 0; d < k->dim; d++) {
+			u = x[d] - y[d];
+			r2 += u * u;
+		}
+		r2 /= k->ls[0] * k->ls[0];
+	} else {
+		for (d = 0; d < k->dim; d++) {
+			u = (x[d] - y[d]) / k->ls[d];
+			r2 += u * u;
+		}
+	}
+	f = rkhs_profile(k, sqrt(r2), g ? &dfr : NULL);
+	if (g) {
+		double c = -w * k->variance * dfr;
+		if (k->nls == 1) {
+			g[0] += c * r2;
+		} else {
+			for (d = 0; d < k->dim; d++) {
+				u = (x[d] - y[d]) / k->ls[d];
+				g[d] += c * u * u;
+			}
+		}
+	}
+	return k->variance * f;
+}
+
+double
+rkhs_kernel_eval(const struct rkhs_kernel *k, const double *x, const double *y)
+{
+	return pair_eval(k, x, y, 1, NULL);
+}
+
+void
+rkhs_set_init(struct rkhs_set *s, int dim)
+{
+	memset(s, 0, sizeof *s);
+	s->dim = dim;
+	s->start = xcalloc(1, sizeof *s->start);
+}
+
+void
+rkhs_set_release(struct rkhs_set *s)
+{
+	free(s->start);
+	free(s->x);
+	free(s->w);
+	memset(s, 0, sizeof *s);
+}
+
+int
+rkhs_set_add(struct rkhs_set *s, const double *x, size_t m, const double *w)
+{
+	size_t i, base = s->start[s->n], dim = (size_t)s->dim;
+	double sum = 0;
+
+	if (m == 0)
+		return loam_seterr("a candidate with no samples");
+	for (i = 0; i < m * dim; i++)
+		if (!isfinite(x[i]))
+			return loam_seterr("sample value %g is not finite", x[i]);
+	for (i = 0; w && i < m; i++) {
+		if (!(w[i] >= 0) || !isfinite(w[i]))
+			return loam_seterr("weight %g: must be finite and non-negative",
+			    w[i]);
+		sum += w[i];
+	}
+	if (w && !(sum > 0))
+		return loam_seterr("the weights sum to zero");
+	if (s->n + 2 > s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 64;
+		s->start = xreallocarray(s->start, s->cap, sizeof *s->start);
+	}
+	if (base + m > s->xcap) {
+		while (base + m > s->xcap)
+			s->xcap = s->xcap ? 2 * s->xcap : 64;
+		s->x = xreallocarray(s->x, s->xcap * dim, sizeof *s->x);
+		s->w = xreallocarray(s->w, s->xcap, sizeof *s->w);
+	}
+	memcpy(s->x + base * dim, x, m * dim * sizeof *x);
+	for (i = 0; i < m; i++)
+		s->w[base + i] = w ? w[i] / sum : 1.0 / (double)m;
+	s->n++;
+	s->start[s->n] = base + m;
+	return 0;
+}
+
+/* ⟨μ_a, μ_b⟩, and with g its gradient in the log lengthscales added. */
+static double
+embed_dot_grad(const struct rkhs_kernel *k, const struct rkhs_set *s,
+    size_t a, size_t b, double *g)
+{
+	size_t dim = (size_t)s->dim, i, j;
+	double sum = 0;
+
+	for (i = s->start[a]; i < s->start[a + 1]; i++)
+		for (j = s->start[b]; j < s->start[b + 1]; j++) {
+			double w = s->w[i] * s->w[j];
+			sum += w * pair_eval(k, s->x + i * dim, s->x + j * dim, w, g);
+		}
+	return sum;
+}
+
+double
+rkhs_embed_dot(const struct rkhs_kernel *k, const struct rkhs_set *s,
+    size_t a, size_t b)
+{
+	return embed_dot_grad(k, s, a, b, NULL);
+}
+
+void
+rkhs_cross(const struct rkhs_kernel *k, const struct rkhs_set *s,
+    const size_t *a, size_t na, const size_t *b, size_t nb, double *out)
+{
+	long j;
+
+	#pragma omp parallel for schedule(static) if (na * nb > 4096)
+	for (j = 0; j < (long)nb; j++) {
+		size_t bj = b ? b[j] : (size_t)j;
+		for (size_t i = 0; i < na; i++)
+			out[i + (size_t)j * na] =
+			    rkhs_embed_dot(k, s, a ? a[i] : i, bj);
+	}
+}
+
+static int
+cmp_index(const void *pa, const void *pb)
+{
+	const size_t *a = pa, *b = pb;
+
+	if (a[0] != b[0])
+		return a[0] < b[0] ? -1 : 1;
+	return a[1] < b[1] ? -1 : a[1] > b[1];
+}
+
+int
+rkhs_obs_init(struct rkhs_obs *o, const size_t *cand, const double *y,
+    size_t nraw)
+{
+	size_t (*order)[2], i, g;
+
+	memset(o, 0, sizeof *o);
+	for (i = 0; i < nraw; i++)
+		if (!isfinite(y[i]))
+			return loam_seterr("observation %g is not finite", y[i]);
+	order = xcalloc(nraw ? nraw : 1, sizeof *order);
+	for (i = 0; i < nraw; i++) {
+		order[i][0] = cand[i];
+		order[i][1] = i;
+	}
+	qsort(order, nraw, sizeof *order, cmp_index);
+	o->cand = xcalloc(nraw ? nraw : 1, sizeof *o->cand);
+	o->mean = xcalloc(nraw ? nraw : 1, sizeof *o->mean);
+	o->count = xcalloc(nraw ? nraw : 1, sizeof *o->count);
+	o->ss = xcalloc(nraw ? nraw : 1, sizeof *o->ss);
+	/* Welford's update, in the input order within each candidate */
+	for (i = 0; i < nraw; i++) {
+		double v = y[order[i][1]], d;
+		if (i == 0 || order[i][0] != order[i - 1][0]) {
+			g = o->n++;
+			o->cand[g] = order[i][0];
+		} else {
+			g = o->n - 1;
+		}
+		o->count[g] += 1;
+		d = v - o->mean[g];
+		o->mean[g] += d / o->count[g];
+		o->ss[g] += d * (v - o->mean[g]);
+	}
+	free(order);
+	return 0;
+}
+
+void
+rkhs_obs_release(struct rkhs_obs *o)
+{
+	free(o->cand);
+	free(o->mean);
+	free(o->count);
+	free(o->ss);
+	memset(o, 0, sizeof *o);
+}
+
+double
+rkhs_obs_total(const struct rkhs_obs *o)
+{
+	double t = 0;
+
+	for (size_t i = 0; i < o->n; i++)
+		t += o->count[i];
+	return t;
+}
+
+/* K = G + diag(noise / c) over the observed candidates (n × n). */
+static double *
+noisy_gram(const struct rkhs_kernel *k, const struct rkhs_set *s,
+    const struct rkhs_obs *o, double noise)
+{
+	size_t n = o->n;
+	double *K = xmalloc((n ? n * n : 1) * sizeof *K);
+
+	rkhs_cross(k, s, o->cand, n, o->cand, n, K);
+	for (size_t i = 0; i < n; i++)
+		K[i + i * n] += noise / o->count[i];
+	return K;
+}
+
+/* Factor K in place (lower), by the jitter schedule of rkhs.h; a copy
+ * of K is kept to start each retry from. */
+static int
+factor(double *K, size_t n, double *jitter, double *logdet)
+{
+	double *copy, mean = 0, j = 0;
+	size_t i;
+	int try;
+	lapack_int info;
+
+	for (i = 0; i < n; i++)
+		mean += K[i + i * n];
+	mean = n ? mean / (double)n : 1;
+	copy = xmalloc((n ? n * n : 1) * sizeof *copy);
+	memcpy(copy, K, n * n * sizeof *K);
+	for (try = 0; try < 7; try++) {
+		j = try == 0 ? 0 : mean * pow(10, -11 + try);
+		if (try > 0) {
+			memcpy(K, copy, n * n * sizeof *K);
+			for (i = 0; i < n; i++)
+				K[i + i * n] += j;
+		}
+		info = n ? LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)n, K,
+		    (lapack_int)n) : 0;
+		if (info == 0)
+			break;
+	}
+	free(copy);
+	if (info != 0)
+		return loam_seterr("gram matrix not positive definite after jitter "
+		    "%g (1e-6 of its mean diagonal)", j);
+	*jitter = j;
+	*logdet = 0;
+	for (i = 0; i < n; i++)
+		*logdet += 2 * log(K[i + i * n]);
+	return 0;
+}
+
+int
+rkhs_post_fit(struct rkhs_post *p, const struct rkhs_kernel *k,
+    const struct rkhs_set *s, const struct rkhs_obs *o, double noise)
+{
+	size_t n = o->n;
+
+	memset(p, 0, sizeof *p);
+	if (!(noise > 0) || !isfinite(noise))
+		return loam_seterr("noise %g: must be finite and positive", noise);
+	p->n = n;
+	p->noise = noise;
+	p->chol = noisy_gram(k, s, o, noise);
+	if (factor(p->chol, n, &p->jitter, &p->logdet) < 0) {
+		rkhs_post_release(p);
+		return -1;
+	}
+	p->alpha = xmalloc((n ? n : 1) * sizeof *p->alpha);
+	memcpy(p->alpha, o->mean, n * sizeof *p->alpha);
+	if (n)
+		LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', (lapack_int)n, 1, p->chol,
+		    (lapack_int)n, p->alpha, (lapack_int)n);
+	return 0;
+}
+
+void
+rkhs_post_release(struct rkhs_post *p)
+{
+	free(p->chol);
+	free(p->alpha);
+	memset(p, 0, sizeof *p);
+}
+
+void
+rkhs_post_predict(const struct rkhs_post *p, const struct rkhs_kernel *k,
+    const struct rkhs_set *s, const struct rkhs_obs *o, const size_t *idx,
+    size_t m, double *mean, double *sd, double *cov)
+{
+	size_t n = p->n, i, j;
+	double *V;
+
+	if (!idx)
+		m = s->n;
+	V = xmalloc((n && m ? n * m : 1) * sizeof *V);
+	/* column j of V: g(π_j) over the observed, then L⁻¹ g(π_j) */
+	rkhs_cross(k, s, o->cand, n, idx, m, V);
+	if (mean)
+		for (j = 0; j < m; j++) {
+			double t = 0;
+			for (i = 0; i < n; i++)
+				t += V[i + j * n] * p->alpha[i];
+			mean[j] = t;
+		}
+	if (n && m)
+		LAPACKE_dtrtrs(LAPACK_COL_MAJOR, 'L', 'N', 'N', (lapack_int)n,
+		    (lapack_int)m, p->chol, (lapack_int)n, V, (lapack_int)n);
+	if (sd)
+		for (j = 0; j < m; j++) {
+			size_t c = idx ? idx[j] : j;
+			double v = rkhs_embed_dot(k, s, c, c);
+			for (i = 0; i < n; i++)
+				v -= V[i + j * n] * V[i + j * n];
+			sd[j] = v > 0 ? sqrt(v) : 0;
+		}
+	if (cov) {
+		rkhs_cross(k, s, idx, m, idx, m, cov);
+		if (n && m)
+			cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)m,
+			    (int)n, -1, V, (int)n, 1, cov, (int)m);
+		for (j = 0; j < m; j++)
+			for (i = j + 1; i < m; i++)
+				cov[j + i * m] = cov[i + j * m];
+	}
+	free(V);
+}
+
+int
+rkhs_nhyper(const struct rkhs_kernel *k)
+{
+	return k->nls + 2;
+}
+
+void
+rkhs_hyper_get(const struct rkhs_kernel *k, double noise, double *theta)
+{
+	for (int d = 0; d < k->nls; d++)
+		theta[d] = log(k->ls[d]);
+	theta[k->nls] = log(k->variance);
+	theta[k->nls + 1] = log(noise);
+}
+
+void
+rkhs_hyper_set(struct rkhs_kernel *k, double *noise, const double *theta)
+{
+	for (int d = 0; d < k->nls; d++)
+		k->ls[d] = exp(theta[d]);
+	k->variance = exp(theta[k->nls]);
+	*noise = exp(theta[k->nls + 1]);
+}
+
+double
+rkhs_lml(const struct rkhs_kernel *k, const struct rkhs_set *s,
+    const struct rkhs_obs *o, double noise, double *grad)
+{
+	size_t n = o->n, i, j;
+	int p = k->nls, h;
+	double *K, *alpha, jitter, logdet, lml = 0, q = 0;
+	const double log2pi = log(2 * M_PI);
+
+	K = noisy_gram(k, s, o, noise);
+	if (factor(K, n, &jitter, &logdet) < 0) {
+		free(K);
+		return NAN;
+	}
+	alpha = xmalloc((n ? n : 1) * sizeof *alpha);
+	memcpy(alpha, o->mean, n * sizeof *alpha);
+	if (n)
+		LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', (lapack_int)n, 1, K,
+		    (lapack_int)n, alpha, (lapack_int)n);
+	for (i = 0; i < n; i++)
+		q += o->mean[i] * alpha[i];
+	lml = -0.5 * q - 0.5 * logdet - 0.5 * (double)n * log2pi;
+	for (i = 0; i < n; i++)
+		lml += -0.5 * (o->count[i] - 1) * (log2pi + log(noise)) -
+		    0.5 * log(o->count[i]) - o->ss[i] / (2 * noise);
+	if (grad) {
+		/* ∂/∂θ = ½ tr((ααᵀ - K⁻¹) ∂K/∂θ); W = ααᵀ - K⁻¹ */
+		double *W = K, gl[64], *gd = p <= 64 ? gl : xmalloc((size_t)p * sizeof *gd);
+		if (n)
+			LAPACKE_dpotri(LAPACK_COL_MAJOR, 'L', (lapack_int)n, W,
+			    (lapack_int)n);
+		for (h = 0; h < p + 2; h++)
+			grad[h] = 0;
+		for (j = 0; j < n; j++)
+			for (i = j; i < n; i++) {
+				double w = alpha[i] * alpha[j] - W[i + j * n];
+				double sym = i == j ? 0.5 : 1;	/* both triangles */
+				double g;
+				memset(gd, 0, (size_t)p * sizeof *gd);
+				g = embed_dot_grad(k, s, o->cand[i], o->cand[j], gd);
+				for (h = 0; h < p; h++)
+					grad[h] += sym * w * gd[h];
+				grad[p] += sym * w * g;
+				if (i == j)
+					grad[p + 1] += 0.5 * w * noise / o->count[i];
+			}
+		for (i = 0; i < n; i++)
+			grad[p + 1] += -0.5 * (o->count[i] - 1) + o->ss[i] / (2 * noise);
+		if (gd != gl)
+			free(gd);
+	}
+	free(alpha);
+	free(K);
+	return lml;
+}
+
+struct fit_state {
+	struct rkhs_kernel *k;
+	const struct rkhs_set *s;
+	const struct rkhs_obs *o;
+	double theta0[66];	/* the full θ; the free ones are L-BFGS's x */
+	int map[66], nfree;
+	double best, best_theta[66];
+};
+
+#define THETA_BOUND 18.0
+
+static lbfgsfloatval_t
+fit_evaluate(void *arg, const lbfgsfloatval_t *x, lbfgsfloatval_t *g, int n,
+    lbfgsfloatval_t step)
+{
+	struct fit_state *f = arg;
+	int nh = rkhs_nhyper(f->k), i;
+	double theta[66], grad[66], noise, lml;
+
+	memcpy(theta, f->theta0, (size_t)nh * sizeof *theta);
+	for (i = 0; i < n; i++)
+		theta[f->map[i]] = x[i];
+	for (i = 0; i < nh; i++)
+		if (fabs(theta[i]) > THETA_BOUND) {
+			/* outside the box: a wall L-BFGS's line search backs
+			 * off from, sloping back towards the box */
+			for (int j = 0; j < n; j++)
+				g[j] = x[j] > THETA_BOUND ? 1e10 :
+				    x[j] < -THETA_BOUND ? -1e10 : 0;
+			return 1e300;
+		}
+	rkhs_hyper_set(f->k, &noise, theta);
+	lml = rkhs_lml(f->k, f->s, f->o, noise, grad);
+	if (!isfinite(lml)) {
+		for (i = 0; i < n; i++)
+			g[i] = 0;
+		return 1e300;
+	}
+	if (lml > f->best) {
+		f->best = lml;
+		memcpy(f->best_theta, theta, (size_t)nh * sizeof *theta);
+	}
+	for (i = 0; i < n; i++)
+		g[i] = -grad[f->map[i]];
+	return -lml;
+}
+
+int
+rkhs_fit_hyper(struct rkhs_kernel *k, double *noise, const struct rkhs_set *s,
+    const struct rkhs_obs *o, unsigned which, int max_iter, double *lml)
+{
+	struct fit_state f;
+	lbfgs_parameter_t param;
+	lbfgsfloatval_t *x, fx;
+	int nh = rkhs_nhyper(k), i, status;
+
+	if (nh > 66)
+		return loam_seterr("%d lengthscales: at most 64 can be fitted", k->nls);
+	memset(&f, 0, sizeof f);
+	f.k = k;
+	f.s = s;
+	f.o = o;
+	f.best = -INFINITY;
+	rkhs_hyper_get(k, *noise, f.theta0);
+	memcpy(f.best_theta, f.theta0, sizeof f.theta0);
+	for (i = 0; i < nh; i++) {
+		unsigned bit = i < k->nls ? RKHS_FIT_LENGTHSCALE :
+		    i == k->nls ? RKHS_FIT_VARIANCE : RKHS_FIT_NOISE;
+		if (which & bit)
+			f.map[f.nfree++] = i;
+	}
+	x = lbfgs_malloc(f.nfree ? f.nfree : 1);
+	for (i = 0; i < f.nfree; i++)
+		x[i] = f.theta0[f.map[i]];
+	lbfgs_parameter_init(&param);
+	param.max_iterations = max_iter;
+	param.epsilon = 1e-6;
+	param.past = 3;
+	param.delta = 1e-10;
+	if (f.nfree)
+		status = lbfgs(f.nfree, x, &fx, fit_evaluate, NULL, &f, &param);
+	else
+		status = 0, fit_evaluate(&f, x, x, 0, 0);
+	lbfgs_free(x);
+	rkhs_hyper_set(k, noise, f.best_theta);
+	if (!isfinite(f.best))
+		return loam_seterr("log marginal likelihood: %s", *loam_error() ?
+		    loam_error() : "no finite value");
+	*lml = f.best;
+	return status < 0 ? 0 : status;
+}
+
+void
+rkhs_cov_condition(size_t n, double *cov, size_t q, double noise)
+{
+	double *c = xmalloc((n ? n : 1) * sizeof *c);
+	double d = cov[q + q * n] + noise;
+
+	memcpy(c, cov + q * n, n * sizeof *c);
+	/* Σ -= c cᵀ / d; the whole matrix (both triangles) */
+	cblas_dger(CblasColMajor, (int)n, (int)n, -1 / d, c, 1, c, 1, cov, (int)n);
+	free(c);
+}
+
+static double
+clamp_sd(double v)
+{
+	return v > 0 ? sqrt(v) : 0;
+}
+
+/* The largest variance over all candidates after conditioning on q. */
+static double
+gopt_score(size_t n, const double *cov, size_t q, double noise)
+{
+	const double *c = cov + q * n;
+	double d = cov[q + q * n] + noise, worst = -INFINITY;
+
+	for (size_t i = 0; i < n; i++) {
+		double v = cov[i + i * n] - c[i] * c[i] / d;
+		if (v > worst)
+			worst = v;
+	}
+	return worst;
+}
+
+/* The j-th top eigenvector picks: see rkhs.h.  -1 on a LAPACK failure. */
+static int
+design_eigen(size_t n, const double *cov, unsigned char *avail, size_t batch,
+    size_t *pick, double *crit)
+{
+	double *a = xmalloc(n * n * sizeof *a), *w = xmalloc(n * sizeof *w);
+	double *z = xmalloc(n * batch * sizeof *z);
+	lapack_int *isuppz = xmalloc(2 * batch * sizeof *isuppz), m;
+	lapack_int info;
+	size_t got = 0;
+
+	memcpy(a, cov, n * n * sizeof *a);
+	/* eigenvalues ascending: the top batch are il = n - batch + 1..n */
+	info = LAPACKE_dsyevr(LAPACK_COL_MAJOR, 'V', 'I', 'L', (lapack_int)n, a,
+	    (lapack_int)n, 0, 0, (lapack_int)(n - batch + 1), (lapack_int)n, 0,
+	    &m, w, z, (lapack_int)n, isuppz);
+	if (info == 0)
+		for (lapack_int j = m - 1; j >= 0; j--) {
+			size_t best = n;
+			double score = -1;
+			for (size_t i = 0; i < n; i++) {
+				double v = cov[i + i * n], t;
+				if (!avail[i] || !(v > 0))
+					continue;
+				t = fabs(z[i + (size_t)j * n]) / sqrt(v);
+				if (t > score) {
+					score = t;
+					best = i;
+				}
+			}
+			if (best == n)
+				break;
+			avail[best] = 0;
+			pick[got] = best;
+			crit[got++] = w[j];
+		}
+	free(a);
+	free(w);
+	free(z);
+	free(isuppz);
+	if (info != 0)
+		return loam_seterr("eigen design: LAPACK dsyevr info %d", (int)info);
+	return (int)got;
+}
+
+int
+rkhs_design(enum rkhs_design_rule rule, size_t n, const double *mean,
+    double *cov, double noise, double beta, const unsigned char *eligible,
+    size_t batch, struct rng *r, size_t *pick, double *crit)
+{
+	unsigned char *avail = xmalloc(n ? n : 1);
+	size_t navail = 0, got = 0, i;
+
+	for (i = 0; i < n; i++) {
+		avail[i] = eligible ? eligible[i] != 0 : 1;
+		navail += avail[i];
+	}
+	if (batch > navail)
+		batch = navail;
+	if (rule == RKHS_EIGEN) {
+		int e = batch ? design_eigen(n, cov, avail, batch, pick, crit) : 0;
+		free(avail);
+		return e;
+	}
+	if (rule == RKHS_RANDOM) {
+		/* a partial Fisher-Yates shuffle of the eligible */
+		size_t *pool = xmalloc((navail ? navail : 1) * sizeof *pool), k = 0;
+		for (i = 0; i < n; i++)
+			if (avail[i])
+				pool[k++] = i;
+		for (got = 0; got < batch; got++) {
+			size_t j = got + (size_t)rng_uniform_int(r, navail - got);
+			size_t t = pool[got];
+			pool[got] = pool[j];
+			pool[j] = t;
+			pick[got] = pool[got];
+			crit[got] = 0;
+		}
+		free(pool);
+		free(avail);
+		return (int)got;
+	}
+	for (got = 0; got < batch; got++) {
+		size_t best = n;
+		double score = 0, v;
+		for (i = 0; i < n; i++) {
+			if (!avail[i])
+				continue;
+			switch (rule) {
+			case RKHS_GOPT:
+				v = -gopt_score(n, cov, i, noise);
+				break;
+			case RKHS_UCB:
+				v = mean[i] + beta * clamp_sd(cov[i + i * n]);
+				break;
+			default:
+				v = cov[i + i * n];
+				break;
+			}
+			if (best == n || v > score) {
+				best = i;
+				score = v;
+			}
+		}
+		pick[got] = best;
+		crit[got] = rule == RKHS_GOPT ? clamp_sd(-score) :
+		    rule == RKHS_UCB ? score : clamp_sd(score);
+		avail[best] = 0;
+		rkhs_cov_condition(n, cov, best, noise);
+	}
+	free(avail);
+	return (int)got;
+}
+
+double
+rkhs_beta(const struct rkhs_post *p, const struct rkhs_obs *o, double B,
+    double sigma, double delta)
+{
+	/* log det(I_N + K_N/λ) over the N raw observations equals
+	 * log det(G + D) - log det D with D = diag(λ/c) (Sylvester) */
+	double logdet = p->logdet, lambda = p->noise;
+
+	for (size_t i = 0; i < o->n; i++)
+		logdet -= log(lambda / o->count[i]);
+	if (logdet < 0)
+		logdet = 0;
+	if (!(sigma > 0))
+		sigma = sqrt(lambda);
+	return B + sigma / sqrt(lambda) * sqrt(2 * log(1 / delta) + logdet);
+}
+
+size_t
+rkhs_recommend(size_t n, const double *mean, const double *sd, double beta,
+    double *bound)
+{
+	size_t best = 0;
+	double worst = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (mean[i] > mean[best])
+			best = i;
+		if (sd[i] > worst)
+			worst = sd[i];
+	}
+	*bound = 2 * beta * worst;
+	return best;
+}

@@ -242,6 +242,12 @@ embed_dot_grad(const struct rkhs_kernel *k, const struct rkhs_set *s,
 	size_t dim = (size_t)s->dim, i, j;
 	double sum = 0;
 
+	if (a > b) {	/* one order of summation: the Gram matrix is
+			   exactly symmetric */
+		size_t t = a;
+		a = b;
+		b = t;
+	}
 	for (i = s->start[a]; i < s->start[a + 1]; i++)
 		for (j = s->start[b]; j < s->start[b + 1]; j++) {
 			double w = s->w[i] * s->w[j];
@@ -624,8 +630,6 @@ rkhs_fit_hyper(struct rkhs_kernel *k, double *noise, const struct rkhs_set *s,
 	lbfgs_parameter_init(&param);
 	param.max_iterations = max_iter;
 	param.epsilon = 1e-6;
-	param.past = 3;
-	param.delta = 1e-10;
 	if (f.nfree)
 		status = lbfgs(f.nfree, x, &fx, fit_evaluate, NULL, &f, &param);
 	else

@@ -722,25 +722,29 @@ test_sklearn(void)
 	for (i = 0; i < ntest; i++)
 		test[i] = ntrain + i;
 	struct rkhs_obs o;
+	size_t ncase = sizeof cases / sizeof *cases, a;
+	int len = snprintf(cmd, sizeof cmd, "%s", tool);
+	for (a = 0; a < ncase; a++) {
+		len += snprintf(cmd + len, sizeof cmd - (size_t)len, " %s %.17g",
+		    cases[a].nu, cases[a].ls[0]);
+		if (cases[a].nls == 2)
+			len += snprintf(cmd + len, sizeof cmd - (size_t)len, ",%.17g",
+			    cases[a].ls[1]);
+		len += snprintf(cmd + len, sizeof cmd - (size_t)len, " %.17g %.17g",
+		    variance, alpha);
+	}
+	snprintf(cmd + len, sizeof cmd - (size_t)len, " < %s", data);
+	FILE *in = popen(cmd, "r");
 	rkhs_obs_init(&o, cand, y, ntrain);
-	for (size_t a = 0; a < sizeof cases / sizeof *cases; a++) {
+	for (a = 0; a < ncase; a++) {
 		struct rkhs_kernel k;
 		struct rkhs_post p;
 		int rbf = !strcmp(cases[a].nu, "rbf");
-		char lsarg[64];
-		if (cases[a].nls == 1)
-			snprintf(lsarg, sizeof lsarg, "%.17g", cases[a].ls[0]);
-		else
-			snprintf(lsarg, sizeof lsarg, "%.17g,%.17g", cases[a].ls[0],
-			    cases[a].ls[1]);
-		snprintf(cmd, sizeof cmd, "%s %s %s %.17g %.17g < %s", tool,
-		    cases[a].nu, lsarg, variance, alpha, data);
 		rkhs_kernel_init(&k, rbf ? RKHS_RBF : RKHS_MATERN,
 		    rbf ? 1 : atof(cases[a].nu), 2, cases[a].ls, cases[a].nls, variance);
 		rkhs_post_fit(&p, &k, &s, &o, alpha);
 		rkhs_post_predict(&p, &k, &s, &o, test, ntest, m, sd, NULL);
 		double lml = rkhs_lml(&k, &s, &o, alpha, NULL);
-		FILE *in = popen(cmd, "r");
 		double em = 0, es = 0, wm, ws, wl = NAN;
 		size_t got = 0;
 		while (got < ntest && fscanf(in, "%lf %lf", &wm, &ws) == 2) {
@@ -750,7 +754,6 @@ test_sklearn(void)
 		}
 		if (fscanf(in, " lml %lf", &wl) != 1)
 			wl = NAN;
-		pclose(in);
 		double el = max_rel(lml, wl, 1e-300);
 		ok(got == ntest && em < 1e-8 && es < 1e-8 && el < 1e-8,
 		    "sklearn parity, %s, %d lengthscale%s, 500 observations, 500 "
@@ -760,6 +763,7 @@ test_sklearn(void)
 		rkhs_post_release(&p);
 		rkhs_kernel_release(&k);
 	}
+	pclose(in);
 	unlink(data);
 	rkhs_obs_release(&o);
 	rkhs_set_release(&s);

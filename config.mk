@@ -33,7 +33,7 @@ BLAS_LIBS    = -L$(OPENBLAS_DIR) -Wl,-rpath,$(OPENBLAS_DIR) -llapacke -lopenblas
 FAISS_CFLAGS =
 FAISS_LIBS   =
 
-LIBS = -ljson-c -lyaml -lxxhash -lz -lzstd -lstdc++ -lm -lpthread
+LIBS = -ljson-c -lyaml -lxxhash -llbfgs -lz -lzstd -lstdc++ -lm -lpthread
 
 # Debian packages, installed with apt-get by `make deps` (what the build,
 # make check and make demo need on a bookworm minbase system with git, gcc
@@ -42,7 +42,8 @@ LIBS = -ljson-c -lyaml -lxxhash -lz -lzstd -lstdc++ -lm -lpthread
 # scripts and Makefile call comes from one of these lists or from minbase.
 DEPS_PKGS  = g++ libyaml-dev libxxhash-dev libfaiss-dev libopenblas-openmp-dev \
 	liblapacke-dev libjson-c-dev bats bats-support bats-assert mandoc \
-	man-db parallel jq time wordnet-base python3-nltk zlib1g-dev libzstd-dev
+	man-db parallel jq time wordnet-base python3-nltk zlib1g-dev libzstd-dev \
+	liblbfgs-dev
 BENCH_PKGS = python3 python3-numpy python3-torch
 LINT_PKGS  = cppcheck
 FUZZ_PKGS  = clang libomp-dev

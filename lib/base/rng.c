@@ -362,5 +362,7 @@ const struct rng_use rng_uses[] = {
 	{ "meteor pairs", RNG_METEOR_PAIRS, UINT64_C(1) << 32,
 	    RNG_IN_METEOR_SIM | RNG_IN_SUPERHF_FILTER, 0, 0 },
 	{ "congest noise", RNG_CONGEST_NOISE, 1, RNG_IN_CONGEST_ROUTE, 0, 0 },
+	{ "reward-sensitivity demonstrations", RNG_REWINFER_DEMOS, 1,
+	    RNG_IN_REWARD_SENSITIVITY, 0, 0 },
 };
 const size_t rng_nuses = sizeof rng_uses / sizeof *rng_uses;

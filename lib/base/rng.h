@@ -156,6 +156,10 @@ enum rng_stream {
 	/* congest-route sim: the simulator's reward noise (index: the run,
 	 * 0 for one simulation). */
 	RNG_CONGEST_NOISE = 0,
+
+	/* reward-sensitivity simulate: the demonstrations (index: the
+	 * trajectory). */
+	RNG_REWINFER_DEMOS = 0,
 };
 
 /* Programs, for rng_uses[].programs. */
@@ -169,6 +173,7 @@ enum {
 	RNG_IN_METEOR_SIM = 1 << 6,
 	RNG_IN_SUPERHF_FILTER = 1 << 7,
 	RNG_IN_CONGEST_ROUTE = 1 << 8,
+	RNG_IN_REWARD_SENSITIVITY = 1 << 9,
 };
 
 struct rng_use {

@@ -147,6 +147,18 @@ rewinfer_mdp_init(struct rewinfer_mdp *m, int S, int A, int d, double gamma,
 	return 0;
 }
 
+double
+rewinfer_transition_prob(const struct rewinfer_mdp *m, int s, int a, int s2)
+{
+	size_t i = (size_t)s * m->A + a;
+	double p = 0;
+
+	for (size_t k = m->row[i]; k < m->row[i + 1]; k++)
+		if (m->next[k] == s2)
+			p += m->p[k];
+	return p;
+}
+
 int
 rewinfer_mdp_slip(struct rewinfer_mdp *out, const struct rewinfer_mdp *m,
     double slip)

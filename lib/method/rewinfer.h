@@ -95,6 +95,10 @@ int rewinfer_mdp_init(struct rewinfer_mdp *m, int S, int A, int d, double gamma,
     const double *phi, const double *start);
 void rewinfer_mdp_release(struct rewinfer_mdp *m);
 
+/* P(s2|s, a) under m (indices in range): 0 marks an impossible step of
+ * a demonstration. */
+double rewinfer_transition_prob(const struct rewinfer_mdp *m, int s, int a, int s2);
+
 /* out = m with slipped dynamics: with probability slip the action taken
  * is replaced by one drawn uniformly from all A actions:
  * P'(s2|s, a) = (1 - slip) P(s2|s, a) + slip/A Σ_b P(s2|s, b). */

@@ -71,6 +71,8 @@ test_value_iteration(void)
 	ok(rewinfer_policy(&e, &m, &h, &theta) == 0, "hard value iteration");
 	for (int i = 0; i < 4; i++)
 		is_dbl(e.q[i], want[i], 1e-12, "hard Q[%d]", i);
+	is_dbl(rewinfer_transition_prob(&m, 0, 1, 1), 1, 0, "P(1|0, switch) = 1");
+	is_dbl(rewinfer_transition_prob(&m, 0, 1, 0), 0, 0, "P(0|0, switch) = 0: impossible");
 	is_dbl(e.v[0], 1, 1e-12, "hard V(0)");
 	is_dbl(e.v[1], 2, 1e-12, "hard V(1)");
 	is_dbl(e.pi[1], exp(3 * 1.0) / (exp(3 * 0.5) + exp(3 * 1.0)), 1e-12,

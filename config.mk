@@ -34,7 +34,8 @@ FAISS_CFLAGS =
 FAISS_LIBS   =
 
 # GSL (the Bessel function K_ν; its CBLAS calls resolve to OpenBLAS) and
-# liblbfgs (reward-query's marginal likelihood).
+# liblbfgs (reward-query's marginal likelihood,
+# reward-sensitivity's maximum likelihood).
 LIBS = -lgsl -llbfgs -ljson-c -lyaml -lxxhash -lz -lzstd -lstdc++ -lm -lpthread
 
 # Debian packages, installed with apt-get by `make deps` (what the build,

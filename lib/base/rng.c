@@ -364,5 +364,7 @@ const struct rng_use rng_uses[] = {
 	{ "congest noise", RNG_CONGEST_NOISE, 1, RNG_IN_CONGEST_ROUTE, 0, 0 },
 	{ "reward-query random design", RNG_REWARD_QUERY_RANDOM, 1,
 	    RNG_IN_REWARD_QUERY, 0, 0 },
+	{ "reward-sensitivity demonstrations", RNG_REWINFER_DEMOS, 1,
+	    RNG_IN_REWARD_SENSITIVITY, 0, 0 },
 };
 const size_t rng_nuses = sizeof rng_uses / sizeof *rng_uses;

@@ -160,6 +160,10 @@ enum rng_stream {
 	/* reward-query: --design random (index: the round, the number of
 	 * raw observations so far). */
 	RNG_REWARD_QUERY_RANDOM = 0,
+
+	/* reward-sensitivity simulate: the demonstrations (index: the
+	 * trajectory). */
+	RNG_REWINFER_DEMOS = 0,
 };
 
 /* Programs, for rng_uses[].programs. */
@@ -174,6 +178,7 @@ enum {
 	RNG_IN_SUPERHF_FILTER = 1 << 7,
 	RNG_IN_CONGEST_ROUTE = 1 << 8,
 	RNG_IN_REWARD_QUERY = 1 << 9,
+	RNG_IN_REWARD_SENSITIVITY = 1 << 10,
 };
 
 struct rng_use {

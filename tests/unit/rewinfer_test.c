@@ -1,0 +1,398 @@
+/*
+ * rewinfer_test - lib/method/rewinfer: input checks, value iteration on
+ * hand-solved MDPs, the likelihood's gradient against finite differences,
+ * the dense and iterative successor features, the MLE from simulated
+ * demonstrations, and the notes' CPU check (research/other-four.md §(d).2)
+ * in our own setting: a 10 x 6 gridworld (60 states, 5 actions), d = 3
+ * normal cell features, β = 2, γ = 0.9, soft backups, infinite data
+ * (w = ρ π̃ with ρ uniform), biases π̃ = π at θ* + ε v.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rewinfer.h"
+#include "rng.h"
+#include "tap.h"
+#include "util.h"
+
+static void
+test_refused(void)
+{
+	struct rewinfer_mdp m;
+	int s[] = { 0, 0, 1, 1 }, a[] = { 0, 1, 0, 1 }, s2[] = { 0, 1, 1, 0 };
+	double p[] = { 1, 0.9, 1, 1 }, phi[4] = { 0 }, bad_start[] = { 0.5, 0.6 };
+	int bad_a[] = { 0, 2, 0, 1 };
+
+	ok(rewinfer_mdp_init(&m, 2, 2, 1, 0.9, 4, s, a, s2, p, phi, NULL) < 0 &&
+	    strstr(loam_error(), "transitions from state 0 action 1 sum to 0.9") &&
+	    strstr(loam_error(), "not 1 (tolerance 1e-06)"),
+	    "a row summing to 0.9 is refused: %s", loam_error());
+	p[1] = 1 - 1e-9;
+	ok(rewinfer_mdp_init(&m, 2, 2, 1, 0.9, 4, s, a, s2, p, phi, NULL) == 0,
+	    "a row within the tolerance is taken");
+	rewinfer_mdp_release(&m);
+	p[1] = 1;
+	ok(rewinfer_mdp_init(&m, 2, 2, 1, 0.9, 4, s, a, s2, p, phi, bad_start) < 0 &&
+	    strstr(loam_error(), "start probabilities sum to 1.1"),
+	    "a start distribution summing to 1.1 is refused: %s", loam_error());
+	ok(rewinfer_mdp_init(&m, 2, 2, 1, 0.9, 4, s, bad_a, s2, p, phi, NULL) < 0 &&
+	    strstr(loam_error(), "transition 1: action 2 out of range [0, 2)"),
+	    "an action out of range is refused: %s", loam_error());
+	ok(rewinfer_mdp_init(&m, 2, 2, 1, 1.0, 4, s, a, s2, p, phi, NULL) < 0 &&
+	    strstr(loam_error(), "discount 1 is not in [0, 1)"),
+	    "gamma 1 is refused: %s", loam_error());
+	p[0] = -0.5;
+	ok(rewinfer_mdp_init(&m, 2, 2, 1, 0.9, 4, s, a, s2, p, phi, NULL) < 0 &&
+	    strstr(loam_error(), "probability -0.5 is not in [0, 1]"),
+	    "a negative probability is refused: %s", loam_error());
+}
+
+/*
+ * Two states, action 0 stays and action 1 switches, r = 1 in state 1,
+ * γ = 0.5.  Hard: V(1) = 1 + V(1)/2 = 2, V(0) = V(1)/2 = 1, so
+ * Q = [0.5, 1; 2, 1.5].  Soft, one state with two identical actions,
+ * r = 1, β = 1: V = 1 + log 2 + V/2, V = 2 (1 + log 2).
+ */
+static void
+test_value_iteration(void)
+{
+	struct rewinfer_mdp m;
+	struct rewinfer_eval e;
+	struct rewinfer_model h = { .beta = 3, .gamma = 0.5, .hard = 1 };
+	int s[] = { 0, 0, 1, 1 }, a[] = { 0, 1, 0, 1 }, s2[] = { 0, 1, 1, 0 };
+	double p[] = { 1, 1, 1, 1 }, phi[] = { 0, 0, 1, 1 }, theta = 1;
+	double want[] = { 0.5, 1, 2, 1.5 };
+
+	ok(rewinfer_mdp_init(&m, 2, 2, 1, 0.5, 4, s, a, s2, p, phi, NULL) == 0, "2-state MDP");
+	rewinfer_eval_init(&e, &m);
+	ok(rewinfer_policy(&e, &m, &h, &theta) == 0, "hard value iteration");
+	for (int i = 0; i < 4; i++)
+		is_dbl(e.q[i], want[i], 1e-12, "hard Q[%d]", i);
+	is_dbl(rewinfer_transition_prob(&m, 0, 1, 1), 1, 0, "P(1|0, switch) = 1");
+	is_dbl(rewinfer_transition_prob(&m, 0, 1, 0), 0, 0, "P(0|0, switch) = 0: impossible");
+	is_dbl(e.v[0], 1, 1e-12, "hard V(0)");
+	is_dbl(e.v[1], 2, 1e-12, "hard V(1)");
+	is_dbl(e.pi[1], exp(3 * 1.0) / (exp(3 * 0.5) + exp(3 * 1.0)), 1e-12,
+	    "Boltzmann policy at state 0");
+	rewinfer_eval_release(&e);
+	rewinfer_mdp_release(&m);
+
+	{
+		int s1[] = { 0, 0 }, a1[] = { 0, 1 }, n1[] = { 0, 0 };
+		double p1[] = { 1, 1 }, f1[] = { 1, 1 };
+		struct rewinfer_model soft = { .beta = 1, .gamma = 0.5 };
+
+		rewinfer_mdp_init(&m, 1, 2, 1, 0.5, 2, s1, a1, n1, p1, f1, NULL);
+		rewinfer_eval_init(&e, &m);
+		ok(rewinfer_policy(&e, &m, &soft, &theta) == 0, "soft value iteration");
+		is_dbl(e.v[0], 2 * (1 + log(2.0)), 1e-12, "soft V = 2 (1 + log 2)");
+		is_dbl(e.pi[0], 0.5, 1e-15, "soft policy uniform on equal actions");
+		rewinfer_eval_release(&e);
+		rewinfer_mdp_release(&m);
+	}
+}
+
+/* A random MDP: S states, A actions, 3 successors per (s, a). */
+static void
+random_mdp(struct rewinfer_mdp *m, int S, int A, int d, uint64_t seed)
+{
+	size_t n = (size_t)S * A * 3;
+	int *s = xmalloc(n * sizeof *s), *a = xmalloc(n * sizeof *a);
+	int *s2 = xmalloc(n * sizeof *s2);
+	double *p = xmalloc(n * sizeof *p), *phi = xmalloc((size_t)S * A * d * sizeof *phi);
+	struct rng r;
+
+	rng_init(&r, seed, 0, 0);
+	for (size_t i = 0; i < (size_t)S * A; i++) {
+		double w[3], sum = 0;
+
+		for (int k = 0; k < 3; k++)
+			sum += w[k] = 0.1 + rng_uniform(&r);
+		for (int k = 0; k < 3; k++) {
+			s[i * 3 + k] = (int)(i / A);
+			a[i * 3 + k] = (int)(i % A);
+			s2[i * 3 + k] = (int)rng_uniform_int(&r, (uint64_t)S);
+			p[i * 3 + k] = w[k] / sum;
+		}
+	}
+	for (size_t i = 0; i < (size_t)S * A * d; i++)
+		phi[i] = rng_normal(&r);
+	if (rewinfer_mdp_init(m, S, A, d, 0.9, n, s, a, s2, p, phi, NULL) < 0)
+		diag("random_mdp: %s", loam_error());
+	free(s);
+	free(a);
+	free(s2);
+	free(p);
+	free(phi);
+}
+
+static void
+test_gradient(void)
+{
+	struct rewinfer_mdp m, slipped;
+	struct rewinfer_eval e;
+	const int S = 8, A = 3, d = 3;
+	double w[8 * 3], g[3], gfd[3], th[3], lp, lm, ll;
+	struct rng r;
+
+	random_mdp(&m, S, A, d, 11);
+	rewinfer_mdp_slip(&slipped, &m, 0.2);
+	rewinfer_eval_init(&e, &m);
+	rng_init(&r, 12, 0, 0);
+	for (int i = 0; i < S * A; i++)
+		w[i] = rng_uniform_int(&r, 4);
+	for (int trial = 0; trial < 4; trial++) {
+		struct rewinfer_model h = { .beta = 0.5 + trial, .gamma = 0.6 + 0.1 * trial,
+			.dynamics = trial % 2 ? &slipped : NULL };
+		double theta[3], worst = 0, sfd = 0;
+
+		for (int j = 0; j < d; j++)
+			theta[j] = 2 * rng_normal(&r);
+		rewinfer_loglik(&e, &m, &h, w, 0.1, theta, &ll, g);
+		for (int j = 0; j < d; j++) {
+			double step = 1e-5;
+
+			memcpy(th, theta, sizeof th);
+			th[j] += step;
+			rewinfer_loglik(&e, &m, &h, w, 0.1, th, &lp, NULL);
+			th[j] -= 2 * step;
+			rewinfer_loglik(&e, &m, &h, w, 0.1, th, &lm, NULL);
+			gfd[j] = (lp - lm) / (2 * step);
+			if (fabs(g[j] - gfd[j]) > worst)
+				worst = fabs(g[j] - gfd[j]);
+			sfd += fabs(gfd[j]);
+		}
+		ok(worst <= 1e-6 * (1 + sfd), "soft gradient = finite differences, theta %d (%.2g off, |g| %.3g)",
+		    trial, worst, sfd);
+	}
+	/* The dense solve and the fixed-point iteration agree. */
+	{
+		struct rewinfer_model h = { .beta = 2, .gamma = 0.95, .dynamics = &slipped };
+		double theta[3] = { 0.3, -1, 0.7 }, *psi = xmalloc((size_t)S * A * d * sizeof *psi);
+		double worst = 0;
+
+		rewinfer_policy(&e, &m, &h, theta);
+		rewinfer_successor(&e, &m, &h, 1);
+		memcpy(psi, e.psi, (size_t)S * A * d * sizeof *psi);
+		rewinfer_successor(&e, &m, &h, 0);
+		for (int i = 0; i < S * A * d; i++)
+			if (fabs(psi[i] - e.psi[i]) > worst)
+				worst = fabs(psi[i] - e.psi[i]);
+		ok(worst < 1e-10, "dense and iterative successor features agree (%.2g)", worst);
+		free(psi);
+	}
+	/* Hard backups: away from ties the subgradient is the gradient. */
+	{
+		struct rewinfer_model h = { .beta = 1, .gamma = 0.8, .hard = 1 };
+		double theta[3] = { 0.5, -0.2, 1.1 }, worst = 0;
+
+		rewinfer_loglik(&e, &m, &h, w, 0, theta, &ll, g);
+		for (int j = 0; j < d; j++) {
+			memcpy(th, theta, sizeof th);
+			th[j] += 1e-6;
+			rewinfer_loglik(&e, &m, &h, w, 0, th, &lp, NULL);
+			th[j] -= 2e-6;
+			rewinfer_loglik(&e, &m, &h, w, 0, th, &lm, NULL);
+			if (fabs(g[j] - (lp - lm) / 2e-6) > worst)
+				worst = fabs(g[j] - (lp - lm) / 2e-6);
+		}
+		ok(worst < 1e-5, "hard subgradient = finite differences off ties (%.2g)", worst);
+	}
+	rewinfer_eval_release(&e);
+	rewinfer_mdp_release(&slipped);
+	rewinfer_mdp_release(&m);
+}
+
+static double
+cosine(const double *x, const double *y, int d)
+{
+	double xy = 0, xx = 0, yy = 0;
+
+	for (int j = 0; j < d; j++) {
+		xy += x[j] * y[j];
+		xx += x[j] * x[j];
+		yy += y[j] * y[j];
+	}
+	return xy / sqrt(xx * yy);
+}
+
+static void
+cell_features(double *phi, int cells, int d, uint64_t seed)
+{
+	struct rng r;
+
+	rng_init(&r, seed, 0, 0);
+	for (int i = 0; i < cells * d; i++)
+		phi[i] = rng_normal(&r);
+}
+
+static void
+test_mle(void)
+{
+	enum { W = 6, H = 5, D = 3, NTRAJ = 400, HOR = 20 };
+	struct rewinfer_mdp m;
+	struct rewinfer_eval e;
+	struct rewinfer_model h = { .beta = 1, .gamma = 0.9 };
+	double phi[W * H * D], theta_true[D] = { 1, -0.5, 0.8 }, theta[D] = { 0 }, ll;
+	double w[W * H * REWINFER_GRID_ACTIONS] = { 0 };
+	int *pairs = xmalloc(NTRAJ * HOR * 2 * sizeof *pairs);
+	int *again = xmalloc(NTRAJ * HOR * 2 * sizeof *again);
+
+	cell_features(phi, W * H, D, 5);
+	ok(rewinfer_gridworld(&m, W, H, 0.1, 0.9, D, phi, NULL) == 0, "gridworld 6 x 5");
+	is_int(m.S, 30, "gridworld states");
+	rewinfer_eval_init(&e, &m);
+	rewinfer_policy(&e, &m, &h, theta_true);
+	rewinfer_simulate(&m, e.pi, 42, 0, NTRAJ, HOR, pairs);
+	rewinfer_simulate(&m, e.pi, 42, 0, NTRAJ, HOR, again);
+	ok(memcmp(pairs, again, NTRAJ * HOR * 2 * sizeof *pairs) == 0,
+	    "simulation is deterministic for a seed");
+	rewinfer_simulate(&m, e.pi, 42, 7, 1, HOR, again);
+	ok(memcmp(pairs + 7 * HOR * 2, again, HOR * 2 * sizeof *pairs) == 0,
+	    "trajectory 7 simulated alone matches");
+	rewinfer_count(REWINFER_GRID_ACTIONS, pairs, NTRAJ * HOR, w);
+	if (!ok(rewinfer_fit(&m, &h, w, 0, 0, theta, &ll) == 0, "fit from theta = 0"))
+		diag("%s", loam_error());
+	diag("theta* (1, -0.5, 0.8), theta^ (%.4f, %.4f, %.4f), loglik %.3f",
+	    theta[0], theta[1], theta[2], ll);
+	ok(cosine(theta, theta_true, D) > 0.99, "MLE recovers theta: cosine %.5f",
+	    cosine(theta, theta_true, D));
+	free(pairs);
+	free(again);
+	rewinfer_eval_release(&e);
+	rewinfer_mdp_release(&m);
+}
+
+/* Infinite-data weights ρ(s) π(a|s), ρ uniform. */
+static void
+weights_of(const double *pi, int S, int A, double *w)
+{
+	for (int i = 0; i < S * A; i++)
+		w[i] = pi[i] / S;
+}
+
+struct check_row {
+	double tv, err, bound;
+};
+
+/* The adversarial (dir = v) or random-direction bias of size eps. */
+static int
+bias_case(const struct rewinfer_mdp *m, const struct rewinfer_model *h,
+    const double *theta_star, const double *dir, double eps,
+    const struct rewinfer_report *rep, struct check_row *row)
+{
+	int S = m->S, A = m->A, d = m->d;
+	struct rewinfer_eval e;
+	double *pstar = xmalloc((size_t)S * A * sizeof *pstar);
+	double *w = xmalloc((size_t)S * A * sizeof *w), *rho = xmalloc((size_t)S * sizeof *rho);
+	double biased[3], theta[3] = { 0 }, ll, err = 0;
+	int rc;
+
+	rewinfer_eval_init(&e, m);
+	rewinfer_policy(&e, m, h, theta_star);
+	memcpy(pstar, e.pi, (size_t)S * A * sizeof *pstar);
+	for (int j = 0; j < d; j++)
+		biased[j] = theta_star[j] + eps * dir[j];
+	rewinfer_policy(&e, m, h, biased);
+	weights_of(e.pi, S, A, w);
+	rewinfer_state_dist(S, A, w, rho);
+	row->tv = rewinfer_tv(S, A, rho, e.pi, pstar);
+	rc = rewinfer_fit(m, h, w, 0, 0, theta, &ll);
+	for (int j = 0; j < d; j++)
+		err += (theta[j] - theta_star[j]) * (theta[j] - theta_star[j]);
+	row->err = sqrt(err);
+	row->bound = 2 * rep->G * row->tv / rep->alpha;
+	free(pstar);
+	free(w);
+	free(rho);
+	rewinfer_eval_release(&e);
+	return rc;
+}
+
+static void
+cpu_check(double scale, double *ratio_first, double *ratio_last, double *alpha,
+    int *under)
+{
+	enum { W = 10, H = 6, D = 3, A = REWINFER_GRID_ACTIONS };
+	static const double eps[] = { 0.05, 0.1, 0.2, 0.4 };
+	struct rewinfer_mdp m;
+	struct rewinfer_eval e;
+	struct rewinfer_model h = { .beta = 2, .gamma = 0.9 };
+	double phi[W * H * D], theta_star[D] = { 1, -1, 0.5 }, w[W * H * A];
+	double v[D], info[D * D];
+	struct rewinfer_report rep = { .direction = v, .info = info };
+	struct check_row row;
+	struct rng r;
+
+	cell_features(phi, W * H, D, 0);
+	for (int i = 0; i < W * H; i++)
+		phi[i * D + 2] *= scale;
+	rewinfer_gridworld(&m, W, H, 0, 0.9, D, phi, NULL);
+	rewinfer_eval_init(&e, &m);
+	rewinfer_policy(&e, &m, &h, theta_star);
+	weights_of(e.pi, W * H, A, w);
+	rewinfer_sensitivity(&m, &h, w, 0, theta_star, &rep);
+	*alpha = rep.alpha;
+	diag("scale %g: alpha %.4g, lambda_max %.4g, condition %.4g, G %.4g, amplification %.4g, 2G/alpha %.4g, v (%.3f, %.3f, %.3f)",
+	    scale, rep.alpha, rep.lambda_max, rep.condition, rep.G, rep.amplification,
+	    2 * rep.G / rep.alpha, v[0], v[1], v[2]);
+	*under = 1;
+	for (size_t k = 0; k < sizeof eps / sizeof *eps; k++) {
+		bias_case(&m, &h, theta_star, v, eps[k], &rep, &row);
+		diag("  adversarial eps %.2f: TV %.4f  error %.4f  ratio %.3f  bound %.4f",
+		    eps[k], row.tv, row.err, row.err / row.tv, row.bound);
+		if (k == 0)
+			*ratio_first = row.err / row.tv;
+		*ratio_last = row.err / row.tv;
+		if (!(row.err <= row.bound))
+			*under = 0;
+	}
+	rng_init(&r, 99, 0, 0);
+	for (int k = 0; k < 3; k++) {
+		double u[D], n = 0;
+
+		for (int j = 0; j < D; j++) {
+			u[j] = rng_normal(&r);
+			n += u[j] * u[j];
+		}
+		for (int j = 0; j < D; j++)
+			u[j] /= sqrt(n);
+		bias_case(&m, &h, theta_star, u, 0.2, &rep, &row);
+		diag("  random direction %d: TV %.4f  error %.4f  ratio %.3f  bound %.4f",
+		    k, row.tv, row.err, row.err / row.tv, row.bound);
+		if (!(row.err <= row.bound))
+			*under = 0;
+	}
+	rewinfer_eval_release(&e);
+	rewinfer_mdp_release(&m);
+}
+
+static void
+test_cpu_check(void)
+{
+	double r0, r1, a_well, q0, q1, a_ill;
+	int under_well, under_ill;
+
+	cpu_check(1, &r0, &r1, &a_well, &under_well);
+	cpu_check(0.05, &q0, &q1, &a_ill, &under_ill);
+	ok(r1 / r0 > 0.7 && r1 / r0 < 1.3,
+	    "well conditioned: error/TV stays flat (%.3f at eps 0.05, %.3f at 0.4)", r0, r1);
+	ok(under_well, "well conditioned: every case under 2 G TV / alpha");
+	ok(a_ill < a_well / 10, "uninformative feature: alpha %.3g << %.3g", a_ill, a_well);
+	ok(q0 > 5 * r0, "uninformative feature: error/TV %.3f >> %.3f", q0, r0);
+	ok(under_ill, "uninformative feature: every case under the bound");
+}
+
+int
+main(void)
+{
+	test_refused();
+	test_value_iteration();
+	test_gradient();
+	test_mle();
+	test_cpu_check();
+	return tap_done();
+}

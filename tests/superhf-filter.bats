@@ -163,29 +163,7 @@ candidates() {
 	# after the prompt delimiter, cut at the first "\n\n<role>:", "Human"
 	# or "Assistant", stripped; empty ones dropped; the best score, the
 	# earliest on ties.
-	/usr/bin/python3 - > want.txt <<'PY'
-import json, re
-best, order, n_all, s_all = {}, [], 0, 0.0
-for line in open("cands.jsonl"):
-    r = json.loads(line)
-    t = r["completion"].split("\n\nAssistant:", 1)[1]
-    m = re.search(r"\n\n[^:]+:|Human|Assistant", t)
-    t = (t[:m.start()] if m else t).strip()
-    if not t:
-        continue
-    n_all += 1
-    s_all += r["score"]
-    k = r["prompt_id"]
-    if k not in best:
-        order.append(k)
-    if k not in best or r["score"] > best[k][0]:
-        best[k] = (r["score"], r["model"], len(t))
-kept = [best[k] for k in order]
-print(len(kept), sum(s for s, _, _ in kept) / len(kept), sum(n for _, _, n in kept) / len(kept),
-      s_all / n_all)
-for k in order:
-    print(k, best[k][1])
-PY
+	"$LOAM_TOP/tests/tools/superhf-best-of-n" cands.jsonl > want.txt
 	jq -r '"\(.prompt_id) \(.model)"' kept.jsonl > got.txt
 	diff <(tail -n +2 want.txt) got.txt
 	read -r n mean_kept len_kept mean_all < want.txt

@@ -16,7 +16,9 @@ GIVEN="apt git gcc gcc-12 make ca-certificates binutils cpp cpp-12"
 # The words in command position of shell code: the first word of a line
 # and of each part after | && || ; $( ` ( and bash -c ", past bats's run,
 # keywords, prefixes (timeout N, env, VAR=value) and options.  Comments
-# and @test names are prose.
+# and @test names are prose.  Perl and awk words that continue a one-liner
+# on its next lines (open, print, close, ...) are not commands: mailcap,
+# where something installs it, has an open(1) and a print(1).
 command_words() {
 	perl -ne '
 		BEGIN { %skip = map { $_ => 1 } qw(run if then do else elif
@@ -24,7 +26,8 @@ command_words() {
 		    set unset exec time nohup command sudo xargs env timeout
 		    not ! { } [ [[ ]] ] test echo printf cd read shift wait
 		    trap eval source load skip declare readonly break continue
-		    exit true false) }
+		    exit true false
+		    open print close binmode split) }
 		next if /^\s*(#|\@test\b)/;
 		s/\s#\s.*$//;
 		for my $seg (split /\|\||&&|\||;|\$\(|`|\b(?:ba)?sh -c ["\x27]|[()]/) {

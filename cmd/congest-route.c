@@ -898,7 +898,7 @@ state_load(struct route *ro, const char *path)
 		}
 	}
 	su->arms.window = (int)ld_int(&l, "window", 0, MAX_WINDOW);
-	if ((su->window >= 0 || su->profiles) && su->window >= 0 && su->window != su->arms.window)
+	if (su->window >= 0 && su->window != su->arms.window)
 		usage_error("--window %d: the state %s has Δ = %d", su->window, path, su->arms.window);
 	p->k = su->arms.k;
 	p->window = su->arms.window;

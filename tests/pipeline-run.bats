@@ -615,6 +615,16 @@ smoke() {	# pipeline name, then output files and their line counts
 	smoke reward-count rewards.jsonl 200 counts.jsonl 18 rewards-simhash.jsonl 200
 }
 
+@test "pipelines/congest-route.yaml" {
+	smoke congest-route plan.jsonl 1 carmab.jsonl 17 ucb1.jsonl 17 known.jsonl 2001 requests.jsonl 4000 \
+	    decisions.jsonl 2001
+	jq -e '.gain == 0.625' "$BATS_TEST_TMPDIR/out/plan.jsonl"
+	# carmab's regret is a fraction of UCB1's
+	jq -e -s '.[0].regret < .[1].regret / 3' <(tail -n1 "$BATS_TEST_TMPDIR/out/carmab.jsonl") \
+	    <(tail -n1 "$BATS_TEST_TMPDIR/out/ucb1.jsonl")
+	jq -e '.format == "congest-route state" and .steps == 2000' "$BATS_TEST_TMPDIR/out/router.state"
+}
+
 @test "an output that cannot be created: the stage and path named, exit 1, no hang, the lock released" {
 	touch p.yaml
 	printf 'stages:\n  - {name: g, run: [echo, new], stdout: p.yaml/x.txt}\n' > q.yaml

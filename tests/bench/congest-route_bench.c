@@ -1,0 +1,75 @@
+/*
+ * congest-route_bench - the router's decisions per second.
+ *
+ * 10^6 requests on two routes with Δ = 3, each answered by its feedback
+ * two requests later (2 x 10^6 lines): congest-route route (carmab) as a
+ * process reading a file and writing a file, against the same loop in
+ * plain Python (tests/bench/congest_route.py: json.loads, a fixed plan
+ * table, the window, the means by t; Debian python3) in the same run.
+ * Medians of 3 runs, alternating the two sides.  Goal (issue 18):
+ * >= 1M decisions/s on one core, JSON reading included.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "cli.h"
+
+#define REQUESTS 1000000
+#define RUNS 3
+
+int
+main(void)
+{
+	const char *out = getenv("LOAM_OUT") ? getenv("LOAM_OUT") : ".";
+	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char dir[512], data[600], res[600], cmd[2000];
+	double ours[RUNS], base[RUNS];
+	int have_py = system("command -v python3 >/dev/null 2>&1") == 0;
+	FILE *fp;
+
+	progname = "congest-route_bench";
+	snprintf(dir, sizeof dir, "%s/loam-congest-bench-XXXXXX", tmp);
+	if (!mkdtemp(dir))
+		die("mkdtemp failed");
+	snprintf(data, sizeof data, "%s/requests.jsonl", dir);
+	snprintf(res, sizeof res, "%s/decisions.jsonl", dir);
+	if (!(fp = fopen(data, "w")))
+		die("%s: cannot create", data);
+	for (long t = 1; t <= REQUESTS; t++) {
+		fprintf(fp, "{\"type\":\"request\",\"t\":%ld}\n", t);
+		if (t > 2)
+			fprintf(fp, "{\"type\":\"feedback\",\"t\":%ld,\"reward\":%.3f}\n", t - 2,
+			    (double)((t * 7919) % 1000) / 1000);
+	}
+	fclose(fp);
+	for (int i = 0; i < RUNS; i++) {
+		snprintf(cmd, sizeof cmd, "%s/bin/congest-route route -q --arms r1,r2 --window 3 "
+		    "-o %s %s", out, res, data);
+		ours[i] = bench_time_command(cmd);
+		if (have_py) {
+			snprintf(cmd, sizeof cmd, "python3 tests/bench/congest_route.py r1,r2 3 < %s > %s",
+			    data, res);
+			base[i] = bench_time_command(cmd);
+		}
+	}
+	{
+		double t = bench_median(ours, RUNS);
+
+		if (have_py) {
+			double b = bench_median(base, RUNS);
+
+			printf("congest-route route, 10^6 requests and their feedback (2 routes, Δ = 3): "
+			    "%.2f M decisions/s (Python json loop: %.3f M/s; ratio %.1fx; goal >= 1 M/s)\n",
+			    REQUESTS / t / 1e6, REQUESTS / b / 1e6, b / t);
+		} else
+			printf("congest-route route, 10^6 requests and their feedback: %.2f M decisions/s "
+			    "(python3 not installed; goal >= 1 M/s)\n", REQUESTS / t / 1e6);
+	}
+	unlink(data);
+	unlink(res);
+	rmdir(dir);
+	return 0;
+}

@@ -53,11 +53,15 @@ setup() {
 }
 
 @test "a plain line on a pipe is answered at once (sniffing waits only for a magic's prefix)" {
-	# three bytes, no more coming until the answer is read
-	coproc P { skillit-mix weights --follow --graph <(printf '{"skills":["a","b"],"graph":[[1,0],[0,1]]}\n') 2>/dev/null; }
-	printf '{"t":1,"loss":{"a":1,"b":2}}\n' >&"${P[1]}"
-	read -t 10 -r line <&"${P[0]}"
-	[[ "$line" == *'"weights"'* || "$line" == *'"a"'* ]]
-	exec {P[1]}>&-
-	wait
+	echo '{"skills":["a","b"],"graph":[[1,0],[0,1]]}' > g.json
+	coproc SK { skillit-mix weights --follow --graph g.json; }
+	sk_pid=$SK_PID	# bash unsets SK_PID when the coprocess ends
+	read -t 10 -r first <&"${SK[0]}"
+	[[ "$first" == '{"round":0,'* ]]
+	# one line, and nothing more until it is answered
+	echo '{"step":5,"losses":{"a":1,"b":2}}' >&"${SK[1]}"
+	read -t 10 -r second <&"${SK[0]}"
+	[[ "$second" == '{"round":1,"step":5,'* ]]
+	exec {SK[1]}>&-
+	wait "$sk_pid"
 }

@@ -20,6 +20,47 @@
 #define REQUESTS 1000000
 #define RUNS 3
 
+/* plan's time at K^Δ = 10^4, 10^5, 10^6 states (10 arms, Δ = 4, 5, 6;
+ * decreasing profiles from a fixed LCG): how it grows with the states. */
+static void
+plan_growth(const char *out, const char *dir)
+{
+	double t[3];
+	char path[600], cmd[1400];
+	unsigned long s = 12345;
+
+	snprintf(path, sizeof path, "%s/profiles.json", dir);
+	for (int d = 4; d <= 6; d++) {
+		double runs[RUNS];
+		FILE *fp = fopen(path, "w");
+
+		if (!fp)
+			die("%s: cannot create", path);
+		fputc('{', fp);
+		for (int a = 0; a < 10; a++) {
+			double v = 1;
+
+			fprintf(fp, "%s\"a%d\":[", a ? "," : "", a);
+			for (int c = 0; c <= d; c++) {
+				s = (s * 1103515245 + 12345) % 2147483648UL;
+				fprintf(fp, "%s%.4f", c ? "," : "", v);
+				v *= 0.5 + 0.5 * (double)s / 2147483648.0;
+			}
+			fputc(']', fp);
+		}
+		fputs("}\n", fp);
+		fclose(fp);
+		snprintf(cmd, sizeof cmd, "%s/bin/congest-route plan --max-states 2000000 "
+		    "--profiles %s > /dev/null", out, path);
+		for (int i = 0; i < RUNS; i++)
+			runs[i] = bench_time_command(cmd);
+		t[d - 4] = bench_median(runs, RUNS);
+	}
+	unlink(path);
+	printf("congest-route plan, 10 arms, K^Δ = 10^4 / 10^5 / 10^6 states: %.3f / %.3f / %.2f s "
+	    "(x%.1f, x%.1f per x10 states)\n", t[0], t[1], t[2], t[1] / t[0], t[2] / t[1]);
+}
+
 int
 main(void)
 {
@@ -68,6 +109,7 @@ main(void)
 			printf("congest-route route, 10^6 requests and their feedback: %.2f M decisions/s "
 			    "(python3 not installed; goal >= 1 M/s)\n", REQUESTS / t / 1e6);
 	}
+	plan_growth(out, dir);
 	unlink(data);
 	unlink(res);
 	rmdir(dir);

@@ -11,12 +11,12 @@
 #include <string.h>
 
 #include "cli.h"
-#include "htab.h"
 #include "meteor.h"
 #include "rec.h"
 #include "recw.h"
 #include "rng.h"
 #include "stream.h"
+#include "strtab.h"
 #include "superhf.h"
 #include "util.h"
 #include "wordnet.h"
@@ -153,7 +153,6 @@ text_of(struct metric *mt, struct rec *r, const char *field, struct meteor_text 
 
 /* pairs: texts held per group until the end of input. */
 struct group {
-	char *key;
 	struct meteor_text *text;
 	size_t n, cap;
 };
@@ -162,36 +161,25 @@ struct pairs {
 	struct metric mt;
 	const char *text_field, *group_field;
 	uint64_t draws;			/* 0: every ordered pair */
-	struct htab *index;		/* key hash -> group number + 1 */
+	struct strtab *keys;		/* the group keys; an id is a group's number */
 	struct group *groups;
 	size_t ngroups, cap;
 };
 
+/* The group of key: groups are numbered by their keys' ids. */
 static struct group *
 find_group(struct pairs *p, const char *key, size_t len)
 {
-	int is_new;
+	uint32_t id = strtab_intern(p->keys, key, len);
 
-	for (uint64_t seed = 0;; seed++) {
-		struct htab_slot *sl = htab_insert(p->index, htab_hash(key, len, seed), &is_new);
-		struct group *g;
-
-		if (!is_new) {
-			g = &p->groups[sl->count - 1];
-			if (strlen(g->key) == len && memcmp(g->key, key, len) == 0)
-				return g;
-			continue;	/* two keys, one hash: try the next seed */
-		}
+	if (id == p->ngroups) {
 		if (p->ngroups == p->cap) {
 			p->cap = p->cap ? 2 * p->cap : 16;
 			p->groups = xreallocarray(p->groups, p->cap, sizeof *p->groups);
 		}
-		sl->count = p->ngroups + 1;
-		g = &p->groups[p->ngroups++];
-		memset(g, 0, sizeof *g);
-		g->key = xstrndup(key, len);
-		return g;
+		memset(&p->groups[p->ngroups++], 0, sizeof *p->groups);
 	}
+	return &p->groups[id];
 }
 
 static int
@@ -307,7 +295,7 @@ cmd_pairs(int argc, char *argv[])
 		}
 	}
 	metric_open(&p.mt);
-	p.index = htab_new(0, 0);
+	p.keys = strtab_new();
 	stream_init(&s, &o);
 	s.skip_bad = p.mt.skip_bad;
 	stream_run(&s, o.argc, o.argv, pairs_one, &p);
@@ -316,11 +304,14 @@ cmd_pairs(int argc, char *argv[])
 		struct group *g = &p.groups[gi];
 		struct stat st;
 		uint64_t pairs;
+		const char *key;
+		size_t keylen;
 
 		score_group(&p, gi, o.seed, &st, &pairs);
 		recw_begin(&w);
 		recw_str(&w, "type", "group");
-		recw_str(&w, "group", g->key);
+		key = strtab_str(p.keys, (uint32_t)gi, &keylen);
+		recw_strn(&w, "group", key, keylen);
 		recw_uint(&w, "texts", g->n);
 		write_stat(&w, pairs, &st);
 		recw_end(&w);
@@ -330,7 +321,6 @@ cmd_pairs(int argc, char *argv[])
 		for (size_t i = 0; i < g->n; i++)
 			meteor_text_release(&g->text[i]);
 		free(g->text);
-		free(g->key);
 	}
 	recw_begin(&w);
 	recw_str(&w, "type", "overall");
@@ -344,7 +334,7 @@ cmd_pairs(int argc, char *argv[])
 		    p.ngroups == 1 ? "" : "s", (unsigned long long)texts,
 		    (unsigned long long)all_pairs, all.n ? all.mean : NAN);
 	recw_release(&w);
-	htab_free(p.index);
+	strtab_free(p.keys);
 	free(p.groups);
 	metric_close(&p.mt);
 	return cli_exit();

@@ -114,52 +114,35 @@ token(const char *line, size_t n, size_t *i, const char **tok, size_t *len)
 	return 1;
 }
 
-static int
-read_file(const char *dir, const char *name, char **text, size_t *len)
-{
-	char path[4096];
-	FILE *fp;
-	long size;
-
-	snprintf(path, sizeof path, "%s/%s", dir, name);
-	if (!(fp = fopen(path, "rb")))
-		return loam_seterr("%s: cannot open: %m", path);
-	if (fseek(fp, 0, SEEK_END) != 0 || (size = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) != 0) {
-		fclose(fp);
-		return loam_seterr("%s: cannot read: %m", path);
-	}
-	*text = xmalloc((size_t)size + 1);
-	*len = fread(*text, 1, (size_t)size, fp);
-	(*text)[*len] = '\0';
-	fclose(fp);
-	return 0;
-}
-
 /* Call fn on each line of dir/name (its text and length); a line fn
  * refuses (-1) is an error naming the file and the line. */
 static int
 each_line(struct wordnet *wn, int pos, const char *dir, const char *name,
     int (*fn)(struct wordnet *wn, int pos, const char *line, size_t len))
 {
-	char *text;
+	char path[4096];
+	const char *text;
+	void *map;
 	size_t len, at = 0;
 
-	if (read_file(dir, name, &text, &len) != 0)
-		return -1;
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (map_file(path, &map, &len) != 0)
+		return loam_seterr("%s: cannot open: %m", path);
+	text = map;
 	while (at < len) {
 		size_t end = at;
 
 		while (end < len && text[end] != '\n')
 			end++;
 		if (fn(wn, pos, text + at, end - at) != 0) {
-			loam_seterr("%s/%s: malformed line %.*s", dir, name,
+			loam_seterr("%s: malformed line %.*s", path,
 			    (int)(end - at > 60 ? 60 : end - at), text + at);
-			free(text);
+			unmap_file(map, len);
 			return -1;
 		}
 		at = end + 1;
 	}
-	free(text);
+	unmap_file(map, len);
 	return 0;
 }
 

@@ -25,7 +25,7 @@
 enum {
 	OPT_PROFILES = CLI_LONG, OPT_NOISE, OPT_HORIZON, OPT_ALGO, OPT_EVERY, OPT_WINDOW,
 	OPT_ARMS, OPT_DELTA, OPT_MAX_STATES, OPT_LOOKAHEAD, OPT_MONOTONE, OPT_SW_WINDOW,
-	OPT_SAVE, OPT_LOAD,
+	OPT_SAVE, OPT_LOAD, OPT_CONTEXTS,
 };
 
 #define STATE_VERSION 1
@@ -36,7 +36,7 @@ enum {
 
 #define ALGO_OPTIONS \
 	{ OPT_ALGO, "algo", "name", "NAME", \
-	    "carmab (default), ucb1, sw-ucb, known or carcb" }, \
+	    "carmab (default), ucb1, sw-ucb, known, carcb or carmab-ctx" }, \
 	{ OPT_DELTA, "delta", "d", "D", "the confidence (default 0.05)" }, \
 	{ OPT_MONOTONE, "monotone", NULL, NULL, \
 	    "project estimates onto non-increasing profiles" }, \
@@ -68,7 +68,8 @@ static const struct cli_spec route_spec = {
 
 static const struct cli_option sim_options[] = {
 	{ 'q', "quiet", NULL, NULL, "no summary line on stderr" },
-	{ OPT_PROFILES, "profiles", "file", "FILE", "the true profiles (required)" },
+	{ OPT_PROFILES, "profiles", "file", "FILE", "the true profiles" },
+	{ OPT_CONTEXTS, "contexts", "file", "FILE", "contexts: their profiles and features" },
 	{ OPT_NOISE, "noise", "sigma", "S", "Gaussian noise's standard deviation (default 0.1)" },
 	{ OPT_HORIZON, "horizon", "t", "T", "steps (default 1000)" },
 	{ 's', "seed", "seed", "SEED", "the noise's seed (default 0)" },
@@ -82,6 +83,7 @@ static const struct cli_spec sim_spec = {
 	"Run an algorithm against simulated profiles; report its regret.",
 	sim_options,
 	"Writes step records and a summary: steps, reward, gain (g*), regret.\n"
+	"One of --profiles and --contexts is required.\n"
 };
 
 static const struct cli_option plan_options[] = {
@@ -140,19 +142,17 @@ arm_index(const struct arms *a, const char *name, size_t len)
 	return -1;
 }
 
-/* A profiles file: a map from arm name to f(0), ..., f(Δ), each in
- * [0, 1], every list of one length. */
+/* Profiles: a map from arm name to f(0), ..., f(Δ), each in [0, 1],
+ * every list of one length; path names the file in messages. */
 static void
-load_profiles(struct arms *a, const char *path)
+parse_profiles(struct arms *a, json_object *root, const char *path)
 {
-	json_object *root = conf_load(path);
 	double *f = NULL;
 	size_t len = 0;
 
-	if (!root)
-		die("%s", loam_error());
 	if (!json_object_is_type(root, json_type_object) || json_object_object_length(root) == 0)
-		die("%s: expected a map from arm name to its profile", path);
+		die("%s: expected a map from arm name to its profile",
+		    conf_where(root) && *conf_where(root) ? conf_where(root) : path);
 	json_object_object_foreach(root, name, val) {
 		size_t n;
 
@@ -183,6 +183,17 @@ load_profiles(struct arms *a, const char *path)
 		die("%s: %s", path, loam_error());
 	a->have_model = 1;
 	free(f);
+}
+
+/* A profiles file. */
+static void
+load_profiles(struct arms *a, const char *path)
+{
+	json_object *root = conf_load(path);
+
+	if (!root)
+		die("%s", loam_error());
+	parse_profiles(a, root, path);
 	json_object_put(root);
 }
 
@@ -190,7 +201,7 @@ load_profiles(struct arms *a, const char *path)
 struct setup {
 	struct arms arms;
 	struct congest_params par;
-	const char *profiles, *arms_list, *load, *save;
+	const char *profiles, *arms_list, *load, *save, *contexts;
 	int window;		/* -1: not given */
 	int algo_given;
 	double noise;
@@ -213,7 +224,8 @@ setup_option(struct setup *su, int c, const char *arg)
 		return 1;
 	case OPT_ALGO:
 		if ((algo = congest_algo_parse(arg)) < 0)
-			usage_error("--algo: '%s' is not carmab, ucb1, sw-ucb, known or carcb", arg);
+			usage_error("--algo: '%s' is not carmab, ucb1, sw-ucb, known, carcb or carmab-ctx",
+			    arg);
 		su->par.algo = (enum congest_algo)algo;
 		su->algo_given = 1;
 		return 1;
@@ -234,6 +246,7 @@ setup_option(struct setup *su, int c, const char *arg)
 	case OPT_EVERY: su->every = cli_parse_u64("--every", arg, 0, UINT64_MAX); return 1;
 	case OPT_SAVE: su->save = arg; return 1;
 	case OPT_LOAD: su->load = arg; return 1;
+	case OPT_CONTEXTS: su->contexts = arg; return 1;
 	}
 	return 0;
 }
@@ -311,6 +324,8 @@ agent_init(struct agent *a, const struct congest_params *par, const struct arms 
 	memset(a, 0, sizeof *a);
 	a->par = *par;
 	a->is_cb = par->algo == CONGEST_CARCB;
+	if (par->algo == CONGEST_CARMAB_CTX)
+		usage_error("--algo carmab-ctx: only in sim, with --contexts FILE");
 	if (par->algo == CONGEST_KNOWN && !arms->have_model)
 		usage_error("--algo known needs --profiles FILE");
 	if (a->is_cb) {
@@ -497,53 +512,62 @@ pending_remove(struct route *ro, struct pending *e)
 }
 
 /* carcb's context: per arm, Δ+1 lists of d features (one per
- * congestion), into ro->phi; d fixed by the first context. */
+ * congestion), into *phi, k (Δ+1) d values, allocated when *d is 0 (d
+ * is then fixed by this context).  -1 with loam_seterr() when ctx is
+ * not that. */
 static int
-read_context(struct route *ro, struct rec *r)
+parse_features(const struct arms *arms, json_object *ctx, int *d, double **phi)
 {
-	struct arms *arms = &ro->su.arms;
-	int p = arms->window + 1;
-	json_object *ctx;
-	int rc = rec_get_object(r, "context", &ctx), seen = 0;
+	int p = arms->window + 1, seen = 0;
 
-	if (rc == REC_ABSENT)
-		return rec_errorf(r, "carcb needs a context: per arm, %d lists of features", p);
-	if (rc != REC_OK)
-		return rec_errorf(r, "%s", loam_error());
 	json_object_object_foreach(ctx, name, val) {
 		int arm = arm_index(arms, name, strlen(name));
 
 		if (arm < 0)
-			return rec_errorf(r, "context: unknown arm '%s'", name);
+			return loam_seterr("context: unknown arm '%s'", name);
 		if (!json_object_is_type(val, json_type_array) ||
 		    json_object_array_length(val) != (size_t)p)
-			return rec_errorf(r, "context: arm '%s': expected %d lists of features "
+			return loam_seterr("context: arm '%s': expected %d lists of features "
 			    "(congestion 0 to %d)", name, p, p - 1);
 		for (int c = 0; c < p; c++) {
 			json_object *row = json_object_array_get_idx(val, (size_t)c);
 			size_t n = json_object_is_type(row, json_type_array) ?
 			    json_object_array_length(row) : 0;
 
-			if (n == 0 || n > 4096 || (ro->a.d && n != (size_t)ro->a.d))
-				return rec_errorf(r, "context: arm '%s', congestion %d: expected "
-				    "a list of %d numbers", name, c, ro->a.d ? ro->a.d : 1);
-			if (!ro->a.d) {
-				ro->a.d = (int)n;
-				ro->phi = xcalloc((size_t)arms->k * (size_t)p * n, sizeof *ro->phi);
+			if (n == 0 || n > 4096 || (*d && n != (size_t)*d))
+				return loam_seterr("context: arm '%s', congestion %d: expected "
+				    "a list of %d numbers", name, c, *d ? *d : 1);
+			if (!*d) {
+				*d = (int)n;
+				*phi = xcalloc((size_t)arms->k * (size_t)p * n, sizeof **phi);
 			}
 			for (size_t j = 0; j < n; j++) {
-				double *x = &ro->phi[((size_t)arm * (size_t)p + (size_t)c) * n + j];
+				double *x = &(*phi)[((size_t)arm * (size_t)p + (size_t)c) * n + j];
 
 				if (rec_json_double(json_object_array_get_idx(row, j), "context",
 				    x) != REC_OK)
-					return rec_errorf(r, "context: arm '%s': %s", name,
-					    loam_error());
+					return loam_seterr("context: arm '%s': %s", name, loam_error());
 			}
 		}
 		seen++;
 	}
 	if (seen != arms->k)
-		return rec_errorf(r, "context: %d of the %d arms", seen, arms->k);
+		return loam_seterr("context: %d of the %d arms", seen, arms->k);
+	return 0;
+}
+
+/* A request's context, into ro->phi. */
+static int
+read_context(struct route *ro, struct rec *r)
+{
+	json_object *ctx;
+	int rc = rec_get_object(r, "context", &ctx);
+
+	if (rc == REC_ABSENT)
+		return rec_errorf(r, "carcb needs a context: per arm, %d lists of features",
+		    ro->su.arms.window + 1);
+	if (rc != REC_OK || parse_features(&ro->su.arms, ctx, &ro->a.d, &ro->phi) != 0)
+		return rec_errorf(r, "%s", loam_error());
 	return 0;
 }
 
@@ -1094,6 +1118,110 @@ cmd_route(int argc, char *argv[])
 	return cli_exit();
 }
 
+/* sim --contexts: per context, the true profiles and carcb's features
+ * (phi: n contexts of k (Δ+1) d values).  Without --contexts, one
+ * context: --profiles, with one-hot features of (arm, congestion). */
+struct contexts {
+	int n, d;
+	struct congest_model *model;	/* n; [0] borrowed from the arms
+					   without --contexts */
+	double *phi;
+};
+
+/* A contexts file: a list of maps, each with "profiles" (as a profiles
+ * file; the arms in the same order in all) and "features" (as a
+ * request's context in route). */
+static void
+load_contexts(struct contexts *cs, struct arms *arms, const char *path)
+{
+	json_object *root = conf_load(path);
+	size_t cells;
+
+	if (!root)
+		die("%s", loam_error());
+	if (!json_object_is_type(root, json_type_array) || json_object_array_length(root) == 0)
+		die("%s: expected a list of contexts, each with profiles and features", path);
+	if (json_object_array_length(root) > (1 << 20))
+		die("%s: more than %d contexts", path, 1 << 20);
+	cs->n = (int)json_object_array_length(root);
+	cs->model = xcalloc((size_t)cs->n, sizeof *cs->model);
+	for (int x = 0; x < cs->n; x++) {
+		json_object *ctx = json_object_array_get_idx(root, (size_t)x), *prof, *feat;
+		const char *where = conf_where(ctx) && *conf_where(ctx) ? conf_where(ctx) : path;
+		struct arms one;
+		double *phi = x ? cs->phi + (size_t)x * cells * (size_t)cs->d : NULL;
+		int d = cs->d;
+
+		if (!json_object_is_type(ctx, json_type_object) ||
+		    !json_object_object_get_ex(ctx, "profiles", &prof) ||
+		    !json_object_object_get_ex(ctx, "features", &feat) ||
+		    !json_object_is_type(feat, json_type_object))
+			die("%s: context %d: expected a map with profiles and features", where, x);
+		memset(&one, 0, sizeof one);
+		parse_profiles(&one, prof, path);
+		if (x == 0) {
+			*arms = one;
+			cells = (size_t)arms->k * (size_t)(arms->window + 1);
+		} else {
+			if (one.k != arms->k || one.window != arms->window)
+				die("%s: context %d: %d arms and Δ = %d where the first has %d and %d",
+				    where, x, one.k, one.window, arms->k, arms->window);
+			for (int a = 0; a < one.k; a++)
+				if (strcmp(one.name[a], arms->name[a]) != 0)
+					die("%s: context %d: arm '%s' where the first context has '%s'",
+					    where, x, one.name[a], arms->name[a]);
+		}
+		congest_model_init(&cs->model[x], one.k, one.window, one.model.f);
+		if (x > 0)
+			arms_release(&one);
+		if (parse_features(arms, feat, &d, &phi) != 0)
+			die("%s: %s", where, loam_error());
+		if (x == 0) {
+			/* the first context fixed d: room for all of them */
+			cs->d = d;
+			cs->phi = xreallocarray(phi, (size_t)cs->n * cells, (size_t)d * sizeof *phi);
+		}
+	}
+	json_object_put(root);
+}
+
+static void
+contexts_release(struct contexts *cs, int loaded)
+{
+	for (int x = 0; loaded && x < cs->n; x++)
+		congest_model_release(&cs->model[x]);
+	free(cs->model);
+	free(cs->phi);
+}
+
+/* sim's agent at context x: carmab-ctx and, over contexts, known are a
+ * congest_ctx; carcb reads the features of x. */
+static int
+sim_decide(struct agent *a, struct congest_ctx *cx, const struct contexts *cs, int x, int *cong)
+{
+	size_t cells = (size_t)a->par.k * (size_t)(a->par.window + 1);
+
+	if (cx->nctx)
+		return congest_ctx_decide(cx, x, cong);
+	if (a->is_cb)
+		return congest_carcb_decide(&a->cb, cs->phi + (size_t)x * cells * (size_t)cs->d, cong);
+	return congest_decide(&a->ag, cong);
+}
+
+static int
+sim_feedback(struct agent *a, struct congest_ctx *cx, const struct contexts *cs, int x, int arm,
+    int cong, double r)
+{
+	size_t cells = (size_t)a->par.k * (size_t)(a->par.window + 1);
+
+	if (cx->nctx)
+		return congest_ctx_feedback(cx, x, arm, cong, r);
+	if (a->is_cb)
+		return congest_carcb_feedback(&a->cb, cs->phi + ((size_t)x * cells +
+		    (size_t)arm * (size_t)(a->par.window + 1) + (size_t)cong) * (size_t)cs->d, r);
+	return congest_feedback(&a->ag, arm, cong, r);
+}
+
 static int
 cmd_sim(int argc, char *argv[])
 {
@@ -1101,13 +1229,15 @@ cmd_sim(int argc, char *argv[])
 	struct cli_out out;
 	struct setup su;
 	struct agent a;
-	struct congest_sim sim;
+	struct congest_ctx cx, oracle;
+	struct contexts cs;
+	struct congest_sim sim, osim;
 	struct congest_plan best;
 	struct recw w;
-	struct rng rng;
+	struct rng rng, ctx_rng;
 	const char *arg;
-	double *phi = NULL, gain = NAN, total = 0, mean_total = 0;
-	uint64_t horizon = 1000;
+	double gain = NAN, total = 0, mean_total = 0, oracle_total = 0;
+	uint64_t horizon = 1000, epochs;
 	size_t cells;
 	int c;
 
@@ -1117,35 +1247,78 @@ cmd_sim(int argc, char *argv[])
 		setup_option(&su, c, arg);
 	if (o.argc > 0)
 		usage_error("sim reads no input: '%s'", o.argv[0]);
-	setup_arms(&su, 1);
+	memset(&cs, 0, sizeof cs);
+	memset(&cx, 0, sizeof cx);
+	memset(&oracle, 0, sizeof oracle);
+	if (su.contexts && su.profiles)
+		usage_error("--contexts and --profiles: one or the other");
+	if (su.contexts) {
+		load_contexts(&cs, &su.arms, su.contexts);
+		su.par.k = su.arms.k;
+		su.par.window = su.arms.window;
+	} else {
+		setup_arms(&su, 1);
+		if (su.par.algo == CONGEST_CARMAB_CTX)
+			usage_error("--algo carmab-ctx needs --contexts FILE");
+	}
 	if (su.par.horizon)
 		horizon = su.par.horizon;
 	su.par.horizon = horizon;
 	cells = (size_t)su.par.k * (size_t)(su.par.window + 1);
-	/* carcb without a context: one-hot features of (arm, congestion). */
-	agent_init(&a, &su.par, &su.arms, su.par.algo == CONGEST_CARCB ? (int)cells : 0);
-	if (a.is_cb) {
-		phi = xcalloc(cells * cells, sizeof *phi);
+	if (!su.contexts) {
+		/* one context: the profiles; carcb's features one-hot in
+		 * (arm, congestion) */
+		cs.n = 1;
+		cs.d = (int)cells;
+		cs.model = xmalloc(sizeof *cs.model);
+		cs.model[0] = su.arms.model;
+		cs.phi = xcalloc(cells * cells, sizeof *cs.phi);
 		for (size_t i = 0; i < cells; i++)
-			phi[i * cells + i] = 1;
+			cs.phi[i * cells + i] = 1;
 	}
-	memset(&best, 0, sizeof best);
-	if (congest_plan_solve(&best, &su.arms.model, su.par.max_states) == 0)
-		gain = best.gain;
-	congest_plan_release(&best);
+	memset(&a, 0, sizeof a);
+	a.par = su.par;
+	if (su.contexts && (su.par.algo == CONGEST_CARMAB_CTX || su.par.algo == CONGEST_KNOWN)) {
+		if (congest_ctx_init(&cx, &su.par, cs.n, cs.model) != 0)
+			agent_fail();
+	} else {
+		agent_init(&a, &su.par, &su.arms, su.par.algo == CONGEST_CARCB ? cs.d : 0);
+	}
+	if (su.contexts) {
+		/* the oracle on the same contexts: the plan of each context's
+		 * true profiles, at the shared window */
+		struct congest_params op = su.par;
+
+		op.algo = CONGEST_KNOWN;
+		if (congest_ctx_init(&oracle, &op, cs.n, cs.model) != 0)
+			agent_fail();
+	} else {
+		memset(&best, 0, sizeof best);
+		if (congest_plan_solve(&best, &su.arms.model, su.par.max_states) == 0)
+			gain = best.gain;
+		congest_plan_release(&best);
+	}
 	rng_init(&rng, o.seed, RNG_CONGEST_NOISE, 0);
-	congest_sim_init(&sim, &su.arms.model, su.noise, &rng);
+	rng_init(&ctx_rng, o.seed, RNG_CONGEST_CONTEXT, 0);
+	congest_sim_init(&sim, &cs.model[0], su.noise, &rng);
+	congest_sim_init(&osim, &cs.model[0], 0, &rng);	/* noiseless */
 	recw_init(&w, cli_out_open(&out, o.output), o.output);
 	for (uint64_t t = 0; t < horizon; t++) {
-		int arm, cong, sc;
-		double r, mean;
+		int arm, cong, sc, x = 0;
+		double r, mean, omean = 0;
 
-		arm = a.is_cb ? congest_carcb_decide(&a.cb, phi, &cong) : congest_decide(&a.ag, &cong);
-		if (arm < 0)
+		if (su.contexts) {
+			x = (int)rng_uniform_int(&ctx_rng, (uint64_t)cs.n);
+			sim.truth = osim.truth = &cs.model[x];
+			if ((arm = congest_ctx_decide(&oracle, x, NULL)) < 0)
+				die("%s", loam_error());
+			congest_sim_play(&osim, arm, NULL, &omean);
+			oracle_total += omean;
+		}
+		if ((arm = sim_decide(&a, &cx, &cs, x, &cong)) < 0)
 			die("%s", loam_error());
 		r = congest_sim_play(&sim, arm, &sc, &mean);
-		if (a.is_cb ? congest_carcb_feedback(&a.cb, phi + (size_t)(arm * (su.par.window + 1) +
-		    cong) * cells, r) : congest_feedback(&a.ag, arm, cong, r))
+		if (sim_feedback(&a, &cx, &cs, x, arm, cong, r) != 0)
 			die("%s", loam_error());
 		total += r;
 		mean_total += mean;
@@ -1153,36 +1326,53 @@ cmd_sim(int argc, char *argv[])
 			recw_begin(&w);
 			recw_str(&w, "type", "step");
 			recw_uint(&w, "t", t);
+			if (su.contexts)
+				recw_int(&w, "context", x);
 			recw_str(&w, "arm", su.arms.name[arm]);
 			recw_int(&w, "congestion", cong);
 			recw_double(&w, "reward", r);
 			recw_double(&w, "mean", mean);
-			write_double_or_null(&w, "regret", (double)(t + 1) * gain - mean_total);
+			write_double_or_null(&w, "regret", su.contexts ? oracle_total - mean_total :
+			    (double)(t + 1) * gain - mean_total);
 			if (recw_end(&w) != 0)
 				die("%s", loam_error());
 		}
 	}
+	epochs = a.ready && !a.is_cb ? a.ag.epochs : 0;
+	if (su.contexts)
+		gain = oracle_total / (double)horizon;
+	for (int x = 0; x < cx.nctx; x++)
+		epochs += cx.sub[x].epochs;
 	recw_begin(&w);
 	recw_str(&w, "type", "summary");
 	recw_str(&w, "algo", congest_algo_name(su.par.algo));
 	recw_uint(&w, "steps", horizon);
 	recw_double(&w, "reward", total);
 	write_double_or_null(&w, "gain", gain);
-	write_double_or_null(&w, "regret", (double)horizon * gain - mean_total);
-	recw_uint(&w, "epochs", a.is_cb ? 0 : a.ag.epochs);
-	write_double_or_null(&w, "planned_gain", agent_gain(&a));
-	if (agent_lookahead(&a))
+	write_double_or_null(&w, "regret", su.contexts ? oracle_total - mean_total :
+	    (double)horizon * gain - mean_total);
+	recw_uint(&w, "epochs", epochs);
+	write_double_or_null(&w, "planned_gain", su.contexts ? NAN : agent_gain(&a));
+	if (a.ready && agent_lookahead(&a))
 		recw_str(&w, "planner", "lookahead");
+	if (su.contexts) {
+		recw_int(&w, "contexts", cs.n);
+		recw_double(&w, "mean_reward", mean_total / (double)horizon);
+	}
 	if (recw_end(&w) != 0)
 		die("%s", loam_error());
 	cli_out_commit(&out);
 	if (!o.quiet)
-		note("%s, %llu steps: reward %.4g, regret %.4g (g* %.4g)",
+		note("%s, %llu steps: reward %.4g, regret %.4g (%s %.4g)",
 		    congest_algo_name(su.par.algo), (unsigned long long)horizon, total,
-		    (double)horizon * gain - mean_total, gain);
+		    su.contexts ? oracle_total - mean_total : (double)horizon * gain - mean_total,
+		    su.contexts ? "oracle per step" : "g*", gain);
 	recw_release(&w);
 	congest_sim_release(&sim);
-	free(phi);
+	congest_sim_release(&osim);
+	congest_ctx_release(&cx);
+	congest_ctx_release(&oracle);
+	contexts_release(&cs, su.contexts != NULL);
 	agent_release(&a);
 	arms_release(&su.arms);
 	return cli_exit();

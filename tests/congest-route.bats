@@ -35,7 +35,7 @@ requests() {
 	run -2 --separate-stderr congest-route plan --bogus
 	assert_equal "${stderr_lines[0]}" "congest-route: unknown option '--bogus'"
 	run -2 --separate-stderr congest-route sim --algo thompson --profiles "$cr/two-routes.yaml"
-	assert_equal "${stderr_lines[0]}" "congest-route: --algo: 'thompson' is not carmab, ucb1, sw-ucb, known or carcb"
+	assert_equal "${stderr_lines[0]}" "congest-route: --algo: 'thompson' is not carmab, ucb1, sw-ucb, known, carcb or carmab-ctx"
 	run -2 --separate-stderr congest-route plan
 	assert_equal "${stderr_lines[0]}" "congest-route: --profiles FILE is required"
 }
@@ -81,6 +81,36 @@ requests() {
 	awk -v u16="$u16" -v u64="$u64" -v c16="$c16" -v c64="$c64" 'BEGIN {
 		exit !(u16 / 16000 > 0.12 && u16 / 16000 < 0.14 && u64 / 64000 > 0.12 && u64 / 64000 < 0.14 &&
 		    c64 / c16 > 1.5 && c64 / c16 < 2.8 && c64 < 0.02 * 64000) }'
+}
+
+@test "sim --contexts: carcb beats carmab run per context on 30 linear contexts, at 4k and 32k steps" {
+	for T in 4000 32000; do
+		for a in known carcb carmab-ctx carmab; do
+			for s in 0 1 2; do
+				congest-route sim -q --contexts "$cr/contexts.yaml" --horizon $T --every 0 --algo $a -s $s
+			done
+		done
+	done > all.jsonl
+	# per horizon and algorithm: the mean noiseless reward per step over the seeds
+	jq -sc 'group_by(.steps)[] | group_by(.algo) | map({(.[0].algo): (map(.mean_reward) | add / 3)}) | add' \
+	    all.jsonl > means.jsonl
+	cat means.jsonl
+	jq -se '.[0] as $s | .[1] as $l | [$s, $l] | all(.carcb > ."carmab-ctx" + 0.03 and .carcb > .carmab + 0.02)
+	    and $s.known - $s.carcb < 0.04 and $l.known - $l.carcb < 0.015
+	    and $l.known - $l."carmab-ctx" < $s.known - $s."carmab-ctx"' means.jsonl
+	# the oracle is known run on the same contexts
+	jq -se 'map(select(.algo == "known") | .regret == 0 and .contexts == 30) | all' all.jsonl
+	congest-route sim -q --contexts "$cr/contexts.yaml" --horizon 50 --algo carcb -s 5 > a.jsonl
+	congest-route sim -q --contexts "$cr/contexts.yaml" --horizon 50 --algo carcb -s 5 > b.jsonl
+	cmp a.jsonl b.jsonl
+	assert_equal "$(head -n1 a.jsonl | jq -c 'keys')" '["arm","congestion","context","mean","regret","reward","t","type"]'
+	run -2 --separate-stderr congest-route sim --algo carmab-ctx --profiles "$cr/two-routes.yaml"
+	assert_equal "${stderr_lines[0]}" "congest-route: --algo carmab-ctx needs --contexts FILE"
+	run -2 --separate-stderr congest-route route --algo carmab-ctx --arms a,b --window 1 /dev/null
+	assert_equal "${stderr_lines[0]}" "congest-route: --algo carmab-ctx: only in sim, with --contexts FILE"
+	printf -- '- profiles: {a: [0.5, 0.4]}\n  features: {a: [[1], [0]]}\n- profiles: {b: [0.5, 0.4]}\n  features: {b: [[1], [0]]}\n' > bad.yaml
+	run -1 --separate-stderr congest-route sim --contexts bad.yaml
+	assert_equal "$stderr" "congest-route: bad.yaml:3:3: context 1: arm 'b' where the first context has 'a'"
 }
 
 @test "route: a coprocess answers each request at once" {

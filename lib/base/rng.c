@@ -362,6 +362,7 @@ const struct rng_use rng_uses[] = {
 	{ "meteor pairs", RNG_METEOR_PAIRS, UINT64_C(1) << 32,
 	    RNG_IN_METEOR_SIM | RNG_IN_SUPERHF_FILTER, 0, 0 },
 	{ "congest noise", RNG_CONGEST_NOISE, 1, RNG_IN_CONGEST_ROUTE, 0, 0 },
+	{ "congest contexts", RNG_CONGEST_CONTEXT, 1, RNG_IN_CONGEST_ROUTE, 0, 0 },
 	{ "reward-query random design", RNG_REWARD_QUERY_RANDOM, 1,
 	    RNG_IN_REWARD_QUERY, 0, 0 },
 	{ "reward-sensitivity demonstrations", RNG_REWINFER_DEMOS, 1,

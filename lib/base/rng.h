@@ -153,9 +153,11 @@ enum rng_stream {
 	/* meteor-sim, superhf-filter */
 	RNG_METEOR_PAIRS = 0,			/* + group, < 2^32 */
 
-	/* congest-route sim: the simulator's reward noise (index: the run,
-	 * 0 for one simulation). */
+	/* congest-route sim: the simulator's reward noise and, with
+	 * --contexts, each step's context (index: the run, 0 for one
+	 * simulation). */
 	RNG_CONGEST_NOISE = 0,
+	RNG_CONGEST_CONTEXT = 1,
 
 	/* reward-query: --design random (index: the round, the number of
 	 * raw observations so far). */

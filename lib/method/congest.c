@@ -674,6 +674,7 @@ static const char *const algo_names[] = {
 	[CONGEST_UCB1] = "ucb1",
 	[CONGEST_SWUCB] = "swucb",
 	[CONGEST_CARCB] = "carcb",
+	[CONGEST_CARMAB_CTX] = "carmab-ctx",
 };
 
 int
@@ -713,13 +714,13 @@ agent_plan(struct congest_agent *ag)
 	return congest_plan_solve(&ag->plan, &ag->plan_model, ag->par.max_states);
 }
 
-/* carmab: start an epoch on the optimistic profile. */
+/* carmab: start an epoch on the optimistic profile, t steps played. */
 static int
-carmab_epoch(struct congest_agent *ag)
+carmab_epoch(struct congest_agent *ag, uint64_t t)
 {
 	int k = ag->par.k, p = ag->par.window + 1;
 	size_t len = (size_t)k * (size_t)p;
-	double T = ag->par.horizon ? (double)ag->par.horizon : (double)(ag->hist.t + 1);
+	double T = ag->par.horizon ? (double)ag->par.horizon : (double)(t + 1);
 	double logterm = log(2.0 * k * p * T / ag->par.delta);
 	double *w = xmalloc((size_t)p * sizeof *w);
 
@@ -781,6 +782,8 @@ congest_agent_init(struct congest_agent *ag, const struct congest_params *p,
 	memset(ag, 0, sizeof *ag);
 	if (p->algo == CONGEST_CARCB)
 		return loam_seterr("congest: carcb runs as struct congest_carcb");
+	if (p->algo == CONGEST_CARMAB_CTX)
+		return loam_seterr("congest: carmab-ctx runs as struct congest_ctx");
 	if (params_check(p, p->algo == CONGEST_CARMAB, planned, &ag->use_lookahead) < 0)
 		return -1;
 	if (p->algo == CONGEST_SWUCB && p->sw_window < 1)
@@ -851,27 +854,33 @@ ucb_pick(const struct congest_agent *ag)
 	return arm;
 }
 
-int
-congest_decide(struct congest_agent *ag, int *congestion)
+/* The arm ag picks at window h (its own, or the one its per-context
+ * siblings share); h is not moved. */
+static int
+agent_pick(struct congest_agent *ag, const struct congest_hist *h)
 {
-	int arm;
-
-	if (ag->replan && carmab_epoch(ag) < 0)
+	if (ag->replan && carmab_epoch(ag, h->t) < 0)
 		return -1;
 	switch (ag->par.algo) {
 	case CONGEST_CARMAB:
 	case CONGEST_KNOWN:
 		if (ag->use_lookahead)
-			arm = congest_lookahead(&ag->plan_model, &ag->hist, ag->par.lookahead, NULL);
-		else if (ag->hist.t < (uint64_t)ag->par.window)
-			arm = ag->plan.cycle[ag->hist.t % (uint64_t)ag->plan.cycle_len];
-		else
-			arm = ag->plan.policy[ag->hist.code];
-		break;
+			return congest_lookahead(&ag->plan_model, h, ag->par.lookahead, NULL);
+		if (h->t < (uint64_t)ag->par.window)
+			return ag->plan.cycle[h->t % (uint64_t)ag->plan.cycle_len];
+		return ag->plan.policy[h->code];
 	default:
-		arm = ucb_pick(ag);
-		break;
+		return ucb_pick(ag);
 	}
+}
+
+int
+congest_decide(struct congest_agent *ag, int *congestion)
+{
+	int arm = agent_pick(ag, &ag->hist);
+
+	if (arm < 0)
+		return -1;
 	if (congestion)
 		*congestion = ag->hist.count[arm];
 	congest_hist_push(&ag->hist, arm);
@@ -914,6 +923,63 @@ congest_feedback(struct congest_agent *ag, int arm, int congestion, double rewar
 	ag->arm_n[arm]++;
 	ag->arm_sum[arm] += reward;
 	return 0;
+}
+
+int
+congest_ctx_init(struct congest_ctx *cx, const struct congest_params *p, int nctx,
+    const struct congest_model *truths)
+{
+	struct congest_params sub = *p;
+
+	memset(cx, 0, sizeof *cx);
+	if (nctx < 1)
+		return loam_seterr("congest: %d contexts (need at least 1)", nctx);
+	if (sub.algo == CONGEST_CARMAB_CTX)
+		sub.algo = CONGEST_CARMAB;
+	cx->sub = xcalloc((size_t)nctx, sizeof *cx->sub);
+	for (int x = 0; x < nctx; x++) {
+		if (congest_agent_init(&cx->sub[x], &sub, truths ? &truths[x] : NULL) < 0) {
+			congest_ctx_release(cx);
+			return -1;
+		}
+		cx->nctx = x + 1;
+	}
+	congest_hist_init(&cx->hist, p->k, p->window);
+	return 0;
+}
+
+void
+congest_ctx_release(struct congest_ctx *cx)
+{
+	for (int x = 0; x < cx->nctx; x++)
+		congest_agent_release(&cx->sub[x]);
+	free(cx->sub);
+	if (cx->hist.count)
+		congest_hist_release(&cx->hist);
+	memset(cx, 0, sizeof *cx);
+}
+
+int
+congest_ctx_decide(struct congest_ctx *cx, int x, int *congestion)
+{
+	int arm;
+
+	if (x < 0 || x >= cx->nctx)
+		return loam_seterr("congest: context %d is not in 0..%d", x, cx->nctx - 1);
+	if ((arm = agent_pick(&cx->sub[x], &cx->hist)) < 0)
+		return -1;
+	if (congestion)
+		*congestion = cx->hist.count[arm];
+	congest_hist_push(&cx->hist, arm);
+	return arm;
+}
+
+int
+congest_ctx_feedback(struct congest_ctx *cx, int x, int arm, int congestion, double reward)
+{
+	if (x < 0 || x >= cx->nctx)
+		return loam_seterr("congest: context %d is not in 0..%d", x, cx->nctx - 1);
+	return congest_feedback(&cx->sub[x], arm, congestion, reward);
 }
 
 void

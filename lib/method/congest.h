@@ -45,6 +45,8 @@
  *    sw_window feedbacks.
  *  - carcb (struct congest_carcb, below): linear contextual, our
  *    construction.
+ *  - carmab-ctx (struct congest_ctx, below): carmab per discrete
+ *    context on a shared window, the baseline carcb is measured against.
  * While fewer than Δ actions have been played, the planned algorithms
  * play their cycle from its start (the empty window is the least
  * congested), then their policy at the actual state.
@@ -179,10 +181,11 @@ enum congest_algo {
 	CONGEST_UCB1,
 	CONGEST_SWUCB,
 	CONGEST_CARCB,		/* struct congest_carcb, not congest_agent */
+	CONGEST_CARMAB_CTX,	/* struct congest_ctx of carmab agents */
 };
 
-/* "carmab", "known", "ucb1", "swucb" (also "sw-ucb"), "carcb"; -1 when
- * unknown. */
+/* "carmab", "known", "ucb1", "swucb" (also "sw-ucb"), "carcb",
+ * "carmab-ctx"; -1 when unknown. */
 int congest_algo_parse(const char *name);
 const char *congest_algo_name(enum congest_algo a);
 
@@ -224,7 +227,8 @@ struct congest_agent {
 	uint64_t sw_len, sw_pos;
 };
 
-/* -1 when a parameter is out of range, the algorithm is carcb, known
+/* -1 when a parameter is out of range, the algorithm is carcb or
+ * carmab-ctx, known
  * comes without a truth of the same shape, or K^Δ > max_states without
  * lookahead. */
 int congest_agent_init(struct congest_agent *ag, const struct congest_params *p,
@@ -240,6 +244,34 @@ int congest_feedback(struct congest_agent *ag, int arm, int congestion, double r
  * est[k * (window + 1)] (0 where none); the profile it plans on is
  * ag->plan_model. */
 void congest_agent_means(const struct congest_agent *ag, double *est);
+
+/*
+ * Per-context agents (carmab-ctx: our construction, the baseline for
+ * carcb): one congest_agent per discrete context x in 0..nctx-1, each
+ * learning from the steps that had its context alone, all deciding on
+ * one shared window, because congestion is shared: an arm's count over
+ * the last Δ steps counts every play, whichever context made it.  The
+ * sub-agents' own windows stay unused.  With algo known, sub-agent x
+ * plans on truths[x]: the oracle that carcb's regret is measured
+ * against.
+ */
+struct congest_ctx {
+	int nctx;
+	struct congest_agent *sub;	/* nctx */
+	struct congest_hist hist;	/* the shared window */
+};
+
+/* p->algo carmab-ctx (carmab per context), or any congest_agent
+ * algorithm; truths: nctx models for known, else NULL.  -1 as
+ * congest_agent_init, or when nctx < 1. */
+int congest_ctx_init(struct congest_ctx *cx, const struct congest_params *p, int nctx,
+    const struct congest_model *truths);
+void congest_ctx_release(struct congest_ctx *cx);
+/* As congest_decide, by the agent of context x.  -1 when x is out of
+ * range. */
+int congest_ctx_decide(struct congest_ctx *cx, int x, int *congestion);
+/* As congest_feedback, to the agent of the decision's context x. */
+int congest_ctx_feedback(struct congest_ctx *cx, int x, int arm, int congestion, double reward);
 
 /*
  * carcb: a linear contextual version, our construction after the

@@ -3,11 +3,13 @@
  *
  * 10^6 requests on two routes with Δ = 3, each answered by its feedback
  * two requests later (2 x 10^6 lines): congest-route route (carmab) as a
- * process reading a file and writing a file, against the same loop in
- * plain Python (tests/bench/congest_route.py: json.loads, a fixed plan
- * table, the window, the means by t; Debian python3) in the same run.
- * Medians of 3 runs, alternating the two sides.  Goal (issue 18):
- * >= 1M decisions/s on one core, JSON reading included.
+ * process reading a file and writing a file, against the same policy in
+ * plain Python (tests/bench/congest_route.py: json.loads, the plan's
+ * table at the window, the means and epoch counts by t, a new plan when
+ * an epoch ends; Debian python3) in the same run, whose decisions are
+ * checked to be ours byte for byte.  Medians of 3 runs, alternating the
+ * two sides.  Goal (issue 18): >= 1M decisions/s on one core, JSON
+ * reading included.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,9 +68,9 @@ main(void)
 {
 	const char *out = getenv("LOAM_OUT") ? getenv("LOAM_OUT") : ".";
 	const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	char dir[512], data[600], res[600], cmd[2000];
+	char dir[512], data[600], res[600], pyres[600], cmd[2000];
 	double ours[RUNS], base[RUNS];
-	int have_py = system("command -v python3 >/dev/null 2>&1") == 0;
+	int same = 0, have_py = system("command -v python3 >/dev/null 2>&1") == 0;
 	FILE *fp;
 
 	progname = "congest-route_bench";
@@ -77,6 +79,7 @@ main(void)
 		die("mkdtemp failed");
 	snprintf(data, sizeof data, "%s/requests.jsonl", dir);
 	snprintf(res, sizeof res, "%s/decisions.jsonl", dir);
+	snprintf(pyres, sizeof pyres, "%s/decisions-py.jsonl", dir);
 	if (!(fp = fopen(data, "w")))
 		die("%s: cannot create", data);
 	for (long t = 1; t <= REQUESTS; t++) {
@@ -92,10 +95,13 @@ main(void)
 		ours[i] = bench_time_command(cmd);
 		if (have_py) {
 			snprintf(cmd, sizeof cmd, "python3 tests/bench/congest_route.py r1,r2 3 < %s > %s",
-			    data, res);
+			    data, pyres);
 			base[i] = bench_time_command(cmd);
 		}
 	}
+	/* the same policy: the same decisions, ours followed by the summary */
+	snprintf(cmd, sizeof cmd, "head -n -1 %s | cmp -s - %s", res, pyres);
+	same = have_py && system(cmd) == 0;
 	{
 		double t = bench_median(ours, RUNS);
 
@@ -103,8 +109,9 @@ main(void)
 			double b = bench_median(base, RUNS);
 
 			printf("congest-route route, 10^6 requests and their feedback (2 routes, Δ = 3): "
-			    "%.2f M decisions/s (Python json loop: %.3f M/s; ratio %.1fx; goal >= 1 M/s)\n",
-			    REQUESTS / t / 1e6, REQUESTS / b / 1e6, b / t);
+			    "%.2f M decisions/s (Python json loop of the same policy: %.3f M/s, %s; "
+			    "ratio %.1fx; goal >= 1 M/s)\n", REQUESTS / t / 1e6, REQUESTS / b / 1e6,
+			    same ? "the same decisions" : "DECISIONS DIFFER", b / t);
 		} else
 			printf("congest-route route, 10^6 requests and their feedback: %.2f M decisions/s "
 			    "(python3 not installed; goal >= 1 M/s)\n", REQUESTS / t / 1e6);
@@ -112,6 +119,7 @@ main(void)
 	plan_growth(out, dir);
 	unlink(data);
 	unlink(res);
+	unlink(pyres);
 	rmdir(dir);
 	return 0;
 }

@@ -518,21 +518,25 @@ test_algorithms(void)
 	    run(CONGEST_KNOWN, 4000, 1, 0, 4, NULL));
 }
 
-/* A contextual instance: each step a context x in {0, 1}; arm a pays
- * 0.3 + 0.5 [a == x] - 0.1 c.  Features (a == 0, a == 1, a == x, c)
- * make it linear with theta = (0.3, 0.3, 0.5, -0.1). */
+/* A contextual instance: each step a context x of n, uniformly, at the
+ * point z = x / (n - 1) in [0, 1]; arm 0 pays 0.3 + 0.5 (1 - z) - 0.1 c
+ * and arm 1 0.3 + 0.5 z - 0.1 c.  Features (a == 0, a == 1, z_a, c)
+ * with z_0 = 1 - z, z_1 = z make it linear with theta = (0.3, 0.3,
+ * 0.5, -0.1).  With n = 2, arm x pays 0.5 more. */
 static const double ctx_theta[] = { 0.3, 0.3, 0.5, -0.1 };
 
 static void
-ctx_features(int x, double *phi)
+ctx_features(int x, int n, double *phi)
 {
+	double z = (double)x / (n - 1);
+
 	for (int a = 0; a < 2; a++)
 		for (int c = 0; c <= 3; c++) {
 			double *f = phi + (a * 4 + c) * 4;
 
 			f[0] = a == 0;
 			f[1] = a == 1;
-			f[2] = a == x;
+			f[2] = a == 0 ? 1 - z : z;
 			f[3] = c;
 		}
 }
@@ -547,15 +551,18 @@ ctx_mean(const double *f)
 	return v;
 }
 
-/* Mean noiseless reward per step over T steps: 0 carcb, 1 context-blind
- * carmab, 2 the per-step planner on the true profile of the context, 3
- * carcb planning by lookahead of depth 4. */
+/* Mean noiseless reward per step over T steps of n contexts: 0 carcb,
+ * 1 context-blind carmab, 2 the per-step planner on the true profile of
+ * the context, 3 carcb planning by lookahead of depth 4, 4 carmab-ctx,
+ * 5 known per context (congest_ctx, the same oracle as 2). */
 static double
-ctx_run(int who, uint64_t T, uint64_t seed, double *theta)
+ctx_run(int who, int n, uint64_t T, uint64_t seed, double *theta)
 {
 	struct congest_params par;
 	struct congest_carcb cb;
 	struct congest_agent ag;
+	struct congest_ctx cx;
+	struct congest_model *truths = NULL;
 	struct congest_hist h;
 	struct congest_model truth;
 	struct rng ctx, noise;
@@ -565,7 +572,7 @@ ctx_run(int who, uint64_t T, uint64_t seed, double *theta)
 	par.k = 2;
 	par.window = 3;
 	par.horizon = T;
-	rng_init(&ctx, seed, 1, 0);
+	rng_init(&ctx, seed, RNG_CONGEST_CONTEXT, 0);
 	rng_init(&noise, seed, RNG_CONGEST_NOISE, 0);
 	congest_hist_init(&h, 2, 3);
 	congest_model_init(&truth, 2, 3, NULL);
@@ -577,15 +584,31 @@ ctx_run(int who, uint64_t T, uint64_t seed, double *theta)
 		congest_carcb_init(&cb, &par, 4, 1.0);
 	else if (who == 1)
 		congest_agent_init(&ag, &par, NULL);
+	if (who == 5) {
+		par.algo = CONGEST_KNOWN;
+		truths = calloc((size_t)n, sizeof *truths);
+		for (int x = 0; x < n; x++) {
+			congest_model_init(&truths[x], 2, 3, NULL);
+			ctx_features(x, n, phi);
+			for (int i = 0; i < 8; i++)
+				truths[x].f[i] = ctx_mean(phi + i * 4);
+		}
+	}
+	if (who == 4)
+		par.algo = CONGEST_CARMAB_CTX;
+	if (who == 4 || who == 5)
+		congest_ctx_init(&cx, &par, n, truths);
 	for (uint64_t t = 0; t < T; t++) {
-		int x = (int)rng_uniform_int(&ctx, 2), arm, c;
+		int x = (int)rng_uniform_int(&ctx, (uint64_t)n), arm, c;
 		double mean, r;
 
-		ctx_features(x, phi);
+		ctx_features(x, n, phi);
 		if (who == 0 || who == 3) {
 			arm = congest_carcb_decide(&cb, phi, &c);
 		} else if (who == 1) {
 			arm = congest_decide(&ag, &c);
+		} else if (who >= 4) {
+			arm = congest_ctx_decide(&cx, x, &c);
 		} else {
 			struct congest_plan p;
 
@@ -604,6 +627,8 @@ ctx_run(int who, uint64_t T, uint64_t seed, double *theta)
 			congest_carcb_feedback(&cb, phi + (arm * 4 + c) * 4, r);
 		else if (who == 1)
 			congest_feedback(&ag, arm, c, r);
+		else if (who >= 4)
+			congest_ctx_feedback(&cx, x, arm, c, r);
 	}
 	if (who == 0 || who == 3) {
 		if (theta)
@@ -611,7 +636,12 @@ ctx_run(int who, uint64_t T, uint64_t seed, double *theta)
 		congest_carcb_release(&cb);
 	} else if (who == 1) {
 		congest_agent_release(&ag);
+	} else if (who >= 4) {
+		congest_ctx_release(&cx);
 	}
+	for (int x = 0; truths && x < n; x++)
+		congest_model_release(&truths[x]);
+	free(truths);
 	congest_hist_release(&h);
 	congest_model_release(&truth);
 	return total / (double)T;
@@ -625,9 +655,9 @@ test_carcb(void)
 	struct congest_carcb c;
 
 	for (uint64_t seed = 1; seed <= 3; seed++) {
-		cb += ctx_run(0, 20000, seed, theta) / 3;
-		blind += ctx_run(1, 20000, seed, NULL) / 3;
-		oracle += ctx_run(2, 20000, seed, NULL) / 3;
+		cb += ctx_run(0, 2, 20000, seed, theta) / 3;
+		blind += ctx_run(1, 2, 20000, seed, NULL) / 3;
+		oracle += ctx_run(2, 2, 20000, seed, NULL) / 3;
 	}
 	for (int j = 0; j < 4; j++)
 		err = fmax(err, fabs(theta[j] - ctx_theta[j]));
@@ -637,7 +667,7 @@ test_carcb(void)
 	ok(cb > oracle - 0.01, "carcb: within 0.01 of the per-step oracle (%.4f)", oracle);
 	ok(err < 0.03, "carcb: theta within %.4f of the truth (%.3f %.3f %.3f %.3f)", err,
 	    theta[0], theta[1], theta[2], theta[3]);
-	la = ctx_run(3, 20000, 1, NULL);
+	la = ctx_run(3, 2, 20000, 1, NULL);
 	ok(la > oracle - 0.03, "carcb with lookahead 4 (K^Δ over max-states): %.4f per step", la);
 	congest_params_default(&par);
 	par.k = 2;
@@ -645,6 +675,43 @@ test_carcb(void)
 	ok(congest_carcb_init(&c, &par, 0, 1) < 0 &&
 	    strcmp(loam_error(), "congest: 0 features (need at least 1)") == 0,
 	    "carcb: no features refused");
+}
+
+/* carcb against carmab run per context (carmab-ctx), on 20 contexts
+ * whose profiles are linear in the point z: per-context carmab learns
+ * 20 tables of 8 values from a twentieth of the steps each, carcb 4
+ * parameters from all of them. */
+static void
+test_carmab_ctx(void)
+{
+	double cb[2] = { 0 }, per[2] = { 0 }, oracle[2] = { 0 };
+	const uint64_t T[2] = { 2000, 16000 };
+	struct congest_params par;
+	struct congest_ctx cx;
+
+	for (int i = 0; i < 2; i++)
+		for (uint64_t seed = 1; seed <= 3; seed++) {
+			cb[i] += ctx_run(0, 20, T[i], seed, NULL) / 3;
+			per[i] += ctx_run(4, 20, T[i], seed, NULL) / 3;
+			oracle[i] += ctx_run(2, 20, T[i], seed, NULL) / 3;
+		}
+	diag("20 contexts, 3 seeds: mean reward at T = 2k / 16k: carcb %.4f / %.4f, carmab-ctx"
+	    " %.4f / %.4f, oracle %.4f / %.4f", cb[0], cb[1], per[0], per[1], oracle[0], oracle[1]);
+	for (int i = 0; i < 2; i++)
+		ok(cb[i] > per[i] + 0.02, "carcb beats carmab per context at T = %llu: %.4f vs %.4f",
+		    (unsigned long long)T[i], cb[i], per[i]);
+	ok(oracle[1] - per[1] < oracle[0] - per[0], "carmab-ctx: its gap to the oracle narrows with T");
+	ok(ctx_run(5, 20, 2000, 1, NULL) == ctx_run(2, 20, 2000, 1, NULL),
+	    "known per context on the shared window plays the per-step oracle exactly");
+	congest_params_default(&par);
+	par.k = 2;
+	par.window = 3;
+	ok(congest_ctx_init(&cx, &par, 0, NULL) < 0 &&
+	    strcmp(loam_error(), "congest: 0 contexts (need at least 1)") == 0, "ctx: no contexts refused");
+	congest_ctx_init(&cx, &par, 2, NULL);
+	ok(congest_ctx_decide(&cx, 2, NULL) < 0 &&
+	    strcmp(loam_error(), "congest: context 2 is not in 0..1") == 0, "ctx: unknown context refused");
+	congest_ctx_release(&cx);
 }
 
 static void
@@ -685,6 +752,7 @@ main(void)
 	test_sim();
 	test_algorithms();
 	test_carcb();
+	test_carmab_ctx();
 	test_feedback_errors();
 	return tap_done();
 }

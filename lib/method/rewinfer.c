@@ -912,3 +912,32 @@ rewinfer_count(int A, const int *pairs, size_t n, double *w)
 	for (size_t i = 0; i < n; i++)
 		w[(size_t)pairs[2 * i] * A + pairs[2 * i + 1]] += 1;
 }
+
+void
+rewinfer_visits(const struct rewinfer_mdp *m, const double *pi, size_t horizon,
+    double *w)
+{
+	int S = m->S, A = m->A;
+	double *rho = xmalloc((size_t)S * sizeof *rho), *next = xmalloc((size_t)S * sizeof *next);
+
+	memcpy(rho, m->start, (size_t)S * sizeof *rho);
+	memset(w, 0, (size_t)S * A * sizeof *w);
+	for (size_t k = 0; k < horizon; k++) {
+		memset(next, 0, (size_t)S * sizeof *next);
+		for (int s = 0; s < S; s++) {
+			if (rho[s] == 0)
+				continue;
+			for (int a = 0; a < A; a++) {
+				size_t i = (size_t)s * A + a;
+				double f = rho[s] * pi[i];
+
+				w[i] += f / (double)horizon;
+				for (size_t e = m->row[i]; e < m->row[i + 1]; e++)
+					next[m->next[e]] += f * m->p[e];
+			}
+		}
+		memcpy(rho, next, (size_t)S * sizeof *rho);
+	}
+	free(rho);
+	free(next);
+}

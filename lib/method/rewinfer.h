@@ -224,6 +224,11 @@ double rewinfer_wkl(int S, int A, const double *rho, const double *p,
  * s, a of step k of trajectory t at pairs[(t*horizon + k)*2]. */
 void rewinfer_simulate(const struct rewinfer_mdp *m, const double *pi,
     uint64_t seed, uint64_t first, size_t ntraj, size_t horizon, int *pairs);
+/* The expected share of each (s, a) among the horizon steps of a
+ * trajectory from m's start under pi and m's true dynamics, into w (S*A,
+ * summing to 1): the infinite-data weights of rewinfer_simulate(). */
+void rewinfer_visits(const struct rewinfer_mdp *m, const double *pi, size_t horizon,
+    double *w);
 /* w(s, a) += 1 for each of n pairs. */
 void rewinfer_count(int A, const int *pairs, size_t n, double *w);
 

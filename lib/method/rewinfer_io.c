@@ -525,6 +525,9 @@ rewinfer_data_add(struct rewinfer_data *D, struct rec *r)
 		D->w = xcalloc((size_t)D->mdp.S * D->mdp.A, sizeof *D->w);
 		return 0;
 	}
+	/* simulate's account of the demonstrator: for the reader, not the fit. */
+	if (strcmp(type, "simulation") == 0)
+		return 0;
 	if (strcmp(type, "demo") != 0 && strcmp(type, "choice") != 0 && strcmp(type, "pref") != 0)
 		return rec_errorf(r, "type '%.*s': expected mdp, gridworld, demo, choice or pref",
 		    (int)(len > 40 ? 40 : len), type);

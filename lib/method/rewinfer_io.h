@@ -40,7 +40,8 @@ void rewinfer_data_init(struct rewinfer_data *D);
 void rewinfer_data_release(struct rewinfer_data *D);
 
 /* One record: "mdp" or "gridworld" (first, and once), "demo", "choice"
- * or "pref".  0, or -1 after rec_errorf(). */
+ * or "pref"; "simulation" (simulate's account) is passed over.  0, or -1
+ * after rec_errorf(). */
 int rewinfer_data_add(struct rewinfer_data *D, struct rec *r);
 
 /* An MDP from an "mdp" or "gridworld" record alone (for a believed

@@ -22,7 +22,7 @@
 
 enum {
 	OPT_BETA = CLI_LONG, OPT_BELLMAN, OPT_GAMMA_H, OPT_DYNAMICS_H, OPT_SLIP_H, OPT_L2,
-	OPT_MAX_ITER, OPT_GRID, OPT_THETA, OPT_BIAS, OPT_TRAJECTORIES, OPT_HORIZON,
+	OPT_MAX_ITER, OPT_GRID, OPT_THETA, OPT_BIAS, OPT_TRAJECTORIES, OPT_HORIZON, OPT_EXACT,
 };
 
 /* The grid's models at most. */
@@ -78,6 +78,7 @@ static const struct cli_option simulate_options[] = {
 	    "demonstrate theta + EPS v, v least identifiable or random" },
 	{ OPT_TRAJECTORIES, "trajectories", "n", "N", "demonstrations (default 100)" },
 	{ OPT_HORIZON, "horizon", "h", "H", "steps of each (default 20)" },
+	{ OPT_EXACT, "exact", NULL, NULL, "expected weights as choice records, not a sample" },
 	{ 's', "seed", "seed", "SEED", "the demonstrations' seed (default 0)" },
 	{ 'o', "output", "file", "FILE", "write to FILE atomically" },
 	CLI_OPTIONS_END
@@ -438,7 +439,7 @@ write_grid_row(struct recw *w, const struct grid_row *g, const struct fit *f, in
 	write_double_or_null(w, "wkl", g->wkl);
 	recw_double(w, "delta_theta", diff);
 	recw_double(w, "delta_normalised", sqrt(ndiff));
-	write_double_or_null(w, "cos", n0 > 0 && n1 > 0 ? dot : NAN);
+	write_double_or_null(w, "cos", n0 > 0 && n1 > 0 ? fmax(-1, fmin(1, dot)) : NAN);
 	write_double_or_null(w, "bound", 2 * f->rep.G * g->tv / f->rep.alpha);
 	write_double_or_null(w, "ratio", g->tv > 0 ? diff / g->tv : NAN);
 	if (recw_end(w) != 0)
@@ -556,9 +557,11 @@ cmd_simulate(int argc, char *argv[])
 	struct rec *er;
 	const char *arg, *theta_arg = NULL, *slip_arg = NULL;
 	char slip_spec[64];
-	double *theta = NULL, *demo_theta, *dir, *pi0, *wv, *rho, eps = 0, tv = 0;
+	struct rewinfer_model h0;
+	double *theta = NULL, *demo_theta, *dir, *pi0, *wv, *rho, eps = 0, tv, wkl;
 	uint64_t ntraj = 100, horizon = 20;
-	int c, d, bias = BIAS_NONE, *pairs;
+	size_t SA;
+	int c, d, bias = BIAS_NONE, exact = 0, *pairs = NULL;
 
 	setup_init(&su);
 	cli_begin(&o, argc, argv, &simulate_spec, 0);
@@ -568,6 +571,7 @@ cmd_simulate(int argc, char *argv[])
 		switch (c) {
 		case OPT_THETA: theta_arg = arg; break;
 		case OPT_SLIP_H: slip_arg = arg; break;
+		case OPT_EXACT: exact = 1; break;
 		case OPT_TRAJECTORIES: ntraj = cli_parse_u64("--trajectories", arg, 1, 1 << 24); break;
 		case OPT_HORIZON: horizon = cli_parse_u64("--horizon", arg, 1, 1 << 20); break;
 		case OPT_BIAS:
@@ -619,22 +623,28 @@ cmd_simulate(int argc, char *argv[])
 	h.hard = su.hard;
 	h.gamma = isnan(su.gamma_h) ? env.m.gamma : su.gamma_h;
 	h.dynamics = believed_dynamics(su.dynamics, &env.m, &dyn, &o);
+	/* The reference: the same β and backups under the MDP's discount and
+	 * true dynamics, as fit assumes by default; biases are measured from
+	 * its policy at θ*. */
+	h0 = h;
+	h0.gamma = env.m.gamma;
+	h0.dynamics = NULL;
+	SA = (size_t)env.m.S * env.m.A;
 	demo_theta = xmalloc((size_t)d * sizeof *demo_theta);
 	dir = xcalloc((size_t)d, sizeof *dir);
-	pi0 = xmalloc((size_t)env.m.S * env.m.A * sizeof *pi0);
-	wv = xmalloc((size_t)env.m.S * env.m.A * sizeof *wv);
+	pi0 = xmalloc(SA * sizeof *pi0);
+	wv = xmalloc(SA * sizeof *wv);
 	rho = xmalloc((size_t)env.m.S * sizeof *rho);
 	rewinfer_eval_init(&e, &env.m);
-	if (rewinfer_policy(&e, &env.m, &h, theta) < 0)
+	if (rewinfer_policy(&e, &env.m, &h0, theta) < 0)
 		die("%s", loam_error());
-	memcpy(pi0, e.pi, (size_t)env.m.S * env.m.A * sizeof *pi0);
-	/* The states the unbiased demonstrator visits, for v and for TV. */
-	rewinfer_visits(&env.m, pi0, horizon, wv);
-	rewinfer_state_dist(env.m.S, env.m.A, wv, rho);
+	memcpy(pi0, e.pi, SA * sizeof *pi0);
 	if (bias == BIAS_ADVERSARIAL) {
 		struct rewinfer_report rep = { .direction = dir };
 
-		if (rewinfer_sensitivity(&env.m, &h, wv, 0, theta, &rep) < 0)
+		/* v at θ* on the states the reference demonstrator visits. */
+		rewinfer_visits(&env.m, pi0, horizon, wv);
+		if (rewinfer_sensitivity(&env.m, &h0, wv, 0, theta, &rep) < 0)
 			die("%s", loam_error());
 	} else if (bias == BIAS_RANDOM) {
 		struct rng r;
@@ -652,10 +662,15 @@ cmd_simulate(int argc, char *argv[])
 		demo_theta[j] = theta[j] + eps * dir[j];
 	if (rewinfer_policy(&e, &env.m, &h, demo_theta) < 0)
 		die("%s", loam_error());
-	if (bias != BIAS_NONE)
-		tv = rewinfer_tv(env.m.S, env.m.A, rho, e.pi, pi0);
-	pairs = xmalloc((size_t)(ntraj * horizon) * 2 * sizeof *pairs);
-	rewinfer_simulate(&env.m, e.pi, o.seed, 0, (size_t)ntraj, (size_t)horizon, pairs);
+	/* The bias's size on the demonstrator's own states. */
+	rewinfer_visits(&env.m, e.pi, horizon, wv);
+	rewinfer_state_dist(env.m.S, env.m.A, wv, rho);
+	tv = rewinfer_tv(env.m.S, env.m.A, rho, e.pi, pi0);
+	wkl = rewinfer_wkl(env.m.S, env.m.A, rho, e.pi, pi0);
+	if (!exact) {
+		pairs = xmalloc((size_t)(ntraj * horizon) * 2 * sizeof *pairs);
+		rewinfer_simulate(&env.m, e.pi, o.seed, 0, (size_t)ntraj, (size_t)horizon, pairs);
+	}
 	recw_init(&w, cli_out_open(&out, o.output), o.output);
 	er = rec_parse(env.text, env.len, "mdp", 1);
 	if (!er)
@@ -671,14 +686,28 @@ cmd_simulate(int argc, char *argv[])
 	recw_double(&w, "eps", eps);
 	recw_doubles(&w, "direction", dir, (size_t)d);
 	recw_double(&w, "tv", tv);
+	write_double_or_null(&w, "wkl", wkl);
 	recw_double(&w, "beta", h.beta);
 	recw_str(&w, "bellman", h.hard ? "hard" : "soft");
 	recw_double(&w, "gamma_h", h.gamma);
-	recw_uint(&w, "trajectories", ntraj);
+	recw_uint(&w, "trajectories", exact ? 0 : ntraj);
 	recw_uint(&w, "horizon", horizon);
 	if (recw_end(&w) != 0)
 		die("%s", loam_error());
-	for (uint64_t t = 0; t < ntraj; t++) {
+	/* --exact: the expected weights, as many pairs as the sample would
+	 * have. */
+	for (size_t i = 0; exact && i < SA; i++) {
+		if (!(wv[i] > 0))
+			continue;
+		recw_begin(&w);
+		recw_str(&w, "type", "choice");
+		recw_int(&w, "s", (int64_t)(i / (size_t)env.m.A));
+		recw_int(&w, "a", (int64_t)(i % (size_t)env.m.A));
+		recw_double(&w, "w", wv[i] * (double)(ntraj * horizon));
+		if (recw_end(&w) != 0)
+			die("%s", loam_error());
+	}
+	for (uint64_t t = 0; !exact && t < ntraj; t++) {
 		recw_begin(&w);
 		recw_str(&w, "type", "demo");
 		recw_array(&w, "traj");

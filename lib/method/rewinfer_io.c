@@ -467,12 +467,18 @@ add_demo(struct rewinfer_data *D, struct rec *r)
 static int
 add_choice(struct rewinfer_data *D, struct rec *r)
 {
-	int s, a;
+	double weight = 1;
+	int s, a, rc;
 
 	if (get_int_in(r, "s", 0, D->mdp.S - 1, &s) < 0 ||
 	    get_int_in(r, "a", 0, D->mdp.A - 1, &a) < 0)
 		return -1;
-	D->w[(size_t)s * D->mdp.A + a] += 1;
+	rc = rec_get_double(r, "w", &weight);
+	if (rc == REC_BAD)
+		return rec_errorf(r, "%s", loam_error());
+	if (!(weight >= 0 && isfinite(weight)))
+		return rec_errorf(r, "field 'w': %g is not a finite weight >= 0", weight);
+	D->w[(size_t)s * D->mdp.A + a] += weight;
 	D->choices++;
 	D->pairs++;
 	return 0;

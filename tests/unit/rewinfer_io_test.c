@@ -86,6 +86,11 @@ test_records(void)
 	    strstr(loam_error(), "in:5: field 'traj': step 1: state 0 action 0 cannot lead to state 1"),
 	    "an impossible step: %s", loam_error());
 	ok(D.pairs == 5, "a refused demo counts nothing");
+	ok(add(&D, "{\"type\":\"choice\",\"s\":0,\"a\":0,\"w\":0.25}") == 0 && D.w[0] == 1.25,
+	    "a weighted choice adds its weight");
+	ok(add(&D, "{\"type\":\"choice\",\"s\":0,\"a\":0,\"w\":-1}") < 0 &&
+	    strstr(loam_error(), "field 'w': -1 is not a finite weight >= 0"),
+	    "a negative weight: %s", loam_error());
 	ok(add(&D, "{\"type\":\"pref\",\"a\":[[0,1],[1,0]],\"b\":[[0,0]],\"y\":1}") == 0 &&
 	    add(&D, "{\"type\":\"pref\",\"a\":[[1,1]],\"b\":[[0,1],[1,1],[0,0]],\"y\":0}") == 0,
 	    "two preferences");

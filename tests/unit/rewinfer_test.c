@@ -466,6 +466,31 @@ test_prefs(void)
 	rewinfer_mdp_release(&m);
 }
 
+/*
+ * Expected visits: two states, action 1 switches.  From state 0 under
+ * "always switch" the states alternate, so over 4 steps each of (0, 1)
+ * and (1, 1) has half the weight; under a 50/50 policy the first step
+ * is in state 0 and the rest split evenly.
+ */
+static void
+test_visits(void)
+{
+	struct rewinfer_mdp m;
+	int s[] = { 0, 0, 1, 1 }, a[] = { 0, 1, 0, 1 }, s2[] = { 0, 1, 1, 0 };
+	double p[] = { 1, 1, 1, 1 }, phi[4] = { 0 }, start[] = { 1, 0 };
+	double sw[] = { 0, 1, 0, 1 }, half[] = { 0.5, 0.5, 0.5, 0.5 }, w[4];
+
+	rewinfer_mdp_init(&m, 2, 2, 1, 0.9, 4, s, a, s2, p, phi, start);
+	rewinfer_visits(&m, sw, 4, w);
+	ok(w[0] == 0 && w[1] == 0.5 && w[2] == 0 && w[3] == 0.5, "visits of a switching policy alternate");
+	rewinfer_visits(&m, half, 3, w);
+	/* ρ: step 0 (1, 0), steps 1 and 2 (0.5, 0.5): state 0 has 2/3. */
+	ok(fabs(w[0] - 1.0 / 3) < 1e-15 && fabs(w[1] - 1.0 / 3) < 1e-15 &&
+	    fabs(w[2] - 1.0 / 6) < 1e-15 && fabs(w[3] - 1.0 / 6) < 1e-15,
+	    "visits under a uniform policy (%g %g %g %g)", w[0], w[1], w[2], w[3]);
+	rewinfer_mdp_release(&m);
+}
+
 int
 main(void)
 {
@@ -475,5 +500,6 @@ main(void)
 	test_mle();
 	test_cpu_check();
 	test_prefs();
+	test_visits();
 	return tap_done();
 }

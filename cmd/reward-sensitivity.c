@@ -3,9 +3,10 @@
  * model, and how far the inferred reward moves when that model is wrong
  * (after Hong, Bhatia and Dragan, ICLR 2023); see reward-sensitivity(1).
  *
- * The method is lib/method/rewinfer.c and the record reading
- * lib/method/rewinfer_io.c; this file holds the options, the grid of
- * alternative models, the simulated demonstrator and the output.
+ * The method is lib/method/rewinfer.c (the biased demonstrator's
+ * direction and size among it) and the record reading
+ * lib/method/rewinfer_io.c; this file holds the options, the wiring of
+ * fit, grid and simulate, and their output.
  */
 #include <math.h>
 #include <omp.h>
@@ -341,7 +342,8 @@ grid_parse(struct grid_axis ax[3], const char *arg)
 	char *copy = xstrdup(arg), *cur = copy, *item;
 
 	while ((item = strsep(&cur, " ;")) != NULL) {
-		char *eq = strchr(item, '='), *lcur, *val;
+		static const double lo[3] = { 1e-12, 0, 0 }, hi[3] = { 1e12, 0.999999999, 1 };
+		char *eq = strchr(item, '=');
 		int k;
 
 		if (!*item)
@@ -355,16 +357,10 @@ grid_parse(struct grid_axis ax[3], const char *arg)
 			usage_error("--grid: '%s' is not beta, gamma-h or slip-h", item);
 		if (ax[k].n)
 			usage_error("--grid: %s given twice", item);
-		lcur = eq + 1;
-		while ((val = cli_list_next(&lcur, ',', "--grid", arg))) {
-			static const double lo[3] = { 1e-12, 0, 0 }, hi[3] = { 1e12, 0.999999999, 1 };
-
-			if (ax[k].n == MAX_GRID_VALUES)
-				usage_error("--grid: more than %d values of %s", MAX_GRID_VALUES, item);
-			ax[k].v[ax[k].n++] = cli_parse_double("--grid", val, lo[k], hi[k]);
-		}
-		if (!ax[k].n)
+		if (!eq[1])
 			usage_error("--grid: %s has no values", item);
+		ax[k].n = (int)cli_parse_doubles("--grid", eq + 1, ',', lo[k], hi[k], ax[k].v,
+		    MAX_GRID_VALUES);
 	}
 	free(copy);
 }
@@ -627,17 +623,10 @@ static double *
 parse_theta(const char *arg, int d)
 {
 	double *theta = xmalloc((size_t)d * sizeof *theta);
-	char *copy = xstrdup(arg), *cur = copy, *v;
-	int n = 0;
+	size_t n = cli_parse_doubles("--theta", arg, ',', -1e12, 1e12, theta, (size_t)d);
 
-	while ((v = cli_list_next(&cur, ',', "--theta", arg))) {
-		if (n == d)
-			usage_error("--theta: more than the MDP's %d features", d);
-		theta[n++] = cli_parse_double("--theta", v, -1e12, 1e12);
-	}
-	if (n != d)
-		usage_error("--theta: %d values where the MDP has %d features", n, d);
-	free(copy);
+	if (n != (size_t)d)
+		usage_error("--theta: %zu values where the MDP has %d features", n, d);
 	return theta;
 }
 

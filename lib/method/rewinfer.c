@@ -330,7 +330,7 @@ rewinfer_policy(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
     const struct rewinfer_model *h, const double *theta)
 {
 	const struct rewinfer_mdp *P = h->dynamics ? h->dynamics : m;
-	int S = m->S, A = m->A, d = m->d;
+	int S = m->S, A = m->A, d = m->d, cold;
 	double rmax = 0, scale;
 
 	if (check_model(m, h) < 0)
@@ -350,7 +350,11 @@ rewinfer_policy(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
 	 * sweep moves them by less than VI_TOL of that, scaled so that the
 	 * distance to the fixed point is below it too. */
 	scale = (1 + rmax + log(A) / h->beta) / (1 - h->gamma);
-	memset(e->v, 0, (size_t)S * sizeof *e->v);
+	cold = !e->warm;
+	for (int s = 0; s < S && !cold; s++)
+		cold = !isfinite(e->v[s]);
+	if (cold)
+		memset(e->v, 0, (size_t)S * sizeof *e->v);
 	for (e->iterations = 1; e->iterations <= VI_MAX_ITER; e->iterations++) {
 		double change = 0;
 
@@ -545,6 +549,87 @@ rewinfer_loglik(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
 	return 0;
 }
 
+int
+rewinfer_loglik_visit(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
+    const struct rewinfer_model *h, const double *w, double l2,
+    const double *theta, double *loglik, double *grad)
+{
+	const struct rewinfer_mdp *P = h->dynamics ? h->dynamics : m;
+	int S = m->S, A = m->A, d = m->d, it, rc = 0;
+	double total = 0;
+	double *x, *nx, *c, *mu;
+
+	if (rewinfer_loglik(e, m, h, w, l2, theta, loglik, NULL) < 0)
+		return -1;
+	if (!grad)
+		return 0;
+	x = xcalloc((size_t)S, sizeof *x);
+	nx = xmalloc((size_t)S * sizeof *nx);
+	c = xmalloc((size_t)S * A * sizeof *c);
+	mu = xmalloc((size_t)S * A * sizeof *mu);
+	/* c(s, a) = w(s, a) - w(s) π(a|s), the coefficient of ∇Q(s, a) in
+	 * ∇L / β; μ, the backup's policy, carries ∇V(s) = Σ μ(a|s) ∇Q(s, a). */
+	for (int s = 0; s < S; s++) {
+		double ws = 0;
+
+		for (int a = 0; a < A; a++)
+			if (w[(size_t)s * A + a] > 0)
+				ws += w[(size_t)s * A + a];
+		total += ws;
+		for (int a = 0; a < A; a++) {
+			size_t i = (size_t)s * A + a;
+
+			c[i] = (w[i] > 0 ? w[i] : 0) - ws * e->pi[i];
+		}
+		backup_policy(e, h, s, mu + (size_t)s * A);
+	}
+	/* x = γ P^T (c + μ x): a γ-contraction in the 1-norm, from x = 0.
+	 * Its error after a sweep that moved it by δ is at most γδ/(1 - γ);
+	 * |c|_1 <= 2 Σw. */
+	for (it = 0; it < VI_MAX_ITER; it++) {
+		double change = 0;
+
+		memset(nx, 0, (size_t)S * sizeof *nx);
+		for (int s = 0; s < S; s++)
+			for (int a = 0; a < A; a++) {
+				size_t i = (size_t)s * A + a;
+				double D = c[i] + mu[i] * x[s];
+
+				if (D == 0)
+					continue;
+				for (size_t k = P->row[i]; k < P->row[i + 1]; k++)
+					nx[P->next[k]] += h->gamma * P->p[k] * D;
+			}
+		for (int s = 0; s < S; s++) {
+			change += fabs(nx[s] - x[s]);
+			x[s] = nx[s];
+		}
+		if (change * h->gamma <= SF_TOL * (1 - h->gamma) * total || change == 0)
+			break;
+	}
+	if (it == VI_MAX_ITER)
+		rc = loam_seterr("rewinfer: expected visitations did not converge");
+	else {
+		/* ∇L = β Σ (c + μ x) φ - λθ */
+		for (int j = 0; j < d; j++)
+			grad[j] = -l2 * theta[j];
+		for (int s = 0; s < S; s++)
+			for (int a = 0; a < A; a++) {
+				size_t i = (size_t)s * A + a;
+				double D = h->beta * (c[i] + mu[i] * x[s]);
+
+				if (D != 0)
+					for (int j = 0; j < d; j++)
+						grad[j] += D * m->phi[i * d + j];
+			}
+	}
+	free(x);
+	free(nx);
+	free(c);
+	free(mu);
+	return rc;
+}
+
 struct fit_ctx {
 	struct rewinfer_eval e;
 	const struct rewinfer_mdp *m;
@@ -562,7 +647,10 @@ fit_evaluate(void *arg, const lbfgsfloatval_t *x, lbfgsfloatval_t *g, int n,
 	double ll;
 
 	(void)step;
-	if (rewinfer_loglik(&c->e, c->m, c->h, c->w, c->l2, x, &ll, g) < 0) {
+	/* Above the dense solve's size the successor features would iterate
+	 * d columns; the expected visitations need one. */
+	if ((c->e.lu ? rewinfer_loglik : rewinfer_loglik_visit)(&c->e, c->m, c->h, c->w,
+	    c->l2, x, &ll, g) < 0) {
 		/* A step too long for value iteration: tell the line search
 		 * it went uphill. */
 		c->failed = 1;
@@ -603,6 +691,7 @@ rewinfer_fit(const struct rewinfer_mdp *m, const struct rewinfer_model *h,
 	if (!(c.total > 0))
 		return loam_seterr("rewinfer: no demonstrations");
 	rewinfer_eval_init(&c.e, m);
+	c.e.warm = 1;
 	lbfgs_parameter_init(&param);
 	param.max_iterations = max_iter > 0 ? max_iter : 1000;
 	param.epsilon = 1e-10;

@@ -366,5 +366,7 @@ const struct rng_use rng_uses[] = {
 	    RNG_IN_REWARD_QUERY, 0, 0 },
 	{ "reward-sensitivity demonstrations", RNG_REWINFER_DEMOS, 1,
 	    RNG_IN_REWARD_SENSITIVITY, 0, 0 },
+	{ "reward-sensitivity random bias", RNG_REWINFER_BIAS, 1,
+	    RNG_IN_REWARD_SENSITIVITY, 0, 0 },
 };
 const size_t rng_nuses = sizeof rng_uses / sizeof *rng_uses;

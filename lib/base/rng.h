@@ -164,6 +164,8 @@ enum rng_stream {
 	/* reward-sensitivity simulate: the demonstrations (index: the
 	 * trajectory). */
 	RNG_REWINFER_DEMOS = 0,
+	/* reward-sensitivity simulate --bias random: the direction (index 0). */
+	RNG_REWINFER_BIAS = 1,
 };
 
 /* Programs, for rng_uses[].programs. */

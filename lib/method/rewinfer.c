@@ -635,9 +635,73 @@ struct fit_ctx {
 	const struct rewinfer_mdp *m;
 	const struct rewinfer_model *h;
 	const double *w;
+	const struct rewinfer_prefs *prefs;
 	double l2, total;
 	int failed;
 };
+
+static double
+log_sigmoid(double z)
+{
+	return z > 0 ? -log1p(exp(-z)) : z - log1p(exp(z));
+}
+
+void
+rewinfer_traj_features(const struct rewinfer_mdp *m, double gamma_h,
+    const int *pairs, size_t len, double *out)
+{
+	double disc = 1;
+
+	for (int j = 0; j < m->d; j++)
+		out[j] = 0;
+	for (size_t t = 0; t < len; t++, disc *= gamma_h) {
+		const double *phi = m->phi + ((size_t)pairs[2 * t] * m->A + pairs[2 * t + 1]) * m->d;
+
+		for (int j = 0; j < m->d; j++)
+			out[j] += disc * phi[j];
+	}
+}
+
+double
+rewinfer_pref_loglik(const struct rewinfer_prefs *p, int d, double beta,
+    const double *theta, double *grad)
+{
+	double ll = 0;
+
+	for (size_t i = 0; p && i < p->n; i++) {
+		const double *dphi = p->dphi + i * d;
+		double z = 0, y = p->y[i];
+
+		for (int j = 0; j < d; j++)
+			z += theta[j] * dphi[j];
+		z *= beta;
+		ll += y * log_sigmoid(z) + (1 - y) * log_sigmoid(-z);
+		if (grad) {
+			/* σ(z) as 1 - σ(-z) where that keeps its digits. */
+			double sig = z > 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z));
+
+			for (int j = 0; j < d; j++)
+				grad[j] += beta * (y - sig) * dphi[j];
+		}
+	}
+	return ll;
+}
+
+/* L with the preferences' term. */
+static int
+objective(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
+    const struct rewinfer_model *h, const double *w,
+    const struct rewinfer_prefs *prefs, double l2, const double *theta,
+    double *loglik, double *grad)
+{
+	/* Above the dense solve's size the successor features would iterate
+	 * d columns; the expected visitations need one. */
+	if ((e->lu ? rewinfer_loglik : rewinfer_loglik_visit)(e, m, h, w, l2, theta,
+	    loglik, grad) < 0)
+		return -1;
+	*loglik += rewinfer_pref_loglik(prefs, m->d, h->beta, theta, grad);
+	return 0;
+}
 
 static lbfgsfloatval_t
 fit_evaluate(void *arg, const lbfgsfloatval_t *x, lbfgsfloatval_t *g, int n,
@@ -647,10 +711,7 @@ fit_evaluate(void *arg, const lbfgsfloatval_t *x, lbfgsfloatval_t *g, int n,
 	double ll;
 
 	(void)step;
-	/* Above the dense solve's size the successor features would iterate
-	 * d columns; the expected visitations need one. */
-	if ((c->e.lu ? rewinfer_loglik : rewinfer_loglik_visit)(&c->e, c->m, c->h, c->w,
-	    c->l2, x, &ll, g) < 0) {
+	if (objective(&c->e, c->m, c->h, c->w, c->prefs, c->l2, x, &ll, g) < 0) {
 		/* A step too long for value iteration: tell the line search
 		 * it went uphill. */
 		c->failed = 1;
@@ -678,7 +739,15 @@ int
 rewinfer_fit(const struct rewinfer_mdp *m, const struct rewinfer_model *h,
     const double *w, double l2, int max_iter, double *theta, double *loglik)
 {
-	struct fit_ctx c = { .m = m, .h = h, .w = w, .l2 = l2 };
+	return rewinfer_fit_prefs(m, h, w, NULL, l2, max_iter, theta, loglik);
+}
+
+int
+rewinfer_fit_prefs(const struct rewinfer_mdp *m, const struct rewinfer_model *h,
+    const double *w, const struct rewinfer_prefs *prefs, double l2, int max_iter,
+    double *theta, double *loglik)
+{
+	struct fit_ctx c = { .m = m, .h = h, .w = w, .prefs = prefs, .l2 = l2 };
 	lbfgs_parameter_t param;
 	lbfgsfloatval_t fx, *x;
 	int rc, d = m->d;
@@ -687,7 +756,7 @@ rewinfer_fit(const struct rewinfer_mdp *m, const struct rewinfer_model *h,
 		return -1;
 	if (!(l2 >= 0) || !isfinite(l2))
 		return loam_seterr("rewinfer: L2 weight %g is negative", l2);
-	c.total = weight_total(m, w);
+	c.total = weight_total(m, w) + (double)(prefs ? prefs->n : 0);
 	if (!(c.total > 0))
 		return loam_seterr("rewinfer: no demonstrations");
 	rewinfer_eval_init(&c.e, m);
@@ -729,9 +798,19 @@ rewinfer_sensitivity(const struct rewinfer_mdp *m,
     const struct rewinfer_model *h, const double *w, double l2,
     const double *theta, struct rewinfer_report *rep)
 {
+	return rewinfer_sensitivity_prefs(m, h, w, NULL, l2, theta, rep);
+}
+
+int
+rewinfer_sensitivity_prefs(const struct rewinfer_mdp *m,
+    const struct rewinfer_model *h, const double *w,
+    const struct rewinfer_prefs *prefs, double l2, const double *theta,
+    struct rewinfer_report *rep)
+{
 	int S = m->S, A = m->A, d = m->d, rc = -1;
 	struct rewinfer_eval e;
-	double total = weight_total(m, w), norm = 0, hstep, ll, rate = 0;
+	double wtotal = weight_total(m, w), norm = 0, hstep, ll, rate = 0;
+	double total = wtotal + (double)(prefs ? prefs->n : 0);
 	double *H = xcalloc((size_t)d * d, sizeof *H);
 	double *gp = xmalloc((size_t)d * sizeof *gp), *gm = xmalloc((size_t)d * sizeof *gm);
 	double *th = xmalloc((size_t)d * sizeof *th), *ev = xmalloc((size_t)d * sizeof *ev);
@@ -750,10 +829,10 @@ rewinfer_sensitivity(const struct rewinfer_mdp *m,
 	for (int j = 0; j < d; j++) {
 		memcpy(th, theta, (size_t)d * sizeof *th);
 		th[j] = theta[j] + hstep;
-		if (rewinfer_loglik(&e, m, h, w, l2, th, &ll, gp) < 0)
+		if (objective(&e, m, h, w, prefs, l2, th, &ll, gp) < 0)
 			goto out_e;
 		th[j] = theta[j] - hstep;
-		if (rewinfer_loglik(&e, m, h, w, l2, th, &ll, gm) < 0)
+		if (objective(&e, m, h, w, prefs, l2, th, &ll, gm) < 0)
 			goto out_e;
 		for (int i = 0; i < d; i++)
 			H[(size_t)i * d + j] = -(gp[i] - gm[i]) / (2 * hstep * total);
@@ -811,7 +890,7 @@ rewinfer_sensitivity(const struct rewinfer_mdp *m,
 			}
 			if (sqrt(n2) > rep->G)
 				rep->G = sqrt(n2);
-			rate += ws / total * 0.5 * pi[a] * fabs(dot);
+			rate += ws / wtotal * 0.5 * pi[a] * fabs(dot);
 		}
 	}
 	rep->amplification = rate > 0 ? 1 / rate : HUGE_VAL;
@@ -921,4 +1000,33 @@ rewinfer_count(int A, const int *pairs, size_t n, double *w)
 {
 	for (size_t i = 0; i < n; i++)
 		w[(size_t)pairs[2 * i] * A + pairs[2 * i + 1]] += 1;
+}
+
+void
+rewinfer_visits(const struct rewinfer_mdp *m, const double *pi, size_t horizon,
+    double *w)
+{
+	int S = m->S, A = m->A;
+	double *rho = xmalloc((size_t)S * sizeof *rho), *next = xmalloc((size_t)S * sizeof *next);
+
+	memcpy(rho, m->start, (size_t)S * sizeof *rho);
+	memset(w, 0, (size_t)S * A * sizeof *w);
+	for (size_t k = 0; k < horizon; k++) {
+		memset(next, 0, (size_t)S * sizeof *next);
+		for (int s = 0; s < S; s++) {
+			if (rho[s] == 0)
+				continue;
+			for (int a = 0; a < A; a++) {
+				size_t i = (size_t)s * A + a;
+				double f = rho[s] * pi[i];
+
+				w[i] += f / (double)horizon;
+				for (size_t e = m->row[i]; e < m->row[i + 1]; e++)
+					next[m->next[e]] += f * m->p[e];
+			}
+		}
+		memcpy(rho, next, (size_t)S * sizeof *rho);
+	}
+	free(rho);
+	free(next);
 }

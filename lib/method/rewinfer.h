@@ -189,6 +189,40 @@ int rewinfer_sensitivity(const struct rewinfer_mdp *m,
     const struct rewinfer_model *h, const double *w, double l2,
     const double *theta, struct rewinfer_report *rep);
 
+/*
+ * Pairwise preferences (Bradley-Terry on discounted returns).  A
+ * trajectory τ = (s_0, a_0), (s_1, a_1), ... has the return R(τ) =
+ * Σ_t γ_h^t θᵀφ(s_t, a_t) = θᵀΦ(τ) under the human's discount, and
+ *	P(a ≻ b) = σ(β (R(a) - R(b))) = σ(z),  z = β θᵀ(Φ(a) - Φ(b)).
+ * A label y in [0, 1] (1: a preferred, 0: b) adds
+ *	y log σ(z) + (1 - y) log σ(-z)
+ * to L, with gradient β (y - σ(z)) (Φ(a) - Φ(b)); each preference counts
+ * as one observation beside the demonstration pairs when L is divided
+ * by their number.  The term is concave in θ.
+ */
+struct rewinfer_prefs {
+	size_t n;
+	double *dphi;		/* n*d: Φ(a) - Φ(b) */
+	double *y;		/* n */
+};
+/* Φ(τ) of len pairs (s, a) (indices in range) into out (d). */
+void rewinfer_traj_features(const struct rewinfer_mdp *m, double gamma_h,
+    const int *pairs, size_t len, double *out);
+/* The preferences' log-likelihood at theta; its gradient is added to
+ * grad (d; NULL: not computed). */
+double rewinfer_pref_loglik(const struct rewinfer_prefs *p, int d, double beta,
+    const double *theta, double *grad);
+/* rewinfer_fit() and rewinfer_sensitivity() with preferences (NULL:
+ * none) in the objective; w may then be all zero.  The report's Ĝ and
+ * amplification stay those of the demonstrated states. */
+int rewinfer_fit_prefs(const struct rewinfer_mdp *m, const struct rewinfer_model *h,
+    const double *w, const struct rewinfer_prefs *prefs, double l2, int max_iter,
+    double *theta, double *loglik);
+int rewinfer_sensitivity_prefs(const struct rewinfer_mdp *m,
+    const struct rewinfer_model *h, const double *w,
+    const struct rewinfer_prefs *prefs, double l2, const double *theta,
+    struct rewinfer_report *rep);
+
 /* ρ(s) = Σ_a w(s, a) / Σ w into rho (S); -1 when no weight is positive. */
 int rewinfer_state_dist(int S, int A, const double *w, double *rho);
 /* E_ρ TV(p(.|s), q(.|s)) = Σ_s ρ(s) ½ Σ_a |p - q|. */
@@ -205,6 +239,11 @@ double rewinfer_wkl(int S, int A, const double *rho, const double *p,
  * s, a of step k of trajectory t at pairs[(t*horizon + k)*2]. */
 void rewinfer_simulate(const struct rewinfer_mdp *m, const double *pi,
     uint64_t seed, uint64_t first, size_t ntraj, size_t horizon, int *pairs);
+/* The expected share of each (s, a) among the horizon steps of a
+ * trajectory from m's start under pi and m's true dynamics, into w (S*A,
+ * summing to 1): the infinite-data weights of rewinfer_simulate(). */
+void rewinfer_visits(const struct rewinfer_mdp *m, const double *pi, size_t horizon,
+    double *w);
 /* w(s, a) += 1 for each of n pairs. */
 void rewinfer_count(int A, const int *pairs, size_t n, double *w);
 

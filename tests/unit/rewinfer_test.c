@@ -405,6 +405,86 @@ test_cpu_check(void)
 	ok(under_ill, "uninformative feature: every case under the bound");
 }
 
+/*
+ * Preferences: the Bradley-Terry term's gradient against finite
+ * differences, the features of a trajectory by hand, and a fit from
+ * preferences alone moving θ towards what the preferred trajectories
+ * have more of.
+ */
+static void
+test_prefs(void)
+{
+	struct rewinfer_mdp m;
+	const int S = 6, A = 2, d = 3;
+	int traj[] = { 0, 1, 2, 0, 4, 1 };
+	double phi3[3], want[3] = { 0 }, dphi[4 * 3], y[4] = { 1, 0, 0.7, 1 };
+	double theta[3] = { 0.4, -0.8, 1.3 }, g[3] = { 0 }, th[3], worst = 0, sfd = 0;
+	struct rewinfer_prefs pr = { .n = 4, .dphi = dphi, .y = y };
+	struct rng r;
+
+	random_mdp(&m, S, A, d, 21);
+	rewinfer_traj_features(&m, 0.5, traj, 3, phi3);
+	for (int t = 0; t < 3; t++)
+		for (int j = 0; j < d; j++)
+			want[j] += pow(0.5, t) * m.phi[((size_t)traj[2 * t] * A + traj[2 * t + 1]) * d + j];
+	for (int j = 0; j < d; j++)
+		worst = fmax(worst, fabs(phi3[j] - want[j]));
+	ok(worst < 1e-15, "trajectory features are the discounted sum of phi");
+	rng_init(&r, 22, 0, 0);
+	for (int i = 0; i < 4 * 3; i++)
+		dphi[i] = rng_normal(&r);
+	rewinfer_pref_loglik(&pr, d, 1.7, theta, g);
+	worst = 0;
+	for (int j = 0; j < d; j++) {
+		double lp, lm;
+
+		memcpy(th, theta, sizeof th);
+		th[j] += 1e-6;
+		lp = rewinfer_pref_loglik(&pr, d, 1.7, th, NULL);
+		th[j] -= 2e-6;
+		lm = rewinfer_pref_loglik(&pr, d, 1.7, th, NULL);
+		worst = fmax(worst, fabs(g[j] - (lp - lm) / 2e-6));
+		sfd += fabs(g[j]);
+	}
+	ok(worst <= 1e-7 * (1 + sfd), "preference gradient = finite differences (%.2g off)", worst);
+	/* The fit with preferences in the objective: its gradient is zero at
+	 * θ̂ whether or not demonstrations are there too. */
+	{
+		struct rewinfer_model h = { .beta = 1, .gamma = 0.9 };
+		double w[6 * 2] = { 0 }, t0[3] = { 0 }, ll, y1[4] = { 1, 1, 1, 1 }, dp[4 * 3];
+		struct rewinfer_prefs one = { .n = 4, .dphi = dp, .y = y1 };
+		int rc;
+
+		/* Every preferred trajectory has more of feature 0. */
+		for (int i = 0; i < 4; i++) {
+			dp[i * 3] = 1 + 0.1 * i;
+			dp[i * 3 + 1] = rng_normal(&r) * 0.1;
+			dp[i * 3 + 2] = rng_normal(&r) * 0.1;
+		}
+		rc = rewinfer_fit_prefs(&m, &h, w, &one, 0.1, 0, t0, &ll);
+		ok(rc == 0 && t0[0] > 0.5, "preferences alone pull theta towards the preferred feature (%.3f)", t0[0]);
+		w[1] = 3;
+		w[4] = 2;
+		t0[0] = t0[1] = t0[2] = 0;
+		rc = rewinfer_fit_prefs(&m, &h, w, &pr, 0.01, 0, t0, &ll);
+		ok(rc == 0, "fit with demos and preferences");
+		{
+			struct rewinfer_eval e;
+			double gg[3], l0, n = 0;
+
+			rewinfer_eval_init(&e, &m);
+			rewinfer_loglik(&e, &m, &h, w, 0.01, t0, &l0, gg);
+			rewinfer_pref_loglik(&pr, d, h.beta, t0, gg);
+			for (int j = 0; j < d; j++)
+				n += gg[j] * gg[j];
+			ok(sqrt(n) < 1e-5 && fabs(l0 + rewinfer_pref_loglik(&pr, d, 1, t0, NULL) - ll) < 1e-9,
+			    "its gradient vanishes at theta-hat (%.2g) and loglik includes both terms", sqrt(n));
+			rewinfer_eval_release(&e);
+		}
+	}
+	rewinfer_mdp_release(&m);
+}
+
 int
 main(void)
 {
@@ -413,5 +493,6 @@ main(void)
 	test_gradient();
 	test_mle();
 	test_cpu_check();
+	test_prefs();
 	return tap_done();
 }

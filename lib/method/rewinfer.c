@@ -280,6 +280,7 @@ rewinfer_eval_release(struct rewinfer_eval *e)
 	free(e->mu);
 	free(e->lu);
 	free(e->ipiv);
+	free(e->visit);
 	memset(e, 0, sizeof *e);
 }
 
@@ -555,7 +556,7 @@ rewinfer_loglik_visit(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
     const double *theta, double *loglik, double *grad)
 {
 	const struct rewinfer_mdp *P = h->dynamics ? h->dynamics : m;
-	int S = m->S, A = m->A, d = m->d, it, rc = 0;
+	int S = m->S, A = m->A, d = m->d, it, rc = 0, cold;
 	double total = 0;
 	double *x, *nx, *c, *mu;
 
@@ -563,7 +564,14 @@ rewinfer_loglik_visit(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
 		return -1;
 	if (!grad)
 		return 0;
-	x = xcalloc((size_t)S, sizeof *x);
+	if (!e->visit)
+		e->visit = xcalloc((size_t)S, sizeof *e->visit);
+	x = e->visit;
+	cold = !e->warm;
+	for (int s = 0; s < S && !cold; s++)
+		cold = !isfinite(x[s]);
+	if (cold)
+		memset(x, 0, (size_t)S * sizeof *x);
 	nx = xmalloc((size_t)S * sizeof *nx);
 	c = xmalloc((size_t)S * A * sizeof *c);
 	mu = xmalloc((size_t)S * A * sizeof *mu);
@@ -583,7 +591,8 @@ rewinfer_loglik_visit(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
 		}
 		backup_policy(e, h, s, mu + (size_t)s * A);
 	}
-	/* x = γ P^T (c + μ x): a γ-contraction in the 1-norm, from x = 0.
+	/* x = γ P^T (c + μ x): a γ-contraction in the 1-norm, from x = 0
+	 * (or the last call's x when e->warm).
 	 * Its error after a sweep that moved it by δ is at most γδ/(1 - γ);
 	 * |c|_1 <= 2 Σw. */
 	for (it = 0; it < VI_MAX_ITER; it++) {
@@ -623,7 +632,6 @@ rewinfer_loglik_visit(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
 						grad[j] += D * m->phi[i * d + j];
 			}
 	}
-	free(x);
 	free(nx);
 	free(c);
 	free(mu);

@@ -134,7 +134,9 @@ struct rewinfer_eval {
 	int iterations;		/* of the last value iteration */
 	int warm;		/* 1: value iteration starts from v as the last
 				 * call left it (rewinfer_fit(): successive θ
-				 * are close); 0: from v = 0 */
+				 * are close), and so do the expected
+				 * visitations from visit; 0: from 0 */
+	double *visit;		/* S: rewinfer_loglik_visit()'s last x, or NULL */
 };
 void rewinfer_eval_init(struct rewinfer_eval *e, const struct rewinfer_mdp *m);
 void rewinfer_eval_release(struct rewinfer_eval *e);

@@ -8,6 +8,7 @@
  * alternative models, the simulated demonstrator and the output.
  */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -460,13 +461,17 @@ cmd_grid(int argc, char *argv[])
 	struct grid_row *rows;
 	const char *arg;
 	double *rho;
-	int c, nmodels, d;
+	int c, nmodels, d, threads;
 
 	setup_init(&su);
 	cli_begin(&o, argc, argv, &grid_spec, 0);
 	while ((c = cli_next(&o, &arg)) != -1)
 		if (!setup_option(&su, c, arg) && c == OPT_GRID)
 			grid_parse(ax, arg);
+	/* Threads over models, one each inside LAPACK: OpenBLAS's results
+	 * move in the last bits with its thread count. */
+	threads = omp_get_max_threads();
+	cli_set_threads(1);
 	if (!ax[0].n && !ax[1].n && !ax[2].n)
 		usage_error("--grid \"KEY=LIST ...\" is required");
 	nmodels = (ax[0].n ? ax[0].n : 1) * (ax[1].n ? ax[1].n : 1) * (ax[2].n ? ax[2].n : 1);
@@ -495,7 +500,7 @@ cmd_grid(int argc, char *argv[])
 	}
 	/* Each model is fitted from θ̂ on its own buffers: the rows do not
 	 * depend on the thread count, and are written in grid order. */
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) num_threads(threads)
 	for (int i = 0; i < nmodels; i++)
 		grid_model(&rows[i], &D, &f, &su, e.pi, rho);
 	for (int i = 0; i < nmodels; i++)

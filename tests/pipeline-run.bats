@@ -625,6 +625,15 @@ smoke() {	# pipeline name, then output files and their line counts
 	jq -e '.format == "congest-route state" and .steps == 2000' "$BATS_TEST_TMPDIR/out/router.state"
 }
 
+@test "pipelines/reward-sensitivity.yaml" {
+	smoke reward-sensitivity demos.jsonl 202 myopic.jsonl 202 fit.jsonl 1 fit-myopic.jsonl 1 grid.jsonl 13
+	# the Boltzmann demonstrator's reward is recovered in direction
+	jq -e '.theta[0] - .theta[1] > 1.5 and .alpha > 0' \
+	    "$BATS_TEST_TMPDIR/out/fit.jsonl"
+	jq -e -s 'map(select(.type == "sensitivity")) | length == 12 and all(.tv >= 0)' \
+	    "$BATS_TEST_TMPDIR/out/grid.jsonl"
+}
+
 @test "an output that cannot be created: the stage and path named, exit 1, no hang, the lock released" {
 	touch p.yaml
 	printf 'stages:\n  - {name: g, run: [echo, new], stdout: p.yaml/x.txt}\n' > q.yaml

@@ -830,6 +830,9 @@ rewinfer_sensitivity_prefs(const struct rewinfer_mdp *m,
 		goto out;
 	}
 	rewinfer_eval_init(&e, m);
+	/* The difference quotients' θ ± h e_j are all near θ: each value
+	 * iteration starts from the last. */
+	e.warm = 1;
 	for (int j = 0; j < d; j++)
 		norm += theta[j] * theta[j];
 	hstep = 1e-4 * fmax(1, sqrt(norm));

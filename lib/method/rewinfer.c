@@ -313,6 +313,25 @@ backup(const double *q, int A, double beta, int hard, double *pi)
 	return hard ? mx : mx + log(z) / beta;
 }
 
+/* backup()'s value alone, for the sweeps: no policy, and no exp for the
+ * largest q (its term is 1). */
+static double
+backup_value(const double *q, int A, double beta, int hard)
+{
+	double z = 1;
+	int best = 0;
+
+	for (int a = 1; a < A; a++)
+		if (q[a] > q[best])
+			best = a;
+	if (hard)
+		return q[best];
+	for (int a = 0; a < A; a++)
+		if (a != best)
+			z += exp(beta * (q[a] - q[best]));
+	return q[best] + log(z) / beta;
+}
+
 /* q = r + γ P v. */
 static void
 bellman_q(struct rewinfer_eval *e, const struct rewinfer_mdp *P, double gamma)
@@ -362,8 +381,7 @@ rewinfer_policy(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
 		/* Jacobi sweep: q from the old v, then the new v. */
 		bellman_q(e, P, h->gamma);
 		for (int s = 0; s < S; s++) {
-			double nv = backup(e->q + (size_t)s * A, A, h->beta, h->hard,
-			    e->pi + (size_t)s * A);
+			double nv = backup_value(e->q + (size_t)s * A, A, h->beta, h->hard);
 
 			if (fabs(nv - e->v[s]) > change)
 				change = fabs(nv - e->v[s]);

@@ -297,9 +297,9 @@ check_model(const struct rewinfer_mdp *m, const struct rewinfer_model *h)
 	return 0;
 }
 
-/* Soft: (1/β) log Σ exp(β q); hard: max q.  Fills pi (softmax of βq). */
-static double
-backup(const double *q, int A, double beta, int hard, double *pi)
+/* π = softmax of βq (A). */
+static void
+softmax_policy(const double *q, int A, double beta, double *pi)
 {
 	double mx = q[0], z = 0;
 
@@ -310,11 +310,10 @@ backup(const double *q, int A, double beta, int hard, double *pi)
 		z += pi[a] = exp(beta * (q[a] - mx));
 	for (int a = 0; a < A; a++)
 		pi[a] /= z;
-	return hard ? mx : mx + log(z) / beta;
 }
 
-/* backup()'s value alone, for the sweeps: no policy, and no exp for the
- * largest q (its term is 1). */
+/* The backup of q (A): soft (1/β) log Σ exp(β q), hard max q; no exp for
+ * the largest q (its term is 1). */
 static double
 backup_value(const double *q, int A, double beta, int hard)
 {
@@ -396,7 +395,7 @@ rewinfer_policy(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
 	/* q and π of the final v. */
 	bellman_q(e, P, h->gamma);
 	for (int s = 0; s < S; s++)
-		backup(e->q + (size_t)s * A, A, h->beta, h->hard, e->pi + (size_t)s * A);
+		softmax_policy(e->q + (size_t)s * A, A, h->beta, e->pi + (size_t)s * A);
 	return 0;
 }
 

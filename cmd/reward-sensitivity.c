@@ -44,6 +44,7 @@ enum {
 
 static const struct cli_option fit_options[] = {
 	FIT_OPTIONS,
+	{ 't', "threads", "n", "N", "threads in LAPACK's solves (default 1)" },
 	{ 'o', "output", "file", "FILE", "write to FILE atomically" },
 	CLI_OPTIONS_END
 };
@@ -81,6 +82,7 @@ static const struct cli_option simulate_options[] = {
 	{ OPT_HORIZON, "horizon", "h", "H", "steps of each (default 20)" },
 	{ OPT_EXACT, "exact", NULL, NULL, "expected weights as choice records, not a sample" },
 	{ 's', "seed", "seed", "SEED", "the demonstrations' seed (default 0)" },
+	{ 't', "threads", "n", "N", "threads in LAPACK's solves (default 1)" },
 	{ 'o', "output", "file", "FILE", "write to FILE atomically" },
 	CLI_OPTIONS_END
 };
@@ -194,6 +196,15 @@ believed_dynamics(const char *spec, const struct rewinfer_mdp *truth, struct rew
 	}
 }
 
+/* One thread unless -t says otherwise: the solves are small, and
+ * OpenBLAS's idle threads spinning around them cost more than they
+ * save. */
+static void
+lapack_threads(const struct cli_opts *o)
+{
+	cli_set_threads(o->threads > 0 ? o->threads : 1);
+}
+
 static int
 data_record(struct rec *r, void *arg)
 {
@@ -305,6 +316,7 @@ cmd_fit(int argc, char *argv[])
 	cli_begin(&o, argc, argv, &fit_spec, 0);
 	while ((c = cli_next(&o, &arg)) != -1)
 		setup_option(&su, c, arg);
+	lapack_threads(&o);
 	load_data(&D, &o);
 	fit_run(&f, &D, &su, &o);
 	recw_init(&w, cli_out_open(&out, o.output), o.output);
@@ -594,6 +606,7 @@ cmd_simulate(int argc, char *argv[])
 	}
 	if (!theta_arg)
 		usage_error("--theta LIST is required");
+	lapack_threads(&o);
 	if (slip_arg && su.dynamics)
 		usage_error("--slip-h and --dynamics-h: one or the other");
 	if (slip_arg) {

@@ -721,8 +721,10 @@ objective(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
 {
 	/* Above the dense solve's size the successor features would iterate
 	 * d columns; the expected visitations need one. */
-	if ((e->lu ? rewinfer_loglik : rewinfer_loglik_visit)(e, m, h, w, l2, theta,
-	    loglik, grad) < 0)
+	int rc = e->lu ? rewinfer_loglik(e, m, h, w, l2, theta, loglik, grad) :
+	    rewinfer_loglik_visit(e, m, h, w, l2, theta, loglik, grad);
+
+	if (rc < 0)
 		return -1;
 	*loglik += rewinfer_pref_loglik(prefs, m->d, h->beta, theta, grad);
 	return 0;

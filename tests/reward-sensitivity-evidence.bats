@@ -20,11 +20,12 @@ check() {
 	cp "$BATS_FILE_TMPDIR/check.jsonl" check.jsonl
 }
 
-# gridworld W H SLIP: a gridworld record with three smooth per-cell
-# features (cell s: sin 2.4s, sin(4.8s + 1), x/W).
+# gridworld W H SLIP [GAMMA]: a gridworld record (discount GAMMA, 0.9 if
+# not given) with three smooth per-cell features (cell s: sin 2.4s,
+# sin(4.8s + 1), x/W).
 gridworld() {
-	jq -nc --argjson w "$1" --argjson h "$2" --argjson slip "$3" \
-	    '{type: "gridworld", width: $w, height: $h, gamma: 0.9, slip: $slip,
+	jq -nc --argjson w "$1" --argjson h "$2" --argjson slip "$3" --argjson gamma "${4:-0.9}" \
+	    '{type: "gridworld", width: $w, height: $h, gamma: $gamma, slip: $slip,
 	      features: [range($w * $h) as $s | [($s * 2.3999 | sin), ($s * 4.7998 + 1 | sin), ($s % $w) / $w]]}'
 }
 
@@ -68,6 +69,18 @@ same_theta() {
 	run -0 same_theta ours.json numpy.json
 	# β = 1.7 demonstrations fitted at β = 1: θ̂ ≈ 1.7 θ*, not θ*
 	run -0 jq -e '.theta[1] > 2.5' ours.json
+}
+
+@test "fit = NumPy MCE-IRL to 1e-6 above 3000 states (3025: rewinfer's expected-visitation gradient, warm starts)" {
+	# γ = 0.5: a few dozen sweeps per evaluation keep NumPy's side short
+	gridworld 55 55 0.1 0.5 > grid.jsonl
+	run -0 reward-sensitivity simulate --theta 1.5,-1,0.8 --trajectories 100 -s 2 -o demos.jsonl grid.jsonl
+	run -0 reward-sensitivity fit --bellman soft --beta 1 -o ours.json demos.jsonl
+	run -0 "$LOAM_TOP/tests/tools/mce-irl-numpy" --beta 1 demos.jsonl
+	echo "$output" > numpy.json
+	jq -c '{ours: .theta}' ours.json
+	jq -c '{numpy: .theta, grad_inf}' numpy.json
+	run -0 same_theta ours.json numpy.json
 }
 
 @test "the parity check fails when the two differ (beta 1.00001 on one side)" {

@@ -30,7 +30,10 @@
  * and the tests compare them).  Then ∇ log π(a|s) = β (Ψ(s, a) -
  * Σ_b π(b|s) Ψ(s, b)).  Soft: the exact gradient.  Hard: a subgradient,
  * exact wherever the argmax is unique (and the β → ∞ limit of the soft
- * one's successor features).
+ * one's successor features).  Above REWINFER_DENSE_MAX states the fit and
+ * the report's difference quotients take the same gradient through its
+ * adjoint instead, the expected visitations (rewinfer_loglik_visit()): one
+ * S-vector iterated where Ψ needs d.
  *
  * Demonstrations are weights w(s, a) >= 0 (counts of state-action pairs,
  * or ρ(s) π̃(a|s) for the infinite-data likelihood).  The log-likelihood

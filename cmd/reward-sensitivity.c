@@ -3,9 +3,10 @@
  * model, and how far the inferred reward moves when that model is wrong
  * (after Hong, Bhatia and Dragan, ICLR 2023); see reward-sensitivity(1).
  *
- * The method is lib/method/rewinfer.c and the record reading
- * lib/method/rewinfer_io.c; this file holds the options, the grid of
- * alternative models, the simulated demonstrator and the output.
+ * The method is lib/method/rewinfer.c (the biased demonstrator's
+ * direction and size among it) and the record reading
+ * lib/method/rewinfer_io.c; this file holds the options, the wiring of
+ * fit, grid and simulate, and their output.
  */
 #include <math.h>
 #include <omp.h>
@@ -341,7 +342,8 @@ grid_parse(struct grid_axis ax[3], const char *arg)
 	char *copy = xstrdup(arg), *cur = copy, *item;
 
 	while ((item = strsep(&cur, " ;")) != NULL) {
-		char *eq = strchr(item, '='), *lcur, *val;
+		static const double lo[3] = { 1e-12, 0, 0 }, hi[3] = { 1e12, 0.999999999, 1 };
+		char *eq = strchr(item, '=');
 		int k;
 
 		if (!*item)
@@ -355,16 +357,10 @@ grid_parse(struct grid_axis ax[3], const char *arg)
 			usage_error("--grid: '%s' is not beta, gamma-h or slip-h", item);
 		if (ax[k].n)
 			usage_error("--grid: %s given twice", item);
-		lcur = eq + 1;
-		while ((val = cli_list_next(&lcur, ',', "--grid", arg))) {
-			static const double lo[3] = { 1e-12, 0, 0 }, hi[3] = { 1e12, 0.999999999, 1 };
-
-			if (ax[k].n == MAX_GRID_VALUES)
-				usage_error("--grid: more than %d values of %s", MAX_GRID_VALUES, item);
-			ax[k].v[ax[k].n++] = cli_parse_double("--grid", val, lo[k], hi[k]);
-		}
-		if (!ax[k].n)
+		if (!eq[1])
 			usage_error("--grid: %s has no values", item);
+		ax[k].n = (int)cli_parse_doubles("--grid", eq + 1, ',', lo[k], hi[k], ax[k].v,
+		    MAX_GRID_VALUES);
 	}
 	free(copy);
 }
@@ -557,203 +553,241 @@ env_record(struct rec *r, void *arg)
 	return STREAM_STOP;
 }
 
-enum { BIAS_NONE, BIAS_ADVERSARIAL, BIAS_RANDOM };
+/* simulate's options beside the human model's. */
+struct sim_opts {
+	struct setup su;
+	const char *theta_arg, *slip_arg;
+	char slip_spec[64];
+	enum rewinfer_bias bias;
+	double eps;
+	uint64_t ntraj, horizon;
+	int exact;
+};
+
+static void
+sim_parse_bias(struct sim_opts *so, const char *arg)
+{
+	if (strncmp(arg, "adversarial:", 12) == 0) {
+		so->bias = REWINFER_BIAS_ADVERSARIAL;
+		so->eps = cli_parse_double("--bias adversarial:EPS", arg + 12, 0, 1e6);
+	} else if (strncmp(arg, "random:", 7) == 0) {
+		so->bias = REWINFER_BIAS_RANDOM;
+		so->eps = cli_parse_double("--bias random:EPS", arg + 7, 0, 1e6);
+	} else {
+		usage_error("--bias: '%s' is not adversarial:EPS or random:EPS", arg);
+	}
+}
+
+static void
+sim_parse(struct sim_opts *so, struct cli_opts *o, int argc, char *argv[])
+{
+	const char *arg;
+	int c;
+
+	memset(so, 0, sizeof *so);
+	setup_init(&so->su);
+	so->bias = REWINFER_BIAS_NONE;
+	so->ntraj = 100;
+	so->horizon = 20;
+	cli_begin(o, argc, argv, &simulate_spec, 0);
+	while ((c = cli_next(o, &arg)) != -1) {
+		if (setup_option(&so->su, c, arg))
+			continue;
+		switch (c) {
+		case OPT_THETA: so->theta_arg = arg; break;
+		case OPT_SLIP_H: so->slip_arg = arg; break;
+		case OPT_EXACT: so->exact = 1; break;
+		case OPT_TRAJECTORIES: so->ntraj = cli_parse_u64("--trajectories", arg, 1, 1 << 24); break;
+		case OPT_HORIZON: so->horizon = cli_parse_u64("--horizon", arg, 1, 1 << 20); break;
+		case OPT_BIAS: sim_parse_bias(so, arg); break;
+		}
+	}
+	if (!so->theta_arg)
+		usage_error("--theta LIST is required");
+	lapack_threads(o);
+	if (so->slip_arg && so->su.dynamics)
+		usage_error("--slip-h and --dynamics-h: one or the other");
+	if (so->slip_arg) {
+		cli_parse_double("--slip-h", so->slip_arg, 0, 1);
+		snprintf(so->slip_spec, sizeof so->slip_spec, "slip:%s", so->slip_arg);
+		so->su.dynamics = so->slip_spec;
+	}
+	if (so->ntraj * so->horizon > (UINT64_C(1) << 28))
+		usage_error("--trajectories x --horizon is over 2^28 steps");
+	if (o->argc > 1)
+		usage_error("simulate reads one input, not '%s'", o->argv[1]);
+}
+
+/* --theta: exactly d numbers. */
+static double *
+parse_theta(const char *arg, int d)
+{
+	double *theta = xmalloc((size_t)d * sizeof *theta);
+	size_t n = cli_parse_doubles("--theta", arg, ',', -1e12, 1e12, theta, (size_t)d);
+
+	if (n != (size_t)d)
+		usage_error("--theta: %zu values where the MDP has %d features", n, d);
+	return theta;
+}
+
+/* The simulated demonstrator and what simulate writes of it. */
+struct sim {
+	struct rewinfer_model h;
+	struct rewinfer_mdp dyn;	/* h's believed dynamics, if any */
+	struct rewinfer_eval e;		/* e.pi: the demonstrator's policy */
+	double *theta, *demo_theta, *dir;
+	double *w;			/* S*A: the demonstrator's expected visits */
+	double tv, wkl;
+	int *pairs;			/* the sample; NULL with --exact */
+};
+
+static void
+sim_run(struct sim *sm, const struct sim_opts *so, const struct cli_opts *o,
+    const struct rewinfer_mdp *m)
+{
+	struct rewinfer_model h0;
+	size_t SA = (size_t)m->S * m->A;
+	double *pi0;
+	int d = m->d;
+
+	sm->theta = parse_theta(so->theta_arg, d);
+	sm->h.beta = so->su.beta;
+	sm->h.hard = so->su.hard;
+	sm->h.gamma = isnan(so->su.gamma_h) ? m->gamma : so->su.gamma_h;
+	sm->h.dynamics = believed_dynamics(so->su.dynamics, m, &sm->dyn, o);
+	/* The reference: the same β and backups under the MDP's discount and
+	 * true dynamics, as fit assumes by default; biases are measured from
+	 * its policy at θ*. */
+	h0 = sm->h;
+	h0.gamma = m->gamma;
+	h0.dynamics = NULL;
+	sm->demo_theta = xmalloc((size_t)d * sizeof *sm->demo_theta);
+	sm->dir = xmalloc((size_t)d * sizeof *sm->dir);
+	sm->w = xmalloc(SA * sizeof *sm->w);
+	pi0 = xmalloc(SA * sizeof *pi0);
+	rewinfer_eval_init(&sm->e, m);
+	if (rewinfer_policy(&sm->e, m, &h0, sm->theta) < 0)
+		die("%s", loam_error());
+	memcpy(pi0, sm->e.pi, SA * sizeof *pi0);
+	if (rewinfer_bias_direction(m, &h0, sm->theta, pi0, so->horizon, so->bias, o->seed,
+	    sm->dir) < 0)
+		die("%s", loam_error());
+	for (int j = 0; j < d; j++)
+		sm->demo_theta[j] = sm->theta[j] + so->eps * sm->dir[j];
+	if (rewinfer_policy(&sm->e, m, &sm->h, sm->demo_theta) < 0)
+		die("%s", loam_error());
+	rewinfer_bias_size(m, sm->e.pi, pi0, so->horizon, sm->w, &sm->tv, &sm->wkl);
+	sm->pairs = NULL;
+	if (!so->exact) {
+		sm->pairs = xmalloc((size_t)(so->ntraj * so->horizon) * 2 * sizeof *sm->pairs);
+		rewinfer_simulate(m, sm->e.pi, o->seed, 0, (size_t)so->ntraj,
+		    (size_t)so->horizon, sm->pairs);
+	}
+	free(pi0);
+}
+
+static void
+sim_release(struct sim *sm)
+{
+	free(sm->theta);
+	free(sm->demo_theta);
+	free(sm->dir);
+	free(sm->w);
+	free(sm->pairs);
+	rewinfer_eval_release(&sm->e);
+	if (sm->h.dynamics)
+		rewinfer_mdp_release(&sm->dyn);
+}
+
+static void
+write_simulation(struct recw *w, const struct sim *sm, const struct sim_opts *so, int d)
+{
+	recw_begin(w);
+	recw_str(w, "type", "simulation");
+	recw_doubles(w, "theta", sm->theta, (size_t)d);
+	recw_doubles(w, "theta_demo", sm->demo_theta, (size_t)d);
+	recw_str(w, "bias", so->bias == REWINFER_BIAS_ADVERSARIAL ? "adversarial" :
+	    so->bias == REWINFER_BIAS_RANDOM ? "random" : "none");
+	recw_double(w, "eps", so->eps);
+	recw_doubles(w, "direction", sm->dir, (size_t)d);
+	recw_double(w, "tv", sm->tv);
+	write_double_or_null(w, "wkl", sm->wkl);
+	recw_double(w, "beta", sm->h.beta);
+	recw_str(w, "bellman", sm->h.hard ? "hard" : "soft");
+	recw_double(w, "gamma_h", sm->h.gamma);
+	recw_uint(w, "trajectories", so->exact ? 0 : so->ntraj);
+	recw_uint(w, "horizon", so->horizon);
+	if (recw_end(w) != 0)
+		die("%s", loam_error());
+}
+
+/* --exact: the expected weights as choice records, as many pairs as the
+ * sample would have; otherwise the sample as demo records. */
+static void
+write_demos(struct recw *w, const struct sim *sm, const struct sim_opts *so,
+    const struct rewinfer_mdp *m)
+{
+	size_t SA = (size_t)m->S * m->A;
+
+	for (size_t i = 0; so->exact && i < SA; i++) {
+		if (!(sm->w[i] > 0))
+			continue;
+		recw_begin(w);
+		recw_str(w, "type", "choice");
+		recw_int(w, "s", (int64_t)(i / (size_t)m->A));
+		recw_int(w, "a", (int64_t)(i % (size_t)m->A));
+		recw_double(w, "w", sm->w[i] * (double)(so->ntraj * so->horizon));
+		if (recw_end(w) != 0)
+			die("%s", loam_error());
+	}
+	for (uint64_t t = 0; !so->exact && t < so->ntraj; t++) {
+		recw_begin(w);
+		recw_str(w, "type", "demo");
+		recw_array(w, "traj");
+		for (uint64_t k = 0; k < so->horizon; k++) {
+			const int *p = sm->pairs + (t * so->horizon + k) * 2;
+
+			recw_array(w, NULL);
+			recw_int(w, NULL, p[0]);
+			recw_int(w, NULL, p[1]);
+			recw_close(w);
+		}
+		recw_close(w);
+		if (recw_end(w) != 0)
+			die("%s", loam_error());
+	}
+}
 
 static int
 cmd_simulate(int argc, char *argv[])
 {
 	struct cli_opts o;
 	struct cli_out out;
-	struct setup su;
+	struct sim_opts so;
+	struct sim sm;
 	struct env env = { .text = NULL };
-	struct rewinfer_mdp dyn;
-	struct rewinfer_model h;
-	struct rewinfer_eval e;
 	struct recw w;
 	struct stream s;
 	struct rec *er;
-	const char *arg, *theta_arg = NULL, *slip_arg = NULL;
-	char slip_spec[64];
-	struct rewinfer_model h0;
-	double *theta = NULL, *demo_theta, *dir, *pi0, *wv, *rho, eps = 0, tv, wkl;
-	uint64_t ntraj = 100, horizon = 20;
-	size_t SA;
-	int c, d, bias = BIAS_NONE, exact = 0, *pairs = NULL;
 
-	setup_init(&su);
-	cli_begin(&o, argc, argv, &simulate_spec, 0);
-	while ((c = cli_next(&o, &arg)) != -1) {
-		if (setup_option(&su, c, arg))
-			continue;
-		switch (c) {
-		case OPT_THETA: theta_arg = arg; break;
-		case OPT_SLIP_H: slip_arg = arg; break;
-		case OPT_EXACT: exact = 1; break;
-		case OPT_TRAJECTORIES: ntraj = cli_parse_u64("--trajectories", arg, 1, 1 << 24); break;
-		case OPT_HORIZON: horizon = cli_parse_u64("--horizon", arg, 1, 1 << 20); break;
-		case OPT_BIAS:
-			if (strncmp(arg, "adversarial:", 12) == 0) {
-				bias = BIAS_ADVERSARIAL;
-				eps = cli_parse_double("--bias adversarial:EPS", arg + 12, 0, 1e6);
-			} else if (strncmp(arg, "random:", 7) == 0) {
-				bias = BIAS_RANDOM;
-				eps = cli_parse_double("--bias random:EPS", arg + 7, 0, 1e6);
-			} else {
-				usage_error("--bias: '%s' is not adversarial:EPS or random:EPS", arg);
-			}
-			break;
-		}
-	}
-	if (!theta_arg)
-		usage_error("--theta LIST is required");
-	lapack_threads(&o);
-	if (slip_arg && su.dynamics)
-		usage_error("--slip-h and --dynamics-h: one or the other");
-	if (slip_arg) {
-		cli_parse_double("--slip-h", slip_arg, 0, 1);
-		snprintf(slip_spec, sizeof slip_spec, "slip:%s", slip_arg);
-		su.dynamics = slip_spec;
-	}
-	if (ntraj * horizon > (UINT64_C(1) << 28))
-		usage_error("--trajectories x --horizon is over 2^28 steps");
-	if (o.argc > 1)
-		usage_error("simulate reads one input, not '%s'", o.argv[1]);
+	sim_parse(&so, &o, argc, argv);
 	stream_init(&s, &o);
 	stream_run(&s, o.argc, o.argv, env_record, &env);
 	if (!env.text)
 		die("%s: no mdp or gridworld record", o.argc ? o.argv[0] : "<stdin>");
-	d = env.m.d;
-	theta = xmalloc((size_t)d * sizeof *theta);
-	{
-		char *copy = xstrdup(theta_arg), *cur = copy, *v;
-		int n = 0;
-
-		while ((v = cli_list_next(&cur, ',', "--theta", theta_arg))) {
-			if (n == d)
-				usage_error("--theta: more than the MDP's %d features", d);
-			theta[n++] = cli_parse_double("--theta", v, -1e12, 1e12);
-		}
-		if (n != d)
-			usage_error("--theta: %d values where the MDP has %d features", n, d);
-		free(copy);
-	}
-	h.beta = su.beta;
-	h.hard = su.hard;
-	h.gamma = isnan(su.gamma_h) ? env.m.gamma : su.gamma_h;
-	h.dynamics = believed_dynamics(su.dynamics, &env.m, &dyn, &o);
-	/* The reference: the same β and backups under the MDP's discount and
-	 * true dynamics, as fit assumes by default; biases are measured from
-	 * its policy at θ*. */
-	h0 = h;
-	h0.gamma = env.m.gamma;
-	h0.dynamics = NULL;
-	SA = (size_t)env.m.S * env.m.A;
-	demo_theta = xmalloc((size_t)d * sizeof *demo_theta);
-	dir = xcalloc((size_t)d, sizeof *dir);
-	pi0 = xmalloc(SA * sizeof *pi0);
-	wv = xmalloc(SA * sizeof *wv);
-	rho = xmalloc((size_t)env.m.S * sizeof *rho);
-	rewinfer_eval_init(&e, &env.m);
-	if (rewinfer_policy(&e, &env.m, &h0, theta) < 0)
-		die("%s", loam_error());
-	memcpy(pi0, e.pi, SA * sizeof *pi0);
-	if (bias == BIAS_ADVERSARIAL) {
-		struct rewinfer_report rep = { .direction = dir };
-
-		/* v at θ* on the states the reference demonstrator visits. */
-		rewinfer_visits(&env.m, pi0, horizon, wv);
-		if (rewinfer_sensitivity(&env.m, &h0, wv, 0, theta, &rep) < 0)
-			die("%s", loam_error());
-	} else if (bias == BIAS_RANDOM) {
-		struct rng r;
-		double n;
-
-		rng_init(&r, o.seed, RNG_REWINFER_BIAS, 0);
-		do {
-			for (int j = 0; j < d; j++)
-				dir[j] = rng_normal(&r);
-		} while (!((n = norm2(dir, d)) > 0));
-		for (int j = 0; j < d; j++)
-			dir[j] /= n;
-	}
-	for (int j = 0; j < d; j++)
-		demo_theta[j] = theta[j] + eps * dir[j];
-	if (rewinfer_policy(&e, &env.m, &h, demo_theta) < 0)
-		die("%s", loam_error());
-	/* The bias's size on the demonstrator's own states. */
-	rewinfer_visits(&env.m, e.pi, horizon, wv);
-	rewinfer_state_dist(env.m.S, env.m.A, wv, rho);
-	tv = rewinfer_tv(env.m.S, env.m.A, rho, e.pi, pi0);
-	wkl = rewinfer_wkl(env.m.S, env.m.A, rho, e.pi, pi0);
-	if (!exact) {
-		pairs = xmalloc((size_t)(ntraj * horizon) * 2 * sizeof *pairs);
-		rewinfer_simulate(&env.m, e.pi, o.seed, 0, (size_t)ntraj, (size_t)horizon, pairs);
-	}
+	sim_run(&sm, &so, &o, &env.m);
 	recw_init(&w, cli_out_open(&out, o.output), o.output);
 	er = rec_parse(env.text, env.len, "mdp", 1);
 	if (!er)
 		die("%s", loam_error());
 	recw_rec(&w, er);
 	rec_free(er);
-	recw_begin(&w);
-	recw_str(&w, "type", "simulation");
-	recw_doubles(&w, "theta", theta, (size_t)d);
-	recw_doubles(&w, "theta_demo", demo_theta, (size_t)d);
-	recw_str(&w, "bias", bias == BIAS_ADVERSARIAL ? "adversarial" :
-	    bias == BIAS_RANDOM ? "random" : "none");
-	recw_double(&w, "eps", eps);
-	recw_doubles(&w, "direction", dir, (size_t)d);
-	recw_double(&w, "tv", tv);
-	write_double_or_null(&w, "wkl", wkl);
-	recw_double(&w, "beta", h.beta);
-	recw_str(&w, "bellman", h.hard ? "hard" : "soft");
-	recw_double(&w, "gamma_h", h.gamma);
-	recw_uint(&w, "trajectories", exact ? 0 : ntraj);
-	recw_uint(&w, "horizon", horizon);
-	if (recw_end(&w) != 0)
-		die("%s", loam_error());
-	/* --exact: the expected weights, as many pairs as the sample would
-	 * have. */
-	for (size_t i = 0; exact && i < SA; i++) {
-		if (!(wv[i] > 0))
-			continue;
-		recw_begin(&w);
-		recw_str(&w, "type", "choice");
-		recw_int(&w, "s", (int64_t)(i / (size_t)env.m.A));
-		recw_int(&w, "a", (int64_t)(i % (size_t)env.m.A));
-		recw_double(&w, "w", wv[i] * (double)(ntraj * horizon));
-		if (recw_end(&w) != 0)
-			die("%s", loam_error());
-	}
-	for (uint64_t t = 0; !exact && t < ntraj; t++) {
-		recw_begin(&w);
-		recw_str(&w, "type", "demo");
-		recw_array(&w, "traj");
-		for (uint64_t k = 0; k < horizon; k++) {
-			const int *p = pairs + (t * horizon + k) * 2;
-
-			recw_array(&w, NULL);
-			recw_int(&w, NULL, p[0]);
-			recw_int(&w, NULL, p[1]);
-			recw_close(&w);
-		}
-		recw_close(&w);
-		if (recw_end(&w) != 0)
-			die("%s", loam_error());
-	}
+	write_simulation(&w, &sm, &so, env.m.d);
+	write_demos(&w, &sm, &so, &env.m);
 	cli_out_commit(&out);
 	recw_release(&w);
-	free(pairs);
-	free(theta);
-	free(demo_theta);
-	free(dir);
-	free(pi0);
-	free(wv);
-	free(rho);
+	sim_release(&sm);
 	free(env.text);
-	rewinfer_eval_release(&e);
-	if (h.dynamics)
-		rewinfer_mdp_release(&dyn);
 	rewinfer_mdp_release(&env.m);
 	return cli_exit();
 }

@@ -30,6 +30,14 @@ cosine() {
 	assert_equal "${stderr_lines[0]}" "reward-sensitivity: --theta LIST is required"
 	run -2 --separate-stderr reward-sensitivity simulate --theta 1,2 grid.jsonl
 	assert_equal "${stderr_lines[0]}" "reward-sensitivity: --theta: 2 values where the MDP has 4 features"
+	run -2 --separate-stderr reward-sensitivity simulate --theta 1,2,3,4,5 grid.jsonl
+	assert_equal "${stderr_lines[0]}" "reward-sensitivity: --theta: more than 4 values in '1,2,3,4,5'"
+	run -2 --separate-stderr reward-sensitivity simulate --theta 1,,3,4 grid.jsonl
+	assert_equal "${stderr_lines[0]}" "reward-sensitivity: --theta: empty element in '1,,3,4'"
+	run -2 --separate-stderr reward-sensitivity grid --grid "beta=1,x" grid.jsonl
+	assert_equal "${stderr_lines[0]}" "reward-sensitivity: --grid: 'x' is not a number in [1e-12, 1e+12]"
+	run -2 --separate-stderr reward-sensitivity grid --grid "gamma-h=" grid.jsonl
+	assert_equal "${stderr_lines[0]}" "reward-sensitivity: --grid: gamma-h has no values"
 	run -2 --separate-stderr reward-sensitivity grid --grid "beta=1 rho=2" grid.jsonl
 	assert_equal "${stderr_lines[0]}" "reward-sensitivity: --grid: 'rho' is not beta, gamma-h or slip-h"
 	run -2 --separate-stderr reward-sensitivity grid grid.jsonl

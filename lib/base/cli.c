@@ -16,6 +16,7 @@
 #include <omp.h>
 
 #include "cli.h"
+#include "util.h"
 #include "zio.h"
 
 static const char *usage_text = "";
@@ -263,6 +264,22 @@ cli_list_next(char **cursor, int sep, const char *opt, const char *whole)
 	if (*item == '\0')
 		usage_error("%s: empty element in '%s'", opt, whole);
 	return item;
+}
+
+size_t
+cli_parse_doubles(const char *opt, const char *s, int sep, double min, double max,
+    double *out, size_t cap)
+{
+	char *copy = xstrdup(s), *cur = copy, *item;
+	size_t n = 0;
+
+	while ((item = cli_list_next(&cur, sep, opt, s)) != NULL) {
+		if (n == cap)
+			usage_error("%s: more than %zu values in '%s'", opt, cap, s);
+		out[n++] = cli_parse_double(opt, item, min, max);
+	}
+	free(copy);
+	return n;
 }
 
 uint64_t

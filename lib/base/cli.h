@@ -202,6 +202,11 @@ void note(const char *fmt, ...) LOAM_PRINTF(1, 2);
  * leading or trailing comma, an empty value) is a usage error, where
  * strtok would pass over it. */
 char *cli_list_next(char **cursor, int sep, const char *opt, const char *whole);
+/* A sep-separated list of numbers in [min, max] (s is not changed) into
+ * out: how many.  More than cap, an empty element or a bad number is a
+ * usage error naming opt. */
+size_t cli_parse_doubles(const char *opt, const char *s, int sep, double min, double max,
+    double *out, size_t cap);
 
 /* Number parsing for option values: on failure a usage error naming the
  * option, the value and the allowed range, e.g.

@@ -1060,3 +1060,54 @@ rewinfer_visits(const struct rewinfer_mdp *m, const double *pi, size_t horizon,
 	free(rho);
 	free(next);
 }
+
+int
+rewinfer_bias_direction(const struct rewinfer_mdp *m, const struct rewinfer_model *h0,
+    const double *theta, const double *pi0, size_t horizon, enum rewinfer_bias kind,
+    uint64_t seed, double *dir)
+{
+	int d = m->d;
+
+	memset(dir, 0, (size_t)d * sizeof *dir);
+	if (kind == REWINFER_BIAS_ADVERSARIAL) {
+		struct rewinfer_report rep = { .direction = dir };
+		double *w = xmalloc((size_t)m->S * m->A * sizeof *w);
+		int rc;
+
+		rewinfer_visits(m, pi0, horizon, w);
+		rc = rewinfer_sensitivity(m, h0, w, 0, theta, &rep);
+		free(w);
+		return rc;
+	}
+	if (kind == REWINFER_BIAS_RANDOM) {
+		struct rng r;
+		double n;
+
+		rng_init(&r, seed, RNG_REWINFER_BIAS, 0);
+		do {
+			double s = 0;
+
+			for (int j = 0; j < d; j++)
+				dir[j] = rng_normal(&r);
+			for (int j = 0; j < d; j++)
+				s += dir[j] * dir[j];
+			n = sqrt(s);
+		} while (!(n > 0));
+		for (int j = 0; j < d; j++)
+			dir[j] /= n;
+	}
+	return 0;
+}
+
+void
+rewinfer_bias_size(const struct rewinfer_mdp *m, const double *pi, const double *pi0,
+    size_t horizon, double *w, double *tv, double *wkl)
+{
+	double *rho = xmalloc((size_t)m->S * sizeof *rho);
+
+	rewinfer_visits(m, pi, horizon, w);
+	rewinfer_state_dist(m->S, m->A, w, rho);
+	*tv = rewinfer_tv(m->S, m->A, rho, pi, pi0);
+	*wkl = rewinfer_wkl(m->S, m->A, rho, pi, pi0);
+	free(rho);
+}

@@ -252,6 +252,28 @@ void rewinfer_visits(const struct rewinfer_mdp *m, const double *pi, size_t hori
 /* w(s, a) += 1 for each of n pairs. */
 void rewinfer_count(int A, const int *pairs, size_t n, double *w);
 
+/*
+ * A biased demonstrator (reward-sensitivity simulate): it demonstrates
+ * θ* + ε v instead of θ*, v a unit direction.  The reference
+ * demonstrator is h0 at θ* (policy pi0, S*A; normally the MDP's discount
+ * and true dynamics, as fit assumes).  Adversarial: v is the sensitivity
+ * report's least identifiable direction at θ* on pi0's expected visits
+ * over horizon steps (rewinfer_visits()), the direction in which the fit
+ * can least tell θ from θ*.  Random: v is normal draws from lib/rng
+ * stream RNG_REWINFER_BIAS (seed, index 0) scaled to unit length.  None:
+ * v = 0.
+ */
+enum rewinfer_bias { REWINFER_BIAS_NONE, REWINFER_BIAS_ADVERSARIAL, REWINFER_BIAS_RANDOM };
+/* v into dir (d); -1 when the report fails (adversarial only). */
+int rewinfer_bias_direction(const struct rewinfer_mdp *m, const struct rewinfer_model *h0,
+    const double *theta, const double *pi0, size_t horizon, enum rewinfer_bias kind,
+    uint64_t seed, double *dir);
+/* The bias's size on the demonstrator's own states: its expected visits
+ * of horizon steps under pi into w (S*A), and E_ρ TV and E_ρ KL of pi
+ * from pi0 on their state distribution ρ into *tv and *wkl. */
+void rewinfer_bias_size(const struct rewinfer_mdp *m, const double *pi, const double *pi0,
+    size_t horizon, double *w, double *tv, double *wkl);
+
 #ifdef __cplusplus
 }
 #endif

@@ -485,6 +485,115 @@ test_prefs(void)
 	rewinfer_mdp_release(&m);
 }
 
+/*
+ * Expected visits: two states, action 1 switches.  From state 0 under
+ * "always switch" the states alternate, so over 4 steps each of (0, 1)
+ * and (1, 1) has half the weight; under a 50/50 policy the first step
+ * is in state 0 and the rest split evenly.
+ */
+static void
+test_visits(void)
+{
+	struct rewinfer_mdp m;
+	int s[] = { 0, 0, 1, 1 }, a[] = { 0, 1, 0, 1 }, s2[] = { 0, 1, 1, 0 };
+	double p[] = { 1, 1, 1, 1 }, phi[4] = { 0 }, start[] = { 1, 0 };
+	double sw[] = { 0, 1, 0, 1 }, half[] = { 0.5, 0.5, 0.5, 0.5 }, w[4];
+
+	rewinfer_mdp_init(&m, 2, 2, 1, 0.9, 4, s, a, s2, p, phi, start);
+	rewinfer_visits(&m, sw, 4, w);
+	ok(w[0] == 0 && w[1] == 0.5 && w[2] == 0 && w[3] == 0.5, "visits of a switching policy alternate");
+	rewinfer_visits(&m, half, 3, w);
+	/* ρ: step 0 (1, 0), steps 1 and 2 (0.5, 0.5): state 0 has 2/3. */
+	ok(fabs(w[0] - 1.0 / 3) < 1e-15 && fabs(w[1] - 1.0 / 3) < 1e-15 &&
+	    fabs(w[2] - 1.0 / 6) < 1e-15 && fabs(w[3] - 1.0 / 6) < 1e-15,
+	    "visits under a uniform policy (%g %g %g %g)", w[0], w[1], w[2], w[3]);
+	rewinfer_mdp_release(&m);
+}
+
+/* The biased demonstrator's direction: adversarial is the report's
+ * least identifiable direction on the reference's visits; random is a
+ * unit vector along RNG_REWINFER_BIAS's normals, the same for a seed. */
+static void
+test_bias_direction(void)
+{
+	enum { S = 8, A = 3, D = 4, H = 12 };
+	struct rewinfer_mdp m;
+	struct rewinfer_model h0 = { .beta = 2, .gamma = 0.9 };
+	struct rewinfer_eval e;
+	struct rewinfer_report rep;
+	struct rng r;
+	double theta[D] = { 1, -0.5, 0.25, 0 }, pi0[S * A], w[S * A];
+	double want[D], dir[D], again[D], other[D], z[D], n = 0, dot = 0, nz = 0;
+	int same = 1, differs = 0, zero = 1;
+
+	random_mdp(&m, S, A, D, 31);
+	rewinfer_eval_init(&e, &m);
+	rewinfer_policy(&e, &m, &h0, theta);
+	memcpy(pi0, e.pi, sizeof pi0);
+	rewinfer_visits(&m, pi0, H, w);
+	rep = (struct rewinfer_report){ .direction = want };
+	rewinfer_sensitivity(&m, &h0, w, 0, theta, &rep);
+	is_int(rewinfer_bias_direction(&m, &h0, theta, pi0, H, REWINFER_BIAS_ADVERSARIAL, 5, dir),
+	    0, "adversarial direction");
+	ok(memcmp(dir, want, sizeof dir) == 0,
+	    "adversarial = the report's direction on the reference's visits (%g %g %g %g)",
+	    dir[0], dir[1], dir[2], dir[3]);
+
+	rewinfer_bias_direction(&m, &h0, theta, pi0, H, REWINFER_BIAS_RANDOM, 5, dir);
+	rewinfer_bias_direction(&m, &h0, theta, pi0, H, REWINFER_BIAS_RANDOM, 5, again);
+	rewinfer_bias_direction(&m, &h0, theta, pi0, H, REWINFER_BIAS_RANDOM, 6, other);
+	rng_init(&r, 5, RNG_REWINFER_BIAS, 0);
+	for (int j = 0; j < D; j++) {
+		z[j] = rng_normal(&r);
+		n += dir[j] * dir[j];
+		dot += dir[j] * z[j];
+		nz += z[j] * z[j];
+		same &= dir[j] == again[j];
+		differs |= dir[j] != other[j];
+	}
+	ok(fabs(n - 1) < 1e-12, "random direction is a unit vector (|v|^2 = %.17g)", n);
+	ok(fabs(dot / sqrt(nz) - 1) < 1e-12, "random direction along RNG_REWINFER_BIAS's normals");
+	ok(same, "random direction: the same for the same seed");
+	ok(differs, "random direction: another for another seed");
+
+	rewinfer_bias_direction(&m, &h0, theta, pi0, H, REWINFER_BIAS_NONE, 5, dir);
+	for (int j = 0; j < D; j++)
+		zero &= dir[j] == 0;
+	ok(zero, "no bias: a zero direction");
+	rewinfer_eval_release(&e);
+	rewinfer_mdp_release(&m);
+}
+
+/* The bias's size: zero against itself; otherwise rewinfer_tv and
+ * rewinfer_wkl on the demonstrator's own visit distribution. */
+static void
+test_bias_size(void)
+{
+	enum { S = 8, A = 3, D = 4, H = 12 };
+	struct rewinfer_mdp m;
+	struct rewinfer_model h = { .beta = 2, .gamma = 0.9 };
+	struct rewinfer_eval e;
+	double theta[D] = { 1, -0.5, 0.25, 0 }, biased[D] = { 1, 0.5, 0.25, -1 };
+	double pi0[S * A], w[S * A], visits[S * A], rho[S], tv, wkl;
+
+	random_mdp(&m, S, A, D, 32);
+	rewinfer_eval_init(&e, &m);
+	rewinfer_policy(&e, &m, &h, theta);
+	memcpy(pi0, e.pi, sizeof pi0);
+	rewinfer_bias_size(&m, pi0, pi0, H, w, &tv, &wkl);
+	ok(tv == 0 && wkl == 0, "no bias: TV %g, KL %g", tv, wkl);
+	rewinfer_policy(&e, &m, &h, biased);
+	rewinfer_bias_size(&m, e.pi, pi0, H, w, &tv, &wkl);
+	rewinfer_visits(&m, e.pi, H, visits);
+	rewinfer_state_dist(S, A, visits, rho);
+	ok(memcmp(w, visits, sizeof w) == 0, "bias size: w is the demonstrator's visits");
+	ok(tv > 0 && tv == rewinfer_tv(S, A, rho, e.pi, pi0), "bias size: TV %g on its visits", tv);
+	ok(wkl > 0 && wkl == rewinfer_wkl(S, A, rho, e.pi, pi0), "bias size: KL %g on its visits",
+	    wkl);
+	rewinfer_eval_release(&e);
+	rewinfer_mdp_release(&m);
+}
+
 int
 main(void)
 {
@@ -494,5 +603,8 @@ main(void)
 	test_mle();
 	test_cpu_check();
 	test_prefs();
+	test_visits();
+	test_bias_direction();
+	test_bias_size();
 	return tap_done();
 }

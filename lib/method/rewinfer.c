@@ -280,6 +280,7 @@ rewinfer_eval_release(struct rewinfer_eval *e)
 	free(e->mu);
 	free(e->lu);
 	free(e->ipiv);
+	free(e->visit);
 	memset(e, 0, sizeof *e);
 }
 
@@ -296,9 +297,9 @@ check_model(const struct rewinfer_mdp *m, const struct rewinfer_model *h)
 	return 0;
 }
 
-/* Soft: (1/β) log Σ exp(β q); hard: max q.  Fills pi (softmax of βq). */
-static double
-backup(const double *q, int A, double beta, int hard, double *pi)
+/* π = softmax of βq (A). */
+static void
+softmax_policy(const double *q, int A, double beta, double *pi)
 {
 	double mx = q[0], z = 0;
 
@@ -309,7 +310,25 @@ backup(const double *q, int A, double beta, int hard, double *pi)
 		z += pi[a] = exp(beta * (q[a] - mx));
 	for (int a = 0; a < A; a++)
 		pi[a] /= z;
-	return hard ? mx : mx + log(z) / beta;
+}
+
+/* The backup of q (A): soft (1/β) log Σ exp(β q), hard max q; no exp for
+ * the largest q (its term is 1). */
+static double
+backup_value(const double *q, int A, double beta, int hard)
+{
+	double z = 1;
+	int best = 0;
+
+	for (int a = 1; a < A; a++)
+		if (q[a] > q[best])
+			best = a;
+	if (hard)
+		return q[best];
+	for (int a = 0; a < A; a++)
+		if (a != best)
+			z += exp(beta * (q[a] - q[best]));
+	return q[best] + log(z) / beta;
 }
 
 /* q = r + γ P v. */
@@ -330,7 +349,7 @@ rewinfer_policy(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
     const struct rewinfer_model *h, const double *theta)
 {
 	const struct rewinfer_mdp *P = h->dynamics ? h->dynamics : m;
-	int S = m->S, A = m->A, d = m->d;
+	int S = m->S, A = m->A, d = m->d, cold;
 	double rmax = 0, scale;
 
 	if (check_model(m, h) < 0)
@@ -350,15 +369,18 @@ rewinfer_policy(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
 	 * sweep moves them by less than VI_TOL of that, scaled so that the
 	 * distance to the fixed point is below it too. */
 	scale = (1 + rmax + log(A) / h->beta) / (1 - h->gamma);
-	memset(e->v, 0, (size_t)S * sizeof *e->v);
+	cold = !e->warm;
+	for (int s = 0; s < S && !cold; s++)
+		cold = !isfinite(e->v[s]);
+	if (cold)
+		memset(e->v, 0, (size_t)S * sizeof *e->v);
 	for (e->iterations = 1; e->iterations <= VI_MAX_ITER; e->iterations++) {
 		double change = 0;
 
 		/* Jacobi sweep: q from the old v, then the new v. */
 		bellman_q(e, P, h->gamma);
 		for (int s = 0; s < S; s++) {
-			double nv = backup(e->q + (size_t)s * A, A, h->beta, h->hard,
-			    e->pi + (size_t)s * A);
+			double nv = backup_value(e->q + (size_t)s * A, A, h->beta, h->hard);
 
 			if (fabs(nv - e->v[s]) > change)
 				change = fabs(nv - e->v[s]);
@@ -373,7 +395,7 @@ rewinfer_policy(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
 	/* q and π of the final v. */
 	bellman_q(e, P, h->gamma);
 	for (int s = 0; s < S; s++)
-		backup(e->q + (size_t)s * A, A, h->beta, h->hard, e->pi + (size_t)s * A);
+		softmax_policy(e->q + (size_t)s * A, A, h->beta, e->pi + (size_t)s * A);
 	return 0;
 }
 
@@ -545,6 +567,94 @@ rewinfer_loglik(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
 	return 0;
 }
 
+int
+rewinfer_loglik_visit(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
+    const struct rewinfer_model *h, const double *w, double l2,
+    const double *theta, double *loglik, double *grad)
+{
+	const struct rewinfer_mdp *P = h->dynamics ? h->dynamics : m;
+	int S = m->S, A = m->A, d = m->d, it, rc = 0, cold;
+	double total = 0;
+	double *x, *nx, *c, *mu;
+
+	if (rewinfer_loglik(e, m, h, w, l2, theta, loglik, NULL) < 0)
+		return -1;
+	if (!grad)
+		return 0;
+	if (!e->visit)
+		e->visit = xcalloc((size_t)S, sizeof *e->visit);
+	x = e->visit;
+	cold = !e->warm;
+	for (int s = 0; s < S && !cold; s++)
+		cold = !isfinite(x[s]);
+	if (cold)
+		memset(x, 0, (size_t)S * sizeof *x);
+	nx = xmalloc((size_t)S * sizeof *nx);
+	c = xmalloc((size_t)S * A * sizeof *c);
+	mu = xmalloc((size_t)S * A * sizeof *mu);
+	/* c(s, a) = w(s, a) - w(s) π(a|s), the coefficient of ∇Q(s, a) in
+	 * ∇L / β; μ, the backup's policy, carries ∇V(s) = Σ μ(a|s) ∇Q(s, a). */
+	for (int s = 0; s < S; s++) {
+		double ws = 0;
+
+		for (int a = 0; a < A; a++)
+			if (w[(size_t)s * A + a] > 0)
+				ws += w[(size_t)s * A + a];
+		total += ws;
+		for (int a = 0; a < A; a++) {
+			size_t i = (size_t)s * A + a;
+
+			c[i] = (w[i] > 0 ? w[i] : 0) - ws * e->pi[i];
+		}
+		backup_policy(e, h, s, mu + (size_t)s * A);
+	}
+	/* x = γ P^T (c + μ x): a γ-contraction in the 1-norm, from x = 0
+	 * (or the last call's x when e->warm).
+	 * Its error after a sweep that moved it by δ is at most γδ/(1 - γ);
+	 * |c|_1 <= 2 Σw. */
+	for (it = 0; it < VI_MAX_ITER; it++) {
+		double change = 0;
+
+		memset(nx, 0, (size_t)S * sizeof *nx);
+		for (int s = 0; s < S; s++)
+			for (int a = 0; a < A; a++) {
+				size_t i = (size_t)s * A + a;
+				double D = c[i] + mu[i] * x[s];
+
+				if (D == 0)
+					continue;
+				for (size_t k = P->row[i]; k < P->row[i + 1]; k++)
+					nx[P->next[k]] += h->gamma * P->p[k] * D;
+			}
+		for (int s = 0; s < S; s++) {
+			change += fabs(nx[s] - x[s]);
+			x[s] = nx[s];
+		}
+		if (change * h->gamma <= SF_TOL * (1 - h->gamma) * total || change == 0)
+			break;
+	}
+	if (it == VI_MAX_ITER)
+		rc = loam_seterr("rewinfer: expected visitations did not converge");
+	else {
+		/* ∇L = β Σ (c + μ x) φ - λθ */
+		for (int j = 0; j < d; j++)
+			grad[j] = -l2 * theta[j];
+		for (int s = 0; s < S; s++)
+			for (int a = 0; a < A; a++) {
+				size_t i = (size_t)s * A + a;
+				double D = h->beta * (c[i] + mu[i] * x[s]);
+
+				if (D != 0)
+					for (int j = 0; j < d; j++)
+						grad[j] += D * m->phi[i * d + j];
+			}
+	}
+	free(nx);
+	free(c);
+	free(mu);
+	return rc;
+}
+
 struct fit_ctx {
 	struct rewinfer_eval e;
 	const struct rewinfer_mdp *m;
@@ -609,7 +719,12 @@ objective(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
     const struct rewinfer_prefs *prefs, double l2, const double *theta,
     double *loglik, double *grad)
 {
-	if (rewinfer_loglik(e, m, h, w, l2, theta, loglik, grad) < 0)
+	/* Above the dense solve's size the successor features would iterate
+	 * d columns; the expected visitations need one. */
+	int rc = e->lu ? rewinfer_loglik(e, m, h, w, l2, theta, loglik, grad) :
+	    rewinfer_loglik_visit(e, m, h, w, l2, theta, loglik, grad);
+
+	if (rc < 0)
 		return -1;
 	*loglik += rewinfer_pref_loglik(prefs, m->d, h->beta, theta, grad);
 	return 0;
@@ -672,6 +787,7 @@ rewinfer_fit_prefs(const struct rewinfer_mdp *m, const struct rewinfer_model *h,
 	if (!(c.total > 0))
 		return loam_seterr("rewinfer: no demonstrations");
 	rewinfer_eval_init(&c.e, m);
+	c.e.warm = 1;
 	lbfgs_parameter_init(&param);
 	param.max_iterations = max_iter > 0 ? max_iter : 1000;
 	param.epsilon = 1e-10;
@@ -733,6 +849,9 @@ rewinfer_sensitivity_prefs(const struct rewinfer_mdp *m,
 		goto out;
 	}
 	rewinfer_eval_init(&e, m);
+	/* The difference quotients' θ ± h e_j are all near θ: each value
+	 * iteration starts from the last. */
+	e.warm = 1;
 	for (int j = 0; j < d; j++)
 		norm += theta[j] * theta[j];
 	hstep = 1e-4 * fmax(1, sqrt(norm));

@@ -30,7 +30,10 @@
  * and the tests compare them).  Then ∇ log π(a|s) = β (Ψ(s, a) -
  * Σ_b π(b|s) Ψ(s, b)).  Soft: the exact gradient.  Hard: a subgradient,
  * exact wherever the argmax is unique (and the β → ∞ limit of the soft
- * one's successor features).
+ * one's successor features).  Above REWINFER_DENSE_MAX states the fit and
+ * the report's difference quotients take the same gradient through its
+ * adjoint instead, the expected visitations (rewinfer_loglik_visit()): one
+ * S-vector iterated where Ψ needs d.
  *
  * Demonstrations are weights w(s, a) >= 0 (counts of state-action pairs,
  * or ρ(s) π̃(a|s) for the infinite-data likelihood).  The log-likelihood
@@ -132,6 +135,11 @@ struct rewinfer_eval {
 	double *lu;		/* S*S for the dense solve (S <= REWINFER_DENSE_MAX) */
 	int *ipiv;		/* S */
 	int iterations;		/* of the last value iteration */
+	int warm;		/* 1: value iteration starts from v as the last
+				 * call left it (rewinfer_fit(): successive θ
+				 * are close), and so do the expected
+				 * visitations from visit; 0: from 0 */
+	double *visit;		/* S: rewinfer_loglik_visit()'s last x, or NULL */
 };
 void rewinfer_eval_init(struct rewinfer_eval *e, const struct rewinfer_mdp *m);
 void rewinfer_eval_release(struct rewinfer_eval *e);
@@ -149,6 +157,18 @@ int rewinfer_successor(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
 /* L(θ) (w: S*A weights, l2: λ >= 0) into *loglik, and its gradient into
  * grad (d; NULL: not computed).  Leaves π (and Ψ) of θ in e. */
 int rewinfer_loglik(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
+    const struct rewinfer_model *h, const double *w, double l2,
+    const double *theta, double *loglik, double *grad);
+
+/* The same L and gradient through the adjoint of the successor features,
+ * the expected discounted visitations of the signed measure c(s, a) =
+ * w(s, a) - w(s) π(a|s) under the backup's policy μ:
+ *	x(s2) = γ_h Σ P_h(s2|s, a) (c(s, a) + μ(a|s) x(s)),
+ *	∇L = β Σ (c(s, a) + μ(a|s) x(s)) φ(s, a) - λθ
+ * (MCE-IRL's empirical minus expected feature counts), by fixed-point
+ * iteration: one S-vector where Ψ needs d, so rewinfer_fit() uses it
+ * above REWINFER_DENSE_MAX states.  Leaves π, not Ψ, in e. */
+int rewinfer_loglik_visit(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
     const struct rewinfer_model *h, const double *w, double l2,
     const double *theta, double *loglik, double *grad);
 

@@ -201,6 +201,25 @@ test_gradient(void)
 		}
 		ok(worst < 1e-5, "hard subgradient = finite differences off ties (%.2g)", worst);
 	}
+	/* The expected visitations give the successor features' gradient:
+	 * soft and hard, true and believed dynamics, with an L2 term. */
+	for (int trial = 0; trial < 4; trial++) {
+		struct rewinfer_model h = { .beta = 0.7 + trial, .gamma = 0.5 + 0.15 * trial,
+			.hard = trial >= 2, .dynamics = trial % 2 ? &slipped : NULL };
+		double theta[3] = { 0.4 - trial, -0.3, 0.9 }, gv[3], llv, worst = 0, size = 0;
+
+		rewinfer_loglik(&e, &m, &h, w, 0.05, theta, &ll, g);
+		ok(rewinfer_loglik_visit(&e, &m, &h, w, 0.05, theta, &llv, gv) == 0,
+		    "visitation gradient, model %d", trial);
+		for (int j = 0; j < d; j++) {
+			if (fabs(g[j] - gv[j]) > worst)
+				worst = fabs(g[j] - gv[j]);
+			size += fabs(g[j]);
+		}
+		ok(worst <= 1e-10 * (1 + size) && llv == ll,
+		    "visitation gradient = successor-feature gradient, %s, model %d (%.2g off, |g| %.3g)",
+		    h.hard ? "hard" : "soft", trial, worst, size);
+	}
 	rewinfer_eval_release(&e);
 	rewinfer_mdp_release(&slipped);
 	rewinfer_mdp_release(&m);

@@ -396,6 +396,75 @@ write_hyper(struct recw *w, const struct rkhs_kernel *k, double noise, double lm
 		die("%s", loam_error());
 }
 
+/*
+ * The state file (rkhs_state.h): the header, the candidate records as
+ * read, and the observations, each id as its candidate gave it; so a
+ * call that loads it and reads new records computes what one call over
+ * all the records would.
+ */
+static void
+state_save(const struct query *q, const struct rkhs_hyper *h, const char *path)
+{
+	struct cli_out out;
+	struct recw w;
+	FILE *fp = cli_out_open(&out, path);
+
+	recw_init(&w, fp, path);
+	recw_begin(&w);
+	rkhs_state_write_header(&w, h);
+	if (recw_end(&w) != 0)
+		die("%s: %s", path, loam_error());
+	for (size_t i = 0; i < q->set.n; i++)
+		if (fputs(q->cand_text[i], fp) == EOF || putc('\n', fp) == EOF)
+			cli_write_failed(path);
+	for (size_t i = 0; i < q->nobs; i++) {
+		recw_begin(&w);
+		recw_str(&w, "type", "obs");
+		write_id(&w, q, q->cand_of[q->obs_id[i]] - 1);
+		recw_double(&w, "y", q->obs_y[i]);
+		if (recw_end(&w) != 0)
+			die("%s: %s", path, loam_error());
+	}
+	cli_out_commit(&out);
+	recw_release(&w);
+}
+
+/* The header's hyperparameters where the command line gave none, then
+ * the state's records as input. */
+static void
+state_load(struct query *q, struct settings *st, const char *path)
+{
+	struct rec_reader rd;
+	struct rkhs_hyper h;
+	struct rec *r;
+	int rc;
+
+	if (rec_reader_open(&rd, path) != 0)
+		die("%s", loam_error());
+	if ((rc = rec_next(&rd, &r)) != 1)
+		die("%s: %s", path, rc < 0 ? loam_error() : "empty: not a reward-query state");
+	rkhs_hyper_init(&h);
+	if (rkhs_state_read_header(r, &h) != 0)
+		die("%s: %s", rec_where(r), loam_error());
+	if (!st->kernel_given) {
+		st->hyper.family = h.family;
+		st->hyper.nu = h.nu;
+	}
+	if (!st->ls_given)
+		rkhs_hyper_set_ls(&st->hyper, h.ls, h.nls);
+	if (!st->variance_given)
+		st->hyper.variance = h.variance;
+	if (!st->noise_given)
+		st->hyper.noise = h.noise;
+	rkhs_hyper_release(&h);
+	while ((rc = rec_next(&rd, &r)) == 1)
+		if (query_one(r, q) != 0)
+			break;
+	if (rc != 0)
+		die("%s", loam_error());
+	rec_reader_close(&rd);
+}
+
 /* Fit, predict, recommend and design; write the records. */
 static void
 query_finish(struct query *q, struct settings *st, struct recw *w, uint64_t seed,
@@ -584,12 +653,16 @@ main(int argc, char *argv[])
 	if (st.delta >= 1)
 		usage_error("--delta: '%g' is not in (0, 1)", st.delta);
 	query_init(&q);
+	if (st.load)
+		state_load(&q, &st, st.load);
 	q.skip_bad = st.skip_bad;
 	stream_init(&s, &o);
 	s.skip_bad = st.skip_bad;
 	stream_run(&s, o.argc, o.argv, query_one, &q);
 	recw_init(&w, cli_out_open(&out, o.output), o.output);
 	query_finish(&q, &st, &w, o.seed, o.quiet);
+	if (st.save)
+		state_save(&q, &st.hyper, st.save);
 	cli_out_commit(&out);
 	recw_release(&w);
 	query_release(&q);

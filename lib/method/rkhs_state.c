@@ -153,6 +153,7 @@ rkhs_state_read_header(struct rec *r, struct rkhs_hyper *h)
 	int64_t version;
 	double *ls;
 
+	loam_seterr("%s", "");	/* bad_field() adds the reason, not a stale one */
 	if (rec_get_str(r, "format", &s, &len) != REC_OK || strcmp(s, RKHS_STATE_FORMAT) != 0)
 		return loam_seterr("not a reward-query state (no \"format\":\"%s\" header)",
 		    RKHS_STATE_FORMAT);

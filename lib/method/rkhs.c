@@ -377,7 +377,7 @@ factor(double *K, size_t n, double *jitter, double *logdet)
 	mean = n ? mean / (double)n : 1;
 	copy = xmalloc((n ? n * n : 1) * sizeof *copy);
 	memcpy(copy, K, n * n * sizeof *K);
-	for (try = 0; try < 7; try++) {
+	for (try = 0; try < 6; try++) {
 		j = try == 0 ? 0 : mean * pow(10, -11 + try);
 		if (try > 0) {
 			memcpy(K, copy, n * n * sizeof *K);

@@ -51,7 +51,7 @@ sklearn_input() {
 max_rel() {
 	paste "$1" "$2" | awk '{ h = NF / 2; for (i = 1; i <= h; i++) {
 		a = $i; b = $(i + h); e = (a > b ? a - b : b - a) / ((b < 0 ? -b : b) > 1e-3 ? (b < 0 ? -b : b) : 1e-3)
-		if (e > w) w = e } } END { printf "%.3g\n", w + 0 }'
+		if (e > worst) worst = e } } END { printf "%.3g\n", worst + 0 }'
 }
 
 @test "--help prints the usage to stdout and exits 0; bad options exit 2 with the message" {

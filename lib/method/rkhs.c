@@ -109,6 +109,14 @@ rkhs_profile(const struct rkhs_kernel *k, double r, double *dfr)
 {
 	double e, f, fr;
 
+	/* Past r = 1e100 every profile is 0 in doubles, but the closed
+	 * forms would compute it as inf * 0 = NaN once r² overflows (a
+	 * tiny lengthscale, or coordinates 1e160 apart). */
+	if (!(r < 1e100)) {
+		if (dfr)
+			*dfr = 0;
+		return 0;
+	}
 	if (k->family == RKHS_RBF) {
 		f = exp(-0.5 * r * r);
 		fr = -f;
@@ -147,20 +155,14 @@ pair_eval(const struct rkhs_kernel *k, const double *x, const double *y,
 	double r2 = 0, u, dfr, f;
 	int d;
 
-	if (k->nls == 1) {
-		for (d = 0; d < k->dim; d++) {
-			u = x[d] - y[d];
-			r2 += u * u;
-		}
-		r2 /= k->ls[0] * k->ls[0];
-	} else {
-		for (d = 0; d < k->dim; d++) {
-			u = (x[d] - y[d]) / k->ls[d];
-			r2 += u * u;
-		}
+	/* each difference scaled before squaring: Σ Δ² / ℓ² would be 0/0
+	 * at x = y once ℓ² underflows */
+	for (d = 0; d < k->dim; d++) {
+		u = (x[d] - y[d]) / k->ls[k->nls == 1 ? 0 : d];
+		r2 += u * u;
 	}
 	f = rkhs_profile(k, sqrt(r2), g ? &dfr : NULL);
-	if (g) {
+	if (g && dfr != 0) {
 		double c = -w * k->variance * dfr;
 		if (k->nls == 1) {
 			g[0] += c * r2;
@@ -375,7 +377,7 @@ factor(double *K, size_t n, double *jitter, double *logdet)
 	mean = n ? mean / (double)n : 1;
 	copy = xmalloc((n ? n * n : 1) * sizeof *copy);
 	memcpy(copy, K, n * n * sizeof *K);
-	for (try = 0; try < 7; try++) {
+	for (try = 0; try < 6; try++) {
 		j = try == 0 ? 0 : mean * pow(10, -11 + try);
 		if (try > 0) {
 			memcpy(K, copy, n * n * sizeof *K);

@@ -29,7 +29,7 @@
  * often a candidate repeats (BoTorch had to add this).  K's Cholesky
  * factor comes from LAPACK dpotrf with this jitter schedule: none; then,
  * while dpotrf fails, 1e-10, 1e-9, ..., 1e-6 times the mean of K's
- * diagonal added to the diagonal (7 tries in all); after that the fit
+ * diagonal added to the diagonal (6 tries in all); after that the fit
  * fails with "gram matrix not positive definite".  The jitter used is
  * kept in the posterior.  Predictive mean g(π)ᵀ K⁻¹ ȳ and variance
  * ⟨μ_π, μ_π⟩ - g(π)ᵀ K⁻¹ g(π), g(π)_i = ⟨μ_π, μ_i⟩ (the latent reward's

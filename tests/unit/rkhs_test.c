@@ -63,6 +63,52 @@ test_matern_forms(void)
 	}
 }
 
+/* Far apart (r² overflowing), every kernel is 0, not inf * 0 = NaN, and
+ * so are its gradient's terms: a tiny lengthscale once made the Gram
+ * matrix NaN and the fit fail. */
+static void
+test_far_apart(void)
+{
+	static const double nus[] = { 0.5, 1.5, 2.5, 0.7, 4 };
+	static const double rs[] = { 1e100, 1e160, 1e300, INFINITY };
+	double tiny = 1e-200, x[2] = { 0, 1 }, y[2] = { 5, 1 }, worst = 0;
+	int bad = 0;
+
+	for (int fam = 0; fam < 6; fam++) {
+		struct rkhs_kernel k;
+		rkhs_kernel_init(&k, fam == 5 ? RKHS_RBF : RKHS_MATERN, fam == 5 ? 1 : nus[fam],
+		    1, &tiny, 1, 1);
+		for (size_t i = 0; i < sizeof rs / sizeof *rs; i++) {
+			double d = 1, f = rkhs_profile(&k, rs[i], &d);
+			bad += f != 0 || d != 0;
+		}
+		worst = fmax(worst, fabs(rkhs_kernel_eval(&k, x, y)));
+		rkhs_kernel_release(&k);
+	}
+	ok(!bad && worst == 0, "every profile is 0 (and its derivative 0) past r = 1e100, "
+	    "r = inf included; a 1e-200 lengthscale gives k = 0, not NaN");
+	{
+		struct rkhs_kernel k;
+		struct rkhs_set s;
+		struct rkhs_obs o;
+		size_t cand[2] = { 0, 1 };
+		double ys[2] = { 1, -1 }, g[3], lml;
+
+		rkhs_kernel_init(&k, RKHS_MATERN, 2.5, 1, &tiny, 1, 1);
+		rkhs_set_init(&s, 1);
+		rkhs_set_add(&s, &x[0], 1, NULL);
+		rkhs_set_add(&s, &y[0], 1, NULL);
+		rkhs_obs_init(&o, cand, ys, 2);
+		lml = rkhs_lml(&k, &s, &o, 0.1, g);
+		ok(isfinite(lml) && isfinite(g[0]) && isfinite(g[1]) && isfinite(g[2]),
+		    "the log marginal likelihood and its gradient are finite at a 1e-200 "
+		    "lengthscale (%g; %g %g %g)", lml, g[0], g[1], g[2]);
+		rkhs_obs_release(&o);
+		rkhs_set_release(&s);
+		rkhs_kernel_release(&k);
+	}
+}
+
 /* f'(r)/r of each path against a central difference of f */
 static void
 test_profile_derivative(void)
@@ -845,6 +891,7 @@ main(void)
 {
 	rng_init(&test_rng, 20260, 0, 0);
 	test_matern_forms();
+	test_far_apart();
 	test_profile_derivative();
 	test_gram();
 	test_posterior();

@@ -46,7 +46,7 @@ LIBS = -lgsl -llbfgs -ljson-c -lyaml -lxxhash -lz -lzstd -lstdc++ -lm -lpthread
 DEPS_PKGS  = g++ libyaml-dev libxxhash-dev libfaiss-dev libopenblas-openmp-dev \
 	liblapacke-dev libjson-c-dev bats bats-support bats-assert mandoc \
 	man-db parallel jq time wordnet-base python3-nltk zlib1g-dev libzstd-dev \
-	libgsl-dev liblbfgs-dev python3-sklearn
+	libgsl-dev liblbfgs-dev python3-sklearn python3-numpy
 BENCH_PKGS = python3 python3-numpy python3-torch
 LINT_PKGS  = cppcheck
 FUZZ_PKGS  = clang libomp-dev

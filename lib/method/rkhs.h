@@ -226,8 +226,10 @@ int rkhs_design(enum rkhs_design_rule rule, size_t n, const double *mean,
  * (gopt: one block of 64 columns bounds every candidate's score from
  * below, and only the candidates whose bound is below the best score
  * found are scored exactly, a block at a time; the same picks as
- * rkhs_design, up to rounding).  The noise is p->noise.  -1 for eigen,
- * which needs the whole matrix. */
+ * rkhs_design, up to rounding).  The noise is p->noise; mean is read by
+ * ucb only (may be NULL otherwise).  -1 for eigen, which needs the whole
+ * matrix.  gopt's bound prunes well when the top variances sit in a few
+ * regions; at worst every candidate is scored exactly, O(N² n) time. */
 int rkhs_design_lazy(enum rkhs_design_rule rule, const struct rkhs_post *p,
     const struct rkhs_kernel *k, const struct rkhs_set *s,
     const struct rkhs_obs *o, const double *mean, double beta,

@@ -6,7 +6,7 @@
 
 load helper
 
-PROGS="pipeline-run skillit-mix embroid-fix hedgehog-train tart-fit reward-count superhf-filter meteor-sim cookbook-gen congest-route"
+PROGS="pipeline-run skillit-mix embroid-fix hedgehog-train tart-fit reward-count superhf-filter meteor-sim cookbook-gen congest-route reward-query"
 
 # words FILE: the text as one line of words.
 words() { tr -s ' \n\t' '   ' < "$1" | sed 's/^ //; s/ $//'; }

@@ -579,15 +579,17 @@ static void
 parse_lengthscales(struct settings *st, const char *arg)
 {
 	char *copy = xstrdup(arg), *cur = copy, *e;
-	double *ls = NULL;
-	size_t n = 0;
+	size_t n = 1;
+	double *ls;
 
-	while ((e = cli_list_next(&cur, ',', "--lengthscale", arg)) != NULL) {
-		if (n == MAX_DIM)
-			usage_error("--lengthscale: more than %d values", MAX_DIM);
-		ls = xreallocarray(ls, n + 1, sizeof *ls);
+	for (const char *p = arg; *p; p++)
+		n += *p == ',';
+	if (n > MAX_DIM)
+		usage_error("--lengthscale: more than %d values", MAX_DIM);
+	ls = xmalloc(n * sizeof *ls);
+	n = 0;
+	while ((e = cli_list_next(&cur, ',', "--lengthscale", arg)) != NULL)
 		ls[n++] = cli_parse_double("--lengthscale", e, 1e-300, 1e300);
-	}
 	rkhs_hyper_set_ls(&st->hyper, ls, (int)n);
 	free(ls);
 	free(copy);

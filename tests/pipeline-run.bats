@@ -625,6 +625,16 @@ smoke() {	# pipeline name, then output files and their line counts
 	jq -e '.format == "congest-route state" and .steps == 2000' "$BATS_TEST_TMPDIR/out/router.state"
 }
 
+@test "pipelines/reward-query.yaml" {
+	smoke reward-query candidates.jsonl 200 obs1.jsonl 4 obs2.jsonl 4 obs3.jsonl 4 obs4.jsonl 4 \
+	    final.jsonl 202
+	# 16 distinct queries; the recommendation is the best candidate, x sin(3x)'s maximum on the grid
+	assert_equal "$(cat "$BATS_TEST_TMPDIR"/out/obs?.jsonl | jq -r .id | sort -u | wc -l)" 16
+	assert_equal "$(jq -c 'select(.type == "recommend") | .id' "$BATS_TEST_TMPDIR/out/final.jsonl")" \
+	    "$(jq -s 'max_by(.truth) | .id' "$BATS_TEST_TMPDIR/out/candidates.jsonl")"
+	jq -e '.format == "reward-query state"' <(head -n1 "$BATS_TEST_TMPDIR/out/state.jsonl")
+}
+
 @test "an output that cannot be created: the stage and path named, exit 1, no hang, the lock released" {
 	touch p.yaml
 	printf 'stages:\n  - {name: g, run: [echo, new], stdout: p.yaml/x.txt}\n' > q.yaml

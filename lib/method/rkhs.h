@@ -220,6 +220,21 @@ enum rkhs_design_rule { RKHS_GOPT, RKHS_MAXVAR, RKHS_UCB, RKHS_EIGEN, RKHS_RANDO
 int rkhs_design(enum rkhs_design_rule rule, size_t n, const double *mean,
     double *cov, double noise, double beta, const unsigned char *eligible,
     size_t batch, struct rng *r, size_t *pick, double *crit);
+/* rkhs_design for gopt, maxvar, ucb and random without the dense
+ * covariance: from the fitted posterior, O(N n) memory for N candidates
+ * and n observations, the columns of the covariance computed when needed
+ * (gopt: one block of 64 columns bounds every candidate's score from
+ * below, and only the candidates whose bound is below the best score
+ * found are scored exactly, a block at a time; the same picks as
+ * rkhs_design, up to rounding).  The noise is p->noise; mean is read by
+ * ucb only (may be NULL otherwise).  -1 for eigen, which needs the whole
+ * matrix.  gopt's bound prunes well when the top variances sit in a few
+ * regions; at worst every candidate is scored exactly, O(N² n) time. */
+int rkhs_design_lazy(enum rkhs_design_rule rule, const struct rkhs_post *p,
+    const struct rkhs_kernel *k, const struct rkhs_set *s,
+    const struct rkhs_obs *o, const double *mean, double beta,
+    const unsigned char *eligible, size_t batch, struct rng *r, size_t *pick,
+    double *crit);
 /* The rank-one update above for a hallucinated observation of q. */
 void rkhs_cov_condition(size_t n, double *cov, size_t q, double noise);
 

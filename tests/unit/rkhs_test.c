@@ -6,7 +6,8 @@
  * (so duplicates consolidated with noise σ²/c give the raw posterior);
  * the log marginal likelihood against the direct formula and its
  * gradient against finite differences; L-BFGS raising it; rank-one
- * variance updates against a refit; the design rules and the
+ * variance updates against a refit; the design rules (the lazy path,
+ * without the dense covariance, against the dense one) and the
  * recommendation; and, where tests/tools/sklearn-gp runs, parity with
  * scikit-learn's GaussianProcessRegressor on 500 points.
  */
@@ -675,6 +676,70 @@ test_design_rules(void)
 	rkhs_set_release(&s);
 }
 
+/* The design without the dense covariance: the same picks and criteria
+ * as the dense path, for points and embeddings, with more candidates
+ * than gopt's bound uses probes (so its pruning is exercised). */
+static void
+test_design_lazy(void)
+{
+	static const char *names[] = { "gopt", "maxvar", "ucb", "eigen", "random" };
+
+	for (int samples = 0; samples < 2; samples++) {
+		struct rkhs_set s;
+		struct rkhs_kernel k;
+		struct rkhs_obs o;
+		struct rkhs_post p;
+		size_t cand[25], nraw = 25, n, pick[12], pick2[12];
+		double y[25], ls = 0.4, noise = 0.01, crit[12], crit2[12];
+
+		random_set(&s, 2, samples ? 150 : 400, samples);
+		n = s.n;
+		make_obs(&s, cand, y, nraw);
+		rkhs_kernel_init(&k, RKHS_MATERN, 1.5, 2, &ls, 1, 1);
+		rkhs_obs_init(&o, cand, y, nraw);
+		rkhs_post_fit(&p, &k, &s, &o, noise);
+		double *mean = xmalloc(n * sizeof *mean), *cov = xmalloc(n * n * sizeof *cov);
+		unsigned char *elig = xmalloc(n);
+		rkhs_post_predict(&p, &k, &s, &o, NULL, n, mean, NULL, cov);
+		for (size_t i = 0; i < n; i++)
+			elig[i] = 1;
+		for (size_t i = 0; i < o.n; i++)
+			elig[o.cand[i]] = 0;
+		for (int rule = RKHS_GOPT; rule <= RKHS_RANDOM; rule++) {
+			struct rng r, r2;
+			double *c = xmalloc(n * n * sizeof *c), worst = 0;
+			if (rule == RKHS_EIGEN) {
+				ok(rkhs_design_lazy(rule, &p, &k, &s, &o, mean, 2, elig, 3,
+				    NULL, pick, crit) < 0, "lazy eigen refused: %s",
+				    loam_error());
+				free(c);
+				continue;
+			}
+			rng_init(&r, 7, RNG_REWARD_QUERY_RANDOM, 0);
+			r2 = r;
+			memcpy(c, cov, n * n * sizeof *c);
+			int got = rkhs_design(rule, n, mean, c, noise, 2, elig, 12, &r,
+			    pick, crit);
+			int got2 = rkhs_design_lazy(rule, &p, &k, &s, &o, mean, 2, elig,
+			    12, &r2, pick2, crit2);
+			for (int i = 0; i < got && i < got2; i++)
+				worst = fmax(worst, fabs(crit[i] - crit2[i]));
+			ok(got == 12 && got2 == 12 && !memcmp(pick, pick2, sizeof pick) &&
+			    worst < 1e-9, "%s, %zu %s: the lazy design picks as the "
+			    "dense one (12 picks, criteria within %.2g)", names[rule], n,
+			    samples ? "embeddings" : "points", worst);
+			free(c);
+		}
+		free(mean);
+		free(cov);
+		free(elig);
+		rkhs_post_release(&p);
+		rkhs_obs_release(&o);
+		rkhs_kernel_release(&k);
+		rkhs_set_release(&s);
+	}
+}
+
 static void
 test_errors(void)
 {
@@ -835,6 +900,7 @@ main(void)
 	test_fit();
 	test_rank_one();
 	test_design_rules();
+	test_design_lazy();
 	test_errors();
 	test_sklearn();
 	return tap_done();

@@ -754,10 +754,10 @@ struct gopt_ops {
 	/* pick[k] replaced by q (pick already holds q): update Σ_S */
 	void (*swap)(void *ctx, const size_t *pick, size_t b, size_t k, size_t old,
 	    const double *c, double den);
-	/* Σ_S recomputed from the base covariance by conditioning on pick[0..b)
-	 * in order; crit (NULL: not wanted) gets the sd of the largest
-	 * variance after each prefix */
-	void (*rebuild)(void *ctx, const size_t *pick, size_t b, double *crit);
+	/* Σ_S back to the covariance before the picks */
+	void (*reset)(void *ctx);
+	/* Σ_S conditioned on one more pick, q */
+	void (*condition)(void *ctx, size_t q);
 	void *ctx;
 };
 
@@ -872,6 +872,43 @@ max_of(size_t n, const double *v)
 	return m;
 }
 
+/* Σ_S recomputed from the covariance before the picks by conditioning on
+ * pick[0..b) in order; crit (NULL: not wanted) gets the sd of the largest
+ * variance after each prefix. */
+static void
+gopt_rebuild(const struct gopt_ops *op, const size_t *pick, size_t b, double *crit)
+{
+	op->reset(op->ctx);
+	for (size_t j = 0; j < b; j++) {
+		op->condition(op->ctx, pick[j]);
+		if (crit)
+			crit[j] = clamp_sd(max_of(op->N, op->var));
+	}
+}
+
+/* The batch's order: maxvar's rule within it (the pick of largest
+ * variance given those before it, ties to the lowest candidate), so that
+ * each prefix is spread like maxvar's rather than wherever the exchange
+ * left it; then Σ_S and crit as in gopt_rebuild. */
+static void
+gopt_order(const struct gopt_ops *op, size_t *pick, size_t b, double *crit)
+{
+	op->reset(op->ctx);
+	for (size_t j = 0; j < b; j++) {
+		size_t best = j;
+		for (size_t k = j + 1; k < b; k++) {
+			double vk = op->var[pick[k]], vb = op->var[pick[best]];
+			if (vk > vb || (vk == vb && pick[k] < pick[best]))
+				best = k;
+		}
+		size_t t = pick[j];
+		pick[j] = pick[best];
+		pick[best] = t;
+		op->condition(op->ctx, pick[j]);
+		crit[j] = clamp_sd(max_of(op->N, op->var));
+	}
+}
+
 /* gopt: Fedorov-style exchange from the batch pick[0..b) (maxvar's):
  * each pass tries, for each pick in order, the available candidate that
  * would leave the smallest largest variance in its place, and swaps it
@@ -908,9 +945,9 @@ gopt_exchange(const struct gopt_ops *op, unsigned char *avail, double noise,
 		if (!swapped)
 			break;
 		/* the swaps' updates drift: start the next pass afresh */
-		op->rebuild(op->ctx, pick, b, NULL);
+		gopt_rebuild(op, pick, b, NULL);
 	}
-	op->rebuild(op->ctx, pick, b, crit);
+	gopt_order(op, pick, b, crit);
 	free(c);
 }
 
@@ -954,18 +991,20 @@ dense_swap(void *ctx, const size_t *pick, size_t b, size_t k, size_t old,
 }
 
 static void
-dense_rebuild(void *ctx, const size_t *pick, size_t b, double *crit)
+dense_reset(void *ctx)
 {
 	struct dense_cov *z = ctx;
 
 	memcpy(z->cov, z->base, z->N * z->N * sizeof *z->cov);
-	for (size_t j = 0; j < b; j++) {
-		rkhs_cov_condition(z->N, z->cov, pick[j], z->noise);
-		if (crit) {
-			dense_diag(z);
-			crit[j] = clamp_sd(max_of(z->N, z->var));
-		}
-	}
+	dense_diag(z);
+}
+
+static void
+dense_condition(void *ctx, size_t q)
+{
+	struct dense_cov *z = ctx;
+
+	rkhs_cov_condition(z->N, z->cov, q, z->noise);
 	dense_diag(z);
 }
 
@@ -1015,7 +1054,8 @@ rkhs_design(enum rkhs_design_rule rule, size_t n, const double *mean,
 	}
 	if (base) {
 		struct dense_cov z = { n, noise, cov, base, xmalloc(n * sizeof *z.var) };
-		struct gopt_ops op = { n, z.var, dense_cols, dense_swap, dense_rebuild, &z };
+		struct gopt_ops op = { n, z.var, dense_cols, dense_swap, dense_reset,
+		    dense_condition, &z };
 		dense_diag(&z);
 		gopt_exchange(&op, avail, noise, pick, batch, crit);
 		free(z.var);
@@ -1098,19 +1138,21 @@ lazy_gopt_cols(void *ctx, const size_t *Q, size_t m, double *out)
 }
 
 static void
-lazy_gopt_rebuild(void *ctx, const size_t *pick, size_t b, double *crit)
+lazy_gopt_reset(void *ctx)
 {
 	struct lazy_gopt *g = ctx;
-	struct lazy_cov *z = g->z;
 
-	z->t = 0;
-	memcpy(z->var, g->var0, z->N * sizeof *z->var);
-	for (size_t j = 0; j < b; j++) {
-		lazy_columns(z, pick + j, 1, g->col);
-		lazy_condition(z, pick[j], g->col, g->noise);
-		if (crit)
-			crit[j] = clamp_sd(max_of(z->N, z->var));
-	}
+	g->z->t = 0;
+	memcpy(g->z->var, g->var0, g->z->N * sizeof *g->z->var);
+}
+
+static void
+lazy_gopt_condition(void *ctx, size_t q)
+{
+	struct lazy_gopt *g = ctx;
+
+	lazy_columns(g->z, &q, 1, g->col);
+	lazy_condition(g->z, q, g->col, g->noise);
 }
 
 /* The lazy form has no downdate: the swap recomputes U. */
@@ -1122,7 +1164,9 @@ lazy_gopt_swap(void *ctx, const size_t *pick, size_t b, size_t k, size_t old,
 	(void)old;
 	(void)c;
 	(void)den;
-	lazy_gopt_rebuild(ctx, pick, b, NULL);
+	lazy_gopt_reset(ctx);
+	for (size_t j = 0; j < b; j++)
+		lazy_gopt_condition(ctx, pick[j]);
 }
 
 int
@@ -1191,7 +1235,7 @@ rkhs_design_lazy(enum rkhs_design_rule rule, const struct rkhs_post *p,
 	if (rule == RKHS_GOPT && batch) {
 		struct lazy_gopt g = { &z, var0, p->noise, col };
 		struct gopt_ops op = { N, z.var, lazy_gopt_cols, lazy_gopt_swap,
-		    lazy_gopt_rebuild, &g };
+		    lazy_gopt_reset, lazy_gopt_condition, &g };
 		gopt_exchange(&op, avail, p->noise, pick, batch, crit);
 	}
 	free(var0);

@@ -27,7 +27,6 @@ mean_at() { jq -rs --arg d "$1" --argjson n "$2" \
 }
 
 @test "gopt's queries leave at most 3/4 of random queries' simple regret at n = 32 and 64" {
-	skip "issue 19's claim does not hold for gopt: its greedy minimax criterion is flat while several regions share the largest variance, and it loses to random here (README, reward-query's regret table)"
 	run regret gopt,random
 	assert_success
 	for n in 32 64; do

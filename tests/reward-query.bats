@@ -324,6 +324,6 @@ max_rel() {
 	    sed -n 's/^[[:space:]]*\$ //p' > examples.sh
 	[ "$(wc -l < examples.sh)" -ge 5 ]
 	run -0 bash -e -o pipefail examples.sh
-	assert_equal "$(jq -r 'select(.type == "query") | .id' <<< "$output" | paste -sd,)" c,e,p,e
+	assert_equal "$(jq -r 'select(.type == "query") | .id' <<< "$output" | paste -sd,)" e,a,p,e
 	jq -s -e 'map(select(.type == "hyper")) | length == 1 and .[0].observations == 3' <<< "$output"
 }

@@ -663,23 +663,6 @@ clamp_sd(double v)
 	return v > 0 ? sqrt(v) : 0;
 }
 
-/* The largest variance over all candidates after conditioning on q;
- * diag is cov's diagonal, copied: read in place it is one cache line per
- * element, which made a pick 5x slower at 10^4 candidates. */
-static double
-gopt_score(size_t n, const double *cov, const double *diag, size_t q, double noise)
-{
-	const double *c = cov + q * n;
-	double d = diag[q] + noise, worst = -INFINITY;
-
-	for (size_t i = 0; i < n; i++) {
-		double v = diag[i] - c[i] * c[i] / d;
-		if (v > worst)
-			worst = v;
-	}
-	return worst;
-}
-
 /* The j-th top eigenvector picks: see rkhs.h.  -1 on a LAPACK failure. */
 static int
 design_eigen(size_t n, const double *cov, unsigned char *avail, size_t batch,
@@ -760,6 +743,271 @@ design_avail(size_t n, const unsigned char *eligible, unsigned char *avail)
 	return navail;
 }
 
+/* gopt's exchange works on the posterior covariance after the picks,
+ * Σ_S, through these operations, dense (the matrix in memory) or lazy
+ * (its columns computed when needed). */
+struct gopt_ops {
+	size_t N;
+	const double *var;	/* Σ_S's diagonal */
+	/* out (N × m) = Σ_S(:, Q) */
+	void (*cols)(void *ctx, const size_t *Q, size_t m, double *out);
+	/* pick[k] replaced by q (pick already holds q): update Σ_S */
+	void (*swap)(void *ctx, const size_t *pick, size_t b, size_t k, size_t old,
+	    const double *c, double den);
+	/* Σ_S back to the covariance before the picks */
+	void (*reset)(void *ctx);
+	/* Σ_S conditioned on one more pick, q */
+	void (*condition)(void *ctx, size_t q);
+	void *ctx;
+};
+
+struct keyed {
+	double key;
+	size_t i;
+};
+
+/* By key, then index. */
+static int
+cmp_keyed(const void *pa, const void *pb)
+{
+	const struct keyed *a = pa, *b = pb;
+
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	return (a->i > b->i) - (a->i < b->i);
+}
+
+#define GOPT_PROBES 64	/* the candidates of largest variance the bound uses */
+#define GOPT_BLOCK 64	/* columns fetched together */
+#define GOPT_PASSES 10	/* exchange passes at most */
+
+/* Σ(:, Q) of the covariance with the pick p removed,
+ * Σ_S(:, Q) + c c(Q)ᵀ / den (c NULL: nothing removed). */
+static void
+gopt_cols(const struct gopt_ops *op, const double *c, double den, const size_t *Q,
+    size_t m, double *out)
+{
+	op->cols(op->ctx, Q, m, out);
+	if (c)
+		for (size_t j = 0; j < m; j++)
+			for (size_t i = 0; i < op->N; i++)
+				out[i + j * op->N] += c[i] * c[Q[j]] / den;
+}
+
+/* The available q that minimises max_i Σ'_{+q}(i, i), Σ' = Σ_S with the
+ * pick whose column is c removed (c NULL: Σ_S itself; den = σn² minus
+ * that pick's variance), if its score is below *best_score, which it
+ * then gets; N if none is.  Exactly, without every column: each q's
+ * score is bounded below by the same maximum over the GOPT_PROBES
+ * candidates of largest variance (one block of columns), and the
+ * candidates are scored exactly, in blocks, in increasing order of that
+ * bound until the bound exceeds the best score found. */
+static size_t
+gopt_best(const struct gopt_ops *op, const unsigned char *avail, double noise,
+    const double *c, double den, double *best_score)
+{
+	size_t N = op->N, M = N < GOPT_PROBES ? N : GOPT_PROBES, i, a, navail = 0;
+	size_t *probe = xmalloc((M ? M : 1) * sizeof *probe), best = N, block[GOPT_BLOCK];
+	struct keyed *order = xmalloc((N ? N : 1) * sizeof *order);
+	double *d = xmalloc((N ? N : 1) * sizeof *d), *cols, vmax = 0;
+
+	for (i = 0; i < N; i++) {
+		d[i] = op->var[i] + (c ? c[i] * c[i] / den : 0);
+		order[i].key = -d[i];
+		order[i].i = i;
+		vmax = fmax(vmax, d[i]);
+	}
+	/* the probes: the M largest variances (ties: lowest index) */
+	qsort(order, N, sizeof *order, cmp_keyed);
+	for (a = 0; a < M; a++)
+		probe[a] = order[a].i;
+	cols = xmalloc((N ? N : 1) * (M > GOPT_BLOCK ? M : GOPT_BLOCK) * sizeof *cols);
+	gopt_cols(op, c, den, probe, M, cols);
+	/* the bounds, from Σ(probe, q) = Σ(q, probe) by symmetry */
+	for (i = 0; i < N; i++) {
+		double dq = d[i] + noise, w = -INFINITY;
+		if (!avail[i])
+			continue;
+		for (a = 0; a < M; a++) {
+			double x = cols[i + a * N];
+			w = fmax(w, d[probe[a]] - x * x / dq);
+		}
+		order[navail].key = w;
+		order[navail++].i = i;
+	}
+	qsort(order, navail, sizeof *order, cmp_keyed);
+	/* a bound from other columns' rounding can exceed the exact score by
+	 * a few ulps: keep a margin */
+	double slack = 1e-12 * (vmax + noise);
+	for (a = 0; a < navail && order[a].key <= *best_score + slack;) {
+		size_t m = 0;
+		while (m < GOPT_BLOCK && a < navail && order[a].key <= *best_score + slack)
+			block[m++] = order[a++].i;
+		gopt_cols(op, c, den, block, m, cols);
+		for (size_t j = 0; j < m; j++) {
+			const double *col = cols + j * N;
+			double dq = d[block[j]] + noise, w = -INFINITY;
+			for (i = 0; i < N; i++)
+				w = fmax(w, d[i] - col[i] * col[i] / dq);
+			if (w < *best_score || (w == *best_score && block[j] < best)) {
+				*best_score = w;
+				best = block[j];
+			}
+		}
+	}
+	free(order);
+	free(probe);
+	free(cols);
+	free(d);
+	return best;
+}
+
+static double
+max_of(size_t n, const double *v)
+{
+	double m = -INFINITY;
+
+	for (size_t i = 0; i < n; i++)
+		m = fmax(m, v[i]);
+	return m;
+}
+
+/* Σ_S recomputed from the covariance before the picks by conditioning on
+ * pick[0..b) in order; crit (NULL: not wanted) gets the sd of the largest
+ * variance after each prefix. */
+static void
+gopt_rebuild(const struct gopt_ops *op, const size_t *pick, size_t b, double *crit)
+{
+	op->reset(op->ctx);
+	for (size_t j = 0; j < b; j++) {
+		op->condition(op->ctx, pick[j]);
+		if (crit)
+			crit[j] = clamp_sd(max_of(op->N, op->var));
+	}
+}
+
+/* The batch's order: maxvar's rule within it (the pick of largest
+ * variance given those before it, ties to the lowest candidate), so that
+ * each prefix is spread like maxvar's rather than wherever the exchange
+ * left it; then Σ_S and crit as in gopt_rebuild. */
+static void
+gopt_order(const struct gopt_ops *op, size_t *pick, size_t b, double *crit)
+{
+	op->reset(op->ctx);
+	for (size_t j = 0; j < b; j++) {
+		size_t best = j;
+		for (size_t k = j + 1; k < b; k++) {
+			double vk = op->var[pick[k]], vb = op->var[pick[best]];
+			if (vk > vb || (vk == vb && pick[k] < pick[best]))
+				best = k;
+		}
+		size_t t = pick[j];
+		pick[j] = pick[best];
+		pick[best] = t;
+		op->condition(op->ctx, pick[j]);
+		crit[j] = clamp_sd(max_of(op->N, op->var));
+	}
+}
+
+/* gopt: Fedorov-style exchange from the batch pick[0..b) (maxvar's):
+ * each pass tries, for each pick in order, the available candidate that
+ * would leave the smallest largest variance in its place, and swaps it
+ * in when that is lower than the current largest variance by more than
+ * rounding; passes stop when one swaps nothing, or after GOPT_PASSES.
+ * avail excludes the picks.  A pick whose own variance is within 1e-9
+ * σn² of σn² is left in place (removing it is ill-conditioned: the
+ * downdate divides by that difference). */
+static void
+gopt_exchange(const struct gopt_ops *op, unsigned char *avail, double noise,
+    size_t *pick, size_t b, double *crit)
+{
+	size_t N = op->N;
+	double *c = xmalloc((N ? N : 1) * sizeof *c);
+
+	for (int pass = 0; pass < GOPT_PASSES; pass++) {
+		int swapped = 0;
+		for (size_t k = 0; k < b; k++) {
+			double worst = max_of(N, op->var), den = noise - op->var[pick[k]];
+			double score = worst - 1e-9 * (worst + noise);
+			if (!(den > 1e-9 * noise))
+				continue;
+			op->cols(op->ctx, pick + k, 1, c);
+			size_t q = gopt_best(op, avail, noise, c, den, &score);
+			if (q == N)
+				continue;
+			size_t old = pick[k];
+			avail[old] = 1;
+			avail[q] = 0;
+			pick[k] = q;
+			op->swap(op->ctx, pick, b, k, old, c, den);
+			swapped = 1;
+		}
+		if (!swapped)
+			break;
+		/* the swaps' updates drift: start the next pass afresh */
+		gopt_rebuild(op, pick, b, NULL);
+	}
+	gopt_order(op, pick, b, crit);
+	free(c);
+}
+
+struct dense_cov {
+	size_t N;
+	double noise;
+	double *cov;		/* Σ_S */
+	const double *base;	/* the covariance before the picks */
+	double *var;
+};
+
+static void
+dense_cols(void *ctx, const size_t *Q, size_t m, double *out)
+{
+	struct dense_cov *z = ctx;
+
+	for (size_t j = 0; j < m; j++)
+		memcpy(out + j * z->N, z->cov + Q[j] * z->N, z->N * sizeof *out);
+}
+
+static void
+dense_diag(struct dense_cov *z)
+{
+	for (size_t i = 0; i < z->N; i++)
+		z->var[i] = z->cov[i + i * z->N];
+}
+
+/* Σ_{S-p} = Σ_S + c cᵀ / den (the rank-one downdate), then condition on q. */
+static void
+dense_swap(void *ctx, const size_t *pick, size_t b, size_t k, size_t old,
+    const double *c, double den)
+{
+	struct dense_cov *z = ctx;
+
+	(void)b;
+	(void)old;
+	cblas_dger(CblasColMajor, (int)z->N, (int)z->N, 1 / den, c, 1, c, 1, z->cov,
+	    (int)z->N);
+	rkhs_cov_condition(z->N, z->cov, pick[k], z->noise);
+	dense_diag(z);
+}
+
+static void
+dense_reset(void *ctx)
+{
+	struct dense_cov *z = ctx;
+
+	memcpy(z->cov, z->base, z->N * z->N * sizeof *z->cov);
+	dense_diag(z);
+}
+
+static void
+dense_condition(void *ctx, size_t q)
+{
+	struct dense_cov *z = ctx;
+
+	rkhs_cov_condition(z->N, z->cov, q, z->noise);
+	dense_diag(z);
+}
+
 int
 rkhs_design(enum rkhs_design_rule rule, size_t n, const double *mean,
     double *cov, double noise, double beta, const unsigned char *eligible,
@@ -767,6 +1015,7 @@ rkhs_design(enum rkhs_design_rule rule, size_t n, const double *mean,
 {
 	unsigned char *avail = xmalloc(n ? n : 1);
 	size_t navail = design_avail(n, eligible, avail), got = 0, i;
+	double *base = NULL;
 
 	if (batch > navail)
 		batch = navail;
@@ -780,38 +1029,38 @@ rkhs_design(enum rkhs_design_rule rule, size_t n, const double *mean,
 		free(avail);
 		return (int)got;
 	}
-	double *diag = xmalloc((n ? n : 1) * sizeof *diag);
+	if (rule == RKHS_GOPT && batch) {
+		base = xmalloc(n * n * sizeof *base);
+		memcpy(base, cov, n * n * sizeof *base);
+	}
+	/* ucb and maxvar greedily; gopt starts from maxvar's batch */
 	for (got = 0; got < batch; got++) {
 		size_t best = n;
 		double score = 0, v;
-		for (i = 0; i < n; i++)
-			diag[i] = cov[i + i * n];
 		for (i = 0; i < n; i++) {
 			if (!avail[i])
 				continue;
-			switch (rule) {
-			case RKHS_GOPT:
-				v = -gopt_score(n, cov, diag, i, noise);
-				break;
-			case RKHS_UCB:
-				v = mean[i] + beta * clamp_sd(cov[i + i * n]);
-				break;
-			default:
-				v = cov[i + i * n];
-				break;
-			}
+			v = rule == RKHS_UCB ? mean[i] + beta * clamp_sd(cov[i + i * n]) :
+			    cov[i + i * n];
 			if (best == n || v > score) {
 				best = i;
 				score = v;
 			}
 		}
 		pick[got] = best;
-		crit[got] = rule == RKHS_GOPT ? clamp_sd(-score) :
-		    rule == RKHS_UCB ? score : clamp_sd(score);
+		crit[got] = rule == RKHS_UCB ? score : clamp_sd(score);
 		avail[best] = 0;
 		rkhs_cov_condition(n, cov, best, noise);
 	}
-	free(diag);
+	if (base) {
+		struct dense_cov z = { n, noise, cov, base, xmalloc(n * sizeof *z.var) };
+		struct gopt_ops op = { n, z.var, dense_cols, dense_swap, dense_reset,
+		    dense_condition, &z };
+		dense_diag(&z);
+		gopt_exchange(&op, avail, noise, pick, batch, crit);
+		free(z.var);
+		free(base);
+	}
 	free(avail);
 	return (int)got;
 }
@@ -871,100 +1120,53 @@ lazy_condition(struct lazy_cov *z, size_t q, const double *col, double noise)
 	z->t++;
 }
 
-/* max_i Σ(i, i) - Σ(i, q)² / (Σ(q, q) + σn²), col = Σ(:, q). */
-static double
-lazy_worst(const struct lazy_cov *z, const double *col, size_t q, double noise)
-{
-	double d = z->var[q] + noise, worst = -INFINITY;
-
-	for (size_t i = 0; i < z->N; i++) {
-		double v = z->var[i] - col[i] * col[i] / d;
-		if (v > worst)
-			worst = v;
-	}
-	return worst;
-}
-
-struct keyed {
-	double key;
-	size_t i;
+/* gopt's operations on the lazy covariance; var0 the diagonal before the
+ * picks. */
+struct lazy_gopt {
+	struct lazy_cov *z;
+	const double *var0;
+	double noise;
+	double *col;
 };
 
-/* By key, then index. */
-static int
-cmp_keyed(const void *pa, const void *pb)
+static void
+lazy_gopt_cols(void *ctx, const size_t *Q, size_t m, double *out)
 {
-	const struct keyed *a = pa, *b = pb;
+	struct lazy_gopt *g = ctx;
 
-	if (a->key != b->key)
-		return a->key < b->key ? -1 : 1;
-	return (a->i > b->i) - (a->i < b->i);
+	lazy_columns(g->z, Q, m, out);
 }
 
-#define LAZY_PROBES 64	/* the candidates of largest variance the bound uses */
-#define LAZY_BLOCK 64	/* columns computed together */
-
-/* gopt's pick without the dense matrix, exactly: each candidate q's
- * score max_i (Σ(i,i) - Σ(i,q)²/(Σ(q,q) + σn²)) is bounded below by the
- * same maximum over the LAZY_PROBES candidates i of largest variance (one
- * block of columns); the candidates are then scored exactly, their
- * columns in blocks, in increasing order of that bound, until the bound
- * exceeds the best exact score: a candidate whose bound does can only
- * score worse.  Returns the pick (N when none is available). */
-static size_t
-lazy_gopt_pick(const struct lazy_cov *z, const unsigned char *avail,
-    double noise, double *crit)
+static void
+lazy_gopt_reset(void *ctx)
 {
-	size_t N = z->N, M = N < LAZY_PROBES ? N : LAZY_PROBES, i, a, navail = 0;
-	size_t *probe = xmalloc(M * sizeof *probe), best = N, block[LAZY_BLOCK];
-	struct keyed *order = xmalloc(N * sizeof *order);
-	double *cols, best_score = INFINITY, vmax = 0;
+	struct lazy_gopt *g = ctx;
 
-	/* the probes: the M largest variances (ties: lowest index) */
-	for (i = 0; i < N; i++) {
-		order[i].key = -z->var[i];
-		order[i].i = i;
-		vmax = fmax(vmax, z->var[i]);
-	}
-	qsort(order, N, sizeof *order, cmp_keyed);
-	for (a = 0; a < M; a++)
-		probe[a] = order[a].i;
-	cols = xmalloc(N * (M > LAZY_BLOCK ? M : LAZY_BLOCK) * sizeof *cols);
-	lazy_columns(z, probe, M, cols);
-	/* the bounds, from Σ(probe, q) = Σ(q, probe) by symmetry */
-	for (i = 0; i < N; i++) {
-		double d = z->var[i] + noise, w = -INFINITY;
-		if (!avail[i])
-			continue;
-		for (a = 0; a < M; a++) {
-			double c = cols[i + a * N];
-			w = fmax(w, z->var[probe[a]] - c * c / d);
-		}
-		order[navail].key = w;
-		order[navail++].i = i;
-	}
-	qsort(order, navail, sizeof *order, cmp_keyed);
-	/* a bound from other columns' rounding can exceed the exact score by
-	 * a few ulps: keep a margin */
-	double slack = 1e-12 * (vmax + noise);
-	for (a = 0; a < navail && order[a].key <= best_score + slack;) {
-		size_t m = 0;
-		while (m < LAZY_BLOCK && a < navail && order[a].key <= best_score + slack)
-			block[m++] = order[a++].i;
-		lazy_columns(z, block, m, cols);
-		for (size_t j = 0; j < m; j++) {
-			double w = lazy_worst(z, cols + j * N, block[j], noise);
-			if (w < best_score || (w == best_score && block[j] < best)) {
-				best_score = w;
-				best = block[j];
-			}
-		}
-	}
-	*crit = clamp_sd(best_score);
-	free(order);
-	free(probe);
-	free(cols);
-	return best;
+	g->z->t = 0;
+	memcpy(g->z->var, g->var0, g->z->N * sizeof *g->z->var);
+}
+
+static void
+lazy_gopt_condition(void *ctx, size_t q)
+{
+	struct lazy_gopt *g = ctx;
+
+	lazy_columns(g->z, &q, 1, g->col);
+	lazy_condition(g->z, q, g->col, g->noise);
+}
+
+/* The lazy form has no downdate: the swap recomputes U. */
+static void
+lazy_gopt_swap(void *ctx, const size_t *pick, size_t b, size_t k, size_t old,
+    const double *c, double den)
+{
+	(void)k;
+	(void)old;
+	(void)c;
+	(void)den;
+	lazy_gopt_reset(ctx);
+	for (size_t j = 0; j < b; j++)
+		lazy_gopt_condition(ctx, pick[j]);
 }
 
 int
@@ -977,7 +1179,7 @@ rkhs_design_lazy(enum rkhs_design_rule rule, const struct rkhs_post *p,
 	size_t N = s->n, n = p->n, got, i, j;
 	unsigned char *avail;
 	struct lazy_cov z;
-	double *col;
+	double *col, *var0;
 
 	if (rule == RKHS_EIGEN)
 		return loam_seterr("eigen design: needs the dense covariance");
@@ -1009,29 +1211,34 @@ rkhs_design_lazy(enum rkhs_design_rule rule, const struct rkhs_post *p,
 			v -= z.V[i + j * n] * z.V[i + j * n];
 		z.var[j] = v;
 	}
+	var0 = xmalloc((N ? N : 1) * sizeof *var0);
+	memcpy(var0, z.var, N * sizeof *var0);
 	for (got = 0; got < batch; got++) {
 		size_t best = N;
 		double score = 0, v;
-		if (rule == RKHS_GOPT) {
-			best = lazy_gopt_pick(&z, avail, p->noise, &crit[got]);
-		} else {
-			for (i = 0; i < N; i++) {
-				if (!avail[i])
-					continue;
-				v = rule == RKHS_UCB ? mean[i] + beta * clamp_sd(z.var[i]) :
-				    z.var[i];
-				if (best == N || v > score) {
-					best = i;
-					score = v;
-				}
+		/* gopt starts from maxvar's batch */
+		for (i = 0; i < N; i++) {
+			if (!avail[i])
+				continue;
+			v = rule == RKHS_UCB ? mean[i] + beta * clamp_sd(z.var[i]) : z.var[i];
+			if (best == N || v > score) {
+				best = i;
+				score = v;
 			}
-			crit[got] = rule == RKHS_UCB ? score : clamp_sd(score);
 		}
+		crit[got] = rule == RKHS_UCB ? score : clamp_sd(score);
 		pick[got] = best;
 		avail[best] = 0;
 		lazy_columns(&z, &best, 1, col);
 		lazy_condition(&z, best, col, p->noise);
 	}
+	if (rule == RKHS_GOPT && batch) {
+		struct lazy_gopt g = { &z, var0, p->noise, col };
+		struct gopt_ops op = { N, z.var, lazy_gopt_cols, lazy_gopt_swap,
+		    lazy_gopt_reset, lazy_gopt_condition, &g };
+		gopt_exchange(&op, avail, p->noise, pick, batch, crit);
+	}
+	free(var0);
 	free(z.V);
 	free(z.U);
 	free(z.var);

@@ -43,16 +43,32 @@
  * or the dimension, and rkhs_fit_hyper() maximises it with L-BFGS
  * (liblbfgs).
  *
- * Design (rkhs_design): a batch of queries chosen greedily, each pick
- * conditioning the posterior covariance of all candidates on a
- * hallucinated observation of it (noise σn²; the value does not matter
- * to the covariance), by the rank-one update
+ * Design (rkhs_design): a batch of queries, each pick conditioning the
+ * posterior covariance of all candidates on a hallucinated observation
+ * of it (noise σn²; the value does not matter to the covariance), by the
+ * rank-one update
  *	Σ(a, b) -= Σ(a, q) Σ(q, b) / (Σ(q, q) + σn²),
  * which is O(|C|²) and exact (the tests compare it with a refit):
- *  - gopt: the q that minimises max_π Σ_{+q}(π, π), the largest
- *    posterior variance over the candidates after querying q (greedy
- *    G-optimal, minimax, design: the notes' reading of the paper's design
- *    as minimising the bound's sup σ_n);
+ *  - gopt: the batch S that minimises max_π Σ_S(π, π), the largest
+ *    posterior variance over the candidates after all its queries
+ *    (G-optimal, minimax, design: the notes' reading of the paper's
+ *    design as minimising the bound's sup σ_n).  Searched from maxvar's
+ *    batch (greedy D-optimal; Kiefer-Wolfowitz: D- and G-optimal
+ *    coincide for continuous designs) by Fedorov-style exchange (ours):
+ *    a pass replaces each pick p in turn by the candidate q that
+ *    minimises max_π Σ_{S-p+q}(π, π) when that is below the current
+ *    worst by more than rounding (1e-9 relative); at most 10 passes, fewer
+ *    when one changes nothing, so the worst never rises above the start's.
+ *    Σ_{S-p} = Σ_S + c cᵀ / (σn² - Σ_S(p, p)), c = Σ_S(:, p), the
+ *    rank-one downdate, is ill-conditioned when that difference is
+ *    small: a pick within 1e-9 σn² of it stays, and Σ_S is recomputed
+ *    from the covariance before the batch after every pass.  q is found
+ *    exactly with a lower bound that skips most candidates (see
+ *    rkhs_design_lazy).  The batch is then ordered by maxvar's rule within
+ *    it, so its prefixes are spread too.  One-step greedy minimax, which
+ *    this replaces, is degenerate from a flat prior: one query lowers
+ *    only its own region, every query leaves the same worst variance and
+ *    the picks cluster in the middle;
  *  - maxvar: the q of largest posterior variance;
  *  - ucb: the q of largest mean + β sd (GP-UCB; in a batch the mean is
  *    kept and the sd shrinks, as in GP-BUCB);
@@ -211,8 +227,9 @@ enum rkhs_design_rule { RKHS_GOPT, RKHS_MAXVAR, RKHS_UCB, RKHS_EIGEN, RKHS_RANDO
 
 /* Choose batch queries among the s->n candidates from the posterior mean
  * and covariance (cov: n × n, modified: on return it is conditioned on
- * the picks).  pick[j] gets the j-th query and crit[j] its criterion:
- * gopt the largest posterior sd left after it, maxvar its sd, ucb
+ * the picks; gopt holds a second n × n copy).  pick[j] gets the j-th
+ * query and crit[j] its criterion: gopt the largest posterior sd left
+ * after the picks 0..j (the last: after the batch), maxvar its sd, ucb
  * mean + beta * sd, eigen the eigenvalue, random 0.  Returns how many
  * were picked (fewer than batch when fewer candidates are eligible; each
  * candidate is picked at most once per batch), or -1 on a LAPACK failure.
@@ -223,13 +240,15 @@ int rkhs_design(enum rkhs_design_rule rule, size_t n, const double *mean,
 /* rkhs_design for gopt, maxvar, ucb and random without the dense
  * covariance: from the fitted posterior, O(N n) memory for N candidates
  * and n observations, the columns of the covariance computed when needed
- * (gopt: one block of 64 columns bounds every candidate's score from
- * below, and only the candidates whose bound is below the best score
- * found are scored exactly, a block at a time; the same picks as
+ * (gopt: one block of 64 columns bounds every exchange candidate's score
+ * from below, and only the candidates whose bound is below the best score
+ * found are scored exactly, a block at a time; a swap recomputes the
+ * picks' update vectors, there being no downdate; the same picks as
  * rkhs_design, up to rounding).  The noise is p->noise; mean is read by
  * ucb only (may be NULL otherwise).  -1 for eigen, which needs the whole
  * matrix.  gopt's bound prunes well when the top variances sit in a few
- * regions; at worst every candidate is scored exactly, O(N² n) time. */
+ * regions; at worst every candidate is scored exactly, O(N² (n + b))
+ * time per pick tried, b picks per pass. */
 int rkhs_design_lazy(enum rkhs_design_rule rule, const struct rkhs_post *p,
     const struct rkhs_kernel *k, const struct rkhs_set *s,
     const struct rkhs_obs *o, const double *mean, double beta,

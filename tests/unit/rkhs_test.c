@@ -7,7 +7,8 @@
  * the log marginal likelihood against the direct formula and its
  * gradient against finite differences; L-BFGS raising it; rank-one
  * variance updates against a refit; the design rules (the lazy path,
- * without the dense covariance, against the dense one) and the
+ * without the dense covariance, against the dense one; gopt's exchange
+ * against its maxvar start and one-step greedy minimax) and the
  * recommendation; and, where tests/tools/sklearn-gp runs, parity with
  * scikit-learn's GaussianProcessRegressor on 500 points.
  */
@@ -740,6 +741,134 @@ test_design_lazy(void)
 	}
 }
 
+/* Largest variance of cov (n × n) conditioned on q[0..m) in order. */
+static double
+worst_after(size_t n, const double *cov, const size_t *q, size_t m, double noise)
+{
+	double *c = xmalloc(n * n * sizeof *c), w = 0;
+
+	memcpy(c, cov, n * n * sizeof *c);
+	for (size_t j = 0; j < m; j++)
+		rkhs_cov_condition(n, c, q[j], noise);
+	for (size_t i = 0; i < n; i++)
+		w = fmax(w, c[i + i * n]);
+	free(c);
+	return w;
+}
+
+/* The largest gap between sorted picks on a grid of n, the ends counted. */
+static size_t
+max_gap(const size_t *pick, size_t m, size_t n)
+{
+	size_t s[16], gap, i, j;
+
+	memcpy(s, pick, m * sizeof *s);
+	for (i = 1; i < m; i++)
+		for (j = i; j > 0 && s[j - 1] > s[j]; j--) {
+			size_t t = s[j];
+			s[j] = s[j - 1];
+			s[j - 1] = t;
+		}
+	gap = s[0];
+	for (i = 1; i < m; i++)
+		gap = s[i] - s[i - 1] > gap ? s[i] - s[i - 1] : gap;
+	return n - 1 - s[m - 1] > gap ? n - 1 - s[m - 1] : gap;
+}
+
+/* gopt on a 1-D grid from the flat prior, where one-step greedy minimax
+ * clusters its picks in the middle: the exchange from maxvar's batch
+ * never leaves a larger worst variance than that start, leaves a smaller
+ * one than the one-step greedy (computed here), spreads its picks, is
+ * deterministic, and hands back the covariance of a refit with the picks
+ * observed. */
+static void
+test_gopt_exchange(void)
+{
+	enum { N = 120, B = 6 };
+	struct rkhs_set s;
+	struct rkhs_kernel k;
+	struct rkhs_obs o, o2;
+	struct rkhs_post p, p2;
+	double ls = 0.15, noise = 0.01, crit[B], crit2[B], ymv[B] = { 0 };
+	size_t pick[B], pick2[B], mv[B], greedy[B], i, j;
+
+	rkhs_set_init(&s, 1);
+	for (i = 0; i < N; i++) {
+		double x = (double)i / (N - 1);
+		rkhs_set_add(&s, &x, 1, NULL);
+	}
+	rkhs_kernel_init(&k, RKHS_MATERN, 2.5, 1, &ls, 1, 1);
+	double *cov = xmalloc(N * N * sizeof *cov), *c = xmalloc(N * N * sizeof *c);
+	double *ref = xmalloc(N * N * sizeof *ref);
+	rkhs_cross(&k, &s, NULL, N, NULL, N, cov);
+	/* the one-step greedy minimax batch */
+	memcpy(c, cov, N * N * sizeof *c);
+	for (j = 0; j < B; j++) {
+		double best = INFINITY;
+		for (size_t q = 0; q < N; q++) {
+			double w = 0, d = c[q + q * N] + noise;
+			for (i = 0; i < N; i++)
+				w = fmax(w, c[i + i * N] - c[i + q * N] * c[i + q * N] / d);
+			if (w < best - 1e-15) {
+				best = w;
+				greedy[j] = q;
+			}
+		}
+		rkhs_cov_condition(N, c, greedy[j], noise);
+	}
+	memcpy(c, cov, N * N * sizeof *c);
+	rkhs_design(RKHS_MAXVAR, N, NULL, c, noise, 0, NULL, B, NULL, mv, crit);
+	memcpy(c, cov, N * N * sizeof *c);
+	int got = rkhs_design(RKHS_GOPT, N, NULL, c, noise, 0, NULL, B, NULL, pick, crit);
+	double wg = worst_after(N, cov, pick, B, noise);
+	double wmv = worst_after(N, cov, mv, B, noise), wgr = worst_after(N, cov, greedy, B, noise);
+	ok(got == B && wg <= wmv, "gopt's exchange leaves no larger worst variance than "
+	    "its maxvar start (%.4f vs %.4f)", wg, wmv);
+	ok(wg < wgr, "gopt leaves less worst variance than one-step greedy minimax "
+	    "(%.4f vs %.4f)", wg, wgr);
+	size_t gg = max_gap(pick, B, N), gr = max_gap(greedy, B, N);
+	ok(gg <= 2 * N / B && gg < gr, "gopt's picks spread over the grid: largest "
+	    "gap %zu (greedy minimax: %zu; grid %d, %d picks)", gg, gr, N, B);
+	double left = 0;
+	for (i = 0; i < N; i++)
+		left = fmax(left, c[i + i * N]);
+	ok(fabs(crit[B - 1] - sqrt(left)) < 1e-12 && crit[0] >= crit[B - 1],
+	    "gopt's criteria: the largest sd after each prefix, the last after the "
+	    "batch (%.4f)", crit[B - 1]);
+	/* the returned covariance against a refit with the picks observed */
+	rkhs_obs_init(&o, pick, ymv, B);
+	rkhs_post_fit(&p, &k, &s, &o, noise);
+	rkhs_post_predict(&p, &k, &s, &o, NULL, N, NULL, NULL, ref);
+	double diff = 0;
+	for (i = 0; i < N * N; i++)
+		diff = fmax(diff, fabs(c[i] - ref[i]));
+	ok(diff < 1e-10, "gopt's covariance after the exchange = refit with its picks "
+	    "observed (worst %.2g)", diff);
+	memcpy(c, cov, N * N * sizeof *c);
+	rkhs_design(RKHS_GOPT, N, NULL, c, noise, 0, NULL, B, NULL, pick2, crit2);
+	ok(!memcmp(pick, pick2, sizeof pick) && !memcmp(crit, crit2, sizeof crit),
+	    "gopt is deterministic");
+	/* the lazy path, from a posterior with no observation */
+	rkhs_obs_init(&o2, NULL, NULL, 0);
+	rkhs_post_fit(&p2, &k, &s, &o2, noise);
+	got = rkhs_design_lazy(RKHS_GOPT, &p2, &k, &s, &o2, NULL, 0, NULL, B, NULL, pick2,
+	    crit2);
+	double cd = 0;
+	for (j = 0; j < B; j++)
+		cd = fmax(cd, fabs(crit[j] - crit2[j]));
+	ok(got == B && !memcmp(pick, pick2, sizeof pick) && cd < 1e-9, "lazy gopt "
+	    "from the flat prior picks as the dense one (criteria within %.2g)", cd);
+	free(cov);
+	free(c);
+	free(ref);
+	rkhs_post_release(&p);
+	rkhs_post_release(&p2);
+	rkhs_obs_release(&o);
+	rkhs_obs_release(&o2);
+	rkhs_kernel_release(&k);
+	rkhs_set_release(&s);
+}
+
 static void
 test_errors(void)
 {
@@ -901,6 +1030,7 @@ main(void)
 	test_rank_one();
 	test_design_rules();
 	test_design_lazy();
+	test_gopt_exchange();
 	test_errors();
 	test_sklearn();
 	return tap_done();

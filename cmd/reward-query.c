@@ -34,6 +34,7 @@ enum {
 #define MAX_DIM 65536
 #define MAX_BATCH 1000000
 #define FIT_ITERATIONS 200
+#define DENSE_DESIGN_MAX 2048	/* candidates; above, rkhs_design_lazy */
 
 static const struct cli_option options[] = {
 	{ 'q', "quiet", NULL, NULL, "no summary line on stderr" },
@@ -508,7 +509,11 @@ query_finish(struct query *q, struct settings *st, struct recw *w, uint64_t seed
 	}
 	mean = xmalloc(n * sizeof *mean);
 	sd = xmalloc(n * sizeof *sd);
-	if (st->batch && st->design != RKHS_RANDOM)
+	/* The dense covariance, n² doubles (two copies for gopt), is faster
+	 * up to a few thousand candidates; above, the columns are computed
+	 * when needed (rkhs_design_lazy: the same picks).  eigen needs it. */
+	if (st->batch && st->design != RKHS_RANDOM &&
+	    (n <= DENSE_DESIGN_MAX || st->design == RKHS_EIGEN))
 		cov = xmalloc(n * n * sizeof *cov);
 	rkhs_post_predict(&post, &k, &q->set, &obs, NULL, n, mean, sd, cov);
 	for (size_t i = 0; !st->no_pred && i < n; i++) {
@@ -546,8 +551,12 @@ query_finish(struct query *q, struct settings *st, struct recw *w, uint64_t seed
 		rng_init(&r, seed, RNG_REWARD_QUERY_RANDOM, q->nobs);
 		pick = xmalloc(b * sizeof *pick);
 		crit = xmalloc(b * sizeof *crit);
-		got = rkhs_design(st->design, n, mean, cov, noise, beta, eligible, b, &r, pick,
-		    crit);
+		if (cov || st->design == RKHS_RANDOM)
+			got = rkhs_design(st->design, n, mean, cov, noise, beta, eligible, b,
+			    &r, pick, crit);
+		else
+			got = rkhs_design_lazy(st->design, &post, &k, &q->set, &obs, mean,
+			    beta, eligible, b, &r, pick, crit);
 		if (got < 0)
 			die("%s", loam_error());
 		for (int j = 0; j < got; j++) {

@@ -208,6 +208,18 @@ max_rel() {
 	assert_equal "$(reward-query -q --no-pred --design maxvar in.jsonl | jq -r 'select(.type == "query").id')" "$top"
 }
 
+@test "above 2048 candidates the designs compute covariance columns on demand: maxvar's first pick is still the largest sd" {
+	points 2100 1 3 > pts
+	records pts 20 > in.jsonl
+	top=$(reward-query -q --batch 0 --lengthscale 0.02 in.jsonl | jq -s -r 'map(select(.type == "pred")) | max_by(.sd).id')
+	assert_equal "$(reward-query -q --no-pred --design maxvar --lengthscale 0.02 in.jsonl | jq -r 'select(.type == "query").id')" "$top"
+	for d in gopt maxvar ucb; do
+		reward-query -q --no-pred --design $d --batch 4 --lengthscale 0.02 --exclude-observed in.jsonl > a.jsonl
+		assert_equal "$(jq -r 'select(.type == "query") | .id' a.jsonl | sort -u | wc -l)" 4
+		jq -s -e 'map(select(.type == "query" and .id < 20)) | length == 0' a.jsonl
+	done
+}
+
 @test "--save then --load with the new records equals one run over all of them" {
 	points 60 2 9 > pts
 	records pts 30 > all.jsonl

@@ -574,6 +574,20 @@ rkhs_post_release(struct rkhs_post *p)
 	memset(p, 0, sizeof *p);
 }
 
+/* cov (m × m) = the candidates' kernel matrix - Vᵀ V, V = L⁻¹ G (n × m). */
+static void
+covariance(const struct rkhs_kernel *k, const struct rkhs_set *s,
+    const size_t *idx, size_t m, size_t n, const double *V, double *cov)
+{
+	rkhs_cross(k, s, idx, m, idx, m, cov);
+	if (n && m)
+		cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)m, (int)n, -1,
+		    V, (int)n, 1, cov, (int)m);
+	for (size_t j = 0; j < m; j++)
+		for (size_t i = j + 1; i < m; i++)
+			cov[j + i * m] = cov[i + j * m];
+}
+
 void
 rkhs_post_predict_ref(const struct rkhs_post *p, const struct rkhs_kernel *k,
     const struct rkhs_set *s, const struct rkhs_obs *o, const size_t *idx,
@@ -605,15 +619,8 @@ rkhs_post_predict_ref(const struct rkhs_post *p, const struct rkhs_kernel *k,
 				v -= V[i + j * n] * V[i + j * n];
 			sd[j] = v > 0 ? sqrt(v) : 0;
 		}
-	if (cov) {
-		rkhs_cross(k, s, idx, m, idx, m, cov);
-		if (n && m)
-			cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)m,
-			    (int)n, -1, V, (int)n, 1, cov, (int)m);
-		for (j = 0; j < m; j++)
-			for (i = j + 1; i < m; i++)
-				cov[j + i * m] = cov[i + j * m];
-	}
+	if (cov)
+		covariance(k, s, idx, m, n, V, cov);
 	free(V);
 }
 
@@ -656,14 +663,15 @@ rkhs_post_predict(const struct rkhs_post *p, const struct rkhs_kernel *k,
 {
 	size_t n = p->n, nblock;
 	struct point_side ps, *psp = NULL;
+	double *Vall = NULL, *tmp_sd = NULL;
 	long b;
 
-	if (cov) {	/* needs the whole of L⁻¹ G */
-		rkhs_post_predict_ref(p, k, s, o, idx, m, mean, sd, cov);
-		return;
-	}
 	if (!idx)
 		m = s->n;
+	if (cov && !sd)	/* the covariance needs the solves */
+		sd = tmp_sd = xmalloc((m ? m : 1) * sizeof *sd);
+	if (cov)	/* the whole of L⁻¹ G, block by block */
+		Vall = xmalloc((n && m ? n * m : 1) * sizeof *Vall);
 	if (all_points(s, o->cand, n) && all_points(s, idx, m)) {
 		point_side_init(&ps, s, o->cand, n);
 		psp = &ps;
@@ -671,17 +679,23 @@ rkhs_post_predict(const struct rkhs_post *p, const struct rkhs_kernel *k,
 	nblock = (m + RKHS_PREDICT_BLOCK - 1) / RKHS_PREDICT_BLOCK;
 	#pragma omp parallel
 	{
-		double *V = xmalloc((n ? n : 1) * RKHS_PREDICT_BLOCK * sizeof *V);
+		double *V = Vall ? NULL : xmalloc((n ? n : 1) * RKHS_PREDICT_BLOCK * sizeof *V);
 		#pragma omp for schedule(dynamic)
 		for (b = 0; b < (long)nblock; b++) {
 			size_t j0 = (size_t)b * RKHS_PREDICT_BLOCK;
 			size_t j1 = j0 + RKHS_PREDICT_BLOCK < m ? j0 + RKHS_PREDICT_BLOCK : m;
-			predict_block(p, k, s, o, psp, idx, j0, j1, V, mean, sd);
+			predict_block(p, k, s, o, psp, idx, j0, j1, Vall ? Vall + j0 * n : V,
+			    mean, sd);
 		}
 		free(V);
 	}
 	if (psp)
 		free(ps.xt);
+	if (cov) {
+		covariance(k, s, idx, m, n, Vall, cov);
+		free(Vall);
+		free(tmp_sd);
+	}
 }
 
 int

@@ -185,11 +185,12 @@ void rkhs_post_predict(const struct rkhs_post *p, const struct rkhs_kernel *k,
     const struct rkhs_set *s, const struct rkhs_obs *o, const size_t *idx,
     size_t m, double *mean, double *sd, double *cov);
 /* The plain reference: the whole n × m matrix L⁻¹ G, then the sums.
- * rkhs_post_predict without cov works through the candidates in blocks
- * of RKHS_PREDICT_BLOCK, each block's cross matrix, mean, triangular
- * solve (one BLAS thread; the blocks spread over the OpenMP threads, so
- * the results do not depend on their number) and sd while it is in
- * cache. */
+ * rkhs_post_predict works through the candidates in blocks of
+ * RKHS_PREDICT_BLOCK, each block's cross matrix, mean, triangular solve
+ * (one BLAS thread; the blocks spread over the OpenMP threads, so the
+ * results do not depend on their number, which OpenBLAS's threaded solve
+ * of the whole matrix did) and sd while it is in cache; without cov no
+ * n × m temporary. */
 void rkhs_post_predict_ref(const struct rkhs_post *p, const struct rkhs_kernel *k,
     const struct rkhs_set *s, const struct rkhs_obs *o, const size_t *idx,
     size_t m, double *mean, double *sd, double *cov);

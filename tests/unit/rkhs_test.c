@@ -298,6 +298,17 @@ test_fast_paths(void)
 					es = fmax(es, max_rel(s1[j], s2[j], 1e-3));
 				}
 			}
+			/* the covariance of the subset */
+			double *c1 = xmalloc(nsub * nsub * sizeof *c1), *c2 = xmalloc(nsub * nsub * sizeof *c2);
+			double ec = 0;
+			rkhs_post_predict(&p, &k, &s, &o, sub, nsub, NULL, NULL, c1);
+			rkhs_post_predict_ref(&p, &k, &s, &o, sub, nsub, NULL, NULL, c2);
+			for (size_t j = 0; j < nsub * nsub; j++)
+				ec = fmax(ec, fabs(c1[j] - c2[j]) / 1.3);
+			ok(ec < 1e-12, "%s, %s nu %.1f: blocked covariance = the reference "
+			    "(%.2g of the variance)", samples ? "embeddings" : "points",
+			    nus[a] ? "matern" : "rbf", nus[a], ec);
+			free(c1), free(c2);
 			/* one thread against the default: the same bits; and the
 			 * mean alone, the sd alone */
 			omp_set_num_threads(1);

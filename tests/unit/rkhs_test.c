@@ -6,11 +6,14 @@
  * (so duplicates consolidated with noise σ²/c give the raw posterior);
  * the log marginal likelihood against the direct formula and its
  * gradient against finite differences; L-BFGS raising it; rank-one
- * variance updates against a refit; the fast paths (the point cross
- * matrix, the blocked predict) against their plain references; the design rules (the lazy path,
+ * variance updates against a refit; the design rules (the lazy path,
  * without the dense covariance, against the dense one) and the
  * recommendation; and, where tests/tools/sklearn-gp runs, parity with
  * scikit-learn's GaussianProcessRegressor on 500 points.
+ *
+ * And the fast paths against their plain references: the point cross
+ * matrix against rkhs_cross_ref, the blocked predict against
+ * rkhs_post_predict_ref.
  */
 #include <lapacke.h>
 #include <math.h>

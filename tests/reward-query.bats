@@ -220,6 +220,19 @@ max_rel() {
 	done
 }
 
+@test "the same bytes on one thread and on several (the Cholesky on one BLAS thread, predict's blocks one each)" {
+	# 400 observations: OpenBLAS would thread a Cholesky this size, and its
+	# threaded dpotrf rounds differently; 700 candidates make three blocks
+	points 700 2 5 > pts
+	records pts 400 > in.jsonl
+	reward-query -q --threads 1 --lengthscale 0.3 --batch 3 in.jsonl > one.jsonl
+	reward-query -q --threads 2 --lengthscale 0.3 --batch 3 in.jsonl > two.jsonl
+	reward-query -q --threads 3 --lengthscale 0.3 --batch 3 in.jsonl > three.jsonl
+	assert_equal "$(grep -c '"pred"' one.jsonl)" 700
+	cmp one.jsonl two.jsonl
+	cmp one.jsonl three.jsonl
+}
+
 @test "--save then --load with the new records equals one run over all of them" {
 	points 60 2 9 > pts
 	records pts 30 > all.jsonl

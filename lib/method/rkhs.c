@@ -266,7 +266,7 @@ rkhs_embed_dot(const struct rkhs_kernel *k, const struct rkhs_set *s,
 }
 
 void
-rkhs_cross(const struct rkhs_kernel *k, const struct rkhs_set *s,
+rkhs_cross_ref(const struct rkhs_kernel *k, const struct rkhs_set *s,
     const size_t *a, size_t na, const size_t *b, size_t nb, double *out)
 {
 	long j;
@@ -278,6 +278,130 @@ rkhs_cross(const struct rkhs_kernel *k, const struct rkhs_set *s,
 			out[i + (size_t)j * na] =
 			    rkhs_embed_dot(k, s, a ? a[i] : i, bj);
 	}
+}
+
+/* The fast path for point candidates (one sample each, weight 1: the GP
+ * bandit case and the usual one).  ⟨μ_a, μ_b⟩ is then k(x_a, x_b), and
+ * the embed_dot loop's per-pair calls become loops over the observed
+ * (a) side, vectorised: a's coordinates are gathered dimension-major, and
+ * r² accumulates over d, Δ_d / ℓ_d squared, in the same order and with
+ * the same operations as pair_eval, so that the values are the reference
+ * path's to the bit (the tests check; the dgemm identity |x|² + |y|² -
+ * 2 x·y would be faster still, but cancels for near points). */
+struct point_side {
+	size_t n;
+	double *xt;	/* dim × n: coordinate d of point i at xt[i + d n] */
+};
+
+/* Whether the candidates idx[0..n) (NULL: all of s) are points. */
+static int
+all_points(const struct rkhs_set *s, const size_t *idx, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t c = idx ? idx[i] : i;
+		if (s->start[c + 1] - s->start[c] != 1)
+			return 0;
+	}
+	return 1;
+}
+
+static void
+point_side_init(struct point_side *ps, const struct rkhs_set *s,
+    const size_t *idx, size_t n)
+{
+	size_t dim = (size_t)s->dim;
+
+	ps->n = n;
+	ps->xt = xmalloc((n ? n * dim : 1) * sizeof *ps->xt);
+	for (size_t i = 0; i < n; i++) {
+		const double *x = s->x + s->start[idx ? idx[i] : i] * dim;
+		for (size_t d = 0; d < dim; d++)
+			ps->xt[i + d * n] = x[d];
+	}
+}
+
+/* out[i] = σf² f(r) for r² in out[i], i < n: rkhs_profile's values, the
+ * usual closed forms inlined. */
+static void
+profile_fill(const struct rkhs_kernel *k, double *out, size_t n)
+{
+	int form = k->family == RKHS_MATERN ? half_integer(k->nu) : 0;
+	size_t i;
+
+	#pragma omp simd
+	for (i = 0; i < n; i++)
+		out[i] = sqrt(out[i]);
+	if (form == 5) {
+		for (i = 0; i < n; i++) {
+			double r = out[i];
+			/* rkhs_profile's cut-off, then its expression */
+			out[i] = !(r < 1e100) ? 0 : k->variance *
+			    ((1 + sqrt(5) * r + 5 * r * r / 3) * exp(-sqrt(5) * r));
+		}
+	} else {
+		for (i = 0; i < n; i++)
+			out[i] = k->variance * rkhs_profile(k, out[i], NULL);
+	}
+}
+
+/* out[0..ps->n) = k(x_i, y) over the points of ps, for one point y. */
+static void
+point_column(const struct rkhs_kernel *k, const struct point_side *ps,
+    const double *y, double *out)
+{
+	size_t n = ps->n, i;
+
+	for (i = 0; i < n; i++)
+		out[i] = 0;
+	for (int d = 0; d < k->dim; d++) {
+		const double *xd = ps->xt + (size_t)d * n;
+		double yd = y[d], l = k->ls[k->nls == 1 ? 0 : d];
+		#pragma omp simd
+		for (i = 0; i < n; i++) {
+			double u = (xd[i] - yd) / l;
+			out[i] += u * u;
+		}
+	}
+	profile_fill(k, out, n);
+}
+
+/* Columns j0..j1 of the cross matrix (a × b, leading dimension na) into
+ * out (column j0 first), serially: the callers parallelise.  ps is a's
+ * point side, or NULL for the reference's embed_dot loop. */
+static void
+cross_columns(const struct rkhs_kernel *k, const struct rkhs_set *s,
+    const struct point_side *ps, const size_t *a, size_t na, const size_t *b,
+    size_t j0, size_t j1, double *out)
+{
+	for (size_t j = j0; j < j1; j++) {
+		size_t bj = b ? b[j] : j;
+		double *c = out + (j - j0) * na;
+		if (ps) {
+			point_column(k, ps, s->x + s->start[bj] * (size_t)s->dim, c);
+		} else {
+			for (size_t i = 0; i < na; i++)
+				c[i] = rkhs_embed_dot(k, s, a ? a[i] : i, bj);
+		}
+	}
+}
+
+void
+rkhs_cross(const struct rkhs_kernel *k, const struct rkhs_set *s,
+    const size_t *a, size_t na, const size_t *b, size_t nb, double *out)
+{
+	struct point_side ps;
+	long j;
+
+	if (na * nb <= 4096 || !all_points(s, a, na) || !all_points(s, b, nb)) {
+		rkhs_cross_ref(k, s, a, na, b, nb, out);
+		return;
+	}
+	point_side_init(&ps, s, a, na);
+	#pragma omp parallel for schedule(static)
+	for (j = 0; j < (long)nb; j++)
+		cross_columns(k, s, &ps, a, na, b, (size_t)j, (size_t)j + 1,
+		    out + (size_t)j * na);
+	free(ps.xt);
 }
 
 static int
@@ -362,34 +486,52 @@ noisy_gram(const struct rkhs_kernel *k, const struct rkhs_set *s,
 	return K;
 }
 
-/* Factor K in place (lower), by the jitter schedule of rkhs.h; a copy
- * of K is kept to start each retry from. */
+/* dpotrf on one BLAS thread: OpenBLAS's threaded Cholesky synchronises
+ * after every panel, and at n = 2,000 on the shared two-core machine its
+ * threads waited more than they computed (0.4-0.9 s against 0.16 s on
+ * one thread, the bench's K). */
+static lapack_int
+potrf_one_thread(double *K, size_t n)
+{
+	int threads = openblas_get_num_threads();
+	lapack_int info;
+
+	openblas_set_num_threads(1);
+	info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)n, K, (lapack_int)n);
+	openblas_set_num_threads(threads);
+	return info;
+}
+
+/* Factor K in place (lower), by the jitter schedule of rkhs.h.  dpotrf
+ * reads and writes the lower triangle only, so each retry restores it
+ * from the upper one (K is symmetric) and the diagonal from a copy. */
 static int
 factor(double *K, size_t n, double *jitter, double *logdet)
 {
-	double *copy, mean = 0, j = 0;
-	size_t i;
+	double *diag, mean = 0, j = 0;
+	size_t i, c;
 	int try;
-	lapack_int info;
+	lapack_int info = 0;
 
-	for (i = 0; i < n; i++)
-		mean += K[i + i * n];
+	diag = xmalloc((n ? n : 1) * sizeof *diag);
+	for (i = 0; i < n; i++) {
+		diag[i] = K[i + i * n];
+		mean += diag[i];
+	}
 	mean = n ? mean / (double)n : 1;
-	copy = xmalloc((n ? n * n : 1) * sizeof *copy);
-	memcpy(copy, K, n * n * sizeof *K);
 	for (try = 0; try < 6; try++) {
 		j = try == 0 ? 0 : mean * pow(10, -11 + try);
-		if (try > 0) {
-			memcpy(K, copy, n * n * sizeof *K);
-			for (i = 0; i < n; i++)
-				K[i + i * n] += j;
-		}
-		info = n ? LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (lapack_int)n, K,
-		    (lapack_int)n) : 0;
+		if (try > 0)
+			for (c = 0; c < n; c++) {
+				K[c + c * n] = diag[c] + j;
+				for (i = c + 1; i < n; i++)
+					K[i + c * n] = K[c + i * n];
+			}
+		info = n ? potrf_one_thread(K, n) : 0;
 		if (info == 0)
 			break;
 	}
-	free(copy);
+	free(diag);
 	if (info != 0)
 		return loam_seterr("gram matrix not positive definite after jitter "
 		    "%g (1e-6 of its mean diagonal)", j);
@@ -432,8 +574,22 @@ rkhs_post_release(struct rkhs_post *p)
 	memset(p, 0, sizeof *p);
 }
 
+/* cov (m × m) = the candidates' kernel matrix - Vᵀ V, V = L⁻¹ G (n × m). */
+static void
+covariance(const struct rkhs_kernel *k, const struct rkhs_set *s,
+    const size_t *idx, size_t m, size_t n, const double *V, double *cov)
+{
+	rkhs_cross(k, s, idx, m, idx, m, cov);
+	if (n && m)
+		cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)m, (int)n, -1,
+		    V, (int)n, 1, cov, (int)m);
+	for (size_t j = 0; j < m; j++)
+		for (size_t i = j + 1; i < m; i++)
+			cov[j + i * m] = cov[i + j * m];
+}
+
 void
-rkhs_post_predict(const struct rkhs_post *p, const struct rkhs_kernel *k,
+rkhs_post_predict_ref(const struct rkhs_post *p, const struct rkhs_kernel *k,
     const struct rkhs_set *s, const struct rkhs_obs *o, const size_t *idx,
     size_t m, double *mean, double *sd, double *cov)
 {
@@ -463,16 +619,83 @@ rkhs_post_predict(const struct rkhs_post *p, const struct rkhs_kernel *k,
 				v -= V[i + j * n] * V[i + j * n];
 			sd[j] = v > 0 ? sqrt(v) : 0;
 		}
-	if (cov) {
-		rkhs_cross(k, s, idx, m, idx, m, cov);
-		if (n && m)
-			cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, (int)m,
-			    (int)n, -1, V, (int)n, 1, cov, (int)m);
-		for (j = 0; j < m; j++)
-			for (i = j + 1; i < m; i++)
-				cov[j + i * m] = cov[i + j * m];
-	}
+	if (cov)
+		covariance(k, s, idx, m, n, V, cov);
 	free(V);
+}
+
+/* One block of rkhs_post_predict: candidates idx[j0..j1) (NULL: j0..j1),
+ * V the n × (j1 - j0) work space. */
+static void
+predict_block(const struct rkhs_post *p, const struct rkhs_kernel *k,
+    const struct rkhs_set *s, const struct rkhs_obs *o,
+    const struct point_side *ps, const size_t *idx, size_t j0, size_t j1,
+    double *V, double *mean, double *sd)
+{
+	size_t n = p->n, mb = j1 - j0, i, j;
+
+	cross_columns(k, s, ps, o->cand, n, idx, j0, j1, V);
+	if (mean)
+		for (j = 0; j < mb; j++) {
+			double t = 0;
+			for (i = 0; i < n; i++)
+				t += V[i + j * n] * p->alpha[i];
+			mean[j0 + j] = t;
+		}
+	if (!sd)
+		return;
+	if (n)
+		cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans,
+		    CblasNonUnit, (int)n, (int)mb, 1, p->chol, (int)n, V, (int)n);
+	for (j = 0; j < mb; j++) {
+		size_t c = idx ? idx[j0 + j] : j0 + j;
+		double v = rkhs_embed_dot(k, s, c, c);
+		for (i = 0; i < n; i++)
+			v -= V[i + j * n] * V[i + j * n];
+		sd[j0 + j] = v > 0 ? sqrt(v) : 0;
+	}
+}
+
+void
+rkhs_post_predict(const struct rkhs_post *p, const struct rkhs_kernel *k,
+    const struct rkhs_set *s, const struct rkhs_obs *o, const size_t *idx,
+    size_t m, double *mean, double *sd, double *cov)
+{
+	size_t n = p->n, nblock;
+	struct point_side ps, *psp = NULL;
+	double *Vall = NULL, *tmp_sd = NULL;
+	long b;
+
+	if (!idx)
+		m = s->n;
+	if (cov && !sd)	/* the covariance needs the solves */
+		sd = tmp_sd = xmalloc((m ? m : 1) * sizeof *sd);
+	if (cov)	/* the whole of L⁻¹ G, block by block */
+		Vall = xmalloc((n && m ? n * m : 1) * sizeof *Vall);
+	if (all_points(s, o->cand, n) && all_points(s, idx, m)) {
+		point_side_init(&ps, s, o->cand, n);
+		psp = &ps;
+	}
+	nblock = (m + RKHS_PREDICT_BLOCK - 1) / RKHS_PREDICT_BLOCK;
+	#pragma omp parallel
+	{
+		double *V = Vall ? NULL : xmalloc((n ? n : 1) * RKHS_PREDICT_BLOCK * sizeof *V);
+		#pragma omp for schedule(dynamic)
+		for (b = 0; b < (long)nblock; b++) {
+			size_t j0 = (size_t)b * RKHS_PREDICT_BLOCK;
+			size_t j1 = j0 + RKHS_PREDICT_BLOCK < m ? j0 + RKHS_PREDICT_BLOCK : m;
+			predict_block(p, k, s, o, psp, idx, j0, j1, Vall ? Vall + j0 * n : V,
+			    mean, sd);
+		}
+		free(V);
+	}
+	if (psp)
+		free(ps.xt);
+	if (cov) {
+		covariance(k, s, idx, m, n, Vall, cov);
+		free(Vall);
+		free(tmp_sd);
+	}
 }
 
 int

@@ -157,6 +157,11 @@ double rkhs_embed_dot(const struct rkhs_kernel *k, const struct rkhs_set *s,
  * NULL means all candidates in order. */
 void rkhs_cross(const struct rkhs_kernel *k, const struct rkhs_set *s,
     const size_t *a, size_t na, const size_t *b, size_t nb, double *out);
+/* The plain reference: one rkhs_embed_dot per entry.  rkhs_cross takes a
+ * fast path when all the candidates involved are points (one sample),
+ * with the same values to the bit. */
+void rkhs_cross_ref(const struct rkhs_kernel *k, const struct rkhs_set *s,
+    const size_t *a, size_t na, const size_t *b, size_t nb, double *out);
 
 /* Observations consolidated by candidate, in increasing candidate order. */
 struct rkhs_obs {
@@ -195,6 +200,17 @@ void rkhs_post_release(struct rkhs_post *p);
 void rkhs_post_predict(const struct rkhs_post *p, const struct rkhs_kernel *k,
     const struct rkhs_set *s, const struct rkhs_obs *o, const size_t *idx,
     size_t m, double *mean, double *sd, double *cov);
+/* The plain reference: the whole n × m matrix L⁻¹ G, then the sums.
+ * rkhs_post_predict works through the candidates in blocks of
+ * RKHS_PREDICT_BLOCK, each block's cross matrix, mean, triangular solve
+ * (one BLAS thread; the blocks spread over the OpenMP threads, so the
+ * results do not depend on their number, which OpenBLAS's threaded solve
+ * of the whole matrix did) and sd while it is in cache; without cov no
+ * n × m temporary. */
+void rkhs_post_predict_ref(const struct rkhs_post *p, const struct rkhs_kernel *k,
+    const struct rkhs_set *s, const struct rkhs_obs *o, const size_t *idx,
+    size_t m, double *mean, double *sd, double *cov);
+#define RKHS_PREDICT_BLOCK 256
 
 /* The log hyperparameters: p = k->nls lengthscales, then σf², then σn². */
 int rkhs_nhyper(const struct rkhs_kernel *k);

@@ -11,9 +11,14 @@
  * against its maxvar start and one-step greedy minimax) and the
  * recommendation; and, where tests/tools/sklearn-gp runs, parity with
  * scikit-learn's GaussianProcessRegressor on 500 points.
+ *
+ * And the fast paths against their plain references: the point cross
+ * matrix against rkhs_cross_ref, the blocked predict against
+ * rkhs_post_predict_ref.
  */
 #include <lapacke.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +230,109 @@ test_gram(void)
 	    "embedding self inner product");
 	rkhs_kernel_release(&k);
 	rkhs_set_release(&s);
+}
+
+/* ---- the fast paths against their plain references ---- */
+
+/* rkhs_cross's point path against rkhs_cross_ref (to the bit), and the
+ * blocked rkhs_post_predict against rkhs_post_predict_ref, for points
+ * (with near duplicates, where squared distances by the dgemm identity
+ * would cancel) and for embeddings, all the candidates or a subset, on
+ * one OpenMP thread and on several. */
+static void
+test_fast_paths(void)
+{
+	static const double nus[] = { 0.5, 1.5, 2.5, 1.2, 0 };
+	double ls[3] = { 0.7, 1.3, 2.1 }, one = 0.9;
+	size_t N = 700, nobs = 150;
+
+	for (int samples = 0; samples < 2; samples++) {
+		struct rkhs_set s;
+		random_set(&s, 3, N, samples);
+		if (!samples) {	/* near duplicates of the first points */
+			for (size_t i = 0; i < 5; i++) {
+				double x[3];
+				for (int d = 0; d < 3; d++)
+					x[d] = s.x[i * 3 + d] + (d == 0 ? 1e-9 * (double)(i + 1) : 0);
+				rkhs_set_add(&s, x, 1, NULL);
+			}
+			N = s.n;
+		}
+		size_t *cand = xmalloc(2 * nobs * sizeof *cand), *sub = xmalloc(N * sizeof *sub);
+		double *y = xmalloc(2 * nobs * sizeof *y), *G = xmalloc(2 * nobs * N * sizeof *G);
+		double *R = xmalloc(2 * nobs * N * sizeof *R);
+		size_t nsub = 0;
+		for (size_t i = 0; i < 2 * nobs; i++) {	/* duplicates too */
+			cand[i] = i < nobs ? 3 * i : (size_t)rng_uniform_int(&test_rng, N);
+			y[i] = sin(s.x[s.start[cand[i]] * 3]) + 0.1 * uniform();
+		}
+		cand[nobs] = N - 1;	/* a near duplicate observed */
+		for (size_t j = 0; j < N; j += 1 + j % 3)
+			sub[nsub++] = N - 1 - j;
+		for (size_t a = 0; a < 5; a++) {
+			struct rkhs_kernel k;
+			struct rkhs_obs o;
+			struct rkhs_post p;
+			double *m1 = xmalloc(N * sizeof *m1), *s1 = xmalloc(N * sizeof *s1);
+			double *m2 = xmalloc(N * sizeof *m2), *s2 = xmalloc(N * sizeof *s2);
+			double *m3 = xmalloc(N * sizeof *m3), *s3 = xmalloc(N * sizeof *s3);
+			double em = 0, es = 0;
+			int same;
+			rkhs_kernel_init(&k, nus[a] ? RKHS_MATERN : RKHS_RBF, nus[a], 3,
+			    a % 2 ? &one : ls, a % 2 ? 1 : 3, 1.3);
+			rkhs_obs_init(&o, cand, y, 2 * nobs);
+			rkhs_cross(&k, &s, o.cand, o.n, NULL, N, G);
+			rkhs_cross_ref(&k, &s, o.cand, o.n, NULL, N, R);
+			same = !memcmp(G, R, o.n * N * sizeof *G);
+			rkhs_cross(&k, &s, o.cand, o.n, o.cand, o.n, G);
+			rkhs_cross_ref(&k, &s, o.cand, o.n, o.cand, o.n, R);
+			same &= !memcmp(G, R, o.n * o.n * sizeof *G);
+			ok(same, "%s, %s nu %.1f: cross and gram matrices = the reference's, "
+			    "to the bit", samples ? "embeddings" : "points",
+			    nus[a] ? "matern" : "rbf", nus[a]);
+			if (rkhs_post_fit(&p, &k, &s, &o, 0.01) < 0)
+				abort();
+			for (int part = 0; part < 2; part++) {
+				const size_t *idx = part ? sub : NULL;
+				size_t m = part ? nsub : N;
+				rkhs_post_predict(&p, &k, &s, &o, idx, m, m1, s1, NULL);
+				rkhs_post_predict_ref(&p, &k, &s, &o, idx, m, m2, s2, NULL);
+				for (size_t j = 0; j < m; j++) {
+					em = fmax(em, max_rel(m1[j], m2[j], 1e-3));
+					es = fmax(es, max_rel(s1[j], s2[j], 1e-3));
+				}
+			}
+			/* the covariance of the subset */
+			double *c1 = xmalloc(nsub * nsub * sizeof *c1), *c2 = xmalloc(nsub * nsub * sizeof *c2);
+			double ec = 0;
+			rkhs_post_predict(&p, &k, &s, &o, sub, nsub, NULL, NULL, c1);
+			rkhs_post_predict_ref(&p, &k, &s, &o, sub, nsub, NULL, NULL, c2);
+			for (size_t j = 0; j < nsub * nsub; j++)
+				ec = fmax(ec, fabs(c1[j] - c2[j]) / 1.3);
+			ok(ec < 1e-12, "%s, %s nu %.1f: blocked covariance = the reference "
+			    "(%.2g of the variance)", samples ? "embeddings" : "points",
+			    nus[a] ? "matern" : "rbf", nus[a], ec);
+			free(c1), free(c2);
+			/* one thread against the default: the same bits; and the
+			 * mean alone, the sd alone */
+			omp_set_num_threads(1);
+			rkhs_post_predict(&p, &k, &s, &o, NULL, N, m3, NULL, NULL);
+			rkhs_post_predict(&p, &k, &s, &o, NULL, N, NULL, s3, NULL);
+			omp_set_num_threads(omp_get_num_procs() > 1 ? omp_get_num_procs() : 2);
+			rkhs_post_predict(&p, &k, &s, &o, NULL, N, m1, s1, NULL);
+			same = !memcmp(m1, m3, N * sizeof *m1) && !memcmp(s1, s3, N * sizeof *s1);
+			ok(em < 1e-11 && es < 1e-11 && same, "%s, %s nu %.1f: blocked predict = "
+			    "the reference (mean %.2g, sd %.2g relative), whatever the threads",
+			    samples ? "embeddings" : "points", nus[a] ? "matern" : "rbf",
+			    nus[a], em, es);
+			rkhs_post_release(&p);
+			rkhs_obs_release(&o);
+			rkhs_kernel_release(&k);
+			free(m1), free(s1), free(m2), free(s2), free(m3), free(s3);
+		}
+		free(cand), free(sub), free(y), free(G), free(R);
+		rkhs_set_release(&s);
+	}
 }
 
 /* ---- the posterior against a direct solve ---- */
@@ -1023,6 +1131,7 @@ main(void)
 	test_far_apart();
 	test_profile_derivative();
 	test_gram();
+	test_fast_paths();
 	test_posterior();
 	test_duplicates();
 	test_lml_gradient();

@@ -18,6 +18,8 @@
 #define VI_MAX_ITER 1000000
 #define VI_TOL 1e-13
 #define SF_TOL 1e-13
+/* Differences Anderson acceleration remembers. */
+#define REWINFER_ANDERSON_MEMORY 5
 
 static int
 mdp_alloc(struct rewinfer_mdp *m, int S, int A, int d, double gamma, size_t nnz)
@@ -267,6 +269,8 @@ rewinfer_eval_init(struct rewinfer_eval *e, const struct rewinfer_mdp *m)
 		e->lu = xcalloc((size_t)m->S * m->S, sizeof *e->lu);
 		e->ipiv = xcalloc((size_t)m->S, sizeof *e->ipiv);
 	}
+	anderson_init(&e->aa, m->S, REWINFER_ANDERSON_MEMORY);
+	e->image = xcalloc((size_t)m->S, sizeof *e->image);
 }
 
 void
@@ -281,6 +285,8 @@ rewinfer_eval_release(struct rewinfer_eval *e)
 	free(e->lu);
 	free(e->ipiv);
 	free(e->visit);
+	anderson_release(&e->aa);
+	free(e->image);
 	memset(e, 0, sizeof *e);
 }
 
@@ -374,20 +380,27 @@ rewinfer_policy(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
 		cold = !isfinite(e->v[s]);
 	if (cold)
 		memset(e->v, 0, (size_t)S * sizeof *e->v);
+	anderson_reset(&e->aa);
 	for (e->iterations = 1; e->iterations <= VI_MAX_ITER; e->iterations++) {
-		double change = 0;
+		double change = 0, *nv = e->image;
 
-		/* Jacobi sweep: q from the old v, then the new v. */
+		/* Jacobi sweep: q from v, then its image nv. */
 		bellman_q(e, P, h->gamma);
 		for (int s = 0; s < S; s++) {
-			double nv = backup_value(e->q + (size_t)s * A, A, h->beta, h->hard);
-
-			if (fabs(nv - e->v[s]) > change)
-				change = fabs(nv - e->v[s]);
-			e->v[s] = nv;
+			nv[s] = backup_value(e->q + (size_t)s * A, A, h->beta, h->hard);
+			if (fabs(nv[s] - e->v[s]) > change)
+				change = fabs(nv[s] - e->v[s]);
 		}
-		if (change * h->gamma <= VI_TOL * scale * (1 - h->gamma) || change == 0)
+		/* |nv - v*| <= γ |nv - v| / (1 - γ) whatever v was, so the
+		 * test holds for accelerated iterates too. */
+		if (change * h->gamma <= VI_TOL * scale * (1 - h->gamma) || change == 0) {
+			memcpy(e->v, nv, (size_t)S * sizeof *e->v);
 			break;
+		}
+		if (e->plain)
+			memcpy(e->v, nv, (size_t)S * sizeof *e->v);
+		else
+			anderson_step(&e->aa, e->v, nv, change);
 	}
 	if (e->iterations > VI_MAX_ITER)
 		return loam_seterr("rewinfer: value iteration did not converge in %d sweeps",
@@ -610,8 +623,10 @@ rewinfer_loglik_visit(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
 	}
 	/* x = γ P^T (c + μ x): a γ-contraction in the 1-norm, from x = 0
 	 * (or the last call's x when e->warm).
-	 * Its error after a sweep that moved it by δ is at most γδ/(1 - γ);
+	 * Its error after a sweep that moved it by δ is at most γδ/(1 - γ),
+	 * whatever the iterate was (so accelerated ones too);
 	 * |c|_1 <= 2 Σw. */
+	anderson_reset(&e->aa);
 	for (it = 0; it < VI_MAX_ITER; it++) {
 		double change = 0;
 
@@ -626,12 +641,16 @@ rewinfer_loglik_visit(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
 				for (size_t k = P->row[i]; k < P->row[i + 1]; k++)
 					nx[P->next[k]] += h->gamma * P->p[k] * D;
 			}
-		for (int s = 0; s < S; s++) {
+		for (int s = 0; s < S; s++)
 			change += fabs(nx[s] - x[s]);
-			x[s] = nx[s];
-		}
-		if (change * h->gamma <= SF_TOL * (1 - h->gamma) * total || change == 0)
+		if (change * h->gamma <= SF_TOL * (1 - h->gamma) * total || change == 0) {
+			memcpy(x, nx, (size_t)S * sizeof *x);
 			break;
+		}
+		if (e->plain)
+			memcpy(x, nx, (size_t)S * sizeof *x);
+		else
+			anderson_step(&e->aa, x, nx, change);
 	}
 	if (it == VI_MAX_ITER)
 		rc = loam_seterr("rewinfer: expected visitations did not converge");
@@ -993,7 +1012,9 @@ rewinfer_wkl(int S, int A, const double *rho, const double *p, const double *q)
 		}
 		kl += rho[s] * k;
 	}
-	return kl;
+	/* A KL is >= 0; between policies equal to rounding the sum can
+	 * come out at -1e-17, which would read as nonsense. */
+	return kl > 0 ? kl : 0;
 }
 
 void

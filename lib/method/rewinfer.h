@@ -69,6 +69,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "anderson.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -140,12 +142,18 @@ struct rewinfer_eval {
 				 * are close), and so do the expected
 				 * visitations from visit; 0: from 0 */
 	double *visit;		/* S: rewinfer_loglik_visit()'s last x, or NULL */
+	int plain;		/* 1: plain sweeps, the reference; 0 (what
+				 * rewinfer_eval_init() sets): Anderson-
+				 * accelerated, the same fixed points to the
+				 * same tolerances in a fraction of the sweeps */
+	struct anderson aa;	/* for value iteration and the visitations */
+	double *image;		/* S: a sweep's image of the iterate */
 };
 void rewinfer_eval_init(struct rewinfer_eval *e, const struct rewinfer_mdp *m);
 void rewinfer_eval_release(struct rewinfer_eval *e);
 
 /* Q, V and π of θ under h, into e (value iteration to 1e-13 of the value
- * scale).  -1 when the model is invalid or iteration does not converge. */
+ * scale; Anderson-accelerated unless e->plain, see lib/base/anderson.h).  -1 when the model is invalid or iteration does not converge. */
 int rewinfer_policy(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
     const struct rewinfer_model *h, const double *theta);
 /* Ψ and μ for the π (soft) or greedy policy (hard) of the last

@@ -225,6 +225,64 @@ test_gradient(void)
 	rewinfer_mdp_release(&m);
 }
 
+/* Anderson-accelerated value iteration and visitations (the default)
+ * against the plain sweeps kept as the reference (e.plain = 1): the same
+ * values, policies and gradients to the tolerances, in fewer sweeps. */
+static void
+test_accelerated(void)
+{
+	const int S = 400, A = 4, d = 3;
+	struct rewinfer_mdp m, slipped;
+	struct rewinfer_eval fast, plain;
+	double *w = xmalloc((size_t)S * A * sizeof *w);
+	struct rng r;
+
+	random_mdp(&m, S, A, d, 21);
+	rewinfer_mdp_slip(&slipped, &m, 0.15);
+	rewinfer_eval_init(&fast, &m);
+	rewinfer_eval_init(&plain, &m);
+	plain.plain = 1;
+	rng_init(&r, 22, 0, 0);
+	for (int i = 0; i < S * A; i++)
+		w[i] = (double)rng_uniform_int(&r, 3);
+	for (int trial = 0; trial < 4; trial++) {
+		struct rewinfer_model h = { .beta = 1.5, .gamma = 0.95, .hard = trial >= 2,
+			.dynamics = trial % 2 ? &slipped : NULL };
+		double theta[3] = { 1.2, -0.7, 0.4 + trial }, gf[3], gp[3], lf, lp;
+		double dv = 0, dpi = 0, dg = 0, size = 0, vmax = 0;
+		int itf, itp;
+
+		if (!ok(rewinfer_policy(&fast, &m, &h, theta) == 0 &&
+		    rewinfer_policy(&plain, &m, &h, theta) == 0, "accelerated and plain value iteration, %s%s",
+		    h.hard ? "hard" : "soft", h.dynamics ? ", slipped" : ""))
+			continue;
+		itf = fast.iterations;
+		itp = plain.iterations;
+		for (int s = 0; s < S; s++) {
+			dv = fmax(dv, fabs(fast.v[s] - plain.v[s]));
+			vmax = fmax(vmax, fabs(plain.v[s]));
+		}
+		for (int i = 0; i < S * A; i++)
+			dpi = fmax(dpi, fabs(fast.pi[i] - plain.pi[i]));
+		ok(dv <= 1e-11 * vmax && dpi <= 1e-11, "the same values (%.2g of %.3g) and policy (%.2g)",
+		    dv, vmax, dpi);
+		ok(itf * 2 < itp, "in fewer sweeps: %d against %d", itf, itp);
+		rewinfer_loglik_visit(&fast, &m, &h, w, 0.01, theta, &lf, gf);
+		rewinfer_loglik_visit(&plain, &m, &h, w, 0.01, theta, &lp, gp);
+		for (int j = 0; j < d; j++) {
+			dg = fmax(dg, fabs(gf[j] - gp[j]));
+			size += fabs(gp[j]);
+		}
+		ok(dg <= 1e-9 * (1 + size) && fabs(lf - lp) <= 1e-10 * (1 + fabs(lp)),
+		    "the same visitation gradient (%.2g off, |g| %.3g)", dg, size);
+	}
+	rewinfer_eval_release(&fast);
+	rewinfer_eval_release(&plain);
+	rewinfer_mdp_release(&slipped);
+	rewinfer_mdp_release(&m);
+	free(w);
+}
+
 static double
 cosine(const double *x, const double *y, int d)
 {
@@ -600,6 +658,7 @@ main(void)
 	test_refused();
 	test_value_iteration();
 	test_gradient();
+	test_accelerated();
 	test_mle();
 	test_cpu_check();
 	test_prefs();

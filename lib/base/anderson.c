@@ -120,18 +120,24 @@ anderson_step(struct anderson *aa, double *x, const double *gx, double norm)
 		memcpy(x, gx, (size_t)n * sizeof *x);
 		return 0;
 	}
-	if (aa->have_prev) {
-		/* The newest differences go to the ring's next slot, and the
-		 * Gram matrix's row and column of that slot are recomputed. */
-		slot = aa->next;
-		dx = aa->dx + (size_t)slot * n;
-		df = aa->df + (size_t)slot * n;
-		for (int i = 0; i < n; i++) {
-			double f = gx[i] - x[i];
+	/* The newest differences go to the ring's next slot (when there is
+	 * a last iterate to differ from), then this iterate becomes the
+	 * last. */
+	slot = aa->next;
+	dx = aa->dx + (size_t)slot * n;
+	df = aa->df + (size_t)slot * n;
+	for (int i = 0; i < n; i++) {
+		double f = gx[i] - x[i];
 
+		if (aa->have_prev) {
 			dx[i] = x[i] - aa->xprev[i];
 			df[i] = f - aa->fprev[i];
 		}
+		aa->xprev[i] = x[i];
+		aa->fprev[i] = f;
+	}
+	if (aa->have_prev) {
+		/* The Gram matrix's row and column of that slot. */
 		aa->next = (slot + 1) % m;
 		if (aa->k < m)
 			aa->k++;
@@ -143,10 +149,6 @@ anderson_step(struct anderson *aa, double *x, const double *gx, double norm)
 				s += df[i] * dj[i];
 			aa->gram[slot * m + j] = aa->gram[j * m + slot] = s;
 		}
-	}
-	for (int i = 0; i < n; i++) {
-		aa->xprev[i] = x[i];
-		aa->fprev[i] = gx[i] - x[i];
 	}
 	aa->have_prev = 1;
 	if (!(norm >= aa->best_norm))

@@ -355,7 +355,7 @@ rewinfer_policy(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
     const struct rewinfer_model *h, const double *theta)
 {
 	const struct rewinfer_mdp *P = h->dynamics ? h->dynamics : m;
-	int S = m->S, A = m->A, d = m->d, cold;
+	int S = m->S, A = m->A, d = m->d, cold, done;
 	double rmax = 0, scale;
 
 	if (check_model(m, h) < 0)
@@ -393,14 +393,13 @@ rewinfer_policy(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
 		}
 		/* |nv - v*| <= γ |nv - v| / (1 - γ) whatever v was, so the
 		 * test holds for accelerated iterates too. */
-		if (change * h->gamma <= VI_TOL * scale * (1 - h->gamma) || change == 0) {
-			memcpy(e->v, nv, (size_t)S * sizeof *e->v);
-			break;
-		}
-		if (e->plain)
+		done = change * h->gamma <= VI_TOL * scale * (1 - h->gamma) || change == 0;
+		if (done || e->plain)
 			memcpy(e->v, nv, (size_t)S * sizeof *e->v);
 		else
 			anderson_step(&e->aa, e->v, nv, change);
+		if (done)
+			break;
 	}
 	if (e->iterations > VI_MAX_ITER)
 		return loam_seterr("rewinfer: value iteration did not converge in %d sweeps",
@@ -586,7 +585,7 @@ rewinfer_loglik_visit(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
     const double *theta, double *loglik, double *grad)
 {
 	const struct rewinfer_mdp *P = h->dynamics ? h->dynamics : m;
-	int S = m->S, A = m->A, d = m->d, it, rc = 0, cold;
+	int S = m->S, A = m->A, d = m->d, it, rc = 0, cold, done;
 	double total = 0;
 	double *x, *nx, *c, *mu;
 
@@ -602,7 +601,7 @@ rewinfer_loglik_visit(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
 		cold = !isfinite(x[s]);
 	if (cold)
 		memset(x, 0, (size_t)S * sizeof *x);
-	nx = xmalloc((size_t)S * sizeof *nx);
+	nx = e->image;	/* free once rewinfer_policy() is done with it */
 	c = xmalloc((size_t)S * A * sizeof *c);
 	mu = xmalloc((size_t)S * A * sizeof *mu);
 	/* c(s, a) = w(s, a) - w(s) π(a|s), the coefficient of ∇Q(s, a) in
@@ -643,14 +642,13 @@ rewinfer_loglik_visit(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
 			}
 		for (int s = 0; s < S; s++)
 			change += fabs(nx[s] - x[s]);
-		if (change * h->gamma <= SF_TOL * (1 - h->gamma) * total || change == 0) {
-			memcpy(x, nx, (size_t)S * sizeof *x);
-			break;
-		}
-		if (e->plain)
+		done = change * h->gamma <= SF_TOL * (1 - h->gamma) * total || change == 0;
+		if (done || e->plain)
 			memcpy(x, nx, (size_t)S * sizeof *x);
 		else
 			anderson_step(&e->aa, x, nx, change);
+		if (done)
+			break;
 	}
 	if (it == VI_MAX_ITER)
 		rc = loam_seterr("rewinfer: expected visitations did not converge");
@@ -668,7 +666,6 @@ rewinfer_loglik_visit(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
 						grad[j] += D * m->phi[i * d + j];
 			}
 	}
-	free(nx);
 	free(c);
 	free(mu);
 	return rc;

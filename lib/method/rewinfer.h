@@ -153,7 +153,8 @@ void rewinfer_eval_init(struct rewinfer_eval *e, const struct rewinfer_mdp *m);
 void rewinfer_eval_release(struct rewinfer_eval *e);
 
 /* Q, V and π of θ under h, into e (value iteration to 1e-13 of the value
- * scale; Anderson-accelerated unless e->plain, see lib/base/anderson.h).  -1 when the model is invalid or iteration does not converge. */
+ * scale; Anderson-accelerated unless e->plain, see lib/base/anderson.h).
+ * -1 when the model is invalid or iteration does not converge. */
 int rewinfer_policy(struct rewinfer_eval *e, const struct rewinfer_mdp *m,
     const struct rewinfer_model *h, const double *theta);
 /* Ψ and μ for the π (soft) or greedy policy (hard) of the last
